@@ -1,0 +1,45 @@
+"""The one place where ``grpc.RpcError`` becomes a fabrx error."""
+
+from __future__ import annotations
+
+import grpc
+from fabric_protos.gateway import gateway_pb2
+from google.rpc import status_pb2
+
+from .errors import ConnectionFailure, ErrorDetail, GatewayError
+
+_STATUS_DETAILS_KEY = "grpc-status-details-bin"
+_CONNECTION_CODES = {grpc.StatusCode.UNAVAILABLE}
+
+
+def error_details(error: grpc.RpcError) -> tuple[ErrorDetail, ...]:
+    """Decode the per-node ``gateway.ErrorDetail`` entries of a Gateway error status."""
+    trailers = error.trailing_metadata() if isinstance(error, grpc.Call) else None
+    details: list[ErrorDetail] = []
+    for key, value in trailers or ():
+        if key != _STATUS_DETAILS_KEY or not isinstance(value, bytes):
+            continue
+        status = status_pb2.Status.FromString(value)
+        for any_detail in status.details:
+            detail = gateway_pb2.ErrorDetail()
+            if any_detail.Unpack(detail):
+                details.append(
+                    ErrorDetail(address=detail.address, msp_id=detail.msp_id, message=detail.message)
+                )
+    return tuple(details)
+
+
+def translate(
+    error: grpc.RpcError, step_error: type[GatewayError], action: str, *, transaction_id: str = ""
+) -> GatewayError:
+    """Map a gRPC failure of ``action`` to ``step_error`` (or :class:`ConnectionFailure`)."""
+    code = error.code() if isinstance(error, grpc.Call) else grpc.StatusCode.UNKNOWN
+    message = error.details() if isinstance(error, grpc.Call) else str(error)
+    details = error_details(error)
+    cls = ConnectionFailure if code in _CONNECTION_CODES and not details else step_error
+    return cls(
+        f"{action} failed: {code.name}: {message}",
+        code=code.name,
+        details=details,
+        transaction_id=transaction_id,
+    )
