@@ -1,0 +1,113 @@
+"""Deploying a chaincode end to end: install everywhere, approve per organization, commit.
+
+:func:`deploy` is the whole lifecycle for a deployer that holds an admin identity of every
+organization (as fabrx's own consortium tooling does). Each step is idempotent, so running it again
+after a partial failure finishes the job, and the report says which steps had been done before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from ..endpoint import Endpoint
+from ..errors import AdminError
+from ._endorse import DEFAULT_COMMIT_TIMEOUT
+from .ccaas import ChaincodePackage, package_id
+from .definition import ChaincodeDefinition, CommittedDefinition
+from .lifecycle import (
+    ApproveResult,
+    CommitReadiness,
+    CommitResult,
+    approve_for_my_org,
+    check_commit_readiness,
+    commit,
+    query_committed,
+)
+from .peer import InstallResult, PeerAdmin
+
+__all__ = ["DeployReport", "deploy"]
+
+
+@dataclass(frozen=True)
+class DeployReport:
+    """What :func:`deploy` did: per peer install, per organization approval, readiness and commit.
+
+    ``readiness`` is ``None`` when the definition was already committed (nothing left to check).
+    """
+
+    package_id: str
+    installs: tuple[tuple[str, InstallResult], ...]
+    approvals: tuple[ApproveResult, ...]
+    readiness: CommitReadiness | None
+    commit: CommitResult
+    committed: CommittedDefinition
+
+
+def deploy(
+    admins: Sequence[PeerAdmin],
+    channel_id: str,
+    definition: ChaincodeDefinition,
+    package: ChaincodePackage | bytes,
+    *,
+    orderer: Endpoint,
+    commit_timeout: float = DEFAULT_COMMIT_TIMEOUT,
+) -> DeployReport:
+    """Install ``package`` on every admin's peer, approve ``definition`` for every organization, commit.
+
+    ``admins`` holds one :class:`PeerAdmin` per peer to install on; the first admin of each MSP id
+    approves for its organization, and one peer per organization endorses the commit (signed by the
+    first admin). ``definition.package_id`` is replaced by the package's id.
+
+    Raises:
+        AdminError: any step failed (the message names the step, peer or organization); the steps
+            done before stay done, so the deployment can simply be run again.
+    """
+    if not admins:
+        raise ValueError("deploy needs at least one PeerAdmin")
+    data = package.data if isinstance(package, ChaincodePackage) else package
+    definition = replace(definition, package_id=package_id(data))
+    installs = tuple((admin.endpoint.address, admin.install(data)) for admin in admins)
+
+    per_org: dict[str, PeerAdmin] = {}
+    for admin in admins:
+        per_org.setdefault(admin.msp_id, admin)
+    approvals = tuple(
+        approve_for_my_org(admin, channel_id, definition, orderer=orderer, commit_timeout=commit_timeout)
+        for admin in per_org.values()
+    )
+
+    submitter, *others = per_org.values()
+    readiness = None
+    existing = query_committed(submitter, channel_id, definition.name)
+    if not existing or existing[0].sequence < definition.sequence:
+        readiness = check_commit_readiness(submitter, channel_id, definition)
+        missing = [msp_id for msp_id in per_org if not readiness.approvals.get(msp_id, False)]
+        if missing:
+            details = "; ".join(
+                f"{m}: {', '.join(readiness.mismatches.get(m, ())) or 'no approval'}" for m in missing
+            )
+            raise AdminError(
+                f"deploy {definition.name} on {channel_id}: approvals did not take effect for {details}"
+            )
+    result = commit(
+        submitter,
+        channel_id,
+        definition,
+        orderer=orderer,
+        peers=[admin.endpoint for admin in others],
+        commit_timeout=commit_timeout,
+    )
+    committed = query_committed(submitter, channel_id, definition.name)
+    if not committed:
+        raise AdminError(
+            f"deploy {definition.name} on {channel_id}: committed definition not found afterwards"
+        )
+    return DeployReport(
+        package_id=definition.package_id,
+        installs=installs,
+        approvals=approvals,
+        readiness=readiness,
+        commit=result,
+        committed=committed[0],
+    )
