@@ -1,0 +1,267 @@
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from fabrx_pharma import (
+    RECORD_TYPES,
+    Invoice,
+    Party,
+    Prescription,
+    Product,
+    RecordError,
+    canonical_json,
+    record_from_json,
+    record_hash,
+)
+from fabrx_pharma.records import MAX_RECORD_BYTES, Batch, GoodsLine, InvoiceLine, Recall, Receipt
+from fabrx_pharma.sample import build_sample_scenario
+
+SCENARIO = build_sample_scenario()
+ALL_RECORDS = [record for _, record in SCENARIO.writes] + [SCENARIO.regulator]
+
+
+def first_invoice_dict() -> dict[str, Any]:
+    invoice = next(r for r in ALL_RECORDS if isinstance(r, Invoice))
+    return invoice.to_dict()
+
+
+def problems(cls: Any, data: object) -> dict[str, str]:
+    with pytest.raises(RecordError) as caught:
+        cls.from_dict(data)
+    return {p.field: p.rule for p in caught.value.problems}
+
+
+@pytest.mark.parametrize("record", ALL_RECORDS, ids=lambda r: f"{r.RECORD_TYPE}-{r.key}")
+def test_every_sample_record_round_trips_through_dict_and_json(record: Any) -> None:
+    cls = type(record)
+    assert cls.from_dict(record.to_dict()) == record
+    assert cls.from_json(record.to_json()) == record
+    assert record_from_json(record.RECORD_TYPE, record.to_json()) == record
+
+
+def test_record_types_name_every_ledger_record() -> None:
+    assert set(RECORD_TYPES) == {
+        "party",
+        "product",
+        "batch",
+        "invoice",
+        "receipt",
+        "prescription",
+        "adverse_event",
+        "recall",
+    }
+    with pytest.raises(KeyError, match="unknown record type 'shipment'"):
+        record_from_json("shipment", b"{}")
+
+
+def test_canonical_json_sorts_keys_without_spaces_and_keeps_utf8() -> None:
+    party = SCENARIO.regulator
+    data = canonical_json(party)
+    assert (
+        data
+        == json.dumps(party.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    )
+    assert b" :" not in data and b", " not in data
+    assert "卫生健康委员会".encode() in data  # not \\u-escaped
+    assert list(json.loads(data)) == sorted(json.loads(data))
+
+
+def test_record_hash_lets_a_hospital_check_a_first_invoice_copy() -> None:
+    on_ledger = Invoice.from_dict(first_invoice_dict())
+    expected = record_hash(on_ledger)
+    assert expected == hashlib.sha256(canonical_json(on_ledger)).hexdigest()
+    # The copy handed over by the distributor, with keys in another order, hashes the same.
+    reordered = dict(reversed(list(first_invoice_dict().items())))
+    assert record_hash(Invoice.from_json(json.dumps(reordered))) == expected
+    # A doctored copy (a different unit price) does not.
+    doctored = first_invoice_dict()
+    doctored["lines"][0]["unit_price"] = "11.50"
+    doctored["lines"][0]["amount"] = "2300.00"
+    doctored["total"] = str(Decimal(doctored["total"]) - 200)
+    assert record_hash(Invoice.from_dict(doctored)) != expected
+
+
+def test_from_dict_reports_every_problem_with_its_path() -> None:
+    data = first_invoice_dict()
+    del data["seller"]
+    data["lines"][1]["quantity"] = 0
+    data["shipment"]["lines"][0]["batch_number"] = "bad id with spaces"
+    data["issue_date"] = "2024/05/06"
+    found = problems(Invoice, data)
+    assert found == {
+        "seller": "REQUIRED",
+        "lines[1].quantity": "TYPE",
+        "shipment.lines[0].batch_number": "RECORD_ID_FORMAT",
+        "issue_date": "FORMAT",
+    }
+
+
+def test_error_message_lists_each_problem() -> None:
+    data = first_invoice_dict()
+    data["lines"][1]["quantity"] = -3
+    with pytest.raises(RecordError) as caught:
+        Invoice.from_dict(data)
+    assert "lines[1].quantity: must be a positive integer, got -3" in str(caught.value)
+
+
+def test_nested_path_prefix_is_applied() -> None:
+    with pytest.raises(RecordError) as caught:
+        GoodsLine.from_dict({"product_id": "P", "batch_number": "B"}, "invoices[3].shipment.lines[0]")
+    assert [p.field for p in caught.value.problems] == ["invoices[3].shipment.lines[0].quantity"]
+
+
+def test_unknown_fields_are_rejected_so_hashes_cover_everything() -> None:
+    data = first_invoice_dict()
+    data["discount"] = "5.00"
+    assert problems(Invoice, data) == {"discount": "UNKNOWN_FIELD"}
+
+
+def test_invoice_arithmetic_is_checked() -> None:
+    data = first_invoice_dict()
+    data["total"] = "1.00"
+    assert problems(Invoice, data) == {"total": "ARITHMETIC"}
+    line = {"product_id": "P", "batch_number": "B", "quantity": 3, "unit_price": "0.333333", "amount": "1.00"}
+    assert InvoiceLine.from_dict(line).amount == Decimal("1.00")
+    line["amount"] = "0.99"
+    assert problems(InvoiceLine, line) == {"amount": "ARITHMETIC"}
+
+
+@pytest.mark.parametrize(
+    ("value", "rule"), [(12.5, "TYPE"), ("1e3", "TYPE"), ("-1.00", "TYPE"), ("1.001", "FORMAT")]
+)
+def test_money_must_be_a_decimal_string(value: object, rule: str) -> None:
+    line = {"product_id": "P", "batch_number": "B", "quantity": 1, "unit_price": "1.00", "amount": value}
+    assert problems(InvoiceLine, line)["amount"] == rule
+
+
+def test_transfer_invoice_needs_an_exemption_and_only_it_may_have_one() -> None:
+    data = first_invoice_dict()
+    data["kind"] = "transfer"
+    assert problems(Invoice, data) == {"exemption": "REQUIRED"}
+    data = first_invoice_dict()
+    data["exemption"] = "group_transfer"
+    assert problems(Invoice, data) == {"exemption": "FORMAT"}
+    data["exemption"] = "friendship"
+    assert problems(Invoice, data) == {"exemption": "CHOICE"}
+
+
+def test_seller_and_buyer_must_differ() -> None:
+    data = first_invoice_dict()
+    data["buyer"] = data["seller"]
+    assert problems(Invoice, data) == {"buyer": "FORMAT"}
+
+
+def test_trace_codes_are_one_per_package_and_unique() -> None:
+    codes = ["81234010000000000001", "81234010000000000002"]
+    line = {"product_id": "P", "batch_number": "B", "quantity": 3, "trace_codes": codes}
+    assert problems(GoodsLine, line) == {"trace_codes": "COUNT"}
+    line = {"product_id": "P", "batch_number": "B", "quantity": 2, "trace_codes": [codes[0], codes[0]]}
+    assert problems(GoodsLine, line) == {"trace_codes": "DUPLICATE"}
+    line = {"product_id": "P", "batch_number": "B", "quantity": 2, "trace_codes": [codes[0], "123"]}
+    assert problems(GoodsLine, line) == {"trace_codes[1]": "TRACE_CODE_FORMAT"}
+
+
+def test_timestamps_need_a_utc_offset() -> None:
+    data = SCENARIO.records(Receipt)[0].to_dict()
+    data["received_at"] = "2024-05-07T14:00:00"
+    assert problems(Receipt, data) == {"received_at": "FORMAT"}
+    data["received_at"] = "2024-05-07T06:00:00Z"
+    assert Receipt.from_dict(data).received_at == datetime(2024, 5, 7, 6, tzinfo=UTC)
+
+
+def test_party_fields_are_validated() -> None:
+    data = SCENARIO.regulator.to_dict()
+    data.update(role="patient", uscc="91350100M000100Y44", parent_msp_id=data["msp_id"], remote_area="yes")
+    assert problems(Party, data) == {
+        "role": "CHOICE",
+        "uscc": "USCC_CHECK",
+        "parent_msp_id": "FORMAT",
+        "remote_area": "TYPE",
+    }
+
+
+def test_only_a_distributor_can_count_as_a_manufacturer() -> None:
+    data = SCENARIO.regulator.to_dict()
+    data["counts_as_manufacturer_of"] = ["MakerMSP"]
+    assert problems(Party, data) == {"counts_as_manufacturer_of": "FORMAT"}
+
+
+def test_product_needs_a_trace_prefix_or_a_gtin() -> None:
+    data = SCENARIO.records(Product)[0].to_dict()
+    data.update(gtin=None, trace_prefix=None)
+    assert problems(Product, data) == {"trace_prefix": "REQUIRED"}
+    data.update(trace_prefix="812340", approval_number="国药准字Q20003263")
+    assert problems(Product, data) == {
+        "trace_prefix": "TRACE_PREFIX_FORMAT",
+        "approval_number": "APPROVAL_NUMBER_FORMAT",
+    }
+
+
+def test_batch_expiry_must_follow_production() -> None:
+    data = SCENARIO.records(Batch)[0].to_dict()
+    data["expiry_date"] = data["production_date"]
+    assert problems(Batch, data) == {"expiry_date": "TIME_ORDER"}
+    data = SCENARIO.records(Batch)[0].to_dict()
+    data["raw_material_lots"][0]["quantity"] = "0"
+    assert problems(Batch, data) == {"raw_material_lots[0].quantity": "FORMAT"}
+
+
+def test_prescription_refuses_a_clear_patient_id() -> None:
+    data = SCENARIO.records(Prescription)[0].to_dict()
+    data["patient_pseudonym"] = "350102198001011234"
+    assert problems(Prescription, data) == {"patient_pseudonym": "PSEUDONYM_FORMAT"}
+
+
+def test_missing_record_or_nested_object_is_reported() -> None:
+    assert problems(Recall, None) == {"<record>": "REQUIRED"}
+    assert problems(Recall, []) == {"<record>": "TYPE"}
+    data = first_invoice_dict()
+    data["shipment"] = None
+    assert problems(Invoice, data) == {"shipment": "REQUIRED"}
+
+
+def json_problem(data: bytes | str) -> tuple[str, str]:
+    with pytest.raises(RecordError) as caught:
+        Recall.from_json(data)
+    (problem,) = caught.value.problems
+    return problem.rule, problem.message
+
+
+def test_from_json_rejects_oversize_input_before_parsing() -> None:
+    rule, message = json_problem(b" " * (MAX_RECORD_BYTES + 1))
+    assert rule == "SIZE" and str(MAX_RECORD_BYTES) in message
+
+
+def test_from_json_rejects_non_utf8() -> None:
+    assert json_problem('{"reason": "召回"}'.encode("gb18030"))[0] == "ENCODING"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b'{"reason": "a", "reason": "b"}', b'{"quantity": NaN}', b"{not json", b"[" * 100_000 + b"]" * 100_000],
+    ids=["duplicate-key", "nan", "syntax", "deep-nesting"],
+)
+def test_from_json_rejects_ambiguous_or_malformed_json(data: bytes) -> None:
+    assert json_problem(data)[0] == "JSON"
+
+
+def test_to_dict_output_is_independent_of_the_record() -> None:
+    invoice = Invoice.from_dict(first_invoice_dict())
+    data = invoice.to_dict()
+    mutated = copy.deepcopy(data)
+    mutated["lines"].clear()
+    assert invoice.to_dict() == data
+
+
+def test_arithmetic_is_still_checked_when_an_unrelated_field_is_bad() -> None:
+    data = first_invoice_dict()
+    data["total"] = "1.00"
+    data["buyer"] = "not an msp id"
+    assert problems(Invoice, data) == {"buyer": "MSP_ID_FORMAT", "total": "ARITHMETIC"}
