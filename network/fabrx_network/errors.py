@@ -16,11 +16,13 @@ Other modules of the package (configuration loading, rendering) add their own su
 
 from __future__ import annotations
 
+from fabrx.errors import FabrxError
+
 __all__ = ["HealthError", "InstallError", "NetworkError", "ProcessError"]
 
 
-class NetworkError(Exception):
-    """Root of every error raised by the fabrx network tooling."""
+class NetworkError(FabrxError):
+    """Root of every error raised by the fabrx network tooling (itself a :class:`fabrx.errors.FabrxError`)."""
 
 
 class InstallError(NetworkError):
