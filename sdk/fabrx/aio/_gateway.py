@@ -1,0 +1,267 @@
+"""The asyncio Gateway, Network and Contract: thin shells over the shared state in ``fabrx.gateway``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from types import TracebackType
+
+import grpc.aio
+
+from .. import hashing
+from ..endpoint import Endpoint
+from ..errors import GatewayError
+from ..gateway import _messages as messages
+from ..gateway._blockevents import Block, BlockAndPrivateData, BlockEventsCursor, FilteredBlock
+from ..gateway._checkpoint import Checkpoint
+from ..gateway._client import DeliverKind
+from ..gateway._contract import ContractState, check_committed
+from ..gateway._events_model import ChaincodeEvent
+from ..gateway._gateway import resolve_channel_source
+from ..gateway._messages import Argument
+from ..gateway._network import NetworkState, pin_failed, start_of
+from ..gateway._options import Reconnect, Timeouts
+from ..gateway._reconnect import Outage
+from ..gateway._signing import SigningIdentity
+from ..hashing import Hash
+from ..identity import Identity
+from ..signing import Signer
+from ._client import AioGatewayClient, new_aio_channel
+from ._events import ChaincodeEventsRequest, EventStream
+from ._proposal import Commit, Proposal, Transaction
+from ._session import Session
+
+
+class Contract(ContractState):
+    """A chaincode's contract; the async twin of :class:`fabrx.gateway.Contract` (same errors)."""
+
+    __slots__ = ("_session",)
+
+    def __init__(
+        self, session: Session, channel_id: str, chaincode_name: str, contract_name: str | None
+    ) -> None:
+        super().__init__(session.signing, channel_id, chaincode_name, contract_name)
+        self._session = session
+
+    def new_proposal(
+        self,
+        transaction_name: str,
+        *,
+        args: Iterable[Argument] = (),
+        transient: Mapping[str, Argument] | None = None,
+        endorsing_organizations: Sequence[str] | None = None,
+    ) -> Proposal:
+        """Build a proposal to evaluate or endorse step by step (nothing is sent or signed yet)."""
+        proposed = self._proposed(transaction_name, args, transient, endorsing_organizations)
+        return Proposal(self._session, proposed, self._channel_id)
+
+    async def evaluate_transaction(
+        self,
+        transaction_name: str,
+        *args: Argument,
+        transient: Mapping[str, Argument] | None = None,
+        endorsing_organizations: Sequence[str] | None = None,
+    ) -> bytes:
+        """Run a transaction without changing the ledger; return its result."""
+        proposal = self.new_proposal(
+            transaction_name, args=args, transient=transient, endorsing_organizations=endorsing_organizations
+        )
+        return await proposal.evaluate()
+
+    async def submit_async(
+        self,
+        transaction_name: str,
+        *args: Argument,
+        transient: Mapping[str, Argument] | None = None,
+        endorsing_organizations: Sequence[str] | None = None,
+    ) -> tuple[bytes, Commit]:
+        """Endorse and submit without waiting for the commit; return the result and the Commit."""
+        proposal = self.new_proposal(
+            transaction_name, args=args, transient=transient, endorsing_organizations=endorsing_organizations
+        )
+        transaction = await proposal.endorse()
+        return transaction.result, await transaction.submit()
+
+    async def submit_transaction(
+        self,
+        transaction_name: str,
+        *args: Argument,
+        transient: Mapping[str, Argument] | None = None,
+        endorsing_organizations: Sequence[str] | None = None,
+    ) -> bytes:
+        """Endorse, submit and wait for a valid commit; raises CommitError when it is invalid."""
+        result, commit = await self.submit_async(
+            transaction_name, *args, transient=transient, endorsing_organizations=endorsing_organizations
+        )
+        check_committed(await commit.status())
+        return result
+
+
+class Network(NetworkState):
+    """A channel; the async twin of :class:`fabrx.gateway.Network`."""
+
+    __slots__ = ("_session",)
+
+    def __init__(self, session: Session, channel_id: str) -> None:
+        super().__init__(session.signing, channel_id)
+        self._session = session
+
+    def get_contract(self, chaincode_name: str, contract_name: str | None = None) -> Contract:
+        return Contract(self._session, self._channel_id, chaincode_name, contract_name)
+
+    async def _pinned(self, start_block: int | None) -> int | None:
+        if not self._needs_pinned_start(start_block, self._session.reconnect):
+            return start_block
+        try:
+            payload = await Proposal(self._session, self._chain_info_proposal(), self._channel_id).evaluate()
+        except GatewayError as error:
+            pin_failed(self._channel_id, error)
+            return None
+        return messages.parse_chain_height(payload)
+
+    async def new_chaincode_events_request(
+        self, chaincode_name: str, *, start_block: int | None = None, checkpoint: Checkpoint | None = None
+    ) -> ChaincodeEventsRequest:
+        """A request for the events of ``chaincode_name``, to sign offline or open with ``.events()``."""
+        block, after = start_of(start_block, checkpoint)
+        signed, request = self._chaincode_events_messages(chaincode_name, await self._pinned(block), after)
+        return ChaincodeEventsRequest(self._session, signed, request)
+
+    async def chaincode_events(
+        self,
+        chaincode_name: str,
+        *,
+        start_block: int | None = None,
+        checkpoint: Checkpoint | None = None,
+        timeout: float | None = None,
+    ) -> EventStream[ChaincodeEvent]:
+        """Listen for events of ``chaincode_name``; resumes after peer restarts, each event exactly once."""
+        request = await self.new_chaincode_events_request(
+            chaincode_name, start_block=start_block, checkpoint=checkpoint
+        )
+        return request.events(timeout=timeout)
+
+    async def _blocks(
+        self, kind: DeliverKind, start_block: int | None, checkpoint: Checkpoint | None, timeout: float | None
+    ) -> EventStream[object]:
+        session = self._session
+        block, _ = start_of(start_block, checkpoint)
+        cursor = BlockEventsCursor(
+            session.signing, kind, self._channel_id, await self._pinned(block), session.tls_cert_hash
+        )
+        return EventStream(
+            cursor,
+            lambda envelope, deadline: session.client.deliver(kind, envelope, deadline),
+            Outage(session.reconnect, cursor.what),
+            session.timeouts.chaincode_events if timeout is None else timeout,
+        )
+
+    async def block_events(
+        self,
+        *,
+        start_block: int | None = None,
+        checkpoint: Checkpoint | None = None,
+        timeout: float | None = None,
+    ) -> EventStream[Block]:
+        """Listen for full blocks; see :meth:`fabrx.gateway.Network.block_events`."""
+        return await self._blocks(DeliverKind.BLOCK, start_block, checkpoint, timeout)  # type: ignore[return-value]
+
+    async def filtered_block_events(
+        self,
+        *,
+        start_block: int | None = None,
+        checkpoint: Checkpoint | None = None,
+        timeout: float | None = None,
+    ) -> EventStream[FilteredBlock]:
+        """Listen for filtered blocks."""
+        stream = await self._blocks(DeliverKind.FILTERED_BLOCK, start_block, checkpoint, timeout)
+        return stream  # type: ignore[return-value]
+
+    async def block_and_private_data_events(
+        self,
+        *,
+        start_block: int | None = None,
+        checkpoint: Checkpoint | None = None,
+        timeout: float | None = None,
+    ) -> EventStream[BlockAndPrivateData]:
+        """Listen for blocks with the private data this client's organization may read."""
+        stream = await self._blocks(DeliverKind.BLOCK_AND_PRIVATE_DATA, start_block, checkpoint, timeout)
+        return stream  # type: ignore[return-value]
+
+
+class Gateway:
+    """An asyncio connection to a Gateway peer; use it from one event loop."""
+
+    def __init__(self, session: Session, channel: grpc.aio.Channel, *, owns_channel: bool) -> None:
+        self._session = session
+        self._channel = channel
+        self._owns_channel = owns_channel
+
+    @property
+    def identity(self) -> Identity:
+        return self._session.signing.identity
+
+    def get_network(self, channel_name: str) -> Network:
+        return Network(self._session, channel_name)
+
+    def new_signed_proposal(self, proposal_bytes: bytes, signature: bytes) -> Proposal:
+        proposed, channel_id = messages.with_proposal_signature(proposal_bytes, signature)
+        return Proposal(self._session, proposed, channel_id)
+
+    def new_signed_transaction(self, transaction_bytes: bytes, signature: bytes) -> Transaction:
+        prepared, channel_id, result = messages.with_transaction_signature(transaction_bytes, signature)
+        return Transaction(self._session, prepared, channel_id, result)
+
+    def new_signed_commit(self, commit_bytes: bytes, signature: bytes) -> Commit:
+        signed, transaction_id = messages.with_commit_signature(commit_bytes, signature)
+        return Commit(self._session, signed, transaction_id)
+
+    def new_signed_chaincode_events_request(
+        self, request_bytes: bytes, signature: bytes
+    ) -> ChaincodeEventsRequest:
+        signed, request = messages.with_events_signature(request_bytes, signature)
+        return ChaincodeEventsRequest(self._session, signed, request)
+
+    async def close(self) -> None:
+        """Close the gRPC channel if fabrx opened it; a caller-owned channel is left open."""
+        if self._owns_channel:
+            await self._channel.close()
+
+    async def __aenter__(self) -> Gateway:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+
+def connect(
+    endpoint: Endpoint | None = None,
+    *,
+    channel: grpc.aio.Channel | None = None,
+    identity: Identity,
+    signer: Signer | None = None,
+    hash: Hash = hashing.sha256,
+    timeouts: Timeouts = Timeouts(),  # noqa: B008 - frozen value object
+    reconnect: Reconnect | None = Reconnect(),  # noqa: B008 - frozen value object
+    tls_client_cert: bytes | None = None,
+) -> Gateway:
+    """Connect to a Gateway peer from asyncio code; arguments as :func:`fabrx.connect`.
+
+    ``channel`` must be a ``grpc.aio.Channel``. Call it inside the event loop that will use it.
+
+    Raises:
+        ValueError: neither or both of ``endpoint`` and ``channel`` are given.
+        IdentityError: ``identity`` or the client TLS certificate is unusable.
+    """
+    cert_hash = resolve_channel_source(endpoint, channel, tls_client_cert)
+    aio_channel = new_aio_channel(endpoint) if endpoint is not None else channel
+    assert aio_channel is not None
+    session = Session(
+        client=AioGatewayClient(aio_channel),
+        signing=SigningIdentity(identity, signer, hash),
+        timeouts=timeouts,
+        reconnect=reconnect,
+        tls_cert_hash=cert_hash,
+    )
+    return Gateway(session, aio_channel, owns_channel=endpoint is not None)

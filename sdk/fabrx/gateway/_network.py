@@ -1,0 +1,190 @@
+"""A channel as seen through the Gateway: its contracts and its events."""
+
+from __future__ import annotations
+
+import logging
+
+from fabric_protos.gateway import gateway_pb2
+
+from .._protocol import new_transaction_context
+from ..errors import ConnectionFailure, GatewayError
+from . import _messages as messages
+from ._blockevents import Block, BlockAndPrivateData, BlockEventsCursor, FilteredBlock
+from ._checkpoint import Checkpoint
+from ._client import DeliverKind
+from ._contract import Contract
+from ._events import ChaincodeEventsRequest
+from ._events_model import ChaincodeEvent
+from ._proposal import Proposal
+from ._reconnect import Outage
+from ._session import Session
+from ._signing import SigningIdentity
+from ._stream import EventStream
+
+_log = logging.getLogger("fabrx.gateway")
+
+
+def start_of(start_block: int | None, checkpoint: Checkpoint | None) -> tuple[int | None, str | None]:
+    """The block to start from and the transaction to skip past: the checkpoint wins over ``start_block``."""
+    if checkpoint is not None and checkpoint.block_number is not None:
+        return checkpoint.block_number, checkpoint.transaction_id
+    return start_block, None
+
+
+class NetworkState:
+    """A channel, independent of transport (shared by sync and asyncio)."""
+
+    __slots__ = ("_channel_id", "_signing")
+
+    def __init__(self, signing: SigningIdentity, channel_id: str) -> None:
+        self._signing = signing
+        self._channel_id = channel_id
+
+    @property
+    def name(self) -> str:
+        """The channel id."""
+        return self._channel_id
+
+    def _needs_pinned_start(self, start_block: int | None, reconnect: object) -> bool:
+        # A stream starting at "next commit" cannot resume without a gap before its first event,
+        # unless that position is pinned to a block number up front.
+        return start_block is None and reconnect is not None and self._signing.signer is not None
+
+    def _chain_info_proposal(self) -> gateway_pb2.ProposedTransaction:
+        return messages.new_proposed_transaction(
+            new_transaction_context(self._signing.creator),
+            self._channel_id,
+            messages.CHAIN_INFO_CHAINCODE,
+            messages.CHAIN_INFO_FUNCTION,
+            [self._channel_id],
+            transient=None,
+            endorsing_organizations=None,
+        )
+
+    def _chaincode_events_messages(
+        self, chaincode_name: str, start_block: int | None, after_transaction_id: str | None
+    ) -> tuple[gateway_pb2.SignedChaincodeEventsRequest, gateway_pb2.ChaincodeEventsRequest]:
+        signed = messages.new_chaincode_events_request(
+            self._channel_id, chaincode_name, self._signing.creator, start_block, after_transaction_id
+        )
+        return signed, messages.parse_chaincode_events_request(signed.request)
+
+
+def pin_failed(channel_id: str, error: GatewayError) -> None:
+    """Log that the start could not be pinned; re-raise when the peer is unreachable anyway."""
+    if isinstance(error, ConnectionFailure):
+        raise error
+    _log.warning(
+        "cannot read the height of channel %s (%s); events start at the next commit, and a reconnect "
+        "before the first event may miss events",
+        channel_id,
+        error.code,
+    )
+
+
+class Network(NetworkState):
+    """A channel reached through the Gateway. Thread-safe."""
+
+    __slots__ = ("_session",)
+
+    def __init__(self, session: Session, channel_id: str) -> None:
+        super().__init__(session.signing, channel_id)
+        self._session = session
+
+    def get_contract(self, chaincode_name: str, contract_name: str | None = None) -> Contract:
+        """The chaincode ``chaincode_name`` (and its contract ``contract_name``, if it has several)."""
+        return Contract(self._session, self._channel_id, chaincode_name, contract_name)
+
+    def _pinned(self, start_block: int | None) -> int | None:
+        if not self._needs_pinned_start(start_block, self._session.reconnect):
+            return start_block
+        try:
+            payload = Proposal(self._session, self._chain_info_proposal(), self._channel_id).evaluate()
+        except GatewayError as error:
+            pin_failed(self._channel_id, error)
+            return None
+        return messages.parse_chain_height(payload)
+
+    def new_chaincode_events_request(
+        self, chaincode_name: str, *, start_block: int | None = None, checkpoint: Checkpoint | None = None
+    ) -> ChaincodeEventsRequest:
+        """A request for the events of ``chaincode_name``, to sign offline or open with ``.events()``.
+
+        Starts at ``checkpoint`` (after its transaction), else at ``start_block``, else at the next
+        block to commit. In that last case, when reconnecting is enabled and the Gateway has a signer,
+        the current height is read first (``qscc GetChainInfo``, allowed to channel readers) so that a
+        reconnect before the first event cannot skip events.
+
+        Raises:
+            ConnectionFailure: the gateway peer cannot be reached while reading the height.
+        """
+        block, after = start_of(start_block, checkpoint)
+        signed, request = self._chaincode_events_messages(chaincode_name, self._pinned(block), after)
+        return ChaincodeEventsRequest(self._session, signed, request)
+
+    def chaincode_events(
+        self,
+        chaincode_name: str,
+        *,
+        start_block: int | None = None,
+        checkpoint: Checkpoint | None = None,
+        timeout: float | None = None,
+    ) -> EventStream[ChaincodeEvent]:
+        """Listen for events of ``chaincode_name``; see :meth:`ChaincodeEventsRequest.events`.
+
+        The stream reconnects after the peer restarts and resumes after the last event it received,
+        so every event arrives exactly once. Use it as a context manager, or call ``close()``.
+        """
+        request = self.new_chaincode_events_request(
+            chaincode_name, start_block=start_block, checkpoint=checkpoint
+        )
+        return request.events(timeout=timeout)
+
+    def _blocks(
+        self, kind: DeliverKind, start_block: int | None, checkpoint: Checkpoint | None, timeout: float | None
+    ) -> EventStream[object]:
+        session = self._session
+        block, _ = start_of(start_block, checkpoint)
+        cursor = BlockEventsCursor(
+            session.signing, kind, self._channel_id, self._pinned(block), session.tls_cert_hash
+        )
+        return EventStream(
+            cursor,
+            lambda envelope, deadline: session.client.deliver(kind, envelope, deadline),
+            Outage(session.reconnect, cursor.what),
+            session.timeouts.chaincode_events if timeout is None else timeout,
+        )
+
+    def block_events(
+        self,
+        *,
+        start_block: int | None = None,
+        checkpoint: Checkpoint | None = None,
+        timeout: float | None = None,
+    ) -> EventStream[Block]:
+        """Listen for full blocks (``common.Block``) from the peer's Deliver service.
+
+        Resumes after a reconnect from the block after the last one received. ``checkpoint`` (its
+        ``block_number``) wins over ``start_block``; by default blocks start at the next commit.
+        """
+        return self._blocks(DeliverKind.BLOCK, start_block, checkpoint, timeout)  # type: ignore[return-value]
+
+    def filtered_block_events(
+        self,
+        *,
+        start_block: int | None = None,
+        checkpoint: Checkpoint | None = None,
+        timeout: float | None = None,
+    ) -> EventStream[FilteredBlock]:
+        """Listen for filtered blocks (``peer.FilteredBlock``: transaction ids, validation codes, events)."""
+        return self._blocks(DeliverKind.FILTERED_BLOCK, start_block, checkpoint, timeout)  # type: ignore[return-value]
+
+    def block_and_private_data_events(
+        self,
+        *,
+        start_block: int | None = None,
+        checkpoint: Checkpoint | None = None,
+        timeout: float | None = None,
+    ) -> EventStream[BlockAndPrivateData]:
+        """Listen for blocks with the private data this client's organization may read."""
+        return self._blocks(DeliverKind.BLOCK_AND_PRIVATE_DATA, start_block, checkpoint, timeout)  # type: ignore[return-value]

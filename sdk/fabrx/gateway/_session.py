@@ -1,0 +1,18 @@
+"""What every object of one sync Gateway shares: transport, signing identity and deadlines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ._client import GatewayClient
+from ._options import Reconnect, Timeouts
+from ._signing import SigningIdentity
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    client: GatewayClient
+    signing: SigningIdentity
+    timeouts: Timeouts
+    reconnect: Reconnect | None
+    tls_cert_hash: bytes
