@@ -1,0 +1,59 @@
+# fabrx — make targets for developers and ops. Everything a fresh machine needs is installed by these targets.
+#
+#   make demo   bring up the default pharma consortium and run the end-to-end supervision scenario
+#   make test   lint, type check, unit tests and integration tests against a real Fabric network
+#
+# Fabric binaries are built once per machine into ~/.cache/fabrx (see docs/network.md).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+FABRX  := $(BIN)/fabrx
+STAMP  := $(VENV)/.fabrx-installed
+
+.PHONY: install fabric network-up network-down network-status demo test test-unit test-integration lint bench node-deps clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+fabric: install
+	$(FABRX) fabric install
+
+network-up: fabric
+	$(FABRX) network up
+
+network-down: install
+	$(FABRX) network down
+
+network-status: install
+	$(FABRX) network status
+
+demo: fabric
+	$(FABRX) demo
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+node-deps:
+	cd tests/interop && npm ci --no-audit --no-fund --loglevel=error
+
+test: lint fabric node-deps
+	$(BIN)/python -m pytest -p no:cacheprovider
+
+test-unit: install
+	$(BIN)/python -m pytest -p no:cacheprovider tests/unit
+
+test-integration: fabric node-deps
+	$(BIN)/python -m pytest -p no:cacheprovider tests/integration
+
+bench: fabric node-deps
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .fabrx .mypy_cache .ruff_cache

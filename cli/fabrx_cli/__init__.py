@@ -1,0 +1,1 @@
+"""The ``fabrx`` command: thin click commands over the fabrx library and network tooling."""

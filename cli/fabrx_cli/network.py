@@ -1,0 +1,68 @@
+"""``fabrx network up | down | status | logs``: run the consortium described by the consortium file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from fabrx_network.operations import NetworkStatus, open_network
+
+from .main import CliContext, cli
+
+
+@cli.group()
+def network() -> None:
+    """Bring the consortium up, stop it, and see whether every node is healthy."""
+
+
+@network.command()
+@click.option(
+    "--consensus",
+    help="Orderer variant from the consortium file (e.g. raft1, raft3, bft4); default: its own choice.",
+)
+@click.pass_obj
+def up(obj: CliContext, consensus: str | None) -> None:
+    """Start every CA, orderer, peer and chaincode server; create and join channels; deploy chaincodes.
+
+    Idempotent: a second run checks every step and does only what is missing, so it also resumes a
+    half-done setup. A failed run stops what it started and names the node and its log file.
+    """
+    net = open_network(obj.config_path, obj.run_dir, consensus=consensus)
+    report = net.up(progress=obj.output.progress)
+    obj.output.result(report.as_dict(), lambda _: report.render())
+
+
+@network.command()
+@click.option("--purge", is_flag=True, help="Also delete the run directory: ledgers, keys, logs.")
+@click.pass_obj
+def down(obj: CliContext, purge: bool) -> None:
+    """Stop exactly the processes `up` started (by recorded pid). The ledgers stay unless --purge."""
+    net = open_network(obj.config_path, obj.run_dir)
+    stopped = net.down(purge=purge)
+    obj.output.result(
+        {"stopped": stopped, "purged": purge, "run_dir": str(net.run_dir)},
+        lambda d: f"stopped {len(stopped)} processes" + (f"; removed {d['run_dir']}" if purge else ""),
+    )
+
+
+@network.command()
+@click.pass_obj
+def status(obj: CliContext) -> None:
+    """Every node up or down, its health and version, ledger height per channel, deployed chaincodes."""
+    net = open_network(obj.config_path, obj.run_dir)
+    result: NetworkStatus = net.status()
+    obj.output.result(result.as_dict(), lambda _: result.render())
+    if not result.healthy:
+        raise click.exceptions.Exit(3)
+
+
+@network.command()
+@click.argument("node", required=False)
+@click.option("-n", "--lines", default=40, show_default=True, help="Lines from the end of each log.")
+@click.pass_obj
+def logs(obj: CliContext, node: str | None, lines: int) -> None:
+    """Show the end of a node's log (or every node's log file path when NODE is omitted)."""
+    net = open_network(obj.config_path, obj.run_dir)
+    data: dict[str, Any] = net.logs(node, lines=lines)
+    obj.output.result(data, lambda d: "\n".join(f"==> {k} <==\n{v}" for k, v in d.items()))

@@ -1,0 +1,40 @@
+"""fabrx network tooling: the consortium as code, turned into running Fabric processes.
+
+Pipeline: :func:`load_consortium` (parse, validate every problem at once, resolve defaults) →
+:func:`render_network` (Fabric's own files and process specs into a :class:`RunLayout`) →
+:class:`ConsortiumNetwork` (``up`` / ``down`` / ``status`` / ``logs``). Fabric binaries come from
+:func:`ensure_fabric`.
+"""
+
+from .config import ConfigError, Consortium, Problem, load_consortium
+from .errors import HealthError, InstallError, NetworkError, ProcessError
+from .install import FabricInstall, doctor, ensure_fabric, find_fabric
+from .layout import RunLayout
+from .operations import ConsortiumNetwork, NetworkStatus, NodeStatus, UpReport, default_config_path, open_network
+from .render import ProcessSpec, RenderedNetwork, render_network, write_rendered
+
+__all__ = [
+    "ConfigError",
+    "Consortium",
+    "ConsortiumNetwork",
+    "FabricInstall",
+    "HealthError",
+    "InstallError",
+    "NetworkError",
+    "NetworkStatus",
+    "NodeStatus",
+    "Problem",
+    "ProcessError",
+    "ProcessSpec",
+    "RenderedNetwork",
+    "RunLayout",
+    "UpReport",
+    "default_config_path",
+    "doctor",
+    "ensure_fabric",
+    "find_fabric",
+    "load_consortium",
+    "open_network",
+    "render_network",
+    "write_rendered",
+]

@@ -1,0 +1,438 @@
+"""Steps 2 and 3 of loading a consortium: rules across fields, then resolution of derived defaults.
+
+:func:`check` finds what no single field shows: repeated names and MSP IDs, a port used twice
+anywhere in the network, references to organizations, channels and MSP IDs that do not exist, and
+consensus variants with too few nodes. :func:`resolve` is the one place derived defaults are filled
+in; it runs only when :func:`check` found no error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+
+from ._config_parse import Problems, suggest
+from ._signature_policy import signature_policy_principals
+from .config import (
+    AUTO_PORT,
+    MAX_PORT,
+    ORG_ADMIN_USER,
+    ROLE_ATTRIBUTE,
+    ROLES,
+    CertificateAuthority,
+    ChaincodeServer,
+    Client,
+    Collection,
+    ConsensusVariant,
+    Consortium,
+    EndorsementPolicy,
+    Orderer,
+    OrdererOrganization,
+    Organization,
+    Peer,
+)
+
+__all__ = ["check", "msp_id_of", "resolve", "trading_pair_collections"]
+
+
+def check(problems: Problems, c: Consortium) -> None:
+    """Record every cross-field problem of the parsed (unresolved) consortium ``c``."""
+    _check_orgs(problems, c)
+    _check_consensus(problems, c.orderer_org)
+    _check_ports(problems, c)
+    _check_channels(problems, c)
+    _check_chaincodes(problems, c)
+
+
+def msp_id_of(explicit: str, name: str) -> str:
+    """An organization's MSP ID: as given, else derived from its name."""
+    return explicit or f"{name}MSP"
+
+
+def _unique(
+    problems: Problems, entries: Iterable[tuple[str, str]], what: str, *, fold_case: bool = True
+) -> None:
+    """Report each (path, value) whose value repeats an earlier one; empty values were reported already."""
+    first: dict[str, str] = {}
+    for path, value in entries:
+        if not value:
+            continue
+        key = value.lower() if fold_case else value
+        if key in first:
+            problems.error(path, f"{what} {value!r} already used by {first[key]}")
+        else:
+            first[key] = path.rsplit(".", 1)[0]
+
+
+def _check_orgs(problems: Problems, c: Consortium) -> None:
+    # Names are unique regardless of case: they become directory names, and file systems may fold case.
+    _unique(
+        problems,
+        [
+            ("orderer_org.name", c.orderer_org.name),
+            *((f"orgs[{i}].name", o.name) for i, o in enumerate(c.orgs)),
+        ],
+        "organization name",
+    )
+    # An MSP ID derived from a repeated name was reported with the name already.
+    msp_ids: list[tuple[str, str]] = []
+    names: set[str] = set()
+    named: list[tuple[str, OrdererOrganization | Organization]] = [("orderer_org", c.orderer_org)]
+    named += [(f"orgs[{i}]", o) for i, o in enumerate(c.orgs)]
+    for path, org in named:
+        if org.name and (org.msp_id or org.name.lower() not in names):
+            msp_ids.append((f"{path}.msp_id", msp_id_of(org.msp_id, org.name)))
+        names.add(org.name.lower())
+    _unique(problems, msp_ids, "MSP ID", fold_case=False)
+    for i, org in enumerate(c.orgs):
+        _unique(
+            problems, ((f"orgs[{i}].peers[{j}].name", p.name) for j, p in enumerate(org.peers)), "peer name"
+        )
+        _unique(
+            problems,
+            ((f"orgs[{i}].clients[{j}].name", u.name) for j, u in enumerate(org.clients)),
+            "client name",
+        )
+        for j, client in enumerate(org.clients):
+            if client.name.lower() == ORG_ADMIN_USER:
+                problems.error(
+                    f"orgs[{i}].clients[{j}].name",
+                    f"{client.name!r} is reserved for the organization's admin identity",
+                )
+
+
+def _check_consensus(problems: Problems, orderer_org: OrdererOrganization) -> None:
+    variants = orderer_org.variants
+    if orderer_org.consensus and variants and orderer_org.consensus not in variants:
+        problems.error(
+            "orderer_org.consensus",
+            f"no variant {orderer_org.consensus!r} under orderer_org.variants"
+            f" (defined: {', '.join(variants)}){suggest(orderer_org.consensus, variants)}",
+        )
+    for name, variant in variants.items():
+        path = f"orderer_org.variants.{name}"
+        _unique(
+            problems,
+            ((f"{path}.orderers[{j}].name", o.name) for j, o in enumerate(variant.orderers)),
+            "orderer name",
+        )
+        count = len(variant.orderers)
+        if variant.type == "BFT" and 0 < count < 4:
+            problems.error(
+                f"{path}.orderers", f"BFT needs at least 4 orderers to tolerate one fault; {count} given"
+            )
+        elif variant.type == "BFT" and count % 3 != 1:
+            faults = (count - 1) // 3
+            problems.warning(
+                f"{path}.orderers",
+                f"{count} BFT orderers tolerate {faults} fault(s), as {3 * faults + 1} would;"
+                " use 3f+1 orderers (4, 7, 10, ...)",
+            )
+        elif variant.type == "etcdraft" and count and count % 2 == 0:
+            faults = (count - 1) // 2
+            problems.warning(
+                f"{path}.orderers",
+                f"{count} Raft orderers tolerate {faults} fault(s), as {count - 1} would;"
+                " an odd count is recommended",
+            )
+
+
+@dataclass(frozen=True)
+class _PortSlot:
+    """One port a node needs. ``owner`` identifies the node: an orderer is the same node in every variant."""
+
+    owner: str
+    node_path: str
+    key: str
+    port: int
+
+    @property
+    def path(self) -> str:
+        return f"{self.node_path}.{self.key}"
+
+    @property
+    def label(self) -> str:
+        """How another problem refers to this port: the node, or the node and key when not ``port``."""
+        return self.node_path if self.key == "port" else self.path
+
+
+def _port_slots(c: Consortium) -> Iterator[_PortSlot]:
+    """Every port of the network in allocation order: the orderer org's CA, orderers (by first
+    appearance across variants), then each organization's CA and peers, then chaincode servers."""
+
+    def node(owner: str, path: str, ports: Iterable[tuple[str, int]]) -> Iterator[_PortSlot]:
+        return (_PortSlot(owner, path, key, port) for key, port in ports)
+
+    ca = c.orderer_org.ca
+    yield from node(
+        "orderer_org.ca", "orderer_org.ca", [("port", ca.port), ("operations_port", ca.operations_port)]
+    )
+    for name, variant in c.orderer_org.variants.items():
+        for j, o in enumerate(variant.orderers):
+            ports = [("port", o.port), ("admin_port", o.admin_port), ("operations_port", o.operations_port)]
+            yield from node(f"orderer:{o.name}", f"orderer_org.variants.{name}.orderers[{j}]", ports)
+    for i, org in enumerate(c.orgs):
+        yield from node(
+            f"orgs[{i}].ca",
+            f"orgs[{i}].ca",
+            [("port", org.ca.port), ("operations_port", org.ca.operations_port)],
+        )
+        for j, p in enumerate(org.peers):
+            ports = [
+                ("port", p.port),
+                ("chaincode_port", p.chaincode_port),
+                ("operations_port", p.operations_port),
+            ]
+            yield from node(f"orgs[{i}].peers[{j}]", f"orgs[{i}].peers[{j}]", ports)
+    for k, cc in enumerate(c.chaincodes):
+        yield from node(f"chaincodes[{k}].server", f"chaincodes[{k}].server", [("port", cc.server.port)])
+
+
+def _check_ports(problems: Problems, c: Consortium) -> None:
+    users: dict[int, _PortSlot] = {}
+    orderer_ports: dict[tuple[str, str], _PortSlot] = {}
+    for slot in _port_slots(c):
+        if slot.port == AUTO_PORT:
+            continue
+        if slot.owner.startswith("orderer:"):
+            earlier = orderer_ports.setdefault((slot.owner, slot.key), slot)
+            if earlier.port != slot.port:
+                problems.error(
+                    slot.path,
+                    f"{slot.port} differs from {earlier.port} given at {earlier.path}: "
+                    f"orderer {slot.owner.removeprefix('orderer:')!r} keeps its ports in every variant",
+                )
+                continue
+        first = users.setdefault(slot.port, slot)
+        if first is not slot and (first.owner, first.key) != (slot.owner, slot.key):
+            problems.error(slot.path, f"{slot.port} already used by {first.label}")
+
+
+def _check_channels(problems: Problems, c: Consortium) -> None:
+    _unique(problems, ((f"channels[{i}].name", ch.name) for i, ch in enumerate(c.channels)), "channel name")
+    org_names = [o.name for o in c.orgs]
+    for i, channel in enumerate(c.channels):
+        seen: set[str] = set()
+        for j, name in enumerate(channel.orgs):
+            path = f"channels[{i}].orgs[{j}]"
+            if name == c.orderer_org.name:
+                problems.error(
+                    path, f"{name!r} is the orderer organization; a channel lists peer organizations"
+                )
+            elif name not in org_names:
+                problems.error(path, f"no organization {name!r} under orgs{suggest(name, org_names)}")
+            elif name in seen:
+                problems.error(path, f"{name!r} is listed twice")
+            seen.add(name)
+
+
+def _check_chaincodes(problems: Problems, c: Consortium) -> None:
+    # Chaincode names are unique across channels: each has one folder and one server in the run directory.
+    _unique(
+        problems, ((f"chaincodes[{k}].name", cc.name) for k, cc in enumerate(c.chaincodes)), "chaincode name"
+    )
+    channels = {ch.name: ch for ch in c.channels}
+    msp_by_org = {o.name: msp_id_of(o.msp_id, o.name) for o in c.orgs if o.name}
+    for k, cc in enumerate(c.chaincodes):
+        path = f"chaincodes[{k}]"
+        channel = channels.get(cc.channel)
+        if channel is None:
+            if cc.channel:
+                problems.error(
+                    f"{path}.channel",
+                    f"no channel {cc.channel!r} under channels{suggest(cc.channel, channels)}",
+                )
+            continue
+        members = channel.orgs or tuple(msp_by_org)
+        member_msps = {msp_by_org[name] for name in members if name in msp_by_org}
+        where = f"on channel {channel.name!r}"
+        _check_principals(
+            problems, f"{path}.endorsement_policy", _signature(cc.endorsement_policy), member_msps, where
+        )
+        generated: list[Collection] = []
+        if cc.private_data == "trading_pairs":
+            orgs = [o for o in c.orgs if o.name in members]
+            if not any(o.role == "regulator" for o in orgs):
+                problems.error(
+                    f"{path}.private_data", f"trading_pairs needs an organization with role regulator {where}"
+                )
+            else:
+                generated = list(trading_pair_collections(orgs, msp_by_org))
+                if not generated:
+                    problems.warning(
+                        f"{path}.private_data",
+                        f"trading_pairs generates no collection: no trading pair {where}",
+                    )
+        for j, col in enumerate(cc.collections):
+            col_path = f"{path}.collections[{j}]"
+            _check_principals(problems, f"{col_path}.policy", col.policy, member_msps, where)
+            _check_principals(
+                problems,
+                f"{col_path}.endorsement_policy",
+                _signature(col.endorsement_policy),
+                member_msps,
+                where,
+            )
+            if any(g.name == col.name for g in generated):
+                problems.error(
+                    f"{col_path}.name",
+                    f"{col.name!r} collides with a collection generated by private_data: trading_pairs",
+                )
+        _unique(
+            problems,
+            ((f"{path}.collections[{j}].name", col.name) for j, col in enumerate(cc.collections)),
+            "collection name",
+        )
+
+
+def _signature(policy: EndorsementPolicy | None) -> str:
+    return policy.signature_policy if policy else ""
+
+
+def _check_principals(problems: Problems, path: str, policy: str, member_msps: set[str], where: str) -> None:
+    """Every MSP ID a signature policy names must belong to an organization on the channel."""
+    if not policy:
+        return
+    try:
+        principals = signature_policy_principals(policy)
+    except ValueError:
+        return  # reported while parsing
+    for msp_id, _ in principals:
+        if msp_id not in member_msps:
+            hint = suggest(msp_id, member_msps)
+            problems.error(path, f"names MSP ID {msp_id!r}, not an organization {where}{hint}")
+
+
+def trading_pair_collections(
+    orgs: Iterable[Organization], msp_by_org: Mapping[str, str]
+) -> Iterator[Collection]:
+    """The collections of ``private_data: trading_pairs`` for the organizations of one channel.
+
+    One collection per (manufacturer, distributor), (distributor, hospital) and (manufacturer, hospital)
+    pair, in that order, named ``trade_<A>_<B>``; its members are the pair and every regulator, so a
+    trade is visible to the two parties and the supervisor only (others can check its hash).
+
+    - ``required_peer_count: 0``: an endorsement does not fail when the other members' peers are down;
+      they pull the data later through reconciliation.
+    - ``max_peer_count: 3``: the endorsing peer pushes the data to up to three other member peers at
+      endorsement time, which with one peer per organization is every member, so all of them hold it
+      at commit instead of waiting for reconciliation.
+    - ``block_to_live: 0``: kept forever, since supervision and recalls need the history.
+    - ``member_only_read`` / ``member_only_write``: only clients of member organizations may touch it.
+    """
+    listed = list(orgs)
+    by_role = {role: [o for o in listed if o.role == role] for role in ROLES}
+    regulators = [msp_by_org[o.name] for o in by_role["regulator"]]
+    for first, second in (
+        ("manufacturer", "distributor"),
+        ("distributor", "hospital"),
+        ("manufacturer", "hospital"),
+    ):
+        for a in by_role[first]:
+            for b in by_role[second]:
+                members = [msp_by_org[a.name], msp_by_org[b.name], *regulators]
+                yield Collection(
+                    name=f"trade_{a.name}_{b.name}",
+                    policy="OR(" + ", ".join(f"'{msp}.member'" for msp in members) + ")",
+                    required_peer_count=0,
+                    max_peer_count=3,
+                    block_to_live=0,
+                    member_only_read=True,
+                    member_only_write=True,
+                )
+
+
+# Resolution
+
+
+def _allocate_ports(problems: Problems, c: Consortium) -> dict[tuple[str, str], int]:
+    """The one place ports are chosen: explicit ports stay; every other port takes the next free
+    number from ``port_base`` in :func:`_port_slots` order, skipping every port given explicitly."""
+    slots = list(_port_slots(c))
+    assigned = {(s.owner, s.key): s.port for s in slots if s.port != AUTO_PORT}
+    taken = set(assigned.values())
+    candidate = c.port_base
+    for slot in slots:
+        if (slot.owner, slot.key) in assigned:
+            continue
+        while candidate in taken:
+            candidate += 1
+        if candidate > MAX_PORT:
+            needed = len({(s.owner, s.key) for s in slots})
+            problems.error(
+                "port_base",
+                f"allocating {needed} ports from {c.port_base} runs past {MAX_PORT}; lower port_base",
+            )
+            return assigned
+        assigned[(slot.owner, slot.key)] = candidate
+        taken.add(candidate)
+    return assigned
+
+
+def resolve(problems: Problems, c: Consortium) -> Consortium:
+    """Fill in every derived default. Runs only on a consortium without errors."""
+    ports = _allocate_ports(problems, c)
+
+    def port(owner: str, key: str) -> int:
+        return ports.get((owner, key), AUTO_PORT)
+
+    def ca(owner: str) -> CertificateAuthority:
+        return CertificateAuthority(port=port(owner, "port"), operations_port=port(owner, "operations_port"))
+
+    variants = {
+        name: ConsensusVariant(
+            type=variant.type,
+            orderers=tuple(
+                Orderer(
+                    name=o.name,
+                    port=port(f"orderer:{o.name}", "port"),
+                    admin_port=port(f"orderer:{o.name}", "admin_port"),
+                    operations_port=port(f"orderer:{o.name}", "operations_port"),
+                )
+                for o in variant.orderers
+            ),
+        )
+        for name, variant in c.orderer_org.variants.items()
+    }
+    orderer_org = dataclasses.replace(
+        c.orderer_org,
+        msp_id=msp_id_of(c.orderer_org.msp_id, c.orderer_org.name),
+        ca=ca("orderer_org.ca"),
+        variants=variants,
+    )
+    orgs = tuple(
+        dataclasses.replace(
+            org,
+            msp_id=msp_id_of(org.msp_id, org.name),
+            ca=ca(f"orgs[{i}].ca"),
+            peers=tuple(
+                Peer(
+                    name=p.name,
+                    port=port(f"orgs[{i}].peers[{j}]", "port"),
+                    chaincode_port=port(f"orgs[{i}].peers[{j}]", "chaincode_port"),
+                    operations_port=port(f"orgs[{i}].peers[{j}]", "operations_port"),
+                )
+                for j, p in enumerate(org.peers)
+            ),
+            clients=tuple(
+                Client(name=u.name, attrs={ROLE_ATTRIBUTE: org.role, **u.attrs}) for u in org.clients
+            ),
+        )
+        for i, org in enumerate(c.orgs)
+    )
+    all_orgs = tuple(o.name for o in orgs)
+    channels = tuple(dataclasses.replace(ch, orgs=ch.orgs or all_orgs) for ch in c.channels)
+    msp_by_org = {o.name: o.msp_id for o in orgs}
+    chaincodes = []
+    for k, cc in enumerate(c.chaincodes):
+        collections = cc.collections
+        if cc.private_data == "trading_pairs":
+            members = next(ch.orgs for ch in channels if ch.name == cc.channel)
+            generated = trading_pair_collections((o for o in orgs if o.name in members), msp_by_org)
+            collections = (*collections, *generated)
+        server = ChaincodeServer(port=port(f"chaincodes[{k}].server", "port"))
+        chaincodes.append(dataclasses.replace(cc, server=server, collections=collections))
+    return dataclasses.replace(
+        c, orderer_org=orderer_org, orgs=orgs, channels=channels, chaincodes=tuple(chaincodes)
+    )

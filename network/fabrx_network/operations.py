@@ -1,0 +1,529 @@
+"""Running a consortium: ``up``, ``down``, ``status`` and ``logs`` over one run directory.
+
+``up`` is a fixed, idempotent sequence; each step looks at what exists before acting, so a second run
+does nothing and an interrupted run resumes:
+
+1. render every file and process from the consortium definition (:mod:`fabrx_network.render`);
+2. CAs: ``fabric-ca-server init`` once, TLS identity, start, wait healthy;
+3. identities: register and enroll what is missing (:mod:`fabrx_network.identities`);
+4. genesis block of each channel (``configtxgen``), once;
+5. orderers and peers: start, wait until every operations endpoint reports healthy;
+6. channels: join each orderer (channel participation API, mutual TLS) and each peer (``cscc``);
+7. chaincodes: package, start the chaincode server, install/approve/commit (:func:`fabrx.admin.deploy`).
+
+If any step fails, every process of the run directory is stopped again and the error names the node,
+its log file and a fix. ``down`` stops exactly the processes recorded in ``pids.json``; ledgers stay
+unless ``purge`` is asked for.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import shutil
+import ssl
+import subprocess
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fabrx.admin import OrdererAdmin, PeerAdmin, deploy
+from fabrx.endpoint import Endpoint
+from fabrx.errors import FabrxError
+from fabrx.identity import load_msp_folder
+
+from .builders import copy_ccaas_builder
+from .chaincodes import (
+    chaincode_definition,
+    chaincode_files,
+    chaincode_process,
+    prepare_chaincode,
+    write_chaincode_env,
+)
+from .config import ORG_ADMIN_USER, Chaincode, Consortium, Organization, Peer, load_consortium
+from .errors import NetworkError
+from .identities import bootstrap_password, enroll_identities, init_ca
+from .install import FabricInstall, ensure_fabric, find_fabric
+from .layout import RunLayout, orderer_node, peer_node
+from .process import ProcessSupervisor, check_ports
+from .render import ProcessSpec, RenderedNetwork, render_network, write_rendered
+
+__all__ = [
+    "ConsortiumNetwork",
+    "NetworkStatus",
+    "NodeStatus",
+    "UpReport",
+    "default_config_path",
+    "open_network",
+]
+
+Progress = Callable[[str], None]
+
+_PACKAGED_DEFAULT = Path(__file__).with_name("consortium.yaml")
+
+
+def default_config_path() -> Path:
+    """``network/consortium.yaml`` of the current project if present, else the default packaged with fabrx."""
+    local = Path("network/consortium.yaml")
+    return local if local.exists() else _PACKAGED_DEFAULT
+
+
+def open_network(
+    config_path: Path | None = None, run_dir: Path | None = None, *, consensus: str | None = None
+) -> ConsortiumNetwork:
+    """Load and validate a consortium file and bind it to its run directory (default ``.fabrx/<name>``).
+
+    Raises:
+        ConfigError: every problem of the file at once.
+    """
+    path = config_path or default_config_path()
+    consortium = load_consortium(path, consensus=consensus)
+    root = run_dir or Path(".fabrx") / consortium.name
+    return ConsortiumNetwork(consortium, RunLayout(root), base_dir=path.parent.resolve())
+
+
+@dataclass(frozen=True)
+class UpReport:
+    """What ``up`` did and how long it took."""
+
+    run_dir: str
+    seconds: float
+    steps: list[tuple[str, float]]
+    started: list[str]
+    chaincodes: dict[str, str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def render(self) -> str:
+        lines = [f"consortium up in {self.seconds:.1f} s (run directory {self.run_dir})"]
+        lines += [f"  {name:<28} {seconds:6.2f} s" for name, seconds in self.steps]
+        lines += [f"  chaincode {name}: {package_id}" for name, package_id in self.chaincodes.items()]
+        lines.append("stop it with `fabrx network down` (add --purge to delete ledgers and keys)")
+        return "\n".join(lines)
+
+
+@dataclass
+class NodeStatus:
+    name: str
+    kind: str
+    running: bool
+    healthy: bool | None = None
+    version: str | None = None
+    heights: dict[str, int] = field(default_factory=dict)
+    pid: int | None = None
+    log: str = ""
+    problem: str = ""
+
+
+@dataclass
+class NetworkStatus:
+    name: str
+    run_dir: str
+    nodes: list[NodeStatus]
+    chaincodes: dict[str, list[dict[str, Any]]]
+
+    @property
+    def healthy(self) -> bool:
+        return all(n.running and n.healthy is not False for n in self.nodes)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "healthy": self.healthy}
+
+    def render(self) -> str:
+        lines = [f"consortium {self.name} ({self.run_dir}): {'healthy' if self.healthy else 'NOT healthy'}"]
+        for n in self.nodes:
+            state = "up" if n.running else "down"
+            health = {True: "healthy", False: "unhealthy", None: "-"}[n.healthy]
+            heights = " ".join(f"{ch}={h}" for ch, h in n.heights.items())
+            lines.append(f"  {n.name:<26} {n.kind:<9} {state:<5} {health:<9} {n.version or '-':<7} {heights}")
+            if n.problem:
+                lines.append(f"      {n.problem}")
+        for channel, definitions in self.chaincodes.items():
+            for d in definitions:
+                lines.append(
+                    f"  chaincode {d['name']} {d['version']} (sequence {d['sequence']}) on {channel}"
+                )
+        return "\n".join(lines)
+
+
+class ConsortiumNetwork:
+    """One consortium definition bound to one run directory."""
+
+    def __init__(self, consortium: Consortium, layout: RunLayout, *, base_dir: Path) -> None:
+        self.consortium = consortium
+        self.layout = layout
+        self.base_dir = base_dir
+        self.supervisor = ProcessSupervisor(layout.root)
+
+    @property
+    def run_dir(self) -> Path:
+        return self.layout.root
+
+    # --- up -----------------------------------------------------------------------------------------
+
+    def up(self, *, progress: Progress = lambda _: None, fabric: FabricInstall | None = None) -> UpReport:
+        """Bring every node up and every channel and chaincode in place (idempotent, resumable).
+
+        Raises:
+            NetworkError: a step failed; every process of this run directory has been stopped again.
+        """
+        begin = time.monotonic()
+        steps: list[tuple[str, float]] = []
+        started: list[str] = []
+
+        @contextmanager
+        def step(name: str) -> Iterator[None]:
+            t0 = time.monotonic()
+            progress(f"{name} ...")
+            yield
+            steps.append((name, time.monotonic() - t0))
+
+        install = fabric or ensure_fabric(
+            self.consortium.fabric.version, self.consortium.fabric.ca_version, progress=progress
+        )
+        try:
+            with step("render"):
+                rendered = self._render(install)
+            with step("certificate authorities"):
+                for ca in rendered.cas:
+                    init_ca(ca)
+                started += self._start_and_wait([ca.process for ca in rendered.cas])
+            with step("identities"):
+                enroll_identities(self.consortium, self.layout, rendered.cas, progress)
+            with step("genesis blocks"):
+                self._genesis_blocks(install)
+            with step("orderers and peers"):
+                started += self._start_and_wait([*rendered.orderers, *rendered.peers])
+            with step("channels"):
+                self._join_channels()
+            chaincodes: dict[str, str] = {}
+            for chaincode in self.consortium.chaincodes:
+                with step(f"chaincode {chaincode.name}"):
+                    chaincodes[chaincode.name] = self._deploy_chaincode(chaincode, rendered)
+                    started += [f"chaincode.{chaincode.name}"]
+        except BaseException:
+            self.supervisor.stop_all()
+            raise
+        self._write_state("up")
+        return UpReport(str(self.run_dir), time.monotonic() - begin, steps, started, chaincodes)
+
+    def _render(self, install: FabricInstall) -> RenderedNetwork:
+        orgs = [self.consortium.orderer_org.name, *(o.name for o in self.consortium.orgs)]
+        passwords = {org: bootstrap_password(self.layout, org) for org in orgs}
+        rendered = render_network(self.consortium, self.layout, install, passwords)
+        write_rendered(rendered, self.layout)
+        if not (self.layout.ccaas_builder / "bin" / "detect").exists():
+            copy_ccaas_builder(self.layout.ccaas_builder)
+        return rendered
+
+    def _start_and_wait(self, specs: list[ProcessSpec]) -> list[str]:
+        pending = [s for s in specs if not self.supervisor.is_running(s.name)]
+        check_ports(pending, self.consortium.host)
+        for spec in pending:
+            self.supervisor.start(spec)
+
+        def wait(spec: ProcessSpec) -> None:
+            self.supervisor.wait_healthy(spec, timeout=60, ca_file=self._tls_ca_for(spec.name))
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(wait, specs))
+        return [s.name for s in pending]
+
+    def _tls_ca_for(self, node: str) -> Path:
+        for org in (self.consortium.orderer_org.name, *(o.name for o in self.consortium.orgs)):
+            if node.endswith(f".{org}"):
+                return self.layout.ca_cert(org)
+        raise NetworkError(f"no organization for node {node}")
+
+    def _genesis_blocks(self, install: FabricInstall) -> None:
+        for channel in self.consortium.channels:
+            block = self.layout.channel_block(channel.name)
+            if block.exists():
+                continue
+            argv = [
+                str(install.binary("configtxgen")),
+                "-configPath",
+                str(self.layout.configtx_file.parent),
+                "-profile",
+                channel.name,
+                "-outputBlock",
+                str(block),
+                "-channelID",
+                channel.name,
+            ]
+            result = subprocess.run(argv, capture_output=True, text=True, check=False)
+            if result.returncode != 0:
+                raise NetworkError(
+                    f"configtxgen could not create the genesis block of channel {channel.name}:\n"
+                    + "\n".join(result.stderr.strip().splitlines()[-8:])
+                    + f"\nThe rendered file is {self.layout.configtx_file}."
+                )
+
+    def _join_channels(self) -> None:
+        for channel in self.consortium.channels:
+            block = self.layout.channel_block(channel.name).read_bytes()
+            for orderer in self.consortium.orderer_org.orderers:
+                # The first join of a new channel can race the Raft leader election: retry briefly.
+                _retry(
+                    functools.partial(self.orderer_admin(orderer.name).join, block),
+                    what=f"join {orderer.name} to {channel.name}",
+                )
+            for org in self.consortium.channel_orgs(channel):
+                for peer in org.peers:
+                    with self.peer_admin(org, peer) as admin:
+                        admin.join_channel(block)
+
+    def _deploy_chaincode(self, chaincode: Chaincode, rendered: RenderedNetwork) -> str:
+        operator_ca = next(ca for ca in rendered.cas if ca.org == self.consortium.orderer_org.name)
+        package = prepare_chaincode(self.consortium, self.layout, chaincode, operator_ca)
+        spec = chaincode_process(self.consortium, self.layout, chaincode, package.package_id, self.base_dir)
+        write_chaincode_env(spec)
+        if not self.supervisor.is_running(spec.name):
+            check_ports([spec], self.consortium.host)
+            self.supervisor.start(spec)
+        self.supervisor.wait_healthy(spec, timeout=30)
+        channel = self.consortium.channel(chaincode.channel)
+        with ExitStack() as stack:
+            admins = [
+                stack.enter_context(self.peer_admin(org, peer))
+                for org in self.consortium.channel_orgs(channel)
+                for peer in org.peers
+            ]
+            deploy(
+                admins,
+                channel.name,
+                chaincode_definition(self.consortium, chaincode),
+                package,
+                orderer=self.orderer_endpoint(),
+            )
+        return package.package_id
+
+    # --- handles for the SDK and tests ---------------------------------------------------------------
+
+    def peer_endpoint(self, org: Organization, peer: Peer) -> Endpoint:
+        """The gRPC endpoint of a peer, verified with its organization's TLS CA."""
+        return Endpoint(
+            address=f"{self.consortium.host}:{peer.port}",
+            tls_root_certs=self.layout.ca_cert(org.name).read_bytes(),
+        )
+
+    def orderer_endpoint(self, name: str | None = None) -> Endpoint:
+        orderer_org = self.consortium.orderer_org
+        orderer = next(o for o in orderer_org.orderers if name in (None, o.name))
+        return Endpoint(
+            address=f"{self.consortium.host}:{orderer.port}",
+            tls_root_certs=self.layout.ca_cert(orderer_org.name).read_bytes(),
+        )
+
+    def peer_admin(self, org: Organization, peer: Peer) -> PeerAdmin:
+        """A :class:`PeerAdmin` for ``peer`` acting as its organization's admin."""
+        identity, signer, _ = load_msp_folder(org.msp_id, self.layout.user_msp(org.name, ORG_ADMIN_USER).path)
+        return PeerAdmin(self.peer_endpoint(org, peer), identity, signer)
+
+    def orderer_admin(self, name: str) -> OrdererAdmin:
+        orderer_org = self.consortium.orderer_org
+        orderer = next(o for o in orderer_org.orderers if o.name == name)
+        tls = self.layout.user_tls(orderer_org.name, ORG_ADMIN_USER)
+        return OrdererAdmin.from_files(
+            f"{self.consortium.host}:{orderer.admin_port}",
+            tls_root_cert=self.layout.ca_cert(orderer_org.name),
+            client_cert=tls.cert,
+            client_key=tls.key,
+        )
+
+    def client_msp(self, org: Organization | str, user: str = "client") -> Path:
+        """The MSP folder of an SDK client identity (``load_msp_folder`` reads it)."""
+        name = org if isinstance(org, str) else org.name
+        return self.layout.user_msp(name, user).path
+
+    def node_spec(self, node: str) -> ProcessSpec:
+        install = find_fabric(self.consortium.fabric.version, self.consortium.fabric.ca_version)
+        if install is None:
+            raise NetworkError("Fabric is not installed: run `fabrx fabric install`")
+        orgs = [self.consortium.orderer_org.name, *(o.name for o in self.consortium.orgs)]
+        rendered = render_network(
+            self.consortium, self.layout, install, {org: bootstrap_password(self.layout, org) for org in orgs}
+        )
+        for spec in rendered.processes:
+            if spec.name == node:
+                return spec
+        for chaincode in self.consortium.chaincodes:
+            spec_name = f"chaincode.{chaincode.name}"
+            if spec_name == node:
+                files = chaincode_files(self.layout, chaincode)
+                from fabrx.admin import package_id
+
+                return chaincode_process(
+                    self.consortium,
+                    self.layout,
+                    chaincode,
+                    package_id(files.package.read_bytes()),
+                    self.base_dir,
+                )
+        raise NetworkError(f"no node called {node!r} in consortium {self.consortium.name}")
+
+    def stop_node(self, node: str) -> bool:
+        """Stop one node (its ledger stays). Returns False if it was not running."""
+        return self.supervisor.stop(node)
+
+    def start_node(self, node: str, *, timeout: float = 60) -> None:
+        """Start one stopped node again and wait until it is healthy."""
+        spec = self.node_spec(node)
+        if not self.supervisor.is_running(node):
+            check_ports([spec], self.consortium.host)
+            self.supervisor.start(spec)
+        ca_file = None if spec.kind == "chaincode" else self._tls_ca_for(node)
+        self.supervisor.wait_healthy(spec, timeout=timeout, ca_file=ca_file)
+
+    # --- down, status, logs -------------------------------------------------------------------------
+
+    def down(self, *, purge: bool = False) -> list[str]:
+        """Stop exactly the processes recorded for this run directory; with ``purge`` delete it too."""
+        stopped = self.supervisor.stop_all() if self.layout.root.exists() else []
+        if purge and self.layout.root.exists():
+            shutil.rmtree(self.layout.root)
+        elif self.layout.root.exists():
+            self._write_state("down")
+        return stopped
+
+    def status(self) -> NetworkStatus:
+        """Every node up or down with health, version and ledger heights; deployed chaincodes."""
+        records = self.supervisor.processes if self.layout.root.exists() else {}
+        nodes: list[NodeStatus] = []
+        c = self.consortium
+        expected: list[tuple[str, str, str]] = [(f"ca.{c.orderer_org.name}", "ca", c.orderer_org.name)]
+        expected += [(f"ca.{o.name}", "ca", o.name) for o in c.orgs]
+        expected += [
+            (orderer_node(c.orderer_org.name, o.name), "orderer", c.orderer_org.name)
+            for o in c.orderer_org.orderers
+        ]
+        expected += [(peer_node(o.name, p.name), "peer", o.name) for o in c.orgs for p in o.peers]
+        expected += [(f"chaincode.{cc.name}", "chaincode", "") for cc in c.chaincodes]
+        ports = self._operations_ports()
+
+        def probe(item: tuple[str, str, str]) -> NodeStatus:
+            name, kind, org = item
+            record = records.get(name)
+            running = self.supervisor.is_running(name)
+            status = NodeStatus(
+                name,
+                kind,
+                running,
+                pid=record.pid if record and running else None,
+                log=str(self.layout.log_file(name)),
+            )
+            if running and kind != "chaincode" and name in ports:
+                status.healthy, status.version, status.problem = _operations_probe(
+                    c.host, ports[name], self.layout.ca_cert(org)
+                )
+            if running:
+                status.heights = self._heights(name, kind)
+            return status
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            nodes = list(pool.map(probe, expected))
+        return NetworkStatus(c.name, str(self.run_dir), nodes, self._committed_chaincodes(nodes))
+
+    def _operations_ports(self) -> dict[str, int]:
+        c = self.consortium
+        ports = {f"ca.{c.orderer_org.name}": c.orderer_org.ca.operations_port}
+        ports.update({f"ca.{o.name}": o.ca.operations_port for o in c.orgs})
+        ports.update(
+            {orderer_node(c.orderer_org.name, o.name): o.operations_port for o in c.orderer_org.orderers}
+        )
+        ports.update({peer_node(o.name, p.name): p.operations_port for o in c.orgs for p in o.peers})
+        return ports
+
+    def _heights(self, name: str, kind: str) -> dict[str, int]:
+        heights: dict[str, int] = {}
+        c = self.consortium
+        try:
+            if kind == "peer":
+                org, peer = next((o, p) for o in c.orgs for p in o.peers if peer_node(o.name, p.name) == name)
+                with self.peer_admin(org, peer) as admin:
+                    for channel in admin.channels():
+                        heights[channel] = admin.chain_info(channel).height
+            elif kind == "orderer":
+                orderer = next(
+                    o for o in c.orderer_org.orderers if orderer_node(c.orderer_org.name, o.name) == name
+                )
+                orderer_admin = self.orderer_admin(orderer.name)
+                for channel in orderer_admin.channels():
+                    heights[channel] = orderer_admin.info(channel).height
+        except FabrxError:
+            pass  # reported through health; heights stay empty
+        return heights
+
+    def _committed_chaincodes(self, nodes: list[NodeStatus]) -> dict[str, list[dict[str, Any]]]:
+        from fabrx.admin import query_committed
+
+        result: dict[str, list[dict[str, Any]]] = {}
+        running = {n.name for n in nodes if n.running}
+        for channel in self.consortium.channels:
+            for org in self.consortium.channel_orgs(channel):
+                peer = next((p for p in org.peers if peer_node(org.name, p.name) in running), None)
+                if peer is None:
+                    continue
+                try:
+                    with self.peer_admin(org, peer) as admin:
+                        committed = query_committed(admin, channel.name)
+                except FabrxError:
+                    continue
+                result[channel.name] = [
+                    {"name": d.name, "version": d.version, "sequence": d.sequence} for d in committed
+                ]
+                break
+        return result
+
+    def logs(self, node: str | None, *, lines: int = 40) -> dict[str, str]:
+        """The last ``lines`` of a node's log, or every node's log path when ``node`` is None."""
+        if node is None:
+            return {p.stem: str(p) for p in sorted(self.layout.logs_dir.glob("*.log"))}
+        path = self.layout.log_file(node)
+        if not path.exists():
+            known = ", ".join(sorted(p.stem for p in self.layout.logs_dir.glob("*.log"))) or "none yet"
+            raise NetworkError(f"no log for node {node!r} (known: {known})")
+        with path.open("rb") as handle:
+            tail = handle.readlines()[-lines:]
+        return {node: b"".join(tail).decode("utf-8", "replace")}
+
+    def _write_state(self, phase: str) -> None:
+        self.layout.root.mkdir(parents=True, exist_ok=True)
+        tmp = self.layout.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"consortium": self.consortium.name, "phase": phase, "time": time.time()}))
+        tmp.replace(self.layout.state_file)
+
+
+def _retry(action: Callable[[], object], *, what: str, attempts: int = 20, delay: float = 0.25) -> None:
+    for attempt in range(attempts):
+        try:
+            action()
+            return
+        except FabrxError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(delay)
+    raise NetworkError(f"{what} did not succeed")
+
+
+def _operations_probe(host: str, port: int, ca_file: Path) -> tuple[bool, str | None, str]:
+    context = ssl.create_default_context(cafile=str(ca_file))
+    base = f"https://{host}:{port}"
+    try:
+        with urllib.request.urlopen(f"{base}/healthz", context=context, timeout=3) as response:
+            healthy = response.status == 200
+    except Exception as exc:  # any failure to answer means unhealthy; the reason is shown
+        return False, None, f"health check failed: {exc}"
+    version = None
+    try:
+        with urllib.request.urlopen(f"{base}/version", context=context, timeout=3) as response:
+            version = json.loads(response.read()).get("Version")
+    except Exception:
+        version = None  # CAs have no /version endpoint
+    return healthy, version, ""
