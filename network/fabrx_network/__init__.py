@@ -10,7 +10,14 @@ from .config import ConfigError, Consortium, Problem, load_consortium
 from .errors import HealthError, InstallError, NetworkError, ProcessError
 from .install import FabricInstall, doctor, ensure_fabric, find_fabric
 from .layout import RunLayout
-from .operations import ConsortiumNetwork, NetworkStatus, NodeStatus, UpReport, default_config_path, open_network
+from .operations import (
+    ConsortiumNetwork,
+    NetworkStatus,
+    NodeStatus,
+    UpReport,
+    default_config_path,
+    open_network,
+)
 from .render import ProcessSpec, RenderedNetwork, render_network, write_rendered
 
 __all__ = [

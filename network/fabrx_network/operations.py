@@ -205,8 +205,7 @@ class ConsortiumNetwork:
             chaincodes: dict[str, str] = {}
             for chaincode in self.consortium.chaincodes:
                 with step(f"chaincode {chaincode.name}"):
-                    chaincodes[chaincode.name] = self._deploy_chaincode(chaincode, rendered)
-                    started += [f"chaincode.{chaincode.name}"]
+                    chaincodes[chaincode.name] = self._deploy_chaincode(chaincode, rendered, started)
         except BaseException:
             self.supervisor.stop_all()
             raise
@@ -279,7 +278,7 @@ class ConsortiumNetwork:
                     with self.peer_admin(org, peer) as admin:
                         admin.join_channel(block)
 
-    def _deploy_chaincode(self, chaincode: Chaincode, rendered: RenderedNetwork) -> str:
+    def _deploy_chaincode(self, chaincode: Chaincode, rendered: RenderedNetwork, started: list[str]) -> str:
         operator_ca = next(ca for ca in rendered.cas if ca.org == self.consortium.orderer_org.name)
         package = prepare_chaincode(self.consortium, self.layout, chaincode, operator_ca)
         spec = chaincode_process(self.consortium, self.layout, chaincode, package.package_id, self.base_dir)
@@ -287,6 +286,7 @@ class ConsortiumNetwork:
         if not self.supervisor.is_running(spec.name):
             check_ports([spec], self.consortium.host)
             self.supervisor.start(spec)
+            started.append(spec.name)
         self.supervisor.wait_healthy(spec, timeout=30)
         channel = self.consortium.channel(chaincode.channel)
         with ExitStack() as stack:

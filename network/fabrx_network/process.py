@@ -327,9 +327,9 @@ class ProcessSupervisor:
                     f"{spec.name} exited while starting; its log is {record.log_path}"
                     + _quoted(_log_tail(record, _LOG_TAIL))
                 )
-            if spec.health_url:
-                problem = _probe_health(spec.health_url, context)
-            else:
+            # A node answers on its operations endpoint before its gRPC listeners are open, so both count.
+            problem = _probe_health(spec.health_url, context) if spec.health_url else ""
+            if not problem:
                 closed = [port for port in spec.ports if not _accepts(port)]
                 problem = f"port(s) {', '.join(map(str, closed))} not accepting connections" if closed else ""
             if not problem:

@@ -1,10 +1,9 @@
-"""CAClient against a real fabric-ca-server with TLS (binaries from ``$FABRX_CA_BIN``)."""
+"""CAClient against a real fabric-ca-server with TLS (the Fabric CA that `make fabric` installed)."""
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
 import socket
 import subprocess
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
+from netsupport import installed_fabric
 
 from fabrx.ca import AlreadyRegisteredError, Attribute, CAClient, Enrollment
 from fabrx.errors import CAError
@@ -55,16 +55,7 @@ def _free_ports(count: int) -> list[int]:
 
 
 def _server_binary() -> Path:
-    folder = os.environ.get("FABRX_CA_BIN")
-    if not folder:
-        pytest.fail(
-            "FABRX_CA_BIN is not set: set it to the folder holding the fabric-ca-server binary "
-            "(e.g. FABRX_CA_BIN=$HOME/.cache/fabrx/fabric-ca-1.5.21/bin)"
-        )
-    binary = Path(folder) / "fabric-ca-server"
-    if not os.access(binary, os.X_OK):
-        pytest.fail(f"FABRX_CA_BIN={folder} holds no executable fabric-ca-server")
-    return binary
+    return installed_fabric().ca_bin_dir / "fabric-ca-server"
 
 
 @pytest.fixture(scope="module")

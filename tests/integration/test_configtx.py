@@ -1,7 +1,6 @@
 """The rendered configtx.yaml is accepted by the real configtxgen for every orderer variant.
 
-Needs Fabric's binaries: set FABRX_FABRIC_BIN to the folder holding configtxgen (e.g.
-``~/.cache/fabrx/fabric-3.1.5/bin``). The test fails, never skips, when it is unset. Certificates are
+Uses the Fabric that `make fabric` installed; fails, never skips, when it is missing. Certificates are
 throwaway ones made here (one CA per organization), laid out where the run directory expects them.
 """
 
@@ -9,7 +8,6 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-import os
 import subprocess
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from netsupport import installed_fabric
 
 from fabrx_network.config import Consortium, load_consortium
 from fabrx_network.layout import RunLayout
@@ -35,16 +34,7 @@ class _Paths:
 
 
 def _configtxgen() -> Path:
-    folder = os.environ.get("FABRX_FABRIC_BIN", "")
-    if not folder:
-        pytest.fail(
-            "set FABRX_FABRIC_BIN to the folder holding Fabric's configtxgen,"
-            " e.g. ~/.cache/fabrx/fabric-3.1.5/bin"
-        )
-    program = Path(folder).expanduser() / "configtxgen"
-    if not os.access(program, os.X_OK):
-        pytest.fail(f"FABRX_FABRIC_BIN={folder}: no executable configtxgen there")
-    return program
+    return installed_fabric().binary("configtxgen")
 
 
 class _Ca:

@@ -1,0 +1,36 @@
+"""Shared helpers of the integration suite: the installed Fabric and the test consortium file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from fabrx_network.install import FabricInstall, find_fabric
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_CONSORTIUM = REPO / "network" / "consortium.yaml"
+INTEROP = REPO / "tests" / "interop"
+
+# The test network keeps the default consortium's organizations, channel and chaincodes, on ports of
+# its own so that it never collides with a demo network left running on a developer machine.
+TEST_PORT_BASE = 37050
+
+
+def installed_fabric() -> FabricInstall:
+    """The Fabric that `make fabric` installed. Fails (never skips) when it is missing."""
+    install = find_fabric()
+    if install is None:
+        pytest.fail("Fabric 3.1.5 / Fabric CA 1.5.21 are not installed: run `make fabric` (make test does)")
+    return install
+
+
+def consortium_for_tests(chaincodes: list[dict[str, Any]]) -> dict[str, Any]:
+    """The default consortium definition, moved to the test ports, running ``chaincodes``."""
+    data: dict[str, Any] = yaml.safe_load(DEFAULT_CONSORTIUM.read_text(encoding="utf-8"))
+    data["port_base"] = TEST_PORT_BASE
+    data["chaincode_execute_timeout"] = "5s"
+    data["chaincodes"] = chaincodes
+    return data

@@ -1,0 +1,135 @@
+"""The consortium brought up by fabrx: heights agree, a chaincode answers, a peer restarts and catches up."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Callable
+
+import pytest
+from click.testing import CliRunner
+
+import fabrx
+from fabrx_cli.main import cli
+from fabrx_network import ConsortiumNetwork, ProcessError
+
+
+def _peer_heights(network: ConsortiumNetwork) -> dict[str, int]:
+    heights = {}
+    for org in network.consortium.orgs:
+        for peer in org.peers:
+            with network.peer_admin(org, peer) as admin:
+                heights[f"{peer.name}.{org.name}"] = admin.chain_info("pharma").height
+    return heights
+
+
+def _wait_same_height(network: ConsortiumNetwork, minimum: int, timeout: float = 20) -> dict[str, int]:
+    deadline = time.monotonic() + timeout
+    while True:
+        heights = _peer_heights(network)
+        if len(set(heights.values())) == 1 and min(heights.values()) >= minimum:
+            return heights
+        if time.monotonic() > deadline:
+            return heights
+        time.sleep(0.2)
+
+
+def test_every_peer_joined_and_reaches_the_same_height(
+    network: ConsortiumNetwork, gateway_for: Callable[[str], fabrx.Gateway]
+) -> None:
+    contract = gateway_for("Regulator").get_network("pharma").get_contract("asset-node")
+    contract.submit_transaction("CreateAsset", "height-probe", "red", "1", "regulator", "10")
+    with network.peer_admin(
+        network.consortium.org("Regulator"), network.consortium.org("Regulator").peers[0]
+    ) as a:
+        target = a.chain_info("pharma").height
+    heights = _wait_same_height(network, target)
+    assert set(heights.values()) == {target}, heights
+    assert len(heights) == 6
+
+
+def test_deployed_node_chaincode_answers_through_the_gateway(
+    gateway_for: Callable[[str], fabrx.Gateway],
+) -> None:
+    contract = gateway_for("HospitalA").get_network("pharma").get_contract("asset-node")
+    created = json.loads(
+        contract.submit_transaction("CreateAsset", "asset-gw-1", "blue", "5", "hospital-a", "300")
+    )
+    assert created["Owner"] == "hospital-a"
+    read = json.loads(
+        gateway_for("Manufacturer")
+        .get_network("pharma")
+        .get_contract("asset-node")
+        .evaluate_transaction("ReadAsset", "asset-gw-1")
+    )
+    assert read == created
+
+
+def test_status_reports_every_node_healthy_with_versions_and_chaincodes(network: ConsortiumNetwork) -> None:
+    status = network.status()
+    assert status.healthy, status.render()
+    kinds = sorted(n.kind for n in status.nodes)
+    assert kinds.count("ca") == 7 and kinds.count("peer") == 6 and kinds.count("orderer") == 1
+    for node in status.nodes:
+        if node.kind in ("peer", "orderer"):
+            assert node.version == "3.1.5"
+            assert node.heights.get("pharma", 0) >= 1
+    assert {d["name"] for d in status.chaincodes["pharma"]} >= {"asset-node"}
+
+
+def test_cli_status_json_matches_the_library(network: ConsortiumNetwork) -> None:
+    result = CliRunner().invoke(
+        cli,
+        [
+            "--config",
+            str(network.base_dir / "consortium.yaml"),
+            "--run-dir",
+            str(network.run_dir),
+            "--json",
+            "network",
+            "status",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["healthy"] is True
+    assert {n["name"] for n in data["nodes"]} >= {"peer0.HospitalB", "orderer0.Orderer", "ca.Regulator"}
+
+
+def test_up_again_is_idempotent_and_starts_nothing(network: ConsortiumNetwork) -> None:
+    report = network.up()
+    assert report.started == []
+
+
+def test_stopped_peer_is_reported_down_then_restarts_and_catches_up(
+    network: ConsortiumNetwork, gateway_for: Callable[[str], fabrx.Gateway]
+) -> None:
+    node = "peer0.DistributorB"
+    assert network.stop_node(node)
+    down = {n.name: n for n in network.status().nodes}[node]
+    assert not down.running
+    assert not network.status().healthy
+
+    contract = gateway_for("Regulator").get_network("pharma").get_contract("asset-node")
+    for i in range(3):
+        contract.submit_transaction("CreateAsset", f"while-down-{i}", "green", "1", "regulator", "1")
+
+    # A busy port is reported with the node, the port and who holds it; nothing is started.
+    org = network.consortium.org("DistributorB")
+    with socket.socket() as blocker:
+        blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        blocker.bind((network.consortium.host, org.peers[0].port))
+        blocker.listen()
+        with pytest.raises(ProcessError, match=rf"{node} needs .*:{org.peers[0].port}"):
+            network.start_node(node)
+    assert not network.supervisor.is_running(node)
+
+    network.start_node(node)
+    with network.peer_admin(
+        network.consortium.org("Regulator"), network.consortium.org("Regulator").peers[0]
+    ) as a:
+        target = a.chain_info("pharma").height
+    heights = _wait_same_height(network, target)
+    assert heights[node] == target, heights
+    assert network.status().healthy
