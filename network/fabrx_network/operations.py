@@ -212,6 +212,33 @@ class ConsortiumNetwork:
         self._write_state("up")
         return UpReport(str(self.run_dir), time.monotonic() - begin, steps, started, chaincodes)
 
+    def deploy_chaincodes(
+        self, names: list[str] | None = None, *, progress: Progress = lambda _: None
+    ) -> dict[str, str]:
+        """Deploy (or re-check) the named chaincodes of the consortium file on the running network.
+
+        Each is packaged, its server started if needed, installed on every peer of its channel, approved
+        for every organization and committed; steps already done are skipped. Returns package ids.
+
+        Raises:
+            NetworkError: an unknown name, or the network is not up.
+        """
+        known = {c.name: c for c in self.consortium.chaincodes}
+        unknown = sorted(set(names or ()) - set(known))
+        if unknown:
+            raise NetworkError(
+                f"no chaincode {', '.join(unknown)} in the consortium file (known: {', '.join(known)})"
+            )
+        install = find_fabric(self.consortium.fabric.version, self.consortium.fabric.ca_version)
+        if install is None:
+            raise NetworkError("Fabric is not installed: run `fabrx fabric install`")
+        rendered = self._render(install)
+        result: dict[str, str] = {}
+        for name in names or list(known):
+            progress(f"chaincode {name} ...")
+            result[name] = self._deploy_chaincode(known[name], rendered, [])
+        return result
+
     def _render(self, install: FabricInstall) -> RenderedNetwork:
         orgs = [self.consortium.orderer_org.name, *(o.name for o in self.consortium.orgs)]
         passwords = {org: bootstrap_password(self.layout, org) for org in orgs}

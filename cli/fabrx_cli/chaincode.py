@@ -1,0 +1,71 @@
+"""``fabrx chaincode deploy | invoke | query``: the consortium's chaincodes, as a developer uses them."""
+
+from __future__ import annotations
+
+import click
+
+import fabrx
+from fabrx_network import open_network
+
+from .main import CliContext, cli
+
+
+@cli.group()
+def chaincode() -> None:
+    """Deploy chaincodes and call them as an organization's SDK client."""
+
+
+@chaincode.command()
+@click.argument("names", nargs=-1)
+@click.pass_obj
+def deploy(obj: CliContext, names: tuple[str, ...]) -> None:
+    """Package, start, install, approve and commit chaincodes (all of the consortium file by default)."""
+    net = open_network(obj.config_path, obj.run_dir)
+    result = net.deploy_chaincodes(list(names) or None, progress=obj.output.progress)
+    obj.output.result(result, lambda d: "\n".join(f"{name}: {pid}" for name, pid in d.items()))
+
+
+def _call(
+    obj: CliContext, org: str, channel: str, name: str, function: str, args: tuple[str, ...], submit: bool
+) -> None:
+    net = open_network(obj.config_path, obj.run_dir)
+    organization = net.consortium.org(org)
+    identity, signer, _ = fabrx.load_msp_folder(organization.msp_id, net.client_msp(organization))
+    with fabrx.connect(
+        net.peer_endpoint(organization, organization.peers[0]), identity=identity, signer=signer
+    ) as gw:
+        contract = gw.get_network(channel).get_contract(name)
+        call = contract.submit_transaction if submit else contract.evaluate_transaction
+        result = call(function, *args)
+    text = result.decode("utf-8", "replace")
+    obj.output.result({"result": text}, lambda d: d["result"])
+
+
+_org_option = click.option(
+    "--org", required=True, help="Organization whose SDK client identity calls (e.g. HospitalA)."
+)
+_channel_option = click.option("--channel", default="pharma", show_default=True)
+
+
+@chaincode.command()
+@_org_option
+@_channel_option
+@click.argument("name")
+@click.argument("function")
+@click.argument("args", nargs=-1)
+@click.pass_obj
+def invoke(obj: CliContext, org: str, channel: str, name: str, function: str, args: tuple[str, ...]) -> None:
+    """Submit FUNCTION of chaincode NAME and wait until it is committed; print its result."""
+    _call(obj, org, channel, name, function, args, submit=True)
+
+
+@chaincode.command()
+@_org_option
+@_channel_option
+@click.argument("name")
+@click.argument("function")
+@click.argument("args", nargs=-1)
+@click.pass_obj
+def query(obj: CliContext, org: str, channel: str, name: str, function: str, args: tuple[str, ...]) -> None:
+    """Evaluate FUNCTION of chaincode NAME on the organization's peer (nothing is written)."""
+    _call(obj, org, channel, name, function, args, submit=False)
