@@ -5,12 +5,49 @@ import fabrx
 
 def test_top_level_names_are_pinned() -> None:
     assert sorted(fabrx.__all__) == sorted(
-        """AdminError CAClient CAError ChaincodeEvent Checkpoint Checkpointer Commit CommitError
-        CommitStatusError ConnectionFailure Contract EndorseError Endpoint Enrollment ErrorDetail FabrxError
-        FileCheckpointer FileSystemWallet Gateway GatewayError Identity IdentityError InMemoryCheckpointer
-        InMemoryWallet Network Proposal Reconnect Signer Status StatusCode SubmitError Timeouts Transaction
-        Wallet X509Identity connect connect_profile hashing load_msp_folder load_private_key
-        new_private_key_signer""".split()
+        [
+            "AdminError",
+            "CAClient",
+            "CAError",
+            "ChaincodeEvent",
+            "Checkpoint",
+            "Checkpointer",
+            "Commit",
+            "CommitError",
+            "CommitStatusError",
+            "ConnectionFailure",
+            "Contract",
+            "EndorseError",
+            "Endpoint",
+            "Enrollment",
+            "ErrorDetail",
+            "FabrxError",
+            "FileCheckpointer",
+            "FileSystemWallet",
+            "Gateway",
+            "GatewayError",
+            "Identity",
+            "IdentityError",
+            "InMemoryCheckpointer",
+            "InMemoryWallet",
+            "Network",
+            "Proposal",
+            "Reconnect",
+            "Signer",
+            "Status",
+            "StatusCode",
+            "SubmitError",
+            "Timeouts",
+            "Transaction",
+            "Wallet",
+            "X509Identity",
+            "connect",
+            "connect_profile",
+            "hashing",
+            "load_msp_folder",
+            "load_private_key",
+            "new_private_key_signer",
+        ]
     )
     for name in fabrx.__all__:
         assert getattr(fabrx, name) is not None
