@@ -9,12 +9,15 @@ from google.rpc import status_pb2
 from .errors import ConnectionFailure, ErrorDetail, GatewayError
 
 _STATUS_DETAILS_KEY = "grpc-status-details-bin"
+# Sync calls fail with a ``grpc.Call``; asyncio calls with ``grpc.aio.AioRpcError``. Both carry a code,
+# details and trailing metadata, which is all that is read here.
+_CALL_TYPES = (grpc.Call, grpc.aio.AioRpcError)
 _CONNECTION_CODES = {grpc.StatusCode.UNAVAILABLE}
 
 
-def error_details(error: grpc.RpcError) -> tuple[ErrorDetail, ...]:
+def error_details(error: grpc.RpcError | grpc.aio.AioRpcError) -> tuple[ErrorDetail, ...]:
     """Decode the per-node ``gateway.ErrorDetail`` entries of a Gateway error status."""
-    trailers = error.trailing_metadata() if isinstance(error, grpc.Call) else None
+    trailers = error.trailing_metadata() if isinstance(error, _CALL_TYPES) else None
     details: list[ErrorDetail] = []
     for key, value in trailers or ():
         if key != _STATUS_DETAILS_KEY or not isinstance(value, bytes):
@@ -30,11 +33,15 @@ def error_details(error: grpc.RpcError) -> tuple[ErrorDetail, ...]:
 
 
 def translate(
-    error: grpc.RpcError, step_error: type[GatewayError], action: str, *, transaction_id: str = ""
+    error: grpc.RpcError | grpc.aio.AioRpcError,
+    step_error: type[GatewayError],
+    action: str,
+    *,
+    transaction_id: str = "",
 ) -> GatewayError:
     """Map a gRPC failure of ``action`` to ``step_error`` (or :class:`ConnectionFailure`)."""
-    code = error.code() if isinstance(error, grpc.Call) else grpc.StatusCode.UNKNOWN
-    message = error.details() if isinstance(error, grpc.Call) else str(error)
+    code = error.code() if isinstance(error, _CALL_TYPES) else grpc.StatusCode.UNKNOWN
+    message = error.details() if isinstance(error, _CALL_TYPES) else str(error)
     details = error_details(error)
     cls = ConnectionFailure if code in _CONNECTION_CODES and not details else step_error
     return cls(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import grpc
 
-__all__ = ["MAX_MESSAGE_BYTES", "Endpoint", "new_channel"]
+__all__ = ["MAX_MESSAGE_BYTES", "Endpoint", "channel_credentials", "channel_options", "new_channel"]
 
 # Fabric nodes accept messages of up to 100 MiB.
 MAX_MESSAGE_BYTES = 100 * 1024 * 1024
@@ -50,8 +50,8 @@ class Endpoint:
         )
 
 
-def new_channel(endpoint: Endpoint) -> grpc.Channel:
-    """Open a gRPC channel to ``endpoint`` (lazily connected; the caller owns and closes it)."""
+def channel_options(endpoint: Endpoint) -> list[tuple[str, int | str]]:
+    """The gRPC channel options fabrx uses for every Fabric node (sync and asyncio channels alike)."""
     options: list[tuple[str, int | str]] = [
         ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
         ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
@@ -61,11 +61,23 @@ def new_channel(endpoint: Endpoint) -> grpc.Channel:
     ]
     if endpoint.server_name:
         options.append(("grpc.ssl_target_name_override", endpoint.server_name))
+    return options
+
+
+def channel_credentials(endpoint: Endpoint) -> grpc.ChannelCredentials | None:
+    """TLS (or mutual TLS) credentials for ``endpoint``; ``None`` for a plain-text endpoint."""
     if endpoint.tls_root_certs is None:
-        return grpc.insecure_channel(endpoint.address, options=options)
-    credentials = grpc.ssl_channel_credentials(
+        return None
+    return grpc.ssl_channel_credentials(
         root_certificates=endpoint.tls_root_certs,
         private_key=endpoint.client_key,
         certificate_chain=endpoint.client_cert,
     )
-    return grpc.secure_channel(endpoint.address, credentials, options=options)
+
+
+def new_channel(endpoint: Endpoint) -> grpc.Channel:
+    """Open a gRPC channel to ``endpoint`` (lazily connected; the caller owns and closes it)."""
+    credentials = channel_credentials(endpoint)
+    if credentials is None:
+        return grpc.insecure_channel(endpoint.address, options=channel_options(endpoint))
+    return grpc.secure_channel(endpoint.address, credentials, options=channel_options(endpoint))

@@ -13,12 +13,13 @@ import grpc
 import grpc.aio
 from fabric_protos.gateway import gateway_pb2
 
+from .._rpc_errors import translate
 from ..errors import GatewayError
 from ..gateway._events import ChaincodeEventsRequestState
 from ..gateway._events_model import ChaincodeEvent
 from ..gateway._reconnect import STREAM_ENDED, Outage
 from ..gateway._stream import Cursor
-from ._client import StreamCall, translate_aio
+from ._client import StreamCall
 from ._session import Session
 
 T = TypeVar("T")
@@ -68,7 +69,7 @@ class EventStream(Generic[T]):
             except grpc.RpcError as rpc_error:
                 if self._closed:
                     raise StopAsyncIteration from None
-                error = translate_aio(rpc_error, GatewayError, self._cursor.what)
+                error = translate(rpc_error, GatewayError, self._cursor.what)
             else:
                 if response is grpc.aio.EOF:
                     error = GatewayError(f"{self._cursor.what}: the peer ended the stream", code=STREAM_ENDED)
