@@ -1,0 +1,83 @@
+"""fabrx_pharma_chaincode: the two-invoice supervision chaincode's logic.
+
+Written against a narrow :class:`StateStore` (what a chaincode stub offers), so the same code runs on a
+peer through :mod:`fabrx_pharma_chaincode.contract` and in unit tests over
+:mod:`fabrx_pharma_chaincode.testing`. The rules themselves are ``fabrx_pharma``'s; this package decides
+where records live (public anchors, private data collections, books), who may read them, and how a
+transaction is refused.
+
+- :mod:`~fabrx_pharma_chaincode.store`: the :class:`StateStore` protocol and composite keys.
+- collections, their members and the endorsement policy: :mod:`fabrx_pharma.privacy` (re-exported).
+- :mod:`~fabrx_pharma_chaincode.layout`: keys, public anchors, the stored policy.
+- :mod:`~fabrx_pharma_chaincode.ledger`: :class:`ChaincodeLedger`, the rules' ``LedgerView``.
+- :mod:`~fabrx_pharma_chaincode.service`: :class:`PharmaService`, one method per transaction.
+- :mod:`~fabrx_pharma_chaincode.verification`: the hospital's invoice verification.
+- :mod:`~fabrx_pharma_chaincode.supervision`: the regulator's report, traces and recall scope.
+- :mod:`~fabrx_pharma_chaincode.encoding`: JSON for results.
+"""
+
+from fabrx_pharma.privacy import (
+    CollectionSpec,
+    books_collection,
+    chaincode_endorsement_policy,
+    collection_plan,
+    trade_collection,
+)
+
+from .encoding import encode, to_jsonable
+from .errors import (
+    AccessDenied,
+    ChaincodeError,
+    ConfigurationError,
+    NotFound,
+    RecordRefused,
+    RuleRefused,
+)
+from .layout import Anchor
+from .ledger import ChaincodeLedger, SealedRecord
+from .service import (
+    DEFAULT_REGULATORS,
+    RECORD_TRANSIENT_KEY,
+    ROLE_ATTRIBUTE,
+    PharmaService,
+    TraceCodeStatus,
+)
+from .store import StateStore, composite_key
+from .verification import (
+    CopyCheck,
+    Discrepancy,
+    InvoiceVerification,
+    VerificationRequest,
+    requests_from_json,
+)
+
+__all__ = [
+    "DEFAULT_REGULATORS",
+    "RECORD_TRANSIENT_KEY",
+    "ROLE_ATTRIBUTE",
+    "AccessDenied",
+    "Anchor",
+    "ChaincodeError",
+    "ChaincodeLedger",
+    "CollectionSpec",
+    "ConfigurationError",
+    "CopyCheck",
+    "Discrepancy",
+    "InvoiceVerification",
+    "NotFound",
+    "PharmaService",
+    "RecordRefused",
+    "RuleRefused",
+    "SealedRecord",
+    "StateStore",
+    "TraceCodeStatus",
+    "VerificationRequest",
+    "books_collection",
+    "chaincode_endorsement_policy",
+    "collection_plan",
+    "composite_key",
+    "encode",
+    "requests_from_json",
+    "to_jsonable",
+    "trade_collection",
+]

@@ -1,0 +1,98 @@
+"""The errors a pharma transaction is refused with, and how domain errors become them.
+
+Every refusal is a :class:`ChaincodeError` whose message starts with a stable code and the path of the
+field at fault, so a client can route on it without parsing prose::
+
+    CONSERVATION lines[0].quantity: DistributorAMSP has received 10 of batch A1 of AMOX ...
+    RECORD lines[0].amount: invoice has 1 problem: lines[0].amount: is 1.00, but ...
+    ROLE msp_id: only the regulator can read the compliance report; the submitter is HospitalAMSP
+
+The tree, grouped by what the caller can do::
+
+    ChaincodeError            (code, field, message)
+    ├── RuleRefused          a two-invoice rule is broken: ``code`` is a ``fabrx_pharma.RuleId`` value
+    ├── RecordRefused        the input is not a well-formed record: fix every field listed
+    ├── AccessDenied         the submitter may not read or do this (code ``ROLE`` or ``PRIVATE_DATA``)
+    ├── NotFound             nothing is stored under that key (code ``NOT_FOUND``)
+    └── ConfigurationError   the network or the ledger is not set up as the chaincode needs (``CONFIG``)
+
+A transaction that raises writes nothing: the service runs every check before its first write, and
+Fabric discards the write set of a failed invocation anyway.
+"""
+
+from __future__ import annotations
+
+from fabrx_pharma import RecordError, RuleId, RuleViolation
+
+__all__ = [
+    "AccessDenied",
+    "ChaincodeError",
+    "ConfigurationError",
+    "NotFound",
+    "RecordRefused",
+    "RuleRefused",
+    "refused_record",
+    "refused_rule",
+]
+
+
+class ChaincodeError(Exception):
+    """A transaction was refused; ``str()`` is ``"<code> <field>: <message>"``."""
+
+    def __init__(self, code: str, field: str, message: str) -> None:
+        super().__init__(f"{code} {field}: {message}")
+        self.code = code
+        self.field = field
+        self.message = message
+
+
+class RuleRefused(ChaincodeError):
+    """A well-formed record breaks a two-invoice rule; ``rule`` is the :class:`~fabrx_pharma.RuleId`."""
+
+    def __init__(self, rule: RuleId, field: str, message: str) -> None:
+        super().__init__(rule.value, field, message)
+        self.rule = rule
+
+
+class RecordRefused(ChaincodeError):
+    """The input could not be read as a record. ``problems`` lists ``(field, message)`` for every field."""
+
+    def __init__(self, record_type: str, problems: list[tuple[str, str]]) -> None:
+        listed = "; ".join(f"{field}: {message}" for field, message in problems)
+        count = len(problems)
+        super().__init__(
+            "RECORD",
+            problems[0][0] if problems else "<record>",
+            f"{record_type} has {count} problem{'s' if count != 1 else ''}: {listed}",
+        )
+        self.record_type = record_type
+        self.problems = tuple(problems)
+
+
+class AccessDenied(ChaincodeError):
+    """The submitter's organization may not do or read this."""
+
+
+class NotFound(ChaincodeError):
+    """Nothing is stored under the key asked for."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__("NOT_FOUND", field, message)
+
+
+class ConfigurationError(ChaincodeError):
+    """The channel lacks something the chaincode needs (a collection, a bootstrap), or an input cannot
+    be mapped onto it (an MSP id that cannot name a collection)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__("CONFIG", field, message)
+
+
+def refused_rule(violation: RuleViolation) -> RuleRefused:
+    """Translate a domain :class:`~fabrx_pharma.RuleViolation`."""
+    return RuleRefused(violation.rule, violation.field, violation.message)
+
+
+def refused_record(error: RecordError) -> RecordRefused:
+    """Translate a domain :class:`~fabrx_pharma.RecordError`, keeping every problem."""
+    return RecordRefused(error.record_type, [(p.field, p.message) for p in error.problems])

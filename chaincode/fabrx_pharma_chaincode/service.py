@@ -1,0 +1,511 @@
+"""``PharmaService``: one method per pharma transaction, over a :class:`StateStore`.
+
+Every write runs the same pipeline, and writes nothing unless all of it passes:
+
+1. read the record (public records from the arguments; records with trade terms or patient data from
+   the transient map under ``"record"``, so they never enter the proposal stored in the block);
+2. authorize the client: the ``fabrx.role`` attribute of its certificate must be the role its
+   organization is registered with;
+3. run the rule for the record (``fabrx_pharma.check_record``) against the ledger as the client may
+   see it, with the client's MSP id as the submitter — so a record can only be attributed to the
+   organization that submits it — and refuse future-dated receipts, prescriptions and reports;
+4. plan every write (anchor, private copy, stock, indexes), then put them.
+
+Errors are :class:`~fabrx_pharma_chaincode.errors.ChaincodeError`; their message starts with the rule
+code and the field (``CONSERVATION lines[0].quantity: ...``).
+
+Read access: public records to everyone; private records only to members of their collection
+(enforced by the view as well as by Fabric's ``memberOnlyRead``); the regulator's analysis only to
+regulators.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from fabrx_pharma import (
+    AdverseEvent,
+    AnyRecord,
+    Batch,
+    Finding,
+    Invoice,
+    Party,
+    Prescription,
+    Product,
+    Recall,
+    RecallScope,
+    Receipt,
+    RecordError,
+    Role,
+    RuleId,
+    RuleViolation,
+    StockPosition,
+    Trace,
+    TwoInvoicePolicy,
+    ValidationError,
+    check_record,
+    validate_invoice_number,
+    validate_trace_code,
+)
+from fabrx_pharma.privacy import check_collection_safe
+from fabrx_pharma.records import Record
+
+from ._writes import anchor_key_text, plan_writes
+from .errors import (
+    AccessDenied,
+    ChaincodeError,
+    ConfigurationError,
+    NotFound,
+    RecordRefused,
+    RuleRefused,
+    refused_record,
+    refused_rule,
+)
+from .layout import POLICY_KEY, Anchor, policy_from_json, policy_to_json
+from .ledger import ChaincodeLedger, SealedRecord
+from .store import StateStore
+from .supervision import (
+    DIVERSION_RULES,
+    load_ledger,
+    regulator_recall_scope,
+    regulator_report,
+    regulator_trace,
+)
+from .verification import InvoiceVerification, VerificationRequest, verify_invoice
+
+__all__ = [
+    "DEFAULT_REGULATORS",
+    "FUTURE_TOLERANCE",
+    "RECORD_TRANSIENT_KEY",
+    "ROLE_ATTRIBUTE",
+    "PharmaService",
+    "TraceCodeStatus",
+]
+
+R = TypeVar("R", bound=Record)
+
+RECORD_TRANSIENT_KEY = "record"
+"""The transient-map key that carries a private record."""
+ROLE_ATTRIBUTE = "fabrx.role"
+"""The certificate attribute naming the client's role (added by the network tooling)."""
+DEFAULT_REGULATORS = ("RegulatorMSP",)
+"""MSP ids allowed to bootstrap the chaincode unless the deployment names others."""
+FUTURE_TOLERANCE = timedelta(minutes=10)
+"""How far a receipt, prescription or report may lie after the transaction time (clock skew)."""
+
+
+def _read(cls: type[R], data: bytes | str | None, source: str) -> R:
+    if data is None:
+        raise RecordRefused(cls.RECORD_TYPE, [(source, f"no {cls.RECORD_TYPE} was sent")])
+    try:
+        return cls.from_json(data)
+    except RecordError as exc:
+        raise refused_record(exc) from None
+
+
+def _collection_safe(msp_id: str) -> None:
+    """A party whose MSP id cannot name its collections is a set-up problem of the network (``CONFIG``)."""
+    try:
+        check_collection_safe(msp_id)
+    except ValidationError as exc:
+        raise ConfigurationError(exc.field, exc.message) from None
+
+
+def _canonical(validate: object, value: str, field: str) -> str:
+    try:
+        return validate(value, field)  # type: ignore[operator,no-any-return]
+    except ValidationError as exc:
+        raise RecordRefused(field, [(exc.field, exc.message)]) from None
+
+
+class TraceCodeStatus:
+    """Whether a package's traceability code was dispensed, and where (public information)."""
+
+    def __init__(self, trace_code: str, prescription_id: str | None, hospital: str | None) -> None:
+        self.trace_code = trace_code
+        self.prescription_id = prescription_id
+        self.hospital = hospital
+
+    @property
+    def dispensed(self) -> bool:
+        return self.prescription_id is not None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "trace_code": self.trace_code,
+            "dispensed": self.dispensed,
+            "prescription_id": self.prescription_id,
+            "hospital": self.hospital,
+        }
+
+
+class PharmaService:
+    """The pharma transactions of one invocation.
+
+    ``bootstrap_regulators`` are the MSP ids allowed to bootstrap the chaincode (register the first
+    regulator), so that another organization cannot race to register itself as the regulator.
+    """
+
+    def __init__(
+        self, store: StateStore, *, bootstrap_regulators: Collection[str] = DEFAULT_REGULATORS
+    ) -> None:
+        self._store = store
+        self._ledger = ChaincodeLedger(store)
+        self._bootstrap_regulators = frozenset(bootstrap_regulators)
+
+    @property
+    def ledger(self) -> ChaincodeLedger:
+        return self._ledger
+
+    # --- authorization ------------------------------------------------------------------------------------
+
+    def _client_party(self) -> Party | None:
+        """The creator's registered party, after checking the client's role attribute against it.
+
+        ``None`` for an unregistered organization (the rules then refuse it by name).
+        """
+        party = self._ledger.creator
+        if party is None:
+            return None
+        carried = self._store.creator_attribute(ROLE_ATTRIBUTE)
+        if carried != party.role.value:
+            raise RuleRefused(
+                RuleId.ROLE,
+                "msp_id",
+                f"the client of {party.msp_id} carries {ROLE_ATTRIBUTE}={carried!r}, but {party.msp_id} is "
+                f"registered as a {party.role.value}: use a client enrolled with "
+                f"{ROLE_ATTRIBUTE}={party.role.value}",
+            )
+        return party
+
+    def _require_regulator(self, action: str) -> Party:
+        party = self._client_party()
+        if party is None or party.role is not Role.REGULATOR:
+            raise RuleRefused(
+                RuleId.ROLE,
+                "msp_id",
+                f"only a regulator can {action}; the submitter is {self._store.creator_msp_id}",
+            )
+        return party
+
+    # --- the write pipeline --------------------------------------------------------------------------------
+
+    def _private_input(self, cls: type[R]) -> R:
+        return _read(cls, self._store.transient(RECORD_TRANSIENT_KEY), f"<transient:{RECORD_TRANSIENT_KEY}>")
+
+    def _submit(self, record: AnyRecord) -> Anchor:
+        submitter = self._store.creator_msp_id
+        self._client_party()
+        policy = self._ledger.policy
+        try:
+            check_record(record, self._ledger, policy, submitter=submitter)
+            self._check_not_future(record, policy)
+            plan = plan_writes(record, self._ledger, submitter=submitter)
+        except RuleViolation as violation:
+            raise refused_rule(violation) from None
+        except SealedRecord as sealed:
+            raise _sealed_refusal(record, sealed) from None
+        plan.apply(self._store)
+        return plan.anchor
+
+    def _check_not_future(self, record: AnyRecord, policy: TwoInvoicePolicy) -> None:
+        now = self._store.timestamp
+        moments: dict[str, datetime] = {}
+        if isinstance(record, Receipt):
+            moments["received_at"] = record.received_at
+        elif isinstance(record, Prescription):
+            moments["prescribed_at"] = record.prescribed_at
+        elif isinstance(record, AdverseEvent):
+            moments["reported_at"] = record.reported_at
+        elif isinstance(record, Invoice) and record.issue_date > policy.local_date(now):
+            raise RuleRefused(
+                RuleId.TIME_ORDER,
+                "issue_date",
+                f"{record.issue_date} is after the transaction date {policy.local_date(now)}",
+            )
+        for field, moment in moments.items():
+            if moment > now + FUTURE_TOLERANCE:
+                raise RuleRefused(
+                    RuleId.TIME_ORDER,
+                    field,
+                    f"{moment.isoformat()} is later than the transaction time {now.isoformat()}",
+                )
+
+    # --- setup ---------------------------------------------------------------------------------------------
+
+    def bootstrap(self, regulator_json: bytes | str, policy_json: bytes | str | None = None) -> Anchor:
+        """Register the first regulator (the submitter itself) and the policy; once per channel.
+
+        Raises ``ROLE`` unless the submitter is one of ``bootstrap_regulators``, registers itself as a
+        regulator and carries ``fabrx.role=regulator``; ``DUPLICATE_RECORD`` if already bootstrapped.
+        """
+        party = _read(Party, regulator_json, "regulator")
+        submitter = self._store.creator_msp_id
+        if party.role is not Role.REGULATOR:
+            raise RuleRefused(
+                RuleId.ROLE, "role", f"bootstrap registers the regulator, not a {party.role.value}"
+            )
+        if party.msp_id != submitter or submitter not in self._bootstrap_regulators:
+            raise RuleRefused(
+                RuleId.ROLE,
+                "msp_id",
+                f"only the regulator itself ({', '.join(sorted(self._bootstrap_regulators))}) can bootstrap; "
+                f"the submitter is {submitter}",
+            )
+        if self._store.creator_attribute(ROLE_ATTRIBUTE) != Role.REGULATOR.value:
+            raise RuleRefused(RuleId.ROLE, "msp_id", f"the client must carry {ROLE_ATTRIBUTE}=regulator")
+        if self._store.get_state(POLICY_KEY) is not None:
+            raise RuleRefused(RuleId.DUPLICATE_RECORD, "msp_id", "the chaincode is already bootstrapped")
+        _collection_safe(party.msp_id)
+        policy = self._policy_input(policy_json) if policy_json is not None else TwoInvoicePolicy()
+        plan = plan_writes(party, self._ledger, submitter=submitter)
+        plan.public.append((POLICY_KEY, policy_to_json(policy)))
+        plan.apply(self._store)
+        return plan.anchor
+
+    @staticmethod
+    def _policy_input(data: bytes | str) -> TwoInvoicePolicy:
+        try:
+            return policy_from_json(data)
+        except ValueError as exc:
+            field, _, message = str(exc).partition(": ")
+            raise RecordRefused("policy", [(field, message or str(exc))]) from None
+
+    def set_policy(self, policy_json: bytes | str) -> TwoInvoicePolicy:
+        """Set the two-invoice policy in force (regulator only); applies to later writes."""
+        self._require_regulator("set the policy")
+        policy = self._policy_input(policy_json)
+        self._store.put_state(POLICY_KEY, policy_to_json(policy))
+        return policy
+
+    def read_policy(self) -> TwoInvoicePolicy:
+        return self._ledger.policy
+
+    # --- writes --------------------------------------------------------------------------------------------
+
+    def register_party(self, party_json: bytes | str) -> Anchor:
+        """Register or update a party (regulator only). Public: roles are what every check reads."""
+        party = _read(Party, party_json, "party")
+        _collection_safe(party.msp_id)
+        return self._submit(party)
+
+    def register_product(self, product_json: bytes | str) -> Anchor:
+        """Register a product (its manufacturer). Public: approval numbers and codes are public."""
+        return self._submit(_read(Product, product_json, "product"))
+
+    def record_batch(self) -> Anchor:
+        """Record a production batch from the transient ``record`` (its manufacturer).
+
+        The batch is public without its raw-material lots; the full record goes to the manufacturer's
+        books, and the batch quantity to its stock.
+        """
+        return self._submit(self._private_input(Batch))
+
+    def issue_invoice(self) -> Anchor:
+        """Issue a first, second, transfer or direct invoice from the transient ``record`` (its seller).
+
+        The invoice with its shipment goes to the pair's trade collection; the public anchor shows the
+        number (reserved across all collections), kind, parties and date.
+        """
+        return self._submit(self._private_input(Invoice))
+
+    def record_receipt(self) -> Anchor:
+        """Record the receipt of an invoice's goods from the transient ``record`` (the invoice's buyer)."""
+        return self._submit(self._private_input(Receipt))
+
+    def record_prescription(self) -> Anchor:
+        """Record a prescription and its dispensing from the transient ``record`` (the hospital).
+
+        Each traceability code dispensed enters the public dispensing index under its SHA-256.
+        """
+        return self._submit(self._private_input(Prescription))
+
+    def report_adverse_event(self) -> Anchor:
+        """Report an adverse event from the transient ``record`` (the hospital that dispensed)."""
+        return self._submit(self._private_input(AdverseEvent))
+
+    def recall_batch(self, recall_json: bytes | str) -> Anchor:
+        """Recall a batch (the regulator or the batch's manufacturer). Public: everyone must stop using it."""
+        return self._submit(_read(Recall, recall_json, "recall"))
+
+    # --- reads ---------------------------------------------------------------------------------------------
+
+    def read_anchor(self, record_type: str, *key: str) -> Anchor:
+        """The public anchor of a record, e.g. ``("invoice", number)`` or ``("batch", product, batch)``."""
+        anchor = self._ledger.anchor(record_type, *key)
+        if anchor is None:
+            raise NotFound("key", f"no {record_type} {'/'.join(key)} on the ledger")
+        return anchor
+
+    def read_party(self, msp_id: str) -> Party:
+        party = self._ledger.party(msp_id)
+        if party is None:
+            raise NotFound("msp_id", f"no party {msp_id} is registered")
+        return party
+
+    def read_product(self, product_id: str) -> Product:
+        product = self._ledger.product(product_id)
+        if product is None:
+            raise NotFound("product_id", f"no product {product_id} is registered")
+        return product
+
+    def read_batch(self, product_id: str, batch_number: str) -> Batch:
+        """The batch; with its raw-material lots only for its manufacturer and regulators."""
+        batch = self._ledger.full_batch(product_id, batch_number)
+        if batch is None:
+            raise NotFound("batch_number", f"no batch {product_id}/{batch_number} is recorded")
+        return batch
+
+    def read_recall(self, product_id: str, batch_number: str) -> Recall:
+        recall = self._ledger.recall(product_id, batch_number)
+        if recall is None:
+            raise NotFound("batch_number", f"batch {product_id}/{batch_number} is not recalled")
+        return recall
+
+    def _private(self, record_type: str, key: str, field: str, cls: type[R]) -> R:
+        anchor = self._ledger.anchor(record_type, key)
+        if anchor is None:
+            raise NotFound(field, f"no {record_type} {key} on the ledger")
+        self._client_party()
+        try:
+            return self._ledger.private_record(anchor, cls.from_json)
+        except SealedRecord as sealed:
+            raise _sealed_access(sealed, field, self._store.creator_msp_id) from None
+
+    def read_invoice(self, number: str) -> Invoice:
+        """The full invoice, for the two parties of the trade and regulators."""
+        key = _canonical(validate_invoice_number, number, "number")
+        return self._private("invoice", key, "number", Invoice)
+
+    def read_receipt(self, invoice_number: str) -> Receipt:
+        key = _canonical(validate_invoice_number, invoice_number, "invoice_number")
+        return self._private("receipt", key, "invoice_number", Receipt)
+
+    def read_prescription(self, prescription_id: str) -> Prescription:
+        return self._private("prescription", prescription_id, "prescription_id", Prescription)
+
+    def read_adverse_event(self, report_id: str) -> AdverseEvent:
+        return self._private("adverse_event", report_id, "report_id", AdverseEvent)
+
+    def read_stock(self, holder: str, product_id: str, batch_number: str) -> StockPosition:
+        """A holder's stock of a batch: for the holder (or a party counting as it) and regulators."""
+        self._client_party()
+        try:
+            return self._ledger.stock(holder, product_id, batch_number)
+        except SealedRecord as sealed:
+            raise _sealed_access(sealed, "holder", self._store.creator_msp_id) from None
+
+    def trace_code_status(self, trace_code: str) -> TraceCodeStatus:
+        """Whether a package was already dispensed: anyone holding a package may ask (回流药 check)."""
+        code = _canonical(validate_trace_code, trace_code, "trace_code")
+        prescription_id = self._ledger.dispensed_in(code)
+        hospital = None
+        if prescription_id is not None:
+            anchor = self._ledger.anchor("prescription", prescription_id)
+            hospital = anchor.public.get("hospital") if anchor is not None else None
+        return TraceCodeStatus(code, prescription_id, None if hospital is None else str(hospital))
+
+    # --- hospital verification -----------------------------------------------------------------------------
+
+    def verify_invoices(self, requests: Sequence[VerificationRequest]) -> list[InvoiceVerification]:
+        """Verify invoices of any suppliers in one call (see :func:`verification.verify_invoice`).
+
+        Allowed to each invoice's buyer and to regulators; raises ``ROLE`` otherwise and ``NOT_FOUND``
+        for an unknown number.
+        """
+        party = self._client_party()
+        results = []
+        for request in requests:
+            number = _canonical(validate_invoice_number, request.number, "number")
+            anchor = self._ledger.anchor("invoice", number)
+            if anchor is None:
+                raise NotFound("number", f"no invoice {number} on the ledger")
+            buyer = str(anchor.public.get("buyer"))
+            if party is None or (party.role is not Role.REGULATOR and party.msp_id != buyer):
+                raise RuleRefused(
+                    RuleId.ROLE,
+                    "number",
+                    f"invoice {number} was issued to {buyer}; the submitter is {self._store.creator_msp_id}",
+                )
+            results.append(verify_invoice(self._ledger, anchor, request.first_invoice_copies))
+        return results
+
+    # --- the regulator -------------------------------------------------------------------------------------
+
+    def compliance_report(self, as_of: datetime | None = None) -> list[Finding]:
+        """Every finding on the ledger with its reason (regulators only)."""
+        self._require_regulator("read the compliance report")
+        return regulator_report(load_ledger(self._ledger), as_of=as_of)
+
+    def diversion_signals(self, as_of: datetime | None = None) -> list[Finding]:
+        """The findings that signal diversion (串货) or resale (回流药) (regulators only)."""
+        self._require_regulator("read diversion signals")
+        report = regulator_report(load_ledger(self._ledger), as_of=as_of)
+        return [finding for finding in report if finding.rule in DIVERSION_RULES]
+
+    def trace(
+        self, *, prescription_id: str | None = None, patient_pseudonym: str | None = None
+    ) -> tuple[Trace, ...]:
+        """Trace a prescription or a patient pseudonym to batches, manufacturers and raw-material lots."""
+        self._require_regulator("trace prescriptions")
+        return regulator_trace(
+            load_ledger(self._ledger), prescription_id=prescription_id, patient_pseudonym=patient_pseudonym
+        )
+
+    def recall_scope(self, product_id: str, batch_number: str) -> RecallScope:
+        """Every distributor, hospital and prescription a batch reached (regulators only)."""
+        self._require_regulator("compute a recall scope")
+        return regulator_recall_scope(load_ledger(self._ledger), product_id, batch_number)
+
+
+def _sealed_refusal(record: AnyRecord, sealed: SealedRecord) -> ChaincodeError:
+    """The rule a check meant when it hit a record the submitter cannot read."""
+    if sealed.record_type == record.RECORD_TYPE and sealed.key == anchor_key_text(record):
+        # The record's own key is taken, in a collection the submitter does not share.
+        if isinstance(record, Invoice):
+            return RuleRefused(
+                RuleId.INVOICE_REUSED, "number", f"invoice {sealed.key} is already on the ledger"
+            )
+        if isinstance(record, Receipt):
+            return RuleRefused(
+                RuleId.DUPLICATE_RECORD,
+                "invoice_number",
+                f"the goods of invoice {sealed.key} were already received",
+            )
+        field = {"prescription": "prescription_id", "adverse_event": "report_id"}.get(
+            sealed.record_type, "key"
+        )
+        return RuleRefused(
+            RuleId.DUPLICATE_RECORD, field, f"{sealed.record_type} {sealed.key} is already recorded"
+        )
+    if sealed.reason == "not a member":
+        if isinstance(record, Receipt) and sealed.record_type == "invoice":
+            return RuleRefused(
+                RuleId.ROLE, "receiver", f"invoice {sealed.key} was not issued to {record.receiver}"
+            )
+        if isinstance(record, AdverseEvent) and sealed.record_type == "prescription":
+            return RuleRefused(
+                RuleId.ROLE, "hospital", f"prescription {sealed.key} was recorded by another hospital"
+            )
+        if sealed.record_type == "stock":
+            return ConfigurationError(
+                "msp_id",
+                f"writing this needs {sealed.collection}, which the submitter's organization is not a "
+                "member of",
+            )
+    return AccessDenied("PRIVATE_DATA", sealed.collection, f"{sealed}; retry once this peer has it")
+
+
+def _sealed_access(sealed: SealedRecord, field: str, msp_id: str) -> AccessDenied:
+    if sealed.reason == "not a member":
+        return AccessDenied(
+            "PRIVATE_DATA",
+            field,
+            f"{sealed.record_type} {sealed.key} is in collection {sealed.collection}, which {msp_id} is not "
+            "a member of",
+        )
+    return AccessDenied(
+        "PRIVATE_DATA", field, f"{sealed}: this peer has not received the private data yet; retry later"
+    )

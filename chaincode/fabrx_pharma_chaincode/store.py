@@ -1,0 +1,105 @@
+"""The narrow view of a chaincode stub the pharma logic is written against: :class:`StateStore`.
+
+The pharma service needs only this much of Fabric's chaincode stub, so it runs unchanged over the
+``fabrx_chaincode`` runtime (see :mod:`fabrx_pharma_chaincode.contract`) and over the in-memory store
+of :mod:`fabrx_pharma_chaincode.testing`.
+
+Ledger semantics, as on a Fabric peer:
+
+- A read sees the committed state only, never this transaction's own writes.
+- Writes are applied only if the transaction is valid at commit; a refused invocation writes nothing.
+- Keys are composite keys in Fabric's format (:func:`composite_key`), so record ids that contain ``/``
+  cannot collide; a scan by a partial composite key returns keys in ascending order.
+- Private data lives in named collections. Reading one (``get_private_data``, ``scan_private_data``)
+  is allowed only to clients of its member organizations (``memberOnlyRead``); the SHA-256 of a value
+  (``get_private_data_hash``) is readable by everyone on the channel, because Fabric keeps it in the
+  public state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Protocol
+
+__all__ = ["COMPOSITE_KEY_NAMESPACE", "StateStore", "composite_key", "split_composite_key"]
+
+COMPOSITE_KEY_NAMESPACE = "\x00"
+"""What starts every composite key (Fabric's ``compositeKeyNamespace``); also separates its parts."""
+
+
+def composite_key(object_type: str, *attributes: str) -> str:
+    """Build a key as Fabric's ``CreateCompositeKey`` does: ``\\x00type\\x00attr1\\x00attr2\\x00``.
+
+    Raises ``ValueError`` if a part is empty (the type) or contains U+0000.
+    """
+    if not object_type:
+        raise ValueError("a composite key needs an object type")
+    for part in (object_type, *attributes):
+        if "\x00" in part:
+            raise ValueError(f"a composite key part cannot contain U+0000: {part!r}")
+    return COMPOSITE_KEY_NAMESPACE + "".join(f"{part}\x00" for part in (object_type, *attributes))
+
+
+def split_composite_key(key: str) -> tuple[str, tuple[str, ...]]:
+    """Return (object type, attributes) of a key built by :func:`composite_key`.
+
+    Raises ``ValueError`` for a key that is not a composite key.
+    """
+    if not key.startswith(COMPOSITE_KEY_NAMESPACE) or not key.endswith("\x00") or len(key) < 3:
+        raise ValueError(f"not a composite key: {key!r}")
+    parts = key[1:-1].split("\x00")
+    return parts[0], tuple(parts[1:])
+
+
+class StateStore(Protocol):
+    """One transaction's access to the ledger, as the pharma service needs it."""
+
+    @property
+    def transaction_id(self) -> str: ...
+
+    @property
+    def timestamp(self) -> datetime:
+        """The transaction timestamp the client put in the proposal header (time-zone aware)."""
+        ...
+
+    @property
+    def creator_msp_id(self) -> str:
+        """The MSP id of the client that signed the proposal."""
+        ...
+
+    def creator_attribute(self, name: str) -> str | None:
+        """An attribute of the client's certificate (Fabric CA ``attrs``), ``None`` if absent."""
+        ...
+
+    def transient(self, key: str) -> bytes | None:
+        """A value of the proposal's transient map: sent to the endorsers, never stored on the ledger."""
+        ...
+
+    def get_state(self, key: str) -> bytes | None: ...
+
+    def put_state(self, key: str, value: bytes) -> None: ...
+
+    def scan_state(self, object_type: str, attributes: Sequence[str] = ()) -> Iterator[tuple[str, bytes]]:
+        """Every (key, value) whose composite key starts with ``object_type`` and ``attributes``."""
+        ...
+
+    def get_private_data(self, collection: str, key: str) -> bytes | None:
+        """Raises an error if the client's organization is not a member of ``collection``."""
+        ...
+
+    def put_private_data(self, collection: str, key: str, value: bytes) -> None: ...
+
+    def get_private_data_hash(self, collection: str, key: str) -> bytes | None:
+        """The SHA-256 digest (32 bytes) of the committed private value; readable by non-members."""
+        ...
+
+    def scan_private_data(
+        self, collection: str, object_type: str, attributes: Sequence[str] = ()
+    ) -> Iterator[tuple[str, bytes]]:
+        """Like :meth:`scan_state`, in a collection; raises like :meth:`get_private_data`."""
+        ...
+
+    def set_event(self, name: str, payload: bytes) -> None:
+        """Set the transaction's chaincode event (one per transaction; it is public, in the block)."""
+        ...

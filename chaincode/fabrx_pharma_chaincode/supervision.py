@@ -1,0 +1,104 @@
+"""The regulator's queries: the whole ledger loaded into ``fabrx_pharma``'s analysis.
+
+A regulator's organization is a member of every collection, so on its peer the chaincode can read
+every record. :func:`load_ledger` reads every anchor and the private copy it points to, sorts them by
+their logical ``order`` (so each record comes after everything its write depended on) and applies them
+to an :class:`fabrx_pharma.InMemoryLedger`; the report, traces and recall scope are then the domain's
+own functions, written once for the chaincode and the SDK.
+
+The cost grows with the ledger (every record is read per query); that suits a provincial pilot, and
+an off-chain index fed by block events is the way past it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fabrx_pharma import (
+    RECORD_TYPES,
+    AnyRecord,
+    Finding,
+    InMemoryLedger,
+    RecallScope,
+    RuleId,
+    Trace,
+    compliance_report,
+    recall_scope,
+    trace_prescription,
+)
+
+from .errors import AccessDenied, ConfigurationError, NotFound, RecordRefused
+from .layout import Anchor
+from .ledger import ChaincodeLedger, SealedRecord
+
+__all__ = [
+    "DIVERSION_RULES",
+    "load_ledger",
+    "regulator_recall_scope",
+    "regulator_report",
+    "regulator_trace",
+]
+
+DIVERSION_RULES = frozenset(
+    {RuleId.DIVERSION, RuleId.TRACE_CODE_REUSED, RuleId.CONSERVATION, RuleId.BUYER_SELLER_MATCH}
+)
+"""Findings that signal diversion (串货), sales beyond stock, or resale of returned drugs (回流药)."""
+
+_LOAD_ORDER = ("party", "product", "batch", "invoice", "receipt", "prescription", "adverse_event", "recall")
+
+
+def load_ledger(ledger: ChaincodeLedger) -> InMemoryLedger:
+    """Every record on the ledger, in write order, in an :class:`~fabrx_pharma.InMemoryLedger`.
+
+    Raises :class:`~fabrx_pharma_chaincode.errors.AccessDenied` (``PRIVATE_DATA``) if a private copy is
+    not readable here (not a regulator, or not yet received by this peer).
+    """
+    entries: list[tuple[int, str, str, AnyRecord]] = []
+    for record_type in _LOAD_ORDER:
+        cls = RECORD_TYPES[record_type]
+        for key, value in ledger.store.scan_state(record_type):
+            try:
+                anchor = Anchor.from_json(value)
+                record = (
+                    cls.from_dict(dict(anchor.public))
+                    if anchor.collection is None
+                    else ledger.private_record(anchor, cls.from_json)
+                )
+            except SealedRecord as sealed:
+                raise AccessDenied(
+                    "PRIVATE_DATA", record_type, f"{sealed}; the report needs every record"
+                ) from None
+            except ValueError as exc:
+                raise ConfigurationError("<ledger>", f"{record_type} {key!r} cannot be read: {exc}") from exc
+            entries.append((anchor.order, anchor.transaction_id, anchor.submitter, record))
+    entries.sort(key=lambda entry: (entry[0], entry[1]))
+    memory = InMemoryLedger(policy=ledger.policy)
+    for _, _, submitter, record in entries:
+        memory.apply(record, submitter=submitter)
+    return memory
+
+
+def regulator_report(memory: InMemoryLedger, *, as_of: datetime | None) -> list[Finding]:
+    """The compliance report: every finding with its reason (see ``fabrx_pharma.compliance_report``)."""
+    return compliance_report(memory, as_of=as_of)
+
+
+def regulator_trace(
+    memory: InMemoryLedger, *, prescription_id: str | None, patient_pseudonym: str | None
+) -> tuple[Trace, ...]:
+    """Traces of one prescription or one patient pseudonym. Raises ``RecordRefused`` unless exactly one
+    of the two is given."""
+    try:
+        return trace_prescription(
+            memory, prescription_id=prescription_id, patient_pseudonym=patient_pseudonym
+        )
+    except ValueError as exc:
+        raise RecordRefused("trace query", [("prescription_id", str(exc))]) from None
+
+
+def regulator_recall_scope(memory: InMemoryLedger, product_id: str, batch_number: str) -> RecallScope:
+    """The recall scope of a batch. Raises ``NotFound`` for an unknown batch."""
+    try:
+        return recall_scope(memory, product_id, batch_number)
+    except KeyError:
+        raise NotFound("batch_number", f"no batch {product_id}/{batch_number} is recorded") from None

@@ -1,0 +1,164 @@
+"""PharmaContract on fabrx_chaincode's MemoryLedger: routing, transient records, errors, JSON results."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from functools import cache
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from pharma_cc_world import SCENARIO
+
+from fabrx_chaincode import ChaincodeResponse, MemoryLedger, serialize_identity
+from fabrx_chaincode.identity import ATTRIBUTES_OID
+from fabrx_pharma import Invoice, Party, Product
+from fabrx_pharma.sample import DISTRIBUTOR_A, DISTRIBUTOR_B, HOSPITAL_A, MANUFACTURER, REGULATOR
+from fabrx_pharma_chaincode import RECORD_TRANSIENT_KEY, ROLE_ATTRIBUTE
+from fabrx_pharma_chaincode.contract import REQUESTS_TRANSIENT_KEY, PharmaContract
+
+NOW = datetime(2025, 1, 1, tzinfo=UTC)
+ROLES = {p.msp_id: p.role.value for _, p in SCENARIO.writes if isinstance(p, Party)} | {
+    REGULATOR: "regulator"
+}
+
+
+@cache
+def creator(msp_id: str, role: str | None = None) -> bytes:
+    """A client certificate with Fabric CA's attribute extension carrying ``fabrx.role``."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"client.{msp_id}")])
+    attrs = json.dumps({"attrs": {ROLE_ATTRIBUTE: role or ROLES[msp_id]}}).encode()
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(NOW - timedelta(days=1))
+        .not_valid_after(NOW + timedelta(days=365))
+        .add_extension(x509.UnrecognizedExtension(ATTRIBUTES_OID, attrs), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return serialize_identity(msp_id, certificate.public_bytes(serialization.Encoding.PEM))
+
+
+def submit(
+    ledger: MemoryLedger, msp_id: str, function: str, *args: str, **transient: bytes
+) -> ChaincodeResponse:
+    return ledger.submit_sync(
+        "pharma", function, *args, creator=creator(msp_id), transient=transient, timestamp=NOW
+    )
+
+
+def evaluate(
+    ledger: MemoryLedger, msp_id: str, function: str, *args: str, **transient: bytes
+) -> ChaincodeResponse:
+    return ledger.evaluate_sync(
+        "pharma", function, *args, creator=creator(msp_id), transient=transient, timestamp=NOW
+    )
+
+
+WRITES = {
+    "Party": ("register_party", False),
+    "Product": ("register_product", False),
+    "Recall": ("recall_batch", False),
+    "Batch": ("record_batch", True),
+    "Invoice": ("issue_invoice", True),
+    "Receipt": ("record_receipt", True),
+    "Prescription": ("record_prescription", True),
+    "AdverseEvent": ("report_adverse_event", True),
+}
+
+
+@pytest.fixture(scope="module")
+def ledger() -> MemoryLedger:
+    ledger = MemoryLedger(channel_id="pharma")
+    ledger.deploy("pharma", [PharmaContract()])
+    response = submit(ledger, REGULATOR, "bootstrap", SCENARIO.regulator.to_json().decode())
+    assert response.ok, response.message
+    for msp_id, record in SCENARIO.writes:
+        function, private = WRITES[type(record).__name__]
+        if private:
+            response = submit(ledger, msp_id, function, **{RECORD_TRANSIENT_KEY: record.to_json()})
+        else:
+            response = submit(ledger, msp_id, function, record.to_json().decode())
+        assert response.ok, (function, response.message)
+    return ledger
+
+
+def test_the_whole_sample_story_commits_through_the_contract(ledger: MemoryLedger) -> None:
+    names = [event.name for event in ledger.events]
+    assert names.count("pharma.invoice") == 4
+    anchor = json.loads(
+        evaluate(ledger, HOSPITAL_A, "read_anchor", "batch", "AMOX-0.25G-24", "A240301").payload
+    )
+    assert anchor["public"]["raw_material_lots"] == []
+
+
+def test_private_records_live_in_their_collections_and_stay_off_the_public_state(
+    ledger: MemoryLedger,
+) -> None:
+    invoice = next(r for r in SCENARIO.records(Invoice) if isinstance(r, Invoice))
+    private = ledger.private_data("pharma", f"trade_{MANUFACTURER}_{DISTRIBUTOR_A}")
+    assert invoice.to_json() in private.values()
+    public = b"".join(ledger.state("pharma").values())
+    assert b"unit_price" not in public
+
+
+def test_reads_return_json_records(ledger: MemoryLedger) -> None:
+    invoice = next(r for r in SCENARIO.records(Invoice) if isinstance(r, Invoice))
+    response = evaluate(ledger, DISTRIBUTOR_A, "read_invoice", str(invoice.number))
+    assert response.ok, response.message
+    assert Invoice.from_json(response.payload) == invoice
+    stock = json.loads(
+        evaluate(ledger, DISTRIBUTOR_A, "read_stock", DISTRIBUTOR_A, "AMOX-0.25G-24", "A240301").payload
+    )
+    assert (stock["received"], stock["sold"], stock["on_hand"]) == (200, 10, 190)
+
+
+def test_a_non_member_gets_a_403_with_the_code_and_field(ledger: MemoryLedger) -> None:
+    invoice = next(r for r in SCENARIO.records(Invoice) if isinstance(r, Invoice))
+    response = evaluate(ledger, DISTRIBUTOR_B, "read_invoice", str(invoice.number))
+    assert response.status == 403
+    assert response.message.startswith("PRIVATE_DATA number: ")
+    assert json.loads(response.payload)["code"] == "PRIVATE_DATA"
+
+
+def test_a_rule_violation_is_a_400_naming_the_rule_and_field(ledger: MemoryLedger) -> None:
+    product = Product("AMOX-0.25G-24", "again", MANUFACTURER, "国药准字H20243001", None, "8123401")
+    response = submit(ledger, MANUFACTURER, "register_product", product.to_json().decode())
+    assert response.status == 400
+    assert response.message.startswith("DUPLICATE_RECORD product_id: ")
+
+
+def test_a_missing_transient_record_is_refused(ledger: MemoryLedger) -> None:
+    response = submit(ledger, MANUFACTURER, "issue_invoice")
+    assert response.status == 400
+    assert response.message.startswith("RECORD <transient:record>: ")
+
+
+def test_the_regulator_queries_through_the_contract(ledger: MemoryLedger) -> None:
+    report = evaluate(ledger, REGULATOR, "compliance_report", "2024-12-31T00:00:00+08:00")
+    assert report.ok and json.loads(report.payload) == []
+    traces = json.loads(evaluate(ledger, REGULATOR, "trace", "RX-A-0002").payload)
+    assert traces[0]["batch"]["raw_material_lots"][0]["lot"] == "API-2403-11"
+    scope = json.loads(evaluate(ledger, REGULATOR, "recall_scope", "CEFT-1G", "C240320").payload)
+    assert [h["msp_id"] for h in scope["hospitals"]] == [HOSPITAL_A]
+    denied = evaluate(ledger, HOSPITAL_A, "compliance_report")
+    assert denied.status == 400 and denied.message.startswith("ROLE msp_id: ")
+    bad_time = evaluate(ledger, REGULATOR, "compliance_report", "yesterday")
+    assert bad_time.message.startswith("RECORD as_of: ")
+
+
+def test_the_hospital_verifies_through_the_contract(ledger: MemoryLedger) -> None:
+    invoices = {(i.seller, i.buyer): i for i in SCENARIO.records(Invoice) if isinstance(i, Invoice)}
+    second, first = invoices[(DISTRIBUTOR_A, HOSPITAL_A)], invoices[(MANUFACTURER, DISTRIBUTOR_A)]
+    requests = json.dumps([{"number": str(second.number), "first_invoices": [first.to_dict()]}]).encode()
+    response = evaluate(ledger, HOSPITAL_A, "verify_invoices", **{REQUESTS_TRANSIENT_KEY: requests})
+    assert response.ok, response.message
+    (result,) = json.loads(response.payload)
+    assert (result["verified"], result["genuine"], result["receipt_matches"]) == (True, True, True)

@@ -1,0 +1,127 @@
+"""The regulator's queries on its own peer: compliance report, traces, recall scope, diversion signals."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+
+import pytest
+from pharma_cc_world import (
+    DIST_A,
+    DIST_B,
+    HOSP,
+    HOSP_B,
+    MAKER,
+    REG,
+    SCENARIO,
+    RulesWorld,
+    amox_codes,
+    at,
+    sample_consortium,
+)
+
+from fabrx_pharma import (
+    InvoiceKind,
+    Prescription,
+    Recall,
+    RuleId,
+    Severity,
+    compliance_report,
+    recall_scope,
+    trace_prescription,
+)
+from fabrx_pharma.policy import CHINA_STANDARD_TIME
+from fabrx_pharma.sample import HOSPITAL_A, REGULATOR
+from fabrx_pharma_chaincode import AccessDenied, NotFound, PharmaService, RecordRefused, encode
+from fabrx_pharma_chaincode.supervision import load_ledger
+
+
+def test_the_compliant_sample_has_no_findings_on_the_chain() -> None:
+    world = sample_consortium()
+    assert world.run(REGULATOR, PharmaService.compliance_report) == compliance_report(SCENARIO.ledger()) == []
+
+
+def test_the_loaded_ledger_replays_every_write_in_order() -> None:
+    world = sample_consortium()
+    memory = world.run(REGULATOR, lambda s: load_ledger(s.ledger))
+    expected = SCENARIO.ledger()
+    assert [e.record for e in memory.entries] == [e.record for e in expected.entries]
+    assert [e.submitter for e in memory.entries] == [e.submitter for e in expected.entries]
+    assert dict(memory.stock_positions) == dict(expected.stock_positions)
+
+
+def test_trace_from_a_prescription_matches_the_domain_trace_and_reaches_raw_materials() -> None:
+    world = sample_consortium()
+    traces = world.run(REGULATOR, lambda s: s.trace(prescription_id="RX-A-0002"))
+    assert traces == trace_prescription(SCENARIO.ledger(), prescription_id="RX-A-0002")
+    (trace,) = traces
+    assert trace.manufacturer is not None and trace.manufacturer.msp_id == "ManufacturerMSP"
+    assert [lot.lot for lot in trace.raw_material_lots] == ["API-2403-11"]
+    assert trace.adverse_events == ("ADR-A-0001",)
+    data = json.loads(encode(traces))
+    assert data[0]["batch"]["raw_material_lots"][0]["lot"] == "API-2403-11"
+    assert data[0]["distributors"] == ["DistributorAMSP"]
+
+
+def test_trace_by_patient_pseudonym_and_a_bad_query() -> None:
+    world = sample_consortium()
+    prescription = next(p for p in SCENARIO.records(Prescription) if isinstance(p, Prescription))
+    traces = world.run(REGULATOR, lambda s: s.trace(patient_pseudonym=prescription.patient_pseudonym))
+    assert {t.prescription_id for t in traces} == {prescription.prescription_id}
+    with pytest.raises(RecordRefused):
+        world.run(REGULATOR, lambda s: s.trace())
+
+
+def test_recall_scope_names_distributors_hospitals_and_prescriptions() -> None:
+    world = sample_consortium()
+    recall = Recall("AMOX-0.25G-24", "A240301", "impurity", at(date(2024, 7, 1)), REGULATOR)
+    world.submit(REGULATOR, recall)
+    scope = world.run(REGULATOR, lambda s: s.recall_scope("AMOX-0.25G-24", "A240301"))
+    ledger = SCENARIO.ledger()
+    ledger.submit(recall, submitter=REGULATOR)
+    assert scope == recall_scope(ledger, "AMOX-0.25G-24", "A240301")
+    assert [h.msp_id for h in scope.distributors] == ["DistributorAMSP", "DistributorBMSP"]
+    assert {h.msp_id for h in scope.hospitals} == {HOSPITAL_A, "HospitalBMSP"}
+    assert scope.recall == recall
+    data = json.loads(encode(scope))
+    assert len(data["patients"]) == 2
+    with pytest.raises(NotFound):
+        world.run(REGULATOR, lambda s: s.recall_scope("AMOX-0.25G-24", "NOPE"))
+
+
+def test_report_warns_about_goods_never_received_and_lists_reasons() -> None:
+    world = RulesWorld()
+    invoice = world.invoice(InvoiceKind.FIRST, MAKER, DIST_A)
+    world.submit(MAKER, invoice)
+    findings = world.run(
+        REG, lambda s: s.compliance_report(datetime(2024, 6, 30, tzinfo=CHINA_STANDARD_TIME))
+    )
+    (finding,) = findings
+    assert (finding.rule, finding.severity) == (RuleId.RECEIPT_MISSING, Severity.WARNING)
+    assert finding.subject == f"invoice {invoice.number}"
+    assert "no receipt recorded" in finding.reason
+    assert (
+        world.run(REG, lambda s: s.compliance_report(datetime(2024, 5, 7, tzinfo=CHINA_STANDARD_TIME))) == []
+    )
+
+
+def test_diversion_signals_flag_a_package_dispensed_away_from_where_it_was_shipped() -> None:
+    world = RulesWorld()
+    codes = amox_codes(1, 2)
+    world.stock_hospital(HOSP, 2, codes)
+    world.stock_hospital(HOSP_B, 2, distributor=DIST_B)
+    # HOSP_B dispenses a package that was shipped to HOSP: the write passes (its stock allows it)
+    # but the regulator sees the route.
+    world.submit(HOSP_B, world.prescription("RX-B-1", HOSP_B, codes[:1]))
+    signals = world.run(REG, PharmaService.diversion_signals)
+    assert [(f.rule, f.subject) for f in signals] == [(RuleId.DIVERSION, "prescription RX-B-1")]
+    assert HOSP in signals[0].reason
+    report = world.run(REG, PharmaService.compliance_report)
+    assert signals[0] in report
+
+
+def test_a_non_regulator_cannot_load_everything_even_through_the_ledger() -> None:
+    world = sample_consortium()
+    with pytest.raises(AccessDenied) as caught:
+        world.run(HOSPITAL_A, lambda s: load_ledger(s.ledger))
+    assert caught.value.code == "PRIVATE_DATA"

@@ -1,0 +1,176 @@
+"""The hospital's one-call verification: genuine second invoice, matching receipt, first-invoice copies."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from decimal import Decimal
+
+import pytest
+from pharma_cc_world import (
+    A1,
+    DIST_A,
+    DIST_B,
+    DIST_SUB,
+    HOSP,
+    HOSP_B,
+    MAKER,
+    RulesWorld,
+    amox_codes,
+)
+
+from fabrx_pharma import Exemption, GoodsLine, Invoice, InvoiceKind
+from fabrx_pharma_chaincode import (
+    ChaincodeError,
+    InvoiceVerification,
+    PharmaService,
+    VerificationRequest,
+    composite_key,
+    encode,
+    requests_from_json,
+)
+
+
+class Story:
+    """MAKER -> DIST_A (first), DIST_A -> HOSP (second, with codes), both received."""
+
+    def __init__(self) -> None:
+        self.world = RulesWorld()
+        self.first = self.world.deliver(self.world.invoice(InvoiceKind.FIRST, MAKER, DIST_A, ((A1, 20, ()),)))
+        self.second = self.world.deliver(
+            self.world.invoice(InvoiceKind.SECOND, DIST_A, HOSP, ((A1, 5, amox_codes(1, 5)),))
+        )
+
+    def verify(
+        self, *copies: Invoice | bytes, msp_id: str = HOSP, number: str | None = None
+    ) -> InvoiceVerification:
+        raw = tuple(c.to_json() if isinstance(c, Invoice) else c for c in copies)
+        request = VerificationRequest(number or str(self.second.number), raw)
+        (result,) = self.world.run(msp_id, lambda s: s.verify_invoices([request]))
+        return result
+
+
+@pytest.fixture
+def story() -> Story:
+    return Story()
+
+
+def codes(result: InvoiceVerification) -> list[tuple[str, str]]:
+    return [(d.code, d.field) for d in result.discrepancies]
+
+
+def test_a_genuine_invoice_with_its_genuine_first_invoice_copy_verifies(story: Story) -> None:
+    result = story.verify(story.first)
+    assert result.verified, result.discrepancies
+    assert (result.genuine, result.receipt_matches) == (True, True)
+    assert [c.genuine for c in result.first_invoices] == [True]
+    assert json.loads(encode(result))["verified"] is True
+
+
+def test_verification_never_reads_the_manufacturer_distributor_trade(story: Story) -> None:
+    # The hospital is no member of trade_MakerMSP_DistAMSP: the memory peer would refuse any read of it,
+    # so a passing verification proves only public hashes were used.
+    store = story.world.store(HOSP)
+    with pytest.raises(Exception, match="read access"):
+        store.get_private_data(f"trade_{MAKER}_{DIST_A}", composite_key("invoice", str(story.first.number)))
+    assert story.verify(story.first).verified
+
+
+def test_a_tampered_first_invoice_copy_is_caught_by_its_hash(story: Story) -> None:
+    line = story.first.lines[0]
+    cheaper = replace(line, unit_price=Decimal("8.00"), amount=Decimal("160.00"))
+    tampered = replace(story.first, lines=(cheaper,), total=Decimal("160.00"))
+    result = story.verify(tampered)
+    assert not result.verified
+    assert ("HASH_MISMATCH", "first_invoices[0]") in codes(result)
+    assert ("BUYER_SELLER_MATCH", "lines[0].batch_number") in codes(result)
+    assert [c.genuine for c in result.first_invoices] == [False]
+
+
+def test_a_missing_copy_leaves_the_batch_unexplained(story: Story) -> None:
+    assert codes(story.verify()) == [("BUYER_SELLER_MATCH", "lines[0].batch_number")]
+
+
+def test_a_copy_of_someone_elses_first_invoice_does_not_explain_the_batch(story: Story) -> None:
+    other = story.world.deliver(story.world.invoice(InvoiceKind.FIRST, MAKER, DIST_B, ((A1, 3, ()),)))
+    result = story.verify(other)
+    assert [c.genuine for c in result.first_invoices] == [True]
+    assert codes(result) == [("BUYER_SELLER_MATCH", "lines[0].batch_number")]
+
+
+def test_unreadable_and_unknown_copies_are_reported(story: Story) -> None:
+    unknown = replace(story.first, number=replace(story.first.number, number="24352000000000009999"))
+    result = story.verify(b"not json", unknown, story.first)
+    assert codes(result) == [("RECORD", "first_invoices[0]"), ("UNKNOWN_INVOICE", "first_invoices[1]")]
+
+
+def test_a_second_invoice_tampered_on_the_peer_is_not_genuine(story: Story) -> None:
+    collection = f"trade_{DIST_A}_{HOSP}"
+    key = composite_key("invoice", str(story.second.number))
+    doctored = json.loads(story.world.channel.private[collection][key])
+    doctored["shipment"]["shipment_id"] = "SHP-OTHER"  # still a well-formed invoice
+    story.world.channel.private[collection][key] = json.dumps(doctored).encode()
+    result = story.verify(story.first)
+    assert not result.genuine
+    assert ("HASH_MISMATCH", "number") in codes(result)
+
+
+def test_a_short_receipt_does_not_match_the_invoice() -> None:
+    world = RulesWorld()
+    first = world.deliver(world.invoice(InvoiceKind.FIRST, MAKER, DIST_A, ((A1, 20, ()),)))
+    second = world.invoice(InvoiceKind.SECOND, DIST_A, HOSP, ((A1, 5, ()),))
+    world.submit(DIST_A, second)
+    request = VerificationRequest(str(second.number), (first.to_json(),))
+    (before,) = world.run(HOSP, lambda s: s.verify_invoices([request]))
+    assert before.receipt_matches is None
+    assert codes(before) == [("RECEIPT_MISSING", "receipt")]
+    world.submit(HOSP, world.receipt(second, lines=(GoodsLine("AMOX", "A1", 4),)))
+    (after,) = world.run(HOSP, lambda s: s.verify_invoices([request]))
+    assert after.receipt_matches is False
+    assert codes(after) == [("INVOICE_GOODS_RECEIPT", "receipt.lines")]
+
+
+def test_one_call_verifies_invoices_of_several_suppliers() -> None:
+    world = RulesWorld()
+    requests = []
+    for distributor in (DIST_A, DIST_B):
+        first = world.deliver(world.invoice(InvoiceKind.FIRST, MAKER, distributor, ((A1, 10, ()),)))
+        second = world.deliver(world.invoice(InvoiceKind.SECOND, distributor, HOSP, ((A1, 2, ()),)))
+        requests.append({"number": str(second.number), "first_invoices": [first.to_dict()]})
+    parsed = requests_from_json(json.dumps(requests))
+    results = world.run(HOSP, lambda s: s.verify_invoices(parsed))
+    assert [(r.seller, r.verified) for r in results] == [(DIST_A, True), (DIST_B, True)]
+
+
+def test_a_transfer_chain_is_explained_by_both_copies() -> None:
+    world = RulesWorld()
+    first = world.deliver(world.invoice(InvoiceKind.FIRST, MAKER, DIST_A, ((A1, 10, ()),)))
+    transfer = world.deliver(
+        world.invoice(
+            InvoiceKind.TRANSFER, DIST_A, DIST_SUB, ((A1, 10, ()),), exemption=Exemption.GROUP_TRANSFER
+        )
+    )
+    second = world.deliver(world.invoice(InvoiceKind.SECOND, DIST_SUB, HOSP, ((A1, 4, ()),)))
+    request = VerificationRequest(str(second.number), (first.to_json(), transfer.to_json()))
+    (result,) = world.run(HOSP, lambda s: s.verify_invoices([request]))
+    assert result.verified, result.discrepancies
+    only_transfer = VerificationRequest(str(second.number), (transfer.to_json(),))
+    (partial,) = world.run(HOSP, lambda s: s.verify_invoices([only_transfer]))
+    assert not partial.verified
+
+
+def test_only_the_buyer_or_a_regulator_may_verify(story: Story) -> None:
+    with pytest.raises(ChaincodeError) as caught:
+        story.verify(story.first, msp_id=HOSP_B)
+    assert (caught.value.code, caught.value.field) == ("ROLE", "number")
+    assert story.verify(story.first, msp_id="RegulatorMSP").verified
+    with pytest.raises(ChaincodeError) as missing:
+        story.verify(msp_id=HOSP, number="24352000000000000404")
+    assert missing.value.code == "NOT_FOUND"
+
+
+def test_malformed_requests_are_refused_with_the_entry() -> None:
+    with pytest.raises(ChaincodeError) as caught:
+        requests_from_json(b'[{"first_invoices": []}]')
+    assert (caught.value.code, caught.value.field) == ("RECORD", "[0].number")
+    assert PharmaService.verify_invoices.__doc__
