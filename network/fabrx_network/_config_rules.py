@@ -12,6 +12,10 @@ import dataclasses
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
+from fabrx_pharma import Role as PharmaRole
+from fabrx_pharma import ValidationError
+from fabrx_pharma.privacy import collection_plan
+
 from ._config_parse import Problems, suggest
 from ._signature_policy import signature_policy_principals
 from .config import (
@@ -19,7 +23,6 @@ from .config import (
     MAX_PORT,
     ORG_ADMIN_USER,
     ROLE_ATTRIBUTE,
-    ROLES,
     CertificateAuthority,
     ChaincodeServer,
     Client,
@@ -258,8 +261,11 @@ def _check_chaincodes(problems: Problems, c: Consortium) -> None:
                     f"{path}.private_data", f"trading_pairs needs an organization with role regulator {where}"
                 )
             else:
-                generated = list(trading_pair_collections(orgs, msp_by_org))
-                if not generated:
+                try:
+                    generated = list(trading_pair_collections(orgs, msp_by_org))
+                except ValidationError as exc:
+                    problems.error(f"{path}.private_data", f"trading_pairs: {exc.message}")
+                if not generated and not problems.has_errors:
                     problems.warning(
                         f"{path}.private_data",
                         f"trading_pairs generates no collection: no trading pair {where}",
@@ -304,43 +310,46 @@ def _check_principals(problems: Problems, path: str, policy: str, member_msps: s
             problems.error(path, f"names MSP ID {msp_id!r}, not an organization {where}{hint}")
 
 
+@dataclass(frozen=True)
+class _PharmaMember:
+    """An organization of the consortium file as the pharma collection plan sees it."""
+
+    msp_id: str
+    role: PharmaRole
+    counts_as_manufacturer_of: tuple[str, ...] = ()
+
+
 def trading_pair_collections(
     orgs: Iterable[Organization], msp_by_org: Mapping[str, str]
 ) -> Iterator[Collection]:
     """The collections of ``private_data: trading_pairs`` for the organizations of one channel.
 
-    One collection per (manufacturer, distributor), (distributor, hospital) and (manufacturer, hospital)
-    pair, in that order, named ``trade_<A>_<B>``; its members are the pair and every regulator, so a
-    trade is visible to the two parties and the supervisor only (others can check its hash).
+    Exactly the collections the pharma chaincode writes to (:func:`fabrx_pharma.privacy.collection_plan`,
+    the one place that rule lives): ``trade_<A>_<B>`` per trading pair (members: the pair and every
+    regulator) and ``books_<X>`` per non-regulator organization (X and the regulators).
 
     - ``required_peer_count: 0``: an endorsement does not fail when the other members' peers are down;
       they pull the data later through reconciliation.
     - ``max_peer_count: 3``: the endorsing peer pushes the data to up to three other member peers at
-      endorsement time, which with one peer per organization is every member, so all of them hold it
-      at commit instead of waiting for reconciliation.
+      endorsement time, which with one peer per organization is every member.
     - ``block_to_live: 0``: kept forever, since supervision and recalls need the history.
-    - ``member_only_read`` / ``member_only_write``: only clients of member organizations may touch it.
     """
-    listed = list(orgs)
-    by_role = {role: [o for o in listed if o.role == role] for role in ROLES}
-    regulators = [msp_by_org[o.name] for o in by_role["regulator"]]
-    for first, second in (
-        ("manufacturer", "distributor"),
-        ("distributor", "hospital"),
-        ("manufacturer", "hospital"),
-    ):
-        for a in by_role[first]:
-            for b in by_role[second]:
-                members = [msp_by_org[a.name], msp_by_org[b.name], *regulators]
-                yield Collection(
-                    name=f"trade_{a.name}_{b.name}",
-                    policy="OR(" + ", ".join(f"'{msp}.member'" for msp in members) + ")",
-                    required_peer_count=0,
-                    max_peer_count=3,
-                    block_to_live=0,
-                    member_only_read=True,
-                    member_only_write=True,
-                )
+    members = [_PharmaMember(msp_by_org[o.name], PharmaRole(o.role)) for o in orgs]
+    for spec in collection_plan(members):
+        yield Collection(
+            name=spec.name,
+            policy=spec.policy,
+            required_peer_count=spec.required_peer_count,
+            max_peer_count=spec.max_peer_count,
+            block_to_live=spec.block_to_live,
+            member_only_read=spec.member_only_read,
+            member_only_write=spec.member_only_write,
+            endorsement_policy=(
+                EndorsementPolicy(signature_policy=spec.endorsement_policy)
+                if spec.endorsement_policy
+                else None
+            ),
+        )
 
 
 # Resolution

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from fabrx.admin import OrdererAdmin, PeerAdmin, deploy
+from fabrx.discovery import channel_peers
 from fabrx.endpoint import Endpoint
 from fabrx.errors import FabrxError
 from fabrx.identity import load_msp_folder
@@ -206,6 +207,8 @@ class ConsortiumNetwork:
             for chaincode in self.consortium.chaincodes:
                 with step(f"chaincode {chaincode.name}"):
                     chaincodes[chaincode.name] = self._deploy_chaincode(chaincode, rendered, started)
+            with step("gossip convergence"):
+                self.wait_converged()
         except BaseException:
             self.supervisor.stop_all()
             raise
@@ -330,6 +333,53 @@ class ConsortiumNetwork:
                 orderer=self.orderer_endpoint(),
             )
         return package.package_id
+
+    def wait_converged(self, *, timeout: float = 60.0) -> None:
+        """Wait until every peer's gossip view of each channel lists every peer with every chaincode.
+
+        Until then a Gateway cannot choose endorsers from other organizations. Each peer is asked through
+        the discovery service, as its organization's admin.
+
+        Raises:
+            NetworkError: not converged after ``timeout`` seconds; the message names the peers still
+                missing from which view.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            missing = self._gossip_gaps()
+            if not missing:
+                return
+            if time.monotonic() > deadline:
+                raise NetworkError(
+                    f"gossip has not converged after {timeout:g} s:\n"
+                    + "\n".join(f"  - {gap}" for gap in missing)
+                    + "\ncheck the peers' logs for gossip errors (fabrx network logs <peer>)"
+                )
+            time.sleep(0.25)
+
+    def _gossip_gaps(self) -> list[str]:
+        gaps: list[str] = []
+        for channel in self.consortium.channels:
+            orgs = self.consortium.channel_orgs(channel)
+            expected = {f"{self.consortium.host}:{p.port}" for o in orgs for p in o.peers}
+            chaincodes = {c.name for c in self.consortium.chaincodes if c.channel == channel.name}
+            for org in orgs:
+                identity, signer, _ = load_msp_folder(
+                    org.msp_id, self.layout.user_msp(org.name, ORG_ADMIN_USER).path
+                )
+                for peer in org.peers:
+                    try:
+                        seen = channel_peers(self.peer_endpoint(org, peer), channel.name, identity, signer)
+                    except FabrxError as exc:
+                        gaps.append(f"{peer_node(org.name, peer.name)}: {exc}")
+                        continue
+                    ready = {p.endpoint for p in seen if chaincodes <= set(p.chaincodes)}
+                    if expected - ready:
+                        absent = ", ".join(sorted(expected - ready))
+                        gaps.append(
+                            f"{peer_node(org.name, peer.name)} on {channel.name} does not yet see {absent}"
+                        )
+        return gaps
 
     # --- handles for the SDK and tests ---------------------------------------------------------------
 

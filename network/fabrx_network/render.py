@@ -281,6 +281,14 @@ def render_peer(
         "CORE_PEER_CHAINCODEADDRESS": _address(consortium, peer.chaincode_port),
         "CORE_PEER_GOSSIP_BOOTSTRAP": _address(consortium, other.port),
         "CORE_PEER_GOSSIP_EXTERNALENDPOINT": address,
+        # Gossip timers for a loopback consortium: Fabric's defaults (alive 5 s, state info 4 s, pull 4 s)
+        # are sized for WANs and leave other organizations' peers and chaincodes unknown to discovery for
+        # about 25 s after start. Messages are tiny and local, so 1 s periods cost next to nothing.
+        "CORE_PEER_GOSSIP_ALIVETIMEINTERVAL": "1s",
+        "CORE_PEER_GOSSIP_ALIVEEXPIRATIONTIMEOUT": "10s",
+        "CORE_PEER_GOSSIP_RECONNECTINTERVAL": "5s",
+        "CORE_PEER_GOSSIP_PUBLISHSTATEINFOINTERVAL": "1s",
+        "CORE_PEER_GOSSIP_PULLINTERVAL": "1s",
         "CORE_PEER_TLS_ENABLED": "true",
         "CORE_PEER_TLS_CERT_FILE": str(tls.cert),
         "CORE_PEER_TLS_KEY_FILE": str(tls.key),

@@ -116,12 +116,12 @@ def test_default_consortium_loads_without_problems() -> None:
     assert channel.block_cutting.max_message_count == 100
 
 
-def test_default_chaincode_needs_two_organizations_and_generates_trading_pair_collections() -> None:
+def test_default_chaincode_needs_the_regulator_and_generates_the_pharma_collections() -> None:
     chaincode = load_consortium(DEFAULT_CONSORTIUM).chaincodes[0]
 
-    principals = signature_policy_principals(chaincode.endorsement_policy.signature_policy)
-    assert chaincode.endorsement_policy.signature_policy.startswith("OutOf(2,")
-    assert {msp for msp, _ in principals} == {
+    policy = chaincode.endorsement_policy.signature_policy
+    assert policy.startswith("AND('RegulatorMSP.peer', OutOf(1,")
+    assert {msp for msp, _ in signature_policy_principals(policy)} == {
         "RegulatorMSP",
         "ManufacturerMSP",
         "DistributorAMSP",
@@ -129,21 +129,29 @@ def test_default_chaincode_needs_two_organizations_and_generates_trading_pair_co
         "HospitalAMSP",
         "HospitalBMSP",
     }
-    assert chaincode.runtime.python == "fabrx_pharma.contract:PharmaContract"
-    assert [c.name for c in chaincode.collections] == [
-        "trade_Manufacturer_DistributorA",
-        "trade_Manufacturer_DistributorB",
-        "trade_DistributorA_HospitalA",
-        "trade_DistributorA_HospitalB",
-        "trade_DistributorB_HospitalA",
-        "trade_DistributorB_HospitalB",
-        "trade_Manufacturer_HospitalA",
-        "trade_Manufacturer_HospitalB",
+    assert chaincode.runtime.python == "fabrx_pharma_chaincode.contract:PharmaContract"
+    names = [c.name for c in chaincode.collections]
+    assert names[:2] == ["trade_ManufacturerMSP_DistributorAMSP", "trade_ManufacturerMSP_DistributorBMSP"]
+    assert "trade_DistributorAMSP_DistributorBMSP" in names
+    assert "trade_DistributorBMSP_HospitalBMSP" in names
+    assert [n for n in names if n.startswith("books_")] == [
+        "books_ManufacturerMSP",
+        "books_DistributorAMSP",
+        "books_DistributorBMSP",
+        "books_HospitalAMSP",
+        "books_HospitalBMSP",
     ]
+    assert len(names) == 14
     first = chaincode.collections[0]
     assert first.policy == "OR('ManufacturerMSP.member', 'DistributorAMSP.member', 'RegulatorMSP.member')"
+    assert first.endorsement_policy is not None
+    assert first.endorsement_policy.signature_policy == (
+        "AND('RegulatorMSP.peer', OR('ManufacturerMSP.peer', 'DistributorAMSP.peer'))"
+    )
     assert (first.required_peer_count, first.max_peer_count, first.block_to_live) == (0, 3, 0)
     assert first.member_only_read and first.member_only_write
+    books = chaincode.collections[-1]
+    assert books.member_only_read and not books.member_only_write and books.endorsement_policy is None
 
 
 def test_port_table_in_the_default_file_matches_the_allocation() -> None:
@@ -267,11 +275,12 @@ def test_trading_pairs_make_the_regulator_a_member_of_each_pair() -> None:
 
     collections = _load(change).chaincodes[0].collections
 
-    assert [(c.name, c.policy) for c in collections] == [
+    trades = [(c.name, c.policy) for c in collections if not c.name.startswith("books_")]
+    assert trades == [
         ("notes", "OR('RegulatorMSP.member')"),
-        ("trade_Maker_Dist", "OR('MakerMSP.member', 'DistMSP.member', 'RegulatorMSP.member')"),
-        ("trade_Dist_Clinic", "OR('DistMSP.member', 'ClinicMSP.member', 'RegulatorMSP.member')"),
-        ("trade_Maker_Clinic", "OR('MakerMSP.member', 'ClinicMSP.member', 'RegulatorMSP.member')"),
+        ("trade_MakerMSP_DistMSP", "OR('MakerMSP.member', 'DistMSP.member', 'RegulatorMSP.member')"),
+        ("trade_MakerMSP_ClinicMSP", "OR('MakerMSP.member', 'ClinicMSP.member', 'RegulatorMSP.member')"),
+        ("trade_DistMSP_ClinicMSP", "OR('DistMSP.member', 'ClinicMSP.member', 'RegulatorMSP.member')"),
     ]
 
 
@@ -282,8 +291,7 @@ def test_trading_pairs_only_use_organizations_on_the_chaincode_channel() -> None
 
     consortium = _load(change)
 
-    assert consortium.chaincodes[0].collections == ()
-    assert [p.path for p in consortium.warnings] == ["chaincodes[0].private_data"]
+    assert [c.name for c in consortium.chaincodes[0].collections] == ["books_MakerMSP"]
 
 
 def _all_ports(consortium: Consortium) -> list[int]:
@@ -520,7 +528,8 @@ BROKEN: list[tuple[str, Change, str, str]] = [
         _both(
             _set("chaincodes[0].private_data", "trading_pairs"),
             _set(
-                "chaincodes[0].collections", [{"name": "trade_Maker_Dist", "policy": "OR('MakerMSP.member')"}]
+                "chaincodes[0].collections",
+                [{"name": "trade_MakerMSP_DistMSP", "policy": "OR('MakerMSP.member')"}],
             ),
         ),
         "chaincodes[0].collections[0].name",
