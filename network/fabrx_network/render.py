@@ -286,7 +286,7 @@ def render_peer(
         # about 25 s after start. Messages are tiny and local, so 1 s periods cost next to nothing.
         "CORE_PEER_GOSSIP_ALIVETIMEINTERVAL": "1s",
         "CORE_PEER_GOSSIP_ALIVEEXPIRATIONTIMEOUT": "10s",
-        "CORE_PEER_GOSSIP_RECONNECTINTERVAL": "5s",
+        "CORE_PEER_GOSSIP_RECONNECTINTERVAL": "1s",
         "CORE_PEER_GOSSIP_PUBLISHSTATEINFOINTERVAL": "1s",
         "CORE_PEER_GOSSIP_PULLINTERVAL": "1s",
         "CORE_PEER_TLS_ENABLED": "true",

@@ -7,14 +7,33 @@ taken down and the suite checks that nothing of it is left running.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 
 import pytest
 import yaml
-from netsupport import INTEROP, consortium_for_tests, installed_fabric
+from netsupport import INTEROP, REPO, consortium_for_tests, installed_fabric
 
 import fabrx
 from fabrx_network import ConsortiumNetwork, open_network
+
+PYTHON_ASSET = {
+    "name": "asset-py",
+    "channel": "pharma",
+    "version": "1.0",
+    "runtime": {"python": "asset:AssetContract"},
+    "endorsement_policy": "OR('RegulatorMSP.peer', 'ManufacturerMSP.peer', 'HospitalAMSP.peer')",
+    "collections": [
+        {
+            "name": "assetPrivate",
+            "policy": "OR('RegulatorMSP.member', 'ManufacturerMSP.member')",
+            "required_peer_count": 0,
+            "max_peer_count": 1,
+            "member_only_read": True,
+            "member_only_write": True,
+        }
+    ],
+}
 
 NODE_ASSET = {
     "name": "asset-node",
@@ -31,7 +50,10 @@ def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsortiumNetw
     install = installed_fabric()
     root = tmp_path_factory.mktemp("consortium")
     config = root / "consortium.yaml"
-    config.write_text(yaml.safe_dump(consortium_for_tests([NODE_ASSET]), sort_keys=False), encoding="utf-8")
+    # The Python asset chaincode is fabrx's example, importable from the consortium file's folder.
+    shutil.copy(REPO / "examples" / "chaincode" / "asset.py", root / "asset.py")
+    data = consortium_for_tests([PYTHON_ASSET, NODE_ASSET])
+    config.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     net = open_network(config, root / "run")
     try:
         net.up(fabric=install)

@@ -27,10 +27,11 @@ def installed_fabric() -> FabricInstall:
     return install
 
 
-def consortium_for_tests(chaincodes: list[dict[str, Any]]) -> dict[str, Any]:
-    """The default consortium definition, moved to the test ports, running ``chaincodes``."""
+def consortium_for_tests(extra_chaincodes: list[dict[str, Any]]) -> dict[str, Any]:
+    """The default consortium definition (its pharma chaincode included), moved to the test ports, with
+    ``extra_chaincodes`` for the runtime and client tests."""
     data: dict[str, Any] = yaml.safe_load(DEFAULT_CONSORTIUM.read_text(encoding="utf-8"))
     data["port_base"] = TEST_PORT_BASE
     data["chaincode_execute_timeout"] = "5s"
-    data["chaincodes"] = chaincodes
+    data["chaincodes"] = [*data.get("chaincodes", []), *extra_chaincodes]
     return data

@@ -33,7 +33,8 @@ async function main() {
                     : await contract.evaluateTransaction(call.name, ...call.args);
                 results.push({ ok: true, result: Buffer.from(bytes).toString('utf8') });
             } catch (err) {
-                results.push({ ok: false, error: String(err && err.message ? err.message : err) });
+                const details = (err && err.details ? err.details : []).map((d) => `${d.address} (${d.mspId}): ${d.message}`);
+                results.push({ ok: false, error: String(err && err.message ? err.message : err), details });
             }
         }
     } finally {
