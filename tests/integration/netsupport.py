@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,8 @@ INTEROP = REPO / "tests" / "interop"
 
 # The test network keeps the default consortium's organizations, channel and chaincodes, on ports of
 # its own so that it never collides with a demo network left running on a developer machine.
-TEST_PORT_BASE = 37050
+# FABRX_TEST_PORT_BASE moves it again, so that two suites can run side by side on one machine.
+TEST_PORT_BASE = int(os.environ.get("FABRX_TEST_PORT_BASE", "37050"))
 
 
 def installed_fabric() -> FabricInstall:
