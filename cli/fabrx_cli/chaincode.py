@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 import click
 
 import fabrx
@@ -69,3 +72,31 @@ def invoke(obj: CliContext, org: str, channel: str, name: str, function: str, ar
 def query(obj: CliContext, org: str, channel: str, name: str, function: str, args: tuple[str, ...]) -> None:
     """Evaluate FUNCTION of chaincode NAME on the organization's peer (nothing is written)."""
     _call(obj, org, channel, name, function, args, submit=False)
+
+
+@chaincode.command()
+@click.argument("contracts", nargs=-1, required=True)
+def serve(contracts: tuple[str, ...]) -> None:
+    """Serve CONTRACTS (``module:Class``) as chaincode-as-a-service, until interrupted.
+
+    Same as ``python -m fabrx_chaincode``: the CCaaS environment names the chaincode id
+    (CHAINCODE_ID), the listen address (CHAINCODE_SERVER_ADDRESS) and the TLS files (CHAINCODE_TLS_KEY,
+    CHAINCODE_TLS_CERT, CHAINCODE_CLIENT_CA_CERT; CHAINCODE_TLS_DISABLED=true for plain text).
+    `fabrx network up` starts the chaincodes of the consortium file this way by itself.
+    """
+    # The chaincode runtime does not depend on the client SDK, so its errors have their own root.
+    from fabrx_chaincode import ChaincodeError, ServerConfig, load_contracts
+    from fabrx_chaincode import serve as serve_contracts
+
+    # Like `python -m`, resolve contract modules from the current directory too.
+    sys.path.insert(0, os.getcwd())
+    try:
+        config = ServerConfig.from_environment()
+        serve_contracts(
+            load_contracts(list(contracts)),
+            address=config.address,
+            chaincode_id=config.chaincode_id,
+            tls=config.tls,
+        )
+    except ChaincodeError as exc:
+        raise click.ClickException(str(exc)) from exc

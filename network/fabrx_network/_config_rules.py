@@ -23,6 +23,7 @@ from .config import (
     MAX_PORT,
     ORG_ADMIN_USER,
     ROLE_ATTRIBUTE,
+    ROLES,
     CertificateAuthority,
     ChaincodeServer,
     Client,
@@ -334,7 +335,8 @@ def trading_pair_collections(
       endorsement time, which with one peer per organization is every member.
     - ``block_to_live: 0``: kept forever, since supervision and recalls need the history.
     """
-    members = [_PharmaMember(msp_by_org[o.name], PharmaRole(o.role)) for o in orgs]
+    # An organization with an unknown role was reported while parsing; it takes no part in the plan.
+    members = [_PharmaMember(msp_by_org[o.name], PharmaRole(o.role)) for o in orgs if o.role in ROLES]
     for spec in collection_plan(members):
         yield Collection(
             name=spec.name,
