@@ -80,10 +80,11 @@ def _home(record: AnyRecord, ledger: ChaincodeLedger) -> tuple[str | None, tuple
 
 
 def _stock_changes(
-    record: AnyRecord, ledger: ChaincodeLedger
+    record: AnyRecord, ledger: ChaincodeLedger, collection: str | None
 ) -> tuple[dict[StockKey, StockPosition], dict[tuple[str, str], int]]:
-    """Stock positions the record changes in books the writer keeps, and purchase markers it leaves
-    in the buyer's books (an invoice's buyer: a blind write, the seller cannot read those books)."""
+    """Stock positions the record changes in books the writer keeps, and the quantities an invoice's
+    buyer's purchase totals per batch after it (counted in the pair's trade ``collection``, which the
+    seller can read)."""
     if not isinstance(record, Invoice):
         return stock_effects(record, ledger), {}
     outflow = invoice_outflow(record, ledger.party(record.buyer))
@@ -94,7 +95,9 @@ def _stock_changes(
         key = (holder, product_id, batch_number)
         position = changes.get(key) or ledger.stock(holder, product_id, batch_number)
         changes[key] = position.with_outflow(quantity, outflow)
-        purchases[(product_id, batch_number)] = quantity
+        if collection is not None:
+            bought = ledger.purchased(collection, record.buyer, product_id, batch_number)
+            purchases[(product_id, batch_number)] = bought + quantity
     return changes, purchases
 
 
@@ -106,7 +109,7 @@ def plan_writes(record: AnyRecord, ledger: ChaincodeLedger, *, submitter: str) -
     """
     store = ledger.store
     collection, owners = _home(record, ledger)
-    changes, purchases = _stock_changes(record, ledger)
+    changes, purchases = _stock_changes(record, ledger, collection)
     # Every read is done: the order is now after everything this write depended on.
     order = order_after(ledger.horizon, store.timestamp)
     anchor = Anchor(
@@ -133,14 +136,13 @@ def plan_writes(record: AnyRecord, ledger: ChaincodeLedger, *, submitter: str) -
                 stock_to_json(replace(position, purchased=0), order),
             )
         )
-    if isinstance(record, Invoice):
-        marker = {"order": order}
-        for (product_id, batch_number), quantity in purchases.items():
+    if isinstance(record, Invoice) and collection is not None:
+        for (product_id, batch_number), total in purchases.items():
             plan.private.append(
                 (
-                    books_collection(record.buyer),
-                    purchase_key(product_id, batch_number, str(record.number)),
-                    json.dumps({**marker, "quantity": quantity}, sort_keys=True).encode("utf-8"),
+                    collection,
+                    purchase_key(record.buyer, product_id, batch_number),
+                    json.dumps({"order": order, "quantity": total}, sort_keys=True).encode("utf-8"),
                 )
             )
     if isinstance(record, Prescription):

@@ -15,11 +15,15 @@ Public state (world state, readable by every channel member)::
 
 Private data (see :mod:`~fabrx_pharma.privacy` for the collections): a record's private copy
 sits under the same key as its anchor, and its value is the record's canonical JSON, so Fabric's
-private data hash of that key *is* the record hash (``fabrx_pharma.record_hash``). In ``books_<X>``
-also::
+private data hash of that key *is* the record hash (``fabrx_pharma.record_hash``). Also::
 
-    \\x00stock\\x00<product_id>\\x00<batch>\\x00             X's counters (all but ``purchased``)
-    \\x00purchase\\x00<product_id>\\x00<batch>\\x00<number>\\x00  bought on an invoice (the seller writes it)
+    books_<X>:   \\x00stock\\x00<product_id>\\x00<batch>\\x00           X's counters (all but ``purchased``)
+    trade_<A>_<B>: \\x00purchase\\x00<buyer>\\x00<product_id>\\x00<batch>\\x00  quantity the buyer bought from
+                 the other party of the pair, summed over invoices (the seller updates it)
+
+Purchases are counters in the pair's trade collection, read by point reads, because Fabric refuses every
+write in a transaction that ran a range query over private data ("Transaction has already performed
+queries on pvt data"): the rules need the buyer's purchases during its own writes.
 
 Every anchor carries ``order``, a logical clock: larger than the order of everything the transaction
 read, and at least the transaction time in microseconds. Replaying records by order therefore never
@@ -89,8 +93,9 @@ def stock_key(product_id: str, batch_number: str) -> str:
     return composite_key("stock", product_id, batch_number)
 
 
-def purchase_key(product_id: str, batch_number: str, invoice_number: str) -> str:
-    return composite_key("purchase", product_id, batch_number, invoice_number)
+def purchase_key(buyer: str, product_id: str, batch_number: str) -> str:
+    """The key, in the trade collection of a pair, of what ``buyer`` bought of a batch from the other."""
+    return composite_key("purchase", buyer, product_id, batch_number)
 
 
 def dispensed_key(trace_code: str) -> str:

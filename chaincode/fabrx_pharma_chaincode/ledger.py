@@ -34,10 +34,10 @@ from fabrx_pharma import (
     StockPosition,
     TwoInvoicePolicy,
 )
-from fabrx_pharma.privacy import BOOKS_PREFIX, books_collection
+from fabrx_pharma.privacy import BOOKS_PREFIX, books_collection, trade_collection
 
 from .errors import ConfigurationError
-from .layout import POLICY_KEY, Anchor, dispensed_key, policy_from_json, stock_key
+from .layout import POLICY_KEY, Anchor, dispensed_key, policy_from_json, purchase_key, stock_key
 from .store import StateStore, composite_key
 
 __all__ = ["ChaincodeLedger", "SealedRecord", "stock_from_json", "stock_to_json"]
@@ -94,6 +94,7 @@ class ChaincodeLedger:
         self._store = store
         self._horizon = 0
         self._parties: dict[str, Party | None] = {}
+        self._all_parties: list[Party] | None = None
 
     @property
     def store(self) -> StateStore:
@@ -210,7 +211,7 @@ class ChaincodeLedger:
         return self._public(self.anchor("recall", product_id, batch_number), Recall.from_dict)
 
     def stock(self, holder: str, product_id: str, batch_number: str) -> StockPosition:
-        """The holder's counters from ``books_<holder>``, ``purchased`` summed from purchase markers.
+        """The holder's counters from ``books_<holder>``, ``purchased`` summed over its trade collections.
 
         Raises :class:`SealedRecord` if the client may not read the holder's books.
         """
@@ -226,15 +227,63 @@ class ChaincodeLedger:
             except (KeyError, TypeError, ValueError) as exc:
                 raise _corrupt(f"stock {key}", exc) from exc
             self._seen(order)
-        purchased = 0
-        for _, value in self._store.scan_private_data(collection, "purchase", (product_id, batch_number)):
-            try:
-                marker = json.loads(value)
-                purchased += int(marker["quantity"])
-            except (KeyError, TypeError, ValueError) as exc:
-                raise _corrupt(f"purchase marker of {key}", exc) from exc
-            self._seen(int(marker["order"]))
+        purchased = sum(
+            self.purchased(trade, holder, product_id, batch_number) for trade in self._trades_of(holder)
+        )
         return position.with_purchase(purchased) if purchased else position
+
+    def purchased(self, collection: str, buyer: str, product_id: str, batch_number: str) -> int:
+        """What ``buyer`` bought of a batch in the trade collection ``collection`` (0 if nothing yet).
+
+        Point reads only: a private range query would forbid the transaction's writes (see
+        :mod:`~fabrx_pharma_chaincode.layout`).
+        """
+        data = self._store.get_private_data(collection, purchase_key(buyer, product_id, batch_number))
+        if data is None:
+            return 0
+        try:
+            marker = json.loads(data)
+            quantity, order = int(marker["quantity"]), int(marker["order"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise _corrupt(f"purchases of {buyer} in {collection}", exc) from exc
+        self._seen(order)
+        return quantity
+
+    def _trades_of(self, holder: str) -> list[str]:
+        """The trade collections of ``holder`` the client may read (its own, or all for a regulator).
+
+        A party counting as a manufacturer reads the manufacturer's books but not its trades; it then
+        sees ``purchased`` as 0, which only matters for a holder that is not a manufacturer.
+        """
+        party = self.party(holder)
+        if party is None:
+            return []
+        creator = self.creator
+        regulator = creator is not None and creator.role is Role.REGULATOR
+        names = []
+        for other in self.parties():
+            if other.msp_id == holder or other.role is Role.REGULATOR:
+                continue
+            if other.role is party.role and party.role is not Role.DISTRIBUTOR:
+                continue  # no trade collection between two manufacturers or two hospitals
+            if regulator or self._store.creator_msp_id in (holder, other.msp_id):
+                names.append(trade_collection(other, party))
+        return names
+
+    def parties(self) -> list[Party]:
+        """Every registered party (a public range query: allowed before writes, unlike a private one)."""
+        if self._all_parties is None:
+            listed = []
+            for _, value in self._store.scan_state("party"):
+                try:
+                    anchor = Anchor.from_json(value)
+                    party = Party.from_dict(dict(anchor.public))
+                except (ValueError, RecordError) as exc:
+                    raise _corrupt("a party", exc) from exc
+                self._seen(anchor.order)
+                listed.append(party)
+            self._all_parties = listed
+        return self._all_parties
 
     def dispensed_in(self, trace_code: str) -> str | None:
         data = self._store.get_state(dispensed_key(trace_code))

@@ -9,7 +9,9 @@ peer of that client's organization runs it. It follows the ledger semantics Fabr
 - :meth:`MemoryStore.commit` applies the writes; a transaction that raised is simply not committed;
 - a collection not in the definition cannot be used at all, and one the client's organization is
   not a member of can be neither read (``member_only_read``) nor written (``member_only_write``):
-  :class:`CollectionAccessError`, as the peer refuses; its hashes stay readable by everyone.
+  :class:`CollectionAccessError`, as the peer refuses; its hashes stay readable by everyone;
+- a transaction that ran a range query over private data may not write anything
+  (:class:`PrivateQueryWriteError`, as Fabric's transaction simulator refuses).
 """
 
 from __future__ import annotations
@@ -24,11 +26,16 @@ from fabrx_pharma.privacy import CollectionSpec
 
 from .store import composite_key
 
-__all__ = ["CollectionAccessError", "MemoryChannel", "MemoryStore"]
+__all__ = ["CollectionAccessError", "MemoryChannel", "MemoryStore", "PrivateQueryWriteError"]
 
 
 class CollectionAccessError(Exception):
     """The client's organization may not use this collection (or it is not defined)."""
+
+
+class PrivateQueryWriteError(Exception):
+    """A write after a private data range query: Fabric refuses it ("Transaction has already performed
+    queries on pvt data. Writes are not allowed")."""
 
 
 @dataclass
@@ -81,6 +88,15 @@ class MemoryStore:
     private_writes: dict[tuple[str, str], bytes] = field(default_factory=dict)
     event: tuple[str, bytes] | None = None
     committed: bool = False
+    queried_private: bool = False
+    """Whether the transaction ran a private data range query (after which it may not write)."""
+
+    def _check_writable(self) -> None:
+        if self.queried_private:
+            raise PrivateQueryWriteError(
+                f"transaction {self.transaction_id} has already performed queries on pvt data; "
+                "writes are not allowed"
+            )
 
     def creator_attribute(self, name: str) -> str | None:
         return self.attributes.get(name)
@@ -94,6 +110,7 @@ class MemoryStore:
         return self.channel.public.get(key)
 
     def put_state(self, key: str, value: bytes) -> None:
+        self._check_writable()
         self.writes[key] = bytes(value)
 
     def scan_state(self, object_type: str, attributes: Sequence[str] = ()) -> Iterator[tuple[str, bytes]]:
@@ -122,6 +139,7 @@ class MemoryStore:
 
     def put_private_data(self, collection: str, key: str, value: bytes) -> None:
         self._spec(collection, "write")
+        self._check_writable()
         self.private_writes[(collection, key)] = bytes(value)
 
     def get_private_data_hash(self, collection: str, key: str) -> bytes | None:
@@ -133,6 +151,7 @@ class MemoryStore:
         self, collection: str, object_type: str, attributes: Sequence[str] = ()
     ) -> Iterator[tuple[str, bytes]]:
         self._spec(collection, "read")
+        self.queried_private = True
         return _scan(self.channel.private[collection], composite_key(object_type, *attributes))
 
     # --- the rest ----------------------------------------------------------------------------------------
