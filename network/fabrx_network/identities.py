@@ -78,9 +78,15 @@ def init_ca(ca: CaServer) -> None:
     if not ca.ca_cert.exists():
         ca.process.cwd.mkdir(parents=True, exist_ok=True)
         env = {**ca.init_env, "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-        result = subprocess.run(
-            list(ca.init_argv), env=env, cwd=ca.process.cwd, capture_output=True, text=True, check=False
-        )
+        try:
+            result = subprocess.run(
+                list(ca.init_argv), env=env, cwd=ca.process.cwd, capture_output=True, text=True, check=False
+            )
+        except OSError as exc:
+            raise IdentityIssueError(
+                f"{ca.process.name}: cannot run {ca.init_argv[0]}: {exc.strerror}. "
+                "Fix: install Fabric CA with `fabrx fabric install` (make fabric)."
+            ) from exc
         if result.returncode != 0 or not ca.ca_cert.exists():
             output = (result.stderr or result.stdout).strip().splitlines()
             tail = "\n".join([line for line in output if line.startswith("Error")] or output[-10:])

@@ -286,7 +286,12 @@ class ConsortiumNetwork:
                 "-channelID",
                 channel.name,
             ]
-            result = subprocess.run(argv, capture_output=True, text=True, check=False)
+            try:
+                result = subprocess.run(argv, capture_output=True, text=True, check=False)
+            except OSError as exc:
+                raise NetworkError(
+                    f"cannot run {argv[0]}: {exc.strerror}. Fix: install Fabric with `fabrx fabric install`."
+                ) from exc
             if result.returncode != 0:
                 raise NetworkError(
                     f"configtxgen could not create the genesis block of channel {channel.name}:\n"
