@@ -11,7 +11,7 @@ BIN    := $(VENV)/bin
 FABRX  := $(BIN)/fabrx
 STAMP  := $(VENV)/.fabrx-installed
 
-.PHONY: install fabric network-up network-down network-status demo test test-unit test-integration lint bench node-deps clean
+.PHONY: install fabric network-up network-down network-status demo test test-unit test-integration test-compat lint bench node-deps clean
 
 install: $(STAMP)
 
@@ -48,6 +48,10 @@ test: lint fabric node-deps
 
 test-unit: install
 	$(BIN)/python -m pytest -p no:cacheprovider tests/unit
+
+# Fabric 2.5 LTS compatibility (builds 2.5.16 from ../shared/fabric once; not part of make test).
+test-compat: install
+	$(BIN)/python -m pytest -p no:cacheprovider tests/compat
 
 test-integration: fabric node-deps
 	$(BIN)/python -m pytest -p no:cacheprovider tests/integration

@@ -384,11 +384,11 @@ def _parse_versions(f: _Fields) -> FabricVersions:
         if value and not _VERSION.match(value):
             f.problems.error(f.at(key), f"{value!r} is not a release number like 3.1.5: pin an exact release")
     fabric = _VERSION.match(versions.version)
-    if fabric and fabric.group(1) != "3":
+    if fabric and fabric.group(1) != "3" and (fabric.group(1), fabric.group(2)) != ("2", "5"):
         f.problems.error(
             f.at("version"),
-            f"Fabric {versions.version} is not supported: fabrx renders Fabric 3.x configuration "
-            "(V3_0 channel capability, empty vm.endpoint); use 3.1.5",
+            f"Fabric {versions.version} is not supported: fabrx runs Fabric 3.x, and 2.5 LTS for "
+            "compatibility; use 3.1.5",
         )
     ca = _VERSION.match(versions.ca_version)
     if ca and (ca.group(1), ca.group(2)) != ("1", "5"):

@@ -43,7 +43,7 @@ __all__ = ["check", "msp_id_of", "resolve", "trading_pair_collections"]
 def check(problems: Problems, c: Consortium) -> None:
     """Record every cross-field problem of the parsed (unresolved) consortium ``c``."""
     _check_orgs(problems, c)
-    _check_consensus(problems, c.orderer_org)
+    _check_consensus(problems, c.orderer_org, c.fabric.version)
     _check_ports(problems, c)
     _check_channels(problems, c)
     _check_chaincodes(problems, c)
@@ -106,13 +106,19 @@ def _check_orgs(problems: Problems, c: Consortium) -> None:
                 )
 
 
-def _check_consensus(problems: Problems, orderer_org: OrdererOrganization) -> None:
+def _check_consensus(problems: Problems, orderer_org: OrdererOrganization, fabric_version: str) -> None:
     variants = orderer_org.variants
     if orderer_org.consensus and variants and orderer_org.consensus not in variants:
         problems.error(
             "orderer_org.consensus",
             f"no variant {orderer_org.consensus!r} under orderer_org.variants"
             f" (defined: {', '.join(variants)}){suggest(orderer_org.consensus, variants)}",
+        )
+    elif variants and fabric_version.startswith("2.") and variants[orderer_org.consensus].type == "BFT":
+        problems.error(
+            "orderer_org.consensus",
+            f"{orderer_org.consensus!r} is BFT, which needs Fabric 3; "
+            f"Fabric {fabric_version} orders with etcdraft",
         )
     for name, variant in variants.items():
         path = f"orderer_org.variants.{name}"

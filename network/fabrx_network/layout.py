@@ -156,6 +156,11 @@ class RunLayout:
         """configtx.yaml; configtxgen reads it with ``-configPath`` set to :attr:`config_dir`."""
         return self.config_dir / "configtx.yaml"
 
+    @property
+    def peer_config_dir(self) -> Path:
+        """Fabric 2.5 only: the peers' ``core.yaml``, Fabric's sample with ``vm.endpoint`` emptied."""
+        return self.config_dir / "peer"
+
     def channel_block(self, channel: str) -> Path:
         return self.config_dir / f"{channel}.block"
 

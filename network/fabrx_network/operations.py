@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import shutil
 import ssl
 import subprocess
@@ -52,7 +53,7 @@ from .identities import bootstrap_password, enroll_identities, init_ca
 from .install import FabricInstall, ensure_fabric, find_fabric
 from .layout import RunLayout, orderer_node, peer_node
 from .process import ProcessSupervisor, check_ports
-from .render import ProcessSpec, RenderedNetwork, render_network, write_rendered
+from .render import ProcessSpec, RenderedNetwork, is_fabric_2, render_network, write_rendered
 
 __all__ = [
     "ConsortiumNetwork",
@@ -247,6 +248,10 @@ class ConsortiumNetwork:
         passwords = {org: bootstrap_password(self.layout, org) for org in orgs}
         rendered = render_network(self.consortium, self.layout, install, passwords)
         write_rendered(rendered, self.layout)
+        if is_fabric_2(self.consortium):
+            _write_fabric2_core_yaml(
+                install.config_dir / "core.yaml", self.layout.peer_config_dir / "core.yaml"
+            )
         if not (self.layout.ccaas_builder / "bin" / "detect").exists():
             copy_ccaas_builder(self.layout.ccaas_builder)
         return rendered
@@ -580,6 +585,16 @@ class ConsortiumNetwork:
         tmp = self.layout.state_file.with_suffix(".tmp")
         tmp.write_text(json.dumps({"consortium": self.consortium.name, "phase": phase, "time": time.time()}))
         tmp.replace(self.layout.state_file)
+
+
+def _write_fabric2_core_yaml(sample: Path, target: Path) -> None:
+    """Fabric 2.5's sample core.yaml with ``vm.endpoint`` emptied: no Docker, external builders only."""
+    text = sample.read_text(encoding="utf-8")
+    patched, count = re.subn(r"(?m)^(    endpoint:) unix:///var/run/docker.sock$", r'\1 ""', text)
+    if count != 1:
+        raise NetworkError(f"cannot find vm.endpoint in {sample}: is it Fabric 2.5's sample core.yaml?")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(patched, encoding="utf-8")
 
 
 def _retry(action: Callable[[], object], *, what: str, attempts: int = 20, delay: float = 0.25) -> None:

@@ -48,6 +48,7 @@ __all__ = [
     "ProcessSpec",
     "RenderError",
     "RenderedNetwork",
+    "is_fabric_2",
     "render_ca",
     "render_configtx",
     "render_env_file",
@@ -81,6 +82,8 @@ NodeOUs:
 
 # Capabilities of Fabric 3.1.5's sampleconfig/configtx.yaml; V3_0 is required for BFT.
 _CHANNEL_CAPABILITIES = {"V3_0": True}
+# Fabric 2.5 LTS (compatibility runs) knows V2_0 channel capabilities at most.
+_CHANNEL_CAPABILITIES_2 = {"V2_0": True}
 _ORDERER_CAPABILITIES = {"V2_0": True}
 _APPLICATION_CAPABILITIES = {"V2_5": True}
 
@@ -92,6 +95,11 @@ _ETCDRAFT_OPTIONS = {
     "MaxInflightBlocks": 5,
     "SnapshotIntervalSize": "16 MB",
 }
+
+
+def is_fabric_2(consortium: Consortium) -> bool:
+    """Whether the consortium runs Fabric 2.5 LTS (compatibility runs), which needs a few old settings."""
+    return consortium.fabric.version.startswith("2.")
 
 
 class RenderError(NetworkError):
@@ -271,7 +279,9 @@ def render_peer(
         "propagateEnvironment: [CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG]}]"
     )
     env = {
-        "FABRIC_CFG_PATH": str(fabric.config_dir),
+        # Fabric 2.5 ignores an empty CORE_VM_ENDPOINT, so its peers read a core.yaml whose vm.endpoint is
+        # empty (written by the orchestration: see RunLayout.peer_config_dir).
+        "FABRIC_CFG_PATH": str(layout.peer_config_dir if is_fabric_2(consortium) else fabric.config_dir),
         "CORE_PEER_ID": node,
         "CORE_PEER_LOCALMSPID": org.msp_id,
         "CORE_PEER_MSPCONFIGPATH": str(msp.path),
@@ -551,7 +561,7 @@ def _profile(consortium: Consortium, channel: Channel, layout: RunLayout) -> dic
             "Writers": _implicit("ANY Writers"),
             "Admins": _implicit("MAJORITY Admins"),
         },
-        "Capabilities": dict(_CHANNEL_CAPABILITIES),
+        "Capabilities": dict(_CHANNEL_CAPABILITIES_2 if is_fabric_2(consortium) else _CHANNEL_CAPABILITIES),
         "Orderer": _orderer_section(consortium, channel, layout),
         "Application": {
             "Organizations": [

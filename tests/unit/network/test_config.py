@@ -693,7 +693,13 @@ BROKEN: list[tuple[str, Change, str, str]] = [
         "reserved by Fabric CA",
     ),
     # versions and host
-    ("fabric 2.5", _set("fabric", {"version": "2.5.16"}), "fabric.version", "not supported"),
+    ("fabric 2.4", _set("fabric", {"version": "2.4.9"}), "fabric.version", "not supported"),
+    (
+        "BFT on fabric 2.5",
+        _both(_set("fabric", {"version": "2.5.16"}), _set("orderer_org.consensus", "bft4")),
+        "orderer_org.consensus",
+        "BFT, which needs Fabric 3",
+    ),
     ("loose version", _set("fabric", {"version": "3.1"}), "fabric.version", "not a release number"),
     ("host not an address", _set("host", "my-laptop"), "host", "not an IP address"),
 ]
