@@ -27,7 +27,7 @@ VERSION = "2.5.16"
 CONSORTIUM = {
     "name": "compat25",
     "fabric": {"version": VERSION, "ca_version": "1.5.21"},
-    "port_base": 43050,
+    "port_base": 23050,
     "chaincode_execute_timeout": "5s",
     "orderer_org": {
         "name": "Orderer",

@@ -16,9 +16,10 @@ DEFAULT_CONSORTIUM = REPO / "network" / "consortium.yaml"
 INTEROP = REPO / "tests" / "interop"
 
 # The test network keeps the default consortium's organizations, channel and chaincodes, on ports of
-# its own so that it never collides with a demo network left running on a developer machine.
+# its own so that it never collides with a demo network left running on a developer machine. Test ports
+# stay below Linux's ephemeral range (32768-60999): a port there can be taken by an outgoing connection.
 # FABRX_TEST_PORT_BASE moves it again, so that two suites can run side by side on one machine.
-TEST_PORT_BASE = int(os.environ.get("FABRX_TEST_PORT_BASE", "37050"))
+TEST_PORT_BASE = int(os.environ.get("FABRX_TEST_PORT_BASE", "27050"))
 
 
 def installed_fabric() -> FabricInstall:

@@ -15,7 +15,7 @@ from fabrx_network import ConsortiumNetwork, NetworkError, ProcessError, open_ne
 # Two organizations are enough to exercise the failure paths; own ports, away from the shared network.
 SMALL = {
     "name": "failures",
-    "port_base": 39050,
+    "port_base": 29050,
     "orderer_org": {
         "name": "Orderer",
         "consensus": "raft1",

@@ -5,7 +5,8 @@
 //
 // Usage: node tests/interop/gateway-call.js < CONFIG.json
 // Config: {peer_address, tls_root_cert_path, msp_id, cert_path, key_path, channel, chaincode,
-//          calls: [{type: "submit" | "evaluate", name, args: [..]}]}
+//          calls: [{type: "submit" | "evaluate", name, args: [..],
+//                   transient?: {key: "<utf-8 value>"}, endorsing_organizations?: [mspId, ..]}]}
 // Output: one JSON object: {"results": [{"ok": true, "result": "<utf-8>"} | {"ok": false, "error": "..."}]}
 
 const crypto = require('node:crypto');
@@ -28,9 +29,17 @@ async function main() {
         const contract = gateway.getNetwork(config.channel).getContract(config.chaincode);
         for (const call of config.calls) {
             try {
+                const options = { arguments: call.args || [] };
+                if (call.transient) {
+                    options.transientData = Object.fromEntries(
+                        Object.entries(call.transient).map(([key, value]) => [key, Buffer.from(value)]));
+                }
+                if (call.endorsing_organizations) {
+                    options.endorsingOrganizations = call.endorsing_organizations;
+                }
                 const bytes = call.type === 'submit'
-                    ? await contract.submitTransaction(call.name, ...call.args)
-                    : await contract.evaluateTransaction(call.name, ...call.args);
+                    ? await contract.submit(call.name, options)
+                    : await contract.evaluate(call.name, options);
                 results.push({ ok: true, result: Buffer.from(bytes).toString('utf8') });
             } catch (err) {
                 const details = (err && err.details ? err.details : []).map((d) => `${d.address} (${d.mspId}): ${d.message}`);

@@ -8,13 +8,14 @@ from types import TracebackType
 import grpc.aio
 
 from .. import hashing
+from ..admin.definition import CommittedDefinition
 from ..endpoint import Endpoint
-from ..errors import GatewayError
+from ..errors import EndorseError, GatewayError
 from ..gateway import _messages as messages
 from ..gateway._blockevents import Block, BlockAndPrivateData, BlockEventsCursor, FilteredBlock
 from ..gateway._checkpoint import Checkpoint
 from ..gateway._client import DeliverKind
-from ..gateway._contract import ContractState, check_committed
+from ..gateway._contract import ContractState, check_collections, check_committed
 from ..gateway._events_model import ChaincodeEvent
 from ..gateway._gateway import resolve_channel_source
 from ..gateway._messages import Argument
@@ -39,8 +40,30 @@ class Contract(ContractState):
     def __init__(
         self, session: Session, channel_id: str, chaincode_name: str, contract_name: str | None
     ) -> None:
-        super().__init__(session.signing, channel_id, chaincode_name, contract_name)
+        super().__init__(session.signing, channel_id, chaincode_name, contract_name, session.endorsers)
         self._session = session
+
+    async def _definition(self) -> CommittedDefinition:
+        cached = self._cached_definition()
+        if cached is not None:
+            return cached
+        try:
+            payload = await Proposal(self._session, self._definition_proposal(), self._channel_id).evaluate()
+        except GatewayError as error:
+            raise self._unreadable(error) from error
+        return self._store_definition(payload)
+
+    async def _organizations(
+        self, kind: str, endorsing_organizations: Sequence[str] | None, collections: Sequence[str] | None
+    ) -> Sequence[str] | None:
+        names = check_collections(collections)
+        if endorsing_organizations is not None or not names:
+            return endorsing_organizations
+        return self._choose(await self._definition(), kind, names)
+
+    async def endorsing_organizations_for(self, collections: Sequence[str]) -> tuple[str, ...]:
+        """The MSP ids that should endorse a write to ``collections``; see the sync twin."""
+        return self._choose(await self._definition(), "endorse", check_collections(collections))
 
     def new_proposal(
         self,
@@ -60,10 +83,12 @@ class Contract(ContractState):
         *args: Argument,
         transient: Mapping[str, Argument] | None = None,
         endorsing_organizations: Sequence[str] | None = None,
+        collections: Sequence[str] | None = None,
     ) -> bytes:
         """Run a transaction without changing the ledger; return its result."""
+        organizations = await self._organizations("evaluate", endorsing_organizations, collections)
         proposal = self.new_proposal(
-            transaction_name, args=args, transient=transient, endorsing_organizations=endorsing_organizations
+            transaction_name, args=args, transient=transient, endorsing_organizations=organizations
         )
         return await proposal.evaluate()
 
@@ -73,12 +98,19 @@ class Contract(ContractState):
         *args: Argument,
         transient: Mapping[str, Argument] | None = None,
         endorsing_organizations: Sequence[str] | None = None,
+        collections: Sequence[str] | None = None,
     ) -> tuple[bytes, Commit]:
         """Endorse and submit without waiting for the commit; return the result and the Commit."""
+        organizations = await self._organizations("endorse", endorsing_organizations, collections)
         proposal = self.new_proposal(
-            transaction_name, args=args, transient=transient, endorsing_organizations=endorsing_organizations
+            transaction_name, args=args, transient=transient, endorsing_organizations=organizations
         )
-        transaction = await proposal.endorse()
+        try:
+            transaction = await proposal.endorse()
+        except EndorseError as error:
+            if organizations is not endorsing_organizations:
+                self._forget_plan(error)
+            raise
         return transaction.result, await transaction.submit()
 
     async def submit_transaction(
@@ -87,12 +119,20 @@ class Contract(ContractState):
         *args: Argument,
         transient: Mapping[str, Argument] | None = None,
         endorsing_organizations: Sequence[str] | None = None,
+        collections: Sequence[str] | None = None,
     ) -> bytes:
         """Endorse, submit and wait for a valid commit; raises CommitError when it is invalid."""
         result, commit = await self.submit_async(
-            transaction_name, *args, transient=transient, endorsing_organizations=endorsing_organizations
+            transaction_name,
+            *args,
+            transient=transient,
+            endorsing_organizations=endorsing_organizations,
+            collections=collections,
         )
-        check_committed(await commit.status())
+        status = await commit.status()
+        if collections and endorsing_organizations is None:
+            self._forget_plan(status)
+        check_committed(status)
         return result
 
 

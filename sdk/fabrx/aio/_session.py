@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from ..gateway._endorsers import EndorserCache
 from ..gateway._options import Reconnect, Timeouts
 from ..gateway._signing import SigningIdentity
 from ._client import AioGatewayClient
@@ -16,3 +17,5 @@ class Session:
     timeouts: Timeouts
     reconnect: Reconnect | None
     tls_cert_hash: bytes
+    # Chaincode definitions read to choose endorsers for private data (see _endorsers).
+    endorsers: EndorserCache = field(default_factory=EndorserCache)

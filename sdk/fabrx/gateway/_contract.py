@@ -7,14 +7,23 @@ from collections.abc import Iterable, Mapping, Sequence
 from fabric_protos.gateway import gateway_pb2
 
 from .._protocol import new_transaction_context
-from ..errors import CommitError
+from ..admin.definition import CommittedDefinition
+from ..errors import CommitError, EndorseError, GatewayError
 from . import _messages as messages
 from ._commit import Commit
+from ._endorsers import (
+    EndorserCache,
+    collection_readers,
+    definition_query,
+    definition_unreadable,
+    parse_definition,
+    select_endorsers,
+)
 from ._messages import Argument
 from ._proposal import Proposal
 from ._session import Session
 from ._signing import SigningIdentity
-from ._status import Status
+from ._status import Status, StatusCode
 
 
 def check_committed(status: Status) -> None:
@@ -23,18 +32,35 @@ def check_committed(status: Status) -> None:
         raise CommitError(status.transaction_id, status.code.name, status.block_number)
 
 
+def check_collections(collections: Sequence[str] | None) -> tuple[str, ...]:
+    """The collection names as a tuple.
+
+    Raises:
+        TypeError: ``collections`` is a single string (it would be read as one name per character).
+    """
+    if isinstance(collections, str):
+        raise TypeError(f"collections must be a list of collection names, e.g. [{collections!r}]")
+    return tuple(collections or ())
+
+
 class ContractState:
     """Names a chaincode (and optionally one contract in it) on a channel; builds its proposals."""
 
-    __slots__ = ("_chaincode_name", "_channel_id", "_contract_name", "_signing")
+    __slots__ = ("_chaincode_name", "_channel_id", "_contract_name", "_endorsers", "_signing")
 
     def __init__(
-        self, signing: SigningIdentity, channel_id: str, chaincode_name: str, contract_name: str | None
+        self,
+        signing: SigningIdentity,
+        channel_id: str,
+        chaincode_name: str,
+        contract_name: str | None,
+        endorsers: EndorserCache,
     ) -> None:
         self._signing = signing
         self._channel_id = channel_id
         self._chaincode_name = chaincode_name
         self._contract_name = contract_name
+        self._endorsers = endorsers
 
     @property
     def channel_id(self) -> str:
@@ -65,13 +91,52 @@ class ContractState:
             endorsing_organizations=endorsing_organizations,
         )
 
+    # -- endorsers for private data: the pure half; the sync and asyncio contracts read the definition
+
+    def _definition_proposal(self) -> gateway_pb2.ProposedTransaction:
+        return definition_query(self._signing, self._channel_id, self._chaincode_name)
+
+    def _cached_definition(self) -> CommittedDefinition | None:
+        return self._endorsers.definition(self._channel_id, self._chaincode_name)
+
+    def _store_definition(self, payload: bytes) -> CommittedDefinition:
+        definition = parse_definition(self._chaincode_name, payload)
+        self._endorsers.store(self._channel_id, definition)
+        return definition
+
+    def _unreadable(self, error: GatewayError) -> GatewayError:
+        return definition_unreadable(self._channel_id, self._chaincode_name, error)
+
+    def _choose(
+        self, definition: CommittedDefinition, kind: str, collections: tuple[str, ...]
+    ) -> tuple[str, ...]:
+        own = self._signing.identity.msp_id
+        chooser = select_endorsers if kind == "endorse" else collection_readers
+
+        def choose() -> tuple[str, ...]:
+            return chooser(definition, collections, own_msp_id=own, channel_id=self._channel_id)
+
+        return self._endorsers.plan(self._channel_id, definition, kind, collections, choose)
+
+    def _forget_plan(self, error: BaseException | Status) -> None:
+        # A plan from a stale definition (the chaincode was upgraded) fails this way; read it again.
+        if isinstance(error, Status):
+            if error.code is not StatusCode.ENDORSEMENT_POLICY_FAILURE:
+                return
+        elif not isinstance(error, EndorseError):
+            return
+        self._endorsers.invalidate(self._channel_id, self._chaincode_name)
+
 
 class Contract(ContractState):
     """A chaincode's contract, reached through the Gateway. Thread-safe.
 
     Transaction arguments and transient values are ``str`` (sent UTF-8 encoded) or ``bytes``.
-    ``endorsing_organizations`` pins the MSP ids that must endorse, e.g. when writing private data
-    the Gateway cannot derive the endorsers from the endorsement policy alone.
+    ``endorsing_organizations`` pins the MSP ids that must endorse (for an evaluation: the
+    organizations whose peers may run it). ``collections`` names the private data collections the
+    transaction reads or writes: fabrx then chooses the organizations itself from the chaincode
+    definition on the ledger (see :meth:`endorsing_organizations_for`); ``endorsing_organizations``,
+    when also given, wins.
     """
 
     __slots__ = ("_session",)
@@ -79,8 +144,42 @@ class Contract(ContractState):
     def __init__(
         self, session: Session, channel_id: str, chaincode_name: str, contract_name: str | None
     ) -> None:
-        super().__init__(session.signing, channel_id, chaincode_name, contract_name)
+        super().__init__(session.signing, channel_id, chaincode_name, contract_name, session.endorsers)
         self._session = session
+
+    def _definition(self) -> CommittedDefinition:
+        cached = self._cached_definition()
+        if cached is not None:
+            return cached
+        try:
+            payload = Proposal(self._session, self._definition_proposal(), self._channel_id).evaluate()
+        except GatewayError as error:
+            raise self._unreadable(error) from error
+        return self._store_definition(payload)
+
+    def _organizations(
+        self, kind: str, endorsing_organizations: Sequence[str] | None, collections: Sequence[str] | None
+    ) -> Sequence[str] | None:
+        names = check_collections(collections)
+        if endorsing_organizations is not None or not names:
+            return endorsing_organizations
+        return self._choose(self._definition(), kind, names)
+
+    def endorsing_organizations_for(self, collections: Sequence[str]) -> tuple[str, ...]:
+        """The MSP ids that should endorse a transaction writing ``collections``.
+
+        The smallest set of organizations satisfying the chaincode endorsement policy, the endorsement
+        policy of each collection that has one, and holding at least one member of each collection that
+        has none; the client's own organization first. Read from the committed chaincode definition
+        (``_lifecycle``, on the client's own organization) and cached per chaincode sequence. Pass the
+        result as ``endorsing_organizations`` to :meth:`new_proposal` for step-by-step submits.
+
+        Raises:
+            EndorseError: an unknown collection, a channel-reference policy (not evaluated by fabrx:
+                name the organizations yourself), no satisfying set, or the definition is unreadable.
+            ConnectionFailure: the gateway peer cannot be reached.
+        """
+        return self._choose(self._definition(), "endorse", check_collections(collections))
 
     def new_proposal(
         self,
@@ -104,15 +203,21 @@ class Contract(ContractState):
         *args: Argument,
         transient: Mapping[str, Argument] | None = None,
         endorsing_organizations: Sequence[str] | None = None,
+        collections: Sequence[str] | None = None,
     ) -> bytes:
         """Run a transaction function without changing the ledger (a query); return its result.
 
+        With ``collections`` (and no ``endorsing_organizations``) it runs on a peer of an organization
+        that is a member of every named collection, the client's own first.
+
         Raises:
             GatewayError: the chaincode or a peer returned an error.
+            EndorseError: ``collections`` names an unknown collection or one no organization shares.
             ConnectionFailure: the gateway peer cannot be reached.
         """
+        organizations = self._organizations("evaluate", endorsing_organizations, collections)
         return self.new_proposal(
-            transaction_name, args=args, transient=transient, endorsing_organizations=endorsing_organizations
+            transaction_name, args=args, transient=transient, endorsing_organizations=organizations
         ).evaluate()
 
     def submit_async(
@@ -121,19 +226,28 @@ class Contract(ContractState):
         *args: Argument,
         transient: Mapping[str, Argument] | None = None,
         endorsing_organizations: Sequence[str] | None = None,
+        collections: Sequence[str] | None = None,
     ) -> tuple[bytes, Commit]:
         """Endorse and submit a transaction without waiting for it to commit.
 
         Returns the chaincode result and the :class:`Commit` whose ``status()`` waits for the commit.
+        ``collections``: see :meth:`endorsing_organizations_for`.
 
         Raises:
-            EndorseError: endorsement failed; nothing was ordered.
+            EndorseError: endorsement failed, or no endorsers could be chosen; nothing was ordered.
             SubmitError: ordering refused the transaction.
             ConnectionFailure: the gateway peer cannot be reached.
         """
-        transaction = self.new_proposal(
-            transaction_name, args=args, transient=transient, endorsing_organizations=endorsing_organizations
-        ).endorse()
+        organizations = self._organizations("endorse", endorsing_organizations, collections)
+        proposal = self.new_proposal(
+            transaction_name, args=args, transient=transient, endorsing_organizations=organizations
+        )
+        try:
+            transaction = proposal.endorse()
+        except EndorseError as error:
+            if organizations is not endorsing_organizations:
+                self._forget_plan(error)
+            raise
         return transaction.result, transaction.submit()
 
     def submit_transaction(
@@ -142,8 +256,12 @@ class Contract(ContractState):
         *args: Argument,
         transient: Mapping[str, Argument] | None = None,
         endorsing_organizations: Sequence[str] | None = None,
+        collections: Sequence[str] | None = None,
     ) -> bytes:
         """Endorse, submit and wait until the transaction commits as valid; return its result.
+
+        ``collections`` names the private data collections it writes; fabrx then chooses the endorsing
+        organizations (see :meth:`endorsing_organizations_for`) unless ``endorsing_organizations`` is given.
 
         Raises:
             EndorseError: endorsement failed; nothing was ordered.
@@ -153,7 +271,14 @@ class Contract(ContractState):
             ConnectionFailure: the gateway peer cannot be reached.
         """
         result, commit = self.submit_async(
-            transaction_name, *args, transient=transient, endorsing_organizations=endorsing_organizations
+            transaction_name,
+            *args,
+            transient=transient,
+            endorsing_organizations=endorsing_organizations,
+            collections=collections,
         )
-        check_committed(commit.status())
+        status = commit.status()
+        if collections and endorsing_organizations is None:
+            self._forget_plan(status)
+        check_committed(status)
         return result

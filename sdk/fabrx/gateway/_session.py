@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ._client import GatewayClient
+from ._endorsers import EndorserCache
 from ._options import Reconnect, Timeouts
 from ._signing import SigningIdentity
 
@@ -16,3 +17,5 @@ class Session:
     timeouts: Timeouts
     reconnect: Reconnect | None
     tls_cert_hash: bytes
+    # Chaincode definitions read to choose endorsers for private data (see _endorsers).
+    endorsers: EndorserCache = field(default_factory=EndorserCache)
