@@ -112,6 +112,12 @@ def plan_writes(record: AnyRecord, ledger: ChaincodeLedger, *, submitter: str) -
     changes, purchases = _stock_changes(record, ledger, collection)
     # Every read is done: the order is now after everything this write depended on.
     order = order_after(ledger.horizon, store.timestamp)
+    if isinstance(record, Party):
+        # An update keeps the party's place in the replay: records written since its registration
+        # (its products, batches, invoices) must still come after it.
+        registered = ledger.anchor("party", record.msp_id)
+        if registered is not None:
+            order = registered.order
     anchor = Anchor(
         record_type=record.RECORD_TYPE,
         key=anchor_key_text(record),

@@ -297,8 +297,12 @@ class PharmaContract(Contract):
     async def trace(
         self, ctx: Context, prescription_id: str | None = None, patient_pseudonym: str | None = None
     ) -> bytes:
+        # Arguments are positional: a client tracing a patient sends "" as the prescription id.
         return await self._run(
-            ctx, lambda s: s.trace(prescription_id=prescription_id, patient_pseudonym=patient_pseudonym)
+            ctx,
+            lambda s: s.trace(
+                prescription_id=prescription_id or None, patient_pseudonym=patient_pseudonym or None
+            ),
         )
 
     @evaluate

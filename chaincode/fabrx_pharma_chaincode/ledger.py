@@ -71,7 +71,7 @@ class SealedRecord(Exception):
 
 
 def stock_to_json(position: StockPosition, order: int) -> bytes:
-    """A stock position as stored in books: every counter but ``purchased`` (kept as markers)."""
+    """A stock position as stored in books: every counter but ``purchased`` (counted in trade collections)."""
     values: dict[str, int] = {name: getattr(position, name) for name in _STOCK_FIELDS}
     values["order"] = order
     return json.dumps(values, sort_keys=True, separators=(",", ":")).encode("utf-8")
@@ -219,7 +219,7 @@ class ChaincodeLedger:
         key = f"{holder}:{product_id}/{batch_number}"
         if not self.may_read(collection, (holder,)):
             raise SealedRecord("stock", key, collection, "not a member")
-        data = self._store.get_private_data(collection, stock_key(product_id, batch_number))
+        data = self._private_or_none(collection, stock_key(product_id, batch_number), "stock", key)
         position = StockPosition()
         if data is not None:
             try:
@@ -238,7 +238,9 @@ class ChaincodeLedger:
         Point reads only: a private range query would forbid the transaction's writes (see
         :mod:`~fabrx_pharma_chaincode.layout`).
         """
-        data = self._store.get_private_data(collection, purchase_key(buyer, product_id, batch_number))
+        data = self._private_or_none(
+            collection, purchase_key(buyer, product_id, batch_number), "purchases", f"{buyer}:{product_id}"
+        )
         if data is None:
             return 0
         try:
@@ -248,6 +250,15 @@ class ChaincodeLedger:
             raise _corrupt(f"purchases of {buyer} in {collection}", exc) from exc
         self._seen(order)
         return quantity
+
+    def _private_or_none(self, collection: str, key: str, record_type: str, label: str) -> bytes | None:
+        """A private value, ``None`` if it was never written; :class:`SealedRecord` ("not yet received")
+        if it was written but this peer lacks the data. A counter silently read as 0 on one endorser
+        and as its value on another would make their results differ."""
+        data = self._store.get_private_data(collection, key)
+        if data is None and self._store.get_private_data_hash(collection, key) is not None:
+            raise SealedRecord(record_type, label, collection, "not yet received")
+        return data
 
     def _trades_of(self, holder: str) -> list[str]:
         """The trade collections of ``holder`` the client may read (its own, or all for a regulator).

@@ -146,6 +146,8 @@ def test_the_regulator_queries_through_the_contract(ledger: MemoryLedger) -> Non
     assert report.ok and json.loads(report.payload) == []
     traces = json.loads(evaluate(ledger, REGULATOR, "trace", "RX-A-0002").payload)
     assert traces[0]["batch"]["raw_material_lots"][0]["lot"] == "API-2403-11"
+    by_patient = json.loads(evaluate(ledger, REGULATOR, "trace", "", traces[0]["patient_pseudonym"]).payload)
+    assert [t["prescription_id"] for t in by_patient] == ["RX-A-0002"]
     scope = json.loads(evaluate(ledger, REGULATOR, "recall_scope", "CEFT-1G", "C240320").payload)
     assert [h["msp_id"] for h in scope["hospitals"]] == [HOSPITAL_A]
     denied = evaluate(ledger, HOSPITAL_A, "compliance_report")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 from pharma_cc_world import (
@@ -39,6 +39,14 @@ from fabrx_pharma_chaincode.supervision import load_ledger
 def test_the_compliant_sample_has_no_findings_on_the_chain() -> None:
     world = sample_consortium()
     assert world.run(REGULATOR, PharmaService.compliance_report) == compliance_report(SCENARIO.ledger()) == []
+
+
+def test_re_registering_a_party_keeps_its_place_so_the_report_stays_clean() -> None:
+    world = sample_consortium()
+    later = world.channel.now + timedelta(days=1)
+    for _, party in SCENARIO.writes[:5]:
+        world.submit(REGULATOR, party, timestamp=later)
+    assert world.run(REGULATOR, PharmaService.compliance_report) == []
 
 
 def test_the_loaded_ledger_replays_every_write_in_order() -> None:

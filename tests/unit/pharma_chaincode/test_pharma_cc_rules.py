@@ -189,7 +189,7 @@ def test_selling_a_batch_never_bought_breaks_buyer_seller_match(world: RulesWorl
 
 
 def test_selling_bought_but_unreceived_goods_breaks_conservation(world: RulesWorld) -> None:
-    # The purchase marker the seller left in DIST_A's books tells "bought" from "never bought".
+    # The purchase counter the seller keeps in their trade collection tells "bought" from "never bought".
     world.submit(MAKER, world.invoice(InvoiceKind.FIRST, MAKER, DIST_A))
     invoice = world.invoice(InvoiceKind.SECOND, DIST_A, HOSP)
     assert refusal(world, DIST_A, invoice) == ("CONSERVATION", "lines[0].quantity")

@@ -216,3 +216,22 @@ def test_stored_private_values_are_canonical_json_so_fabric_hashes_are_record_ha
     position = world.run(DISTRIBUTOR_B, lambda s: s.read_stock(DISTRIBUTOR_B, "AMOX-0.25G-24", "A240415"))
     assert isinstance(position, StockPosition)
     assert position.received == 100
+
+
+def test_purchases_are_counted_in_the_pair_trade_collection(world: Consortium) -> None:
+    # Fabric refuses writes after a private range query, so purchases are a counter read by key.
+    first_a = records(Invoice)[0]
+    trade = f"trade_{MANUFACTURER}_{DISTRIBUTOR_A}"
+    key = composite_key("purchase", DISTRIBUTOR_A, "AMOX-0.25G-24", "A240301")
+    assert json.loads(world.channel.private[trade][key])["quantity"] == 200
+    assert first_a.buyer == DISTRIBUTOR_A
+
+
+def test_a_write_after_a_private_range_query_is_refused_like_fabric_does() -> None:
+    from fabrx_pharma_chaincode.testing import PrivateQueryWriteError
+
+    world = sample_consortium()
+    store = world.channel.transaction(REGULATOR)
+    list(store.scan_private_data(f"books_{MANUFACTURER}", "stock"))
+    with pytest.raises(PrivateQueryWriteError):
+        store.put_state("k", b"v")

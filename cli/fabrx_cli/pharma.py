@@ -1,0 +1,291 @@
+"""``fabrx pharma --org ORG ...``: the two-invoice chaincode as each organization uses it.
+
+Thin commands over :mod:`fabrx.pharma`: each reads its input (records as JSON files in the form
+``fabrx_pharma`` records write with ``to_dict``), calls one facade method as the organization's SDK
+client, and renders the result. Refusals print their rule and field and exit 1.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from fabrx.pharma import (
+    Anchor,
+    Distributor,
+    Hospital,
+    InvoiceVerification,
+    Manufacturer,
+    PharmaClient,
+    PharmaClients,
+    Regulator,
+)
+from fabrx_network.operations import open_network
+from fabrx_pharma import (
+    AdverseEvent,
+    Batch,
+    Invoice,
+    Party,
+    Prescription,
+    Product,
+    Recall,
+    Receipt,
+    RecordError,
+    render_findings,
+    render_recall_scope,
+    render_trace,
+)
+from fabrx_pharma.records import Record
+
+from .main import CliContext, cli
+
+F = TypeVar("F", bound=PharmaClient)
+R = TypeVar("R", bound=Record)
+
+_FACADES: dict[str, type[PharmaClient]] = {
+    "regulator": Regulator,
+    "manufacturer": Manufacturer,
+    "distributor": Distributor,
+    "hospital": Hospital,
+}
+
+
+@dataclasses.dataclass
+class PharmaContext:
+    cli: CliContext
+    org: str
+
+
+@cli.group()
+@click.option(
+    "--org", required=True, help="Organization whose SDK client acts (e.g. HospitalA or HospitalAMSP)."
+)
+@click.pass_context
+def pharma(ctx: click.Context, org: str) -> None:
+    """Write records and run checks as one organization of the pharma consortium."""
+    ctx.obj = PharmaContext(cli=ctx.find_object(CliContext) or CliContext(None, None), org=org)
+
+
+@contextmanager
+def _facade(obj: PharmaContext, expected: type[F]) -> Iterator[F]:
+    net = open_network(obj.cli.config_path, obj.cli.run_dir)
+    org = next((o for o in net.consortium.orgs if obj.org in (o.name, o.msp_id)), None)
+    if org is None:
+        raise click.BadParameter(f"no organization {obj.org!r} in the consortium", param_hint="--org")
+    role = str(getattr(org.role, "value", org.role))
+    cls = _FACADES[role]
+    if not issubclass(cls, expected):
+        raise click.UsageError(f"{org.name} is a {role}; this command is for a {expected.__name__.lower()}")
+    with PharmaClients(net) as clients:
+        yield clients.facade(expected, org.msp_id)
+
+
+def _record(cls: type[R], path: Path) -> R:
+    try:
+        return cls.from_json(path.read_bytes())
+    except RecordError as exc:
+        raise click.BadParameter(str(exc), param_hint=str(path)) from None
+
+
+def _anchor(obj: PharmaContext, anchor: Anchor) -> None:
+    obj.cli.output.result(
+        anchor.as_dict(),
+        lambda d: (
+            f"{d['record_type']} {d['key']} written by {d['submitter']} in transaction "
+            f"{d['transaction_id']} ({d['collection'] or 'public'})"
+        ),
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+_file = click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+
+
+def _writer(name: str, cls: type[R], facade: type[F], call: Callable[[F, R], Anchor], help_text: str) -> None:
+    @pharma.command(name=name, help=help_text)
+    @_file
+    @click.pass_obj
+    def command(obj: PharmaContext, file: Path) -> None:
+        record = _record(cls, file)
+        with _facade(obj, facade) as client:
+            _anchor(obj, call(client, record))
+
+
+_writer(
+    "register-party", Party, Regulator, Regulator.register_party, "Register (or update) a party (regulator)."
+)
+_writer("recall", Recall, Regulator, Regulator.recall_batch, "Recall a batch (regulator).")
+_writer(
+    "register-product",
+    Product,
+    Manufacturer,
+    Manufacturer.register_product,
+    "Register a product (manufacturer).",
+)
+_writer(
+    "record-batch",
+    Batch,
+    Manufacturer,
+    Manufacturer.record_batch,
+    "Record a production batch (manufacturer).",
+)
+_writer(
+    "issue-first-invoice",
+    Invoice,
+    Manufacturer,
+    Manufacturer.issue_invoice,
+    "Issue a first (or direct) invoice with its shipment (manufacturer).",
+)
+_writer(
+    "issue-invoice",
+    Invoice,
+    Distributor,
+    Distributor.issue_invoice,
+    "Issue a second or transfer invoice with its shipment (distributor).",
+)
+_writer(
+    "receive",
+    Receipt,
+    Distributor,
+    Distributor.record_receipt,
+    "Record the receipt of a purchase (distributor).",
+)
+_writer(
+    "hospital-receive",
+    Receipt,
+    Hospital,
+    Hospital.record_receipt,
+    "Record the receipt of a purchase (hospital).",
+)
+_writer(
+    "record-prescription",
+    Prescription,
+    Hospital,
+    Hospital.record_prescription,
+    "Record a prescription (hospital).",
+)
+_writer(
+    "report-adverse-event",
+    AdverseEvent,
+    Hospital,
+    Hospital.report_adverse_event,
+    "Report an adverse event (hospital).",
+)
+
+
+def _render_verification(v: InvoiceVerification) -> str:
+    lines = [
+        f"invoice {v.number} ({v.kind.value}, {v.seller} → {v.buyer}): "
+        + ("VERIFIED" if v.verified else "NOT VERIFIED"),
+        f"  genuine: {v.genuine}; invoice, goods and receipt agree: {v.receipt_matches}",
+    ]
+    lines += [
+        f"  first-invoice copy {c.index} ({c.number}): {'genuine' if c.genuine else 'NOT genuine'}"
+        for c in v.first_invoices
+    ]
+    lines += [f"  {d.code} {d.field}: {d.message}" for d in v.discrepancies]
+    return "\n".join(lines)
+
+
+@pharma.command()
+@click.argument("numbers", nargs=-1, required=True)
+@click.option(
+    "--first-invoice-copy",
+    "copies",
+    multiple=True,
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="JSON of a first invoice the distributor handed over (repeatable; checked by hash).",
+)
+@click.pass_obj
+def verify(obj: PharmaContext, numbers: tuple[str, ...], copies: tuple[Path, ...]) -> None:
+    """Verify invoices addressed to this hospital, in one call across suppliers (验票)."""
+    first = [_record(Invoice, path) for path in copies]
+    with _facade(obj, Hospital) as hospital:
+        results = hospital.verify_invoices({number: first for number in numbers})
+    data = [{**_jsonable(dataclasses.asdict(r)), "verified": r.verified} for r in results]
+    obj.cli.output.result(data, lambda _: "\n".join(_render_verification(r) for r in results))
+
+
+@pharma.command()
+@click.option(
+    "--as-of", "as_of", help="ISO 8601 time with offset; only receipts overdue by then are reported."
+)
+@click.pass_obj
+def report(obj: PharmaContext, as_of: str | None) -> None:
+    """The regulator's compliance report: every finding with its reason."""
+    with _facade(obj, Regulator) as regulator:
+        findings = regulator.compliance_report(as_of=datetime.fromisoformat(as_of) if as_of else None)
+    obj.cli.output.result(
+        [_jsonable(dataclasses.asdict(f)) for f in findings], lambda _: render_findings(findings)
+    )
+
+
+@pharma.command()
+@click.pass_obj
+def diversion(obj: PharmaContext) -> None:
+    """Diversion (串货), sales beyond stock and resale (回流药) signals (regulator)."""
+    with _facade(obj, Regulator) as regulator:
+        findings = regulator.diversion_signals()
+    obj.cli.output.result(
+        [_jsonable(dataclasses.asdict(f)) for f in findings], lambda _: render_findings(findings)
+    )
+
+
+@pharma.command()
+@click.option("--prescription", "prescription_id", help="Prescription id to trace.")
+@click.option("--patient", "patient_pseudonym", help="Patient pseudonym: trace all their prescriptions.")
+@click.pass_obj
+def trace(obj: PharmaContext, prescription_id: str | None, patient_pseudonym: str | None) -> None:
+    """Trace a prescription or a patient back to batch, manufacturer and raw-material lots (regulator)."""
+    if (prescription_id is None) == (patient_pseudonym is None):
+        raise click.UsageError("give exactly one of --prescription and --patient")
+    with _facade(obj, Regulator) as regulator:
+        traces = regulator.trace(prescription_id=prescription_id, patient_pseudonym=patient_pseudonym)
+    obj.cli.output.result(
+        [_jsonable(dataclasses.asdict(t)) for t in traces],
+        lambda _: "\n".join(render_trace(t) for t in traces) or "no prescription found",
+    )
+
+
+@pharma.command(name="recall-scope")
+@click.argument("product_id")
+@click.argument("batch_number")
+@click.pass_obj
+def recall_scope(obj: PharmaContext, product_id: str, batch_number: str) -> None:
+    """Every distributor, hospital and prescription a batch reached (regulator)."""
+    with _facade(obj, Regulator) as regulator:
+        scope = regulator.recall_scope(product_id, batch_number)
+    obj.cli.output.result(_jsonable(dataclasses.asdict(scope)), lambda _: render_recall_scope(scope))
+
+
+@pharma.command(name="read-invoice")
+@click.argument("number")
+@click.pass_obj
+def read_invoice(obj: PharmaContext, number: str) -> None:
+    """Read a full invoice (its two parties and regulators only)."""
+    with _facade(obj, PharmaClient) as client:
+        invoice = client.read_invoice(number)
+    obj.cli.output.result(invoice.to_dict(), lambda d: json.dumps(d, indent=2, ensure_ascii=False))
+
+
+@pharma.command()
+@click.argument("product_id")
+@click.argument("batch_number")
+@click.option("--holder", help="MSP id whose stock to read (default: the organization's own).")
+@click.pass_obj
+def stock(obj: PharmaContext, product_id: str, batch_number: str, holder: str | None) -> None:
+    """A holder's stock of a batch."""
+    with _facade(obj, PharmaClient) as client:
+        position = client.read_stock(product_id, batch_number, holder=holder)
+    data = {**dataclasses.asdict(position), "on_hand": position.on_hand}
+    obj.cli.output.result(data, lambda d: ", ".join(f"{k} {v}" for k, v in d.items()))

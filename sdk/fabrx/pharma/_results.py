@@ -1,0 +1,285 @@
+"""Typed results of the pharma transactions, parsed from the chaincode's JSON.
+
+Records come back as ``fabrx_pharma`` records; the regulator's results as ``fabrx_pharma``'s own
+:class:`~fabrx_pharma.Finding`, :class:`~fabrx_pharma.Trace` and :class:`~fabrx_pharma.RecallScope`,
+so the domain's ``render_*`` functions print them. What only the chaincode produces (anchors, the
+hospital's verification, a traceability code's status) has its own small frozen classes here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from fabrx_pharma import (
+    Batch,
+    Finding,
+    Holding,
+    InvoiceHop,
+    InvoiceKind,
+    Party,
+    PrescriptionHit,
+    Recall,
+    RecallScope,
+    Role,
+    RuleId,
+    Severity,
+    StockPosition,
+    Trace,
+    TwoInvoicePolicy,
+)
+
+__all__ = [
+    "Anchor",
+    "CopyCheck",
+    "Discrepancy",
+    "InvoiceVerification",
+    "TraceCodeStatus",
+    "parse_findings",
+    "parse_recall_scope",
+    "parse_stock",
+    "parse_traces",
+    "policy_from_json",
+    "policy_to_json",
+]
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """The public trace a write leaves: who wrote what, when, its hash and where the private copy is."""
+
+    record_type: str
+    key: str
+    submitter: str
+    transaction_id: str
+    timestamp: datetime
+    hash: str
+    """SHA-256 of the record's canonical JSON (``fabrx_pharma.record_hash``)."""
+    collection: str | None
+    """The private data collection of the full record, ``None`` for a record public whole."""
+    owners: tuple[str, ...]
+    order: int
+    public: Mapping[str, object] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: bytes) -> Anchor:
+        raw = json.loads(data)
+        return cls(
+            record_type=str(raw["record_type"]),
+            key=str(raw["key"]),
+            submitter=str(raw["submitter"]),
+            transaction_id=str(raw["transaction_id"]),
+            timestamp=datetime.fromisoformat(raw["timestamp"]),
+            hash=str(raw["hash"]),
+            collection=raw.get("collection"),
+            owners=tuple(raw.get("owners", ())),
+            order=int(raw["order"]),
+            public=dict(raw.get("public", {})),
+        )
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "record_type": self.record_type,
+            "key": self.key,
+            "submitter": self.submitter,
+            "transaction_id": self.transaction_id,
+            "timestamp": self.timestamp.isoformat(),
+            "hash": self.hash,
+            "collection": self.collection,
+            "owners": list(self.owners),
+        }
+
+
+@dataclass(frozen=True)
+class Discrepancy:
+    """Something that does not verify: a rule code (or ``HASH_MISMATCH``), the field and why."""
+
+    code: str
+    field: str
+    message: str
+
+
+@dataclass(frozen=True)
+class CopyCheck:
+    """One first-invoice copy the distributor handed over: is it the invoice on the ledger?"""
+
+    index: int
+    number: str | None
+    genuine: bool
+
+
+@dataclass(frozen=True)
+class InvoiceVerification:
+    """The hospital's verification of one invoice (验票)."""
+
+    number: str
+    kind: InvoiceKind
+    seller: str
+    buyer: str
+    genuine: bool
+    """The private copy, its anchor hash and Fabric's private data hash agree."""
+    receipt_matches: bool | None
+    """Invoice, shipment and receipt agree (票货同行); ``None`` before a receipt is recorded."""
+    first_invoices: tuple[CopyCheck, ...]
+    discrepancies: tuple[Discrepancy, ...]
+
+    @property
+    def verified(self) -> bool:
+        return not self.discrepancies
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> InvoiceVerification:
+        return cls(
+            number=str(raw["number"]),
+            kind=InvoiceKind(raw["kind"]),
+            seller=str(raw["seller"]),
+            buyer=str(raw["buyer"]),
+            genuine=bool(raw["genuine"]),
+            receipt_matches=raw.get("receipt_matches"),
+            first_invoices=tuple(
+                CopyCheck(int(c["index"]), c.get("number"), bool(c["genuine"])) for c in raw["first_invoices"]
+            ),
+            discrepancies=tuple(
+                Discrepancy(str(d["code"]), str(d["field"]), str(d["message"])) for d in raw["discrepancies"]
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class TraceCodeStatus:
+    """Whether a package's traceability code was already dispensed, and where (回流药 check)."""
+
+    trace_code: str
+    dispensed: bool
+    prescription_id: str | None
+    hospital: str | None
+
+
+def parse_findings(data: bytes) -> list[Finding]:
+    return [
+        Finding(RuleId(f["rule"]), Severity(f["severity"]), str(f["subject"]), str(f["reason"]))
+        for f in json.loads(data)
+    ]
+
+
+def _hop(raw: Mapping[str, Any]) -> InvoiceHop:
+    received = raw.get("received_at")
+    return InvoiceHop(
+        number=str(raw["number"]),
+        kind=InvoiceKind(raw["kind"]),
+        seller=str(raw["seller"]),
+        buyer=str(raw["buyer"]),
+        issue_date=date.fromisoformat(raw["issue_date"]),
+        received_at=datetime.fromisoformat(received) if received else None,
+    )
+
+
+def _recall(raw: object) -> Recall | None:
+    return None if raw is None else Recall.from_dict(raw)
+
+
+def parse_traces(data: bytes) -> tuple[Trace, ...]:
+    traces = []
+    for raw in json.loads(data):
+        traces.append(
+            Trace(
+                prescription_id=str(raw["prescription_id"]),
+                hospital=str(raw["hospital"]),
+                patient_pseudonym=str(raw["patient_pseudonym"]),
+                prescribed_at=datetime.fromisoformat(raw["prescribed_at"]),
+                product_id=str(raw["product_id"]),
+                batch_number=str(raw["batch_number"]),
+                quantity=int(raw["quantity"]),
+                trace_codes=tuple(raw.get("trace_codes", ())),
+                batch=None if raw.get("batch") is None else Batch.from_dict(raw["batch"]),
+                manufacturer=None
+                if raw.get("manufacturer") is None
+                else Party.from_dict(raw["manufacturer"]),
+                chains=tuple(tuple(_hop(hop) for hop in chain) for chain in raw.get("chains", ())),
+                adverse_events=tuple(raw.get("adverse_events", ())),
+                recall=_recall(raw.get("recall")),
+            )
+        )
+    return tuple(traces)
+
+
+def _holding(raw: Mapping[str, Any]) -> Holding:
+    role = raw.get("role")
+    return Holding(
+        msp_id=str(raw["msp_id"]),
+        role=Role(role) if role else None,
+        received=int(raw["received"]),
+        passed_on=int(raw["passed_on"]),
+        on_hand=int(raw["on_hand"]),
+    )
+
+
+def parse_recall_scope(data: bytes) -> RecallScope:
+    raw = json.loads(data)
+    return RecallScope(
+        product_id=str(raw["product_id"]),
+        batch_number=str(raw["batch_number"]),
+        manufacturer=str(raw["manufacturer"]),
+        produced=int(raw["produced"]),
+        distributors=tuple(_holding(h) for h in raw["distributors"]),
+        hospitals=tuple(_holding(h) for h in raw["hospitals"]),
+        prescriptions=tuple(
+            PrescriptionHit(
+                prescription_id=str(p["prescription_id"]),
+                hospital=str(p["hospital"]),
+                patient_pseudonym=str(p["patient_pseudonym"]),
+                prescribed_at=datetime.fromisoformat(p["prescribed_at"]),
+                quantity=int(p["quantity"]),
+            )
+            for p in raw["prescriptions"]
+        ),
+        invoices=tuple(raw["invoices"]),
+        adverse_events=tuple(raw["adverse_events"]),
+        recall=_recall(raw.get("recall")),
+    )
+
+
+_STOCK_FIELDS = (
+    "purchased",
+    "received",
+    "received_group",
+    "received_remote",
+    "transferred",
+    "sold",
+    "sold_remote",
+    "dispensed",
+)
+
+
+def parse_stock(data: bytes) -> StockPosition:
+    raw = json.loads(data)
+    return StockPosition(**{name: int(raw.get(name, 0)) for name in _STOCK_FIELDS})
+
+
+def policy_to_json(policy: TwoInvoicePolicy) -> str:
+    """The policy as the chaincode takes it: the time zone as a fixed UTC offset in minutes."""
+    offset = policy.timezone.utcoffset(None) or timedelta(0)
+    return json.dumps(
+        {
+            "one_invoice_mode": policy.one_invoice_mode,
+            "allow_group_transfer": policy.allow_group_transfer,
+            "allow_remote_delivery": policy.allow_remote_delivery,
+            "max_invoice_shipment_days": policy.max_invoice_shipment_days,
+            "utc_offset_minutes": offset // timedelta(minutes=1),
+        },
+        sort_keys=True,
+    )
+
+
+def policy_from_json(data: bytes) -> TwoInvoicePolicy:
+    raw = json.loads(data)
+    return TwoInvoicePolicy(
+        one_invoice_mode=bool(raw["one_invoice_mode"]),
+        allow_group_transfer=bool(raw["allow_group_transfer"]),
+        allow_remote_delivery=bool(raw["allow_remote_delivery"]),
+        max_invoice_shipment_days=int(raw["max_invoice_shipment_days"]),
+        timezone=timezone(timedelta(minutes=int(raw["utc_offset_minutes"]))),
+    )

@@ -1,0 +1,108 @@
+"""The regulator's facade (卫健委): registers parties, sets the policy, recalls, and supervises."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from fabrx_pharma import Finding, Party, Recall, RecallScope, Trace, TwoInvoicePolicy, canonical_json
+
+from ._base import PharmaClient, checked, must_be
+from ._errors import PharmaError
+from ._results import (
+    Anchor,
+    InvoiceVerification,
+    parse_findings,
+    parse_recall_scope,
+    parse_traces,
+    policy_from_json,
+    policy_to_json,
+)
+
+__all__ = ["Regulator"]
+
+
+class Regulator(PharmaClient):
+    """The regulator's client. Its peer can read every collection, so its queries see the whole ledger.
+
+    Its writes are public (parties, policy, recalls) and need one more organization's peer besides its
+    own (the chaincode policy is the regulator AND one other); it names none and lets the Gateway pick
+    one by discovery, since no collection narrows the choice.
+    """
+
+    @property
+    def endorsing_organizations(self) -> list[str] | None:
+        return None
+
+    def bootstrap(self, regulator: Party, policy: TwoInvoicePolicy | None = None) -> Anchor:
+        """Register the regulator itself and the policy; once per channel.
+
+        Raises ``PharmaError`` ``DUPLICATE_RECORD msp_id`` if the chaincode is already bootstrapped
+        (see :meth:`is_bootstrapped`).
+        """
+        party = checked(regulator)
+        must_be(party.msp_id, self.msp_id, "msp_id", "the regulator to bootstrap")
+        args = [canonical_json(party).decode("utf-8")]
+        if policy is not None:
+            args.append(policy_to_json(policy))
+        return Anchor.from_json(self._submit("bootstrap", *args))
+
+    def is_bootstrapped(self) -> bool:
+        """Whether the regulator is registered on the channel."""
+        try:
+            self.read_party(self.msp_id)
+        except PharmaError as exc:
+            if exc.rule == "NOT_FOUND":
+                return False
+            raise
+        return True
+
+    def set_policy(self, policy: TwoInvoicePolicy) -> TwoInvoicePolicy:
+        return policy_from_json(self._submit("set_policy", policy_to_json(policy)))
+
+    def register_party(self, party: Party) -> Anchor:
+        """Register (or update) an organization with its role; its MSP id names its collections."""
+        return self._write_public("register_party", party)
+
+    def recall_batch(self, recall: Recall) -> Anchor:
+        return self._write_public("recall_batch", recall)
+
+    def compliance_report(self, *, as_of: datetime | None = None) -> list[Finding]:
+        """Every finding on the ledger with its reason: violations that got in, missing or late receipts,
+        diversion. ``as_of`` (aware) decides which missing receipts are overdue."""
+        return parse_findings(self._evaluate("compliance_report", *_moment(as_of)))
+
+    def diversion_signals(self, *, as_of: datetime | None = None) -> list[Finding]:
+        """The findings that signal diversion (串货), sales beyond stock or resale (回流药)."""
+        return parse_findings(self._evaluate("diversion_signals", *_moment(as_of)))
+
+    def trace(
+        self, *, prescription_id: str | None = None, patient_pseudonym: str | None = None
+    ) -> tuple[Trace, ...]:
+        """Trace a prescription, or every prescription of a patient pseudonym, back to the batch, the
+        manufacturer, its raw-material lots and the invoice chain. Give exactly one of the two."""
+        if (prescription_id is None) == (patient_pseudonym is None):
+            raise PharmaError(
+                "RECORD", "prescription_id", "give exactly one of prescription_id and patient_pseudonym"
+            )
+        # The chaincode reads an empty prescription id as "not given".
+        args = [prescription_id or ""] + ([patient_pseudonym] if patient_pseudonym else [])
+        return parse_traces(self._evaluate("trace", *args))
+
+    def recall_scope(self, product_id: str, batch_number: str) -> RecallScope:
+        """Every distributor, hospital, invoice and prescription a batch reached."""
+        return parse_recall_scope(self._evaluate("recall_scope", product_id, batch_number))
+
+    def verify_invoices(self, numbers: list[str]) -> list[InvoiceVerification]:
+        """Verify invoices as the regulator (no first-invoice copies: it reads them itself)."""
+        requests = [{"number": number, "first_invoices": []} for number in numbers]
+        data = self._evaluate("verify_invoices", transient={"requests": json.dumps(requests)})
+        return [InvoiceVerification.from_dict(raw) for raw in json.loads(data)]
+
+
+def _moment(as_of: datetime | None) -> list[str]:
+    if as_of is None:
+        return []
+    if as_of.tzinfo is None:
+        raise PharmaError("RECORD", "as_of", "give an aware datetime (with a UTC offset)")
+    return [as_of.isoformat()]
