@@ -2,13 +2,22 @@
 
 ::
 
-    python -m bench                                   # bring up the bench network, run every suite
-    python -m bench --network running.json            # use a network that is already running
+    python -m bench                                   # the default suites: network, client, chaincode, pharma
+    python -m bench --suite blockcutting              # the batch-timeout suite (not in the default)
+    python -m bench --suite client,chaincode --network running.json   # on a network already running
     python -m bench --suite client --clients fabrx --concurrency 1,128 --duration 4
 
+Suites: ``network`` (``fabrx network up`` timings on the default consortium, bench/netup.py),
+``client`` and ``chaincode`` (on the bench network, ``bench/consortium.yaml``, brought up with
+fabrx_network unless ``--network`` describes a running one), ``pharma`` (second invoices against a
+bare write on the default consortium, bench/pharma.py) and ``blockcutting`` (one bench network per
+batch timeout, bench/blockcutting.py; about two minutes, so only when named).
+
 Figures are merged into ``bench/results.json`` and each suite's section of ``docs/benchmarks.md`` is
-replaced, with the command, date and machine. The whole run must stay under 10 minutes on a 2-core
-machine: the default plan (28 runs of 2 s warmup + 8 s window) takes about 6 minutes plus set-up.
+replaced, with the command, date and machine. The default suites must stay under 10 minutes on a
+2-core machine: 28 client and chaincode runs of 2 s warmup + 8 s window (about 6 minutes), 3 network
+runs (about 1.2 minutes), the pharma suite (about 1.4 minutes) and network set-up; ``--dry-run``
+prints the estimate, and a plan over the budget is refused.
 """
 
 from __future__ import annotations
@@ -22,44 +31,52 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from .benchnet import (
+    BENCH_CONSORTIUM,
+    bench_description,
+    describe_bench_network,
+    load_template,
+    running_network,
+    variant,
+)
+from .blockcutting import BATCH_TIMEOUTS, SAMPLE_TIMEOUT, BlockCuttingPlan, blockcutting_suite
 from .machine import machine_info
+from .netup import FRESH_RUNS, NETWORK_PORT_BASE, SECONDS_PER_RUN, network_suite
 from .network import BenchNetwork, load_network
+from .pharma import PHARMA_PORT_BASE, PharmaPlan, pharma_suite
 from .render import render_chaincode_section, render_client_section
+from .render_suites import render_blockcutting_section, render_network_section, render_pharma_section
 from .report import update_docs, update_results
 from .runner import CLIENTS, BenchError, QuietRunner
 from .suites import RUN_OVERHEAD_S, Plan, chaincode_suite, client_suite, new_run_prefix
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TIME_BUDGET_S = 10 * 60
-SUITES = ("client", "chaincode")
+SUITES = ("network", "client", "chaincode", "pharma", "blockcutting")
+DEFAULT_SUITES = ("network", "client", "chaincode", "pharma")
+# Bringing the bench network up and purging it (measured 9 s up).
+BENCH_NETWORK_SECONDS = 12.0
+# The bench network's ports: clear of the default consortium (7050+), the integration suite (37050+),
+# and above Linux's ephemeral range (32768-60999), from which every outgoing connection takes its local
+# port: a listener there collides now and then with a connection (even one in TIME_WAIT).
+BENCH_PORT_BASE = 61050
 
 
-# ---------------------------------------------------------------------------------------------------
-# BENCH NETWORK: to be wired to fabrx's network tooling (fabrx_network) by the lead.
-#
-# It must start, and stop on exit: 1 Raft orderer, 2 organizations x 1 peer, TLS, LevelDB, the CCaaS
-# builder, one channel with BatchTimeout 20ms / MaxMessageCount 100, and two CCaaS chaincodes with the
-# endorsement policy OR('Org1MSP.peer', 'Org2MSP.peer'):
-#   "node":  tests/interop/chaincode (fabric-contract-api; contract "asset"), started with
-#            node tests/interop/node_modules/fabric-shim/cli.js server --chaincode-address HOST:PORT
-#                 --chaincode-id $CCID --module-path tests/interop/chaincode
-#            with CORE_CHAINCODE_LOGGING_LEVEL=warning (its default logs every transaction);
-#   "fabrx": examples/chaincode/asset.py on fabrx_chaincode.
-# and yield a BenchNetwork whose processes map "gateway peer", "other peer" and "orderer" to pids and
-# whose chaincodes carry their server pids (see bench/network.py for every field).
-# ---------------------------------------------------------------------------------------------------
 @contextlib.contextmanager
-def bench_network() -> Iterator[BenchNetwork]:
-    """Bring up the benchmark network, yield its description, tear it down afterwards.
+def bench_network(*, batch_timeout: str = "20ms", port_base: int = BENCH_PORT_BASE) -> Iterator[BenchNetwork]:
+    """Bring up ``bench/consortium.yaml`` with fabrx_network, yield its description, purge it afterwards.
+
+    The network (1 Raft orderer, 2 orgs x 1 peer, TLS, LevelDB, the ``asset-py`` and ``asset-node``
+    chaincodes as services, OR endorsement) runs from a fresh folder under the system temp dir, on
+    ports from ``port_base``; it is taken down and deleted on the way out, also after a failure.
 
     Raises:
-        BenchError: not wired yet; pass ``--network FILE`` describing a running network instead.
+        BenchError: Fabric is not installed or the network did not come up.
     """
-    raise BenchError(
-        "bench_network() is not wired to fabrx's network tooling yet: start a network yourself and "
-        "pass --network FILE (format in bench/network.py)"
-    )
-    yield  # pragma: no cover - makes this a generator for contextmanager
+    consortium = variant(load_template(BENCH_CONSORTIUM), port_base=port_base, batch_timeout=batch_timeout)
+    with running_network(consortium, label="bench", progress=_progress) as up:
+        _progress(f"bench: network up in {up.seconds:.1f} s ({up.folder})")
+        yield describe_bench_network(up, description=bench_description(batch_timeout))
 
 
 def _progress(message: str) -> None:
@@ -69,8 +86,14 @@ def _progress(message: str) -> None:
 
 def _parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--network", type=Path, help="JSON description of an already running network")
-    parser.add_argument("--suite", choices=(*SUITES, "all"), default="all")
+    parser.add_argument(
+        "--network", type=Path, help="JSON description of an already running network (client, chaincode)"
+    )
+    parser.add_argument(
+        "--suite",
+        default="all",
+        help=f"comma-separated, of: {', '.join(SUITES)}; 'all' (default) = {','.join(DEFAULT_SUITES)}",
+    )
     parser.add_argument(
         "--clients", default=",".join(CLIENTS), help="comma-separated, of: " + ", ".join(CLIENTS)
     )
@@ -80,6 +103,21 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--client-chaincode", default="node", help="chaincode the client suite loads")
     parser.add_argument("--chaincodes", default="fabrx,node", help="chaincodes the chaincode suite compares")
     parser.add_argument("--chaincode-client", default="node_openssl", choices=CLIENTS)
+    parser.add_argument(
+        "--network-runs", type=int, default=FRESH_RUNS, help="fresh `up` runs of the network suite"
+    )
+    parser.add_argument(
+        "--pharma-concurrency", default="4,16", help="comma-separated concurrencies of the pharma suite"
+    )
+    parser.add_argument("--pharma-duration", type=float, default=6.0, help="pharma window per run, seconds")
+    parser.add_argument("--pharma-lines", type=int, default=5, help="lines per second invoice")
+    parser.add_argument(
+        "--bc-timeouts", default=",".join(BATCH_TIMEOUTS), help="batch timeouts of the blockcutting suite"
+    )
+    parser.add_argument(
+        "--bc-sample", default=SAMPLE_TIMEOUT, help="Fabric's sample timeout, at C=1 only ('none' to skip)"
+    )
+    parser.add_argument("--bc-duration", type=float, default=5.0, help="blockcutting window per run, seconds")
     parser.add_argument(
         "--max-foreign",
         type=float,
@@ -99,6 +137,25 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def parse_suites(text: str) -> tuple[str, ...]:
+    """The suites named by ``--suite`` (comma-separated, or ``all``), in the order they run.
+
+    Raises:
+        ValueError: an unknown suite name, or none at all.
+    """
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if names == ["all"]:
+        return DEFAULT_SUITES
+    unknown = [name for name in names if name not in SUITES]
+    if unknown or not names:
+        raise ValueError(f"unknown suites {unknown or [text]}: choose from {', '.join(SUITES)} or 'all'")
+    return tuple(suite for suite in SUITES if suite in names)
+
+
+def _numbers(text: str) -> tuple[int, ...]:
+    return tuple(int(value) for value in text.split(",") if value.strip())
+
+
 def _plan(args: argparse.Namespace) -> Plan:
     clients = tuple(c.strip() for c in args.clients.split(",") if c.strip())
     unknown = [c for c in clients if c not in CLIENTS]
@@ -106,7 +163,7 @@ def _plan(args: argparse.Namespace) -> Plan:
         raise ValueError(f"unknown clients {unknown}: choose from {', '.join(CLIENTS)}")
     return Plan(
         clients=tuple(c for c in CLIENTS if c in clients),
-        concurrencies=tuple(int(c) for c in args.concurrency.split(",")),
+        concurrencies=_numbers(args.concurrency),
         duration_s=args.duration,
         warmup_s=args.warmup,
         client_chaincode=args.client_chaincode,
@@ -115,23 +172,67 @@ def _plan(args: argparse.Namespace) -> Plan:
     )
 
 
-def _meta(args: argparse.Namespace, plan: Plan, network: BenchNetwork, argv: list[str]) -> dict[str, Any]:
+def _pharma_plan(args: argparse.Namespace) -> PharmaPlan:
+    return PharmaPlan(
+        concurrencies=_numbers(args.pharma_concurrency),
+        duration_s=args.pharma_duration,
+        lines=args.pharma_lines,
+    )
+
+
+def _blockcutting_plan(args: argparse.Namespace) -> BlockCuttingPlan:
+    return BlockCuttingPlan(
+        timeouts=tuple(t.strip() for t in args.bc_timeouts.split(",") if t.strip()),
+        sample_timeout=None if args.bc_sample.lower() == "none" else args.bc_sample,
+        duration_s=args.bc_duration,
+    )
+
+
+def estimate_seconds(args: argparse.Namespace, suites: tuple[str, ...]) -> float:
+    """Wall time of ``suites`` under ``args``: every run, the allowed repeats, and network set-up."""
+    plan = _plan(args)
+    driver_suites = tuple(s for s in suites if s in ("client", "chaincode"))
+    per_run = plan.warmup_s + plan.duration_s + RUN_OVERHEAD_S
+    total = 0.0
+    if driver_suites:
+        runs = sum(plan.runs(s) for s in driver_suites) + args.retries
+        total += plan.estimated_seconds(driver_suites) + args.retries * per_run + runs * args.quiet_wait
+        total += 0.0 if args.network is not None else BENCH_NETWORK_SECONDS
+    if "network" in suites:
+        total += args.network_runs * SECONDS_PER_RUN
+    if "pharma" in suites:
+        total += _pharma_plan(args).estimated_seconds()
+    if "blockcutting" in suites:
+        total += _blockcutting_plan(args).estimated_seconds()
+    return total
+
+
+def _meta(args: argparse.Namespace, network: str, fabric_bin: Path | None, argv: list[str]) -> dict[str, Any]:
     return {
         "command": shlex.join(["python", "-m", "bench", *argv]),
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": machine_info(network.fabric_bin),
-        "network": network.description,
-        "duration_s": plan.duration_s,
-        "warmup_s": plan.warmup_s,
-        "concurrencies": list(plan.concurrencies),
+        "machine": machine_info(fabric_bin),
+        "network": network,
         "max_foreign_fraction": args.max_foreign,
     }
 
 
+def _fabric_bin() -> Path | None:
+    from fabrx_network import find_fabric
+
+    install = find_fabric()
+    return install.bin_dir if install is not None else None
+
+
 def run_suites(args: argparse.Namespace, plan: Plan, network: BenchNetwork, argv: list[str]) -> None:
-    """Run the chosen suites on ``network``; record each suite's figures as soon as it finishes."""
-    suites = SUITES if args.suite == "all" else (args.suite,)
-    meta = _meta(args, plan, network, argv)
+    """Run the client and chaincode suites on ``network``; record each suite's figures as it finishes."""
+    suites = parse_suites(args.suite)
+    meta = {
+        **_meta(args, network.description, network.fabric_bin, argv),
+        "duration_s": plan.duration_s,
+        "warmup_s": plan.warmup_s,
+        "concurrencies": list(plan.concurrencies),
+    }
     prefix = new_run_prefix()
     run = QuietRunner(
         max_foreign_fraction=args.max_foreign,
@@ -156,34 +257,102 @@ def run_suites(args: argparse.Namespace, plan: Plan, network: BenchNetwork, argv
             update_docs(args.docs, "chaincode", render_chaincode_section(sections, chaincode_meta))
 
 
+def run_network_suite(args: argparse.Namespace, argv: list[str]) -> None:
+    """Time ``up`` on the default consortium; record the ``network`` section."""
+    sections = network_suite(runs=args.network_runs, progress=_progress)
+    description = (
+        f"network/consortium.yaml (7 CAs, 1 Raft orderer, 6 peers, the pharma chaincode), ports from "
+        f"{NETWORK_PORT_BASE}, a fresh run directory under the system temp dir each run"
+    )
+    meta = _meta(args, description, _fabric_bin(), argv)
+    update_results(args.results, {**sections, "meta": {"network": meta}})
+    update_docs(args.docs, "network", render_network_section(sections["network"], meta))
+
+
+def run_pharma_suite(args: argparse.Namespace, argv: list[str]) -> None:
+    """Second invoices against the bare write; record the ``pharma`` section."""
+    plan = _pharma_plan(args)
+    sections = pharma_suite(plan, progress=_progress)
+    description = (
+        "network/consortium.yaml (6 organizations, pharma chaincode with its trading-pair collections and "
+        "the endorsement policy AND(Regulator, one other)) plus asset-py under the same policy, ports "
+        f"from {PHARMA_PORT_BASE}"
+    )
+    method = (
+        f"DistributorA's client (fabrx's blocking Gateway on its own peer, one thread per concurrent "
+        f"transaction; endorsers DistributorA and Regulator) at C={','.join(map(str, plan.concurrencies))}, "
+        f"{plan.duration_s:.0f} s window after {plan.warmup_s:.0f} s warmup per workload; each worker "
+        f"sells from its own batches (no two invoices in flight touch the same stock counter); each "
+        f"workload reported at its best concurrency; errors per run in `bench/results.json`"
+    )
+    meta = {**_meta(args, description, _fabric_bin(), argv), "method": method}
+    update_results(args.results, {**sections, "meta": {"pharma": meta}})
+    update_docs(args.docs, "pharma", render_pharma_section(sections["pharma"], meta))
+
+
+def run_blockcutting_suite(args: argparse.Namespace, argv: list[str]) -> None:
+    """One bench network per batch timeout; record the ``blockcutting`` section."""
+    plan = _blockcutting_plan(args)
+    run = QuietRunner(
+        max_foreign_fraction=args.max_foreign,
+        retry_budget=args.retries,
+        quiet_wait_s=args.quiet_wait,
+        progress=_progress,
+    )
+    sections = blockcutting_suite(
+        plan,
+        run,
+        lambda timeout: bench_network(batch_timeout=timeout),
+        run_prefix=new_run_prefix(),
+        progress=_progress,
+    )
+    meta = {
+        **_meta(args, bench_description("after each row's batch timeout"), _fabric_bin(), argv),
+        "latency_concurrency": plan.latency_concurrency,
+        "throughput_concurrency": plan.throughput_concurrency,
+        "duration_s": plan.duration_s,
+        "warmup_s": plan.warmup_s,
+        "sample_duration_s": plan.sample_duration_s,
+    }
+    update_results(args.results, {**sections, "meta": {"blockcutting": meta}})
+    update_docs(
+        args.docs,
+        "blockcutting",
+        render_blockcutting_section(sections["blockcutting"], meta, sections["details"]["blockcutting"]),
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m bench``; returns the exit status."""
     arguments = sys.argv[1:] if argv is None else argv
     args = _parse_args(arguments)
     try:
+        suites = parse_suites(args.suite)
         plan = _plan(args)
+        estimate = estimate_seconds(args, suites)
     except ValueError as exc:
         _progress(f"bench: {exc}")
         return 2
-    suites = SUITES if args.suite == "all" else (args.suite,)
-    per_run = plan.warmup_s + plan.duration_s + RUN_OVERHEAD_S
-    runs = sum(plan.runs(s) for s in suites) + args.retries
-    estimate = plan.estimated_seconds(suites) + args.retries * per_run + runs * args.quiet_wait
-    _progress(
-        f"bench: {sum(plan.runs(s) for s in suites)} runs (+{args.retries} repeats at most), "
-        f"at most {estimate / 60:.1f} min plus network set-up"
-    )
+    _progress(f"bench: suites {', '.join(suites)}: at most {estimate / 60:.1f} min")
     if estimate > TIME_BUDGET_S:
         _progress(f"bench: over the {TIME_BUDGET_S // 60} min budget; shorten --duration or the plan")
         return 2
     if args.dry_run:
         return 0
     try:
-        if args.network is not None:
-            run_suites(args, plan, load_network(args.network), arguments)
-        else:
-            with bench_network() as network:
-                run_suites(args, plan, network, arguments)
+        # The network suite times `up` first, while no other benchmark network loads the machine.
+        if "network" in suites:
+            run_network_suite(args, arguments)
+        if "client" in suites or "chaincode" in suites:
+            if args.network is not None:
+                run_suites(args, plan, load_network(args.network), arguments)
+            else:
+                with bench_network() as network:
+                    run_suites(args, plan, network, arguments)
+        if "pharma" in suites:
+            run_pharma_suite(args, arguments)
+        if "blockcutting" in suites:
+            run_blockcutting_suite(args, arguments)
     except (BenchError, ValueError, OSError) as exc:
         _progress(f"bench: {exc}")
         return 1

@@ -51,10 +51,13 @@ def render_provenance(meta: Mapping[str, Any]) -> str:
         f"- Machine: {machine['nproc']} × {machine['cpu_model']}, {_number(machine['memory_gib'])} GiB, "
         f"Linux {machine['kernel']}; {software}",
         f"- Network: {meta.get('network') or 'not described'}",
-        f"- Each figure: measured over {_number(meta['duration_s'])} s after "
-        f"{_number(meta['warmup_s'])} s of warmup, closed loop of C concurrent transactions, "
-        "one gateway peer; p50/p95 latency in ms",
     ]
+    if "duration_s" in meta:
+        lines.append(
+            f"- Each figure: measured over {_number(meta['duration_s'])} s after "
+            f"{_number(meta['warmup_s'])} s of warmup, closed loop of C concurrent transactions, "
+            "one gateway peer; p50/p95 latency in ms"
+        )
     if "max_foreign_fraction" in meta:
         lines.append(
             f"- A run is repeated (up to 3 times) when programs outside the benchmark used more than "

@@ -17,7 +17,10 @@ from typing import Any
 __all__ = ["DOCUMENT_TITLE", "merge_results", "replace_section", "update_docs", "update_results"]
 
 DOCUMENT_TITLE = (
-    "# Benchmarks\n\nWritten by `make bench` (`python -m bench`); each section by the run it names.\n"
+    "# Benchmarks\n\n"
+    "Written by `make bench` (`python -m bench`: the network, client, chaincode and pharma suites, under "
+    "10 minutes on a 2-core machine) and `python -m bench --suite blockcutting` (one network per batch "
+    "timeout, about 2 minutes, so not part of `make bench`); each section by the run it names.\n"
 )
 
 

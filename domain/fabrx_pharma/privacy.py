@@ -11,12 +11,11 @@ registered them under (a ``Party`` has no consortium organization name):
     (manufacturer, distributor, hospital); two parties of the same role (distributor → distributor
     transfers, a sales company's first invoice) by MSP id. Pairs of two manufacturers or two hospitals
     never trade and get none.
-``books_<X>`` — one per non-regulator party: X's own books (stock counters per batch, purchase
-    markers, full batch records with raw-material lots, prescriptions, adverse-event reports).
-    Members: X, every party registered as counting as X (a manufacturer's sales company, which
-    invoices from X's stock) and every regulator. ``member_only_write`` is false: a seller records a
-    purchase marker in its buyer's books without reading them (a blind write), so a distributor's
-    endorsing peer never needs its supplier's books.
+``books_<X>`` — one per non-regulator party: X's own books (stock counters per batch, full batch
+    records with raw-material lots, prescriptions, adverse-event reports). Members: X, every party
+    registered as counting as X (a manufacturer's sales company, which invoices from X's stock) and
+    every regulator. What a buyer purchased is a counter in the pair's ``trade_`` collection, so no
+    transaction writes to books its submitter's organization cannot read: ``member_only_write`` is true.
 
 Every collection: ``required_peer_count`` 0, ``max_peer_count`` 3, ``block_to_live`` 0 (kept for
 audits and recalls), ``member_only_read`` true. MSP ids used with this chaincode must consist of
@@ -177,7 +176,7 @@ def collection_plan(parties: Iterable[Member]) -> tuple[CollectionSpec, ...]:
             CollectionSpec(
                 name=books_collection(party.msp_id),
                 members=(*books_readers(party.msp_id, listed), *regulators),
-                member_only_write=False,
+                member_only_write=True,
                 endorsement_policy=None,
             )
         )

@@ -204,6 +204,7 @@ class ConsortiumNetwork:
                 started += self._start_and_wait([*rendered.orderers, *rendered.peers])
             with step("channels"):
                 self._join_channels()
+                self._wait_raft_leaders()
             chaincodes: dict[str, str] = {}
             for chaincode in self.consortium.chaincodes:
                 with step(f"chaincode {chaincode.name}"):
@@ -317,6 +318,39 @@ class ConsortiumNetwork:
                 for peer in org.peers:
                     with self.peer_admin(org, peer) as admin:
                         admin.join_channel(block)
+
+    def _wait_raft_leaders(self, timeout: float = 60.0) -> None:
+        """Wait until every Raft channel has a leader, so the first submit after ``up`` is accepted.
+
+        Read from each orderer's ``/metrics`` (``consensus_etcdraft_is_leader``) with the orderer
+        organization admin's TLS certificate. A restarted single orderer needs a few seconds to elect
+        itself; until then it refuses transactions. BFT channels are not waited for.
+        """
+        if self.consortium.orderer_org.consensus_type != "etcdraft":
+            return
+        org = self.consortium.orderer_org
+        tls = self.layout.user_tls(org.name, ORG_ADMIN_USER)
+        context = ssl.create_default_context(cafile=str(self.layout.ca_cert(org.name)))
+        context.load_cert_chain(str(tls.cert), str(tls.key))
+        waiting = {c.name for c in self.consortium.channels}
+        deadline = time.monotonic() + timeout
+        while waiting:
+            for orderer in org.orderers:
+                url = f"https://{self.consortium.host}:{orderer.operations_port}/metrics"
+                try:
+                    with urllib.request.urlopen(url, context=context, timeout=3) as response:
+                        text = response.read().decode()
+                except OSError:
+                    continue
+                waiting -= {c for c in waiting if f'consensus_etcdraft_is_leader{{channel="{c}"}} 1' in text}
+            if not waiting:
+                return
+            if time.monotonic() > deadline:
+                raise NetworkError(
+                    f"no Raft leader for channel(s) {', '.join(sorted(waiting))} after {timeout:g} s; "
+                    f"see the orderer logs ({self.layout.logs_dir})"
+                )
+            time.sleep(0.2)
 
     def _deploy_chaincode(self, chaincode: Chaincode, rendered: RenderedNetwork, started: list[str]) -> str:
         operator_ca = next(ca for ca in rendered.cas if ca.org == self.consortium.orderer_org.name)

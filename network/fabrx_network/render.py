@@ -87,9 +87,11 @@ _CHANNEL_CAPABILITIES_2 = {"V2_0": True}
 _ORDERER_CAPABILITIES = {"V2_0": True}
 _APPLICATION_CAPABILITIES = {"V2_5": True}
 
-# Fabric's defaults for Raft, written out so configtx.yaml shows every setting in force.
+# Raft options, written out so configtx.yaml shows every setting in force. Fabric's defaults except the
+# tick: 200 ms instead of 500 ms, so a restarted orderer elects a leader in about 2 s instead of about 6 s
+# (election after ElectionTick ticks); on loopback a heartbeat every 200 ms costs nothing.
 _ETCDRAFT_OPTIONS = {
-    "TickInterval": "500ms",
+    "TickInterval": "200ms",
     "ElectionTick": 10,
     "HeartbeatTick": 1,
     "MaxInflightBlocks": 5,
@@ -312,6 +314,8 @@ def render_peer(
         "CORE_OPERATIONS_TLS_CERT_FILE": str(tls.cert),
         "CORE_OPERATIONS_TLS_KEY_FILE": str(tls.key),
         "CORE_OPERATIONS_TLS_CLIENTAUTHREQUIRED": "false",
+        # /healthz and /version are open; /metrics and /logspec need a client certificate of the org's CA.
+        "CORE_OPERATIONS_TLS_CLIENTROOTCAS_FILES": str(tls.ca_cert),  # the peer reads one path here
         "CORE_METRICS_PROVIDER": "prometheus",
         # No Docker: an empty VM endpoint plus an external builder (the peer refuses to start with neither).
         "CORE_VM_ENDPOINT": "",
@@ -363,6 +367,8 @@ def render_orderer(
         "ORDERER_OPERATIONS_TLS_CERTIFICATE": str(tls.cert),
         "ORDERER_OPERATIONS_TLS_PRIVATEKEY": str(tls.key),
         "ORDERER_OPERATIONS_TLS_CLIENTAUTHREQUIRED": "false",
+        # /healthz and /version are open; /metrics and /logspec need a client certificate of the org's CA.
+        "ORDERER_OPERATIONS_TLS_CLIENTROOTCAS": _path_list([tls.ca_cert]),
         "ORDERER_METRICS_PROVIDER": "prometheus",
         # The admin API joins channels; only clients with a TLS certificate from this organization's CA
         # (its admin user) may call it.

@@ -123,9 +123,9 @@ class PharmaClient:
 
         Each organization's client waits for the commit on its own peer only, so the next write may
         reach a peer that has not committed the previous block, or lacks its private data, yet: the
-        endorsements then differ, the chaincode answers ``PRIVATE_DATA ... retry``, or the transaction
-        commits as ``MVCC_READ_CONFLICT``. Nothing was written in any of these cases, so a new proposal
-        is safe; every other error is raised at once.
+        endorsements then differ, one endorser refuses what the other accepts, the chaincode answers
+        ``PRIVATE_DATA ... retry``, or the transaction commits as ``MVCC_READ_CONFLICT``. Nothing was
+        written in any of these cases, so a new proposal is safe; every other error is raised at once.
         """
         transient = None if record is None else {RECORD_TRANSIENT_KEY: canonical_json(record)}
         for attempt in range(1, SUBMIT_ATTEMPTS + 1):
@@ -135,7 +135,7 @@ class PharmaClient:
                 )
             except GatewayError as exc:
                 error = _translated(exc)
-                if attempt == SUBMIT_ATTEMPTS or not _out_of_step(exc, error):
+                if attempt == SUBMIT_ATTEMPTS or not _out_of_step(exc, error, self._msp_id):
                     raise error from exc
             except CommitError as exc:
                 # Endorsed on peers that had not committed the latest block: invalid, nothing written.
@@ -208,10 +208,18 @@ class PharmaClient:
         return parse_stock(self._evaluate("read_stock", holder or self._msp_id, product_id, batch_number))
 
 
-def _out_of_step(raw: GatewayError, error: Exception) -> bool:
+def _out_of_step(raw: GatewayError, error: Exception, own_msp_id: str) -> bool:
     if any(_MISMATCH in detail.message for detail in raw.details) or _MISMATCH in str(raw):
         return True
+    # Only another organization's peer refused what the submitter's own peer (which committed the
+    # submitter's earlier writes) accepted: that peer has not committed the block the write depends on
+    # yet. A real rule violation is refused by the submitter's own peer too.
+    if _PARTIAL in str(raw) and len(raw.details) == 1 and raw.details[0].msp_id != own_msp_id:
+        return True
     return isinstance(error, PharmaError) and error.rule == "PRIVATE_DATA" and "retry" in error.message
+
+
+_PARTIAL = "failed to collect enough transaction endorsements"
 
 
 def _translated(error: GatewayError) -> Exception:

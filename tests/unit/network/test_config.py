@@ -151,7 +151,7 @@ def test_default_chaincode_needs_the_regulator_and_generates_the_pharma_collecti
     assert (first.required_peer_count, first.max_peer_count, first.block_to_live) == (0, 3, 0)
     assert first.member_only_read and first.member_only_write
     books = chaincode.collections[-1]
-    assert books.member_only_read and not books.member_only_write and books.endorsement_policy is None
+    assert books.member_only_read and books.member_only_write and books.endorsement_policy is None
 
 
 def test_port_table_in_the_default_file_matches_the_allocation() -> None:

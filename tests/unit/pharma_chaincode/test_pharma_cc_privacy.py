@@ -127,7 +127,7 @@ def test_collection_plan_names_every_trading_pair_and_books_by_msp_id() -> None:
     assert (trade.member_only_read, trade.member_only_write, trade.block_to_live) == (True, True, 0)
     books = plan[f"books_{DISTRIBUTOR_A}"]
     assert books.members == (DISTRIBUTOR_A, REGULATOR)
-    assert (books.member_only_read, books.member_only_write, books.endorsement_policy) == (True, False, None)
+    assert (books.member_only_read, books.member_only_write, books.endorsement_policy) == (True, True, None)
 
 
 def test_a_sales_company_is_a_member_of_its_makers_books() -> None:

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from pharma_sdk_fakes import Call, RecordingContract, refusal
 
-from fabrx import CommitError, ConnectionFailure
+from fabrx import CommitError, ConnectionFailure, EndorseError
 from fabrx.pharma import (
     AccessRefused,
     Distributor,
@@ -140,6 +140,32 @@ def test_a_write_whose_endorsers_were_out_of_step_is_retried(monkeypatch: pytest
     contract = RecordingContract(lambda _: answers.pop(0))
     Distributor(contract, "DistributorAMSP").issue_invoice(SECOND_A)
     assert len(contract.calls) == 2
+
+
+def test_a_write_refused_only_by_a_lagging_peer_of_another_org_is_retried(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(base, "RETRY_DELAY", 0.0)
+    lagging = refusal(400, "UNKNOWN_BATCH lines[0].batch_number: batch B1 of P1 is not recorded")
+    lagging = EndorseError(
+        "endorse failed: ABORTED: failed to collect enough transaction endorsements",
+        code="ABORTED",
+        details=lagging.details,  # from RegulatorMSP's peer; the distributor's own peer accepted
+    )
+    answers: list[bytes | Exception] = [lagging, ANCHOR]
+    contract = RecordingContract(lambda _: answers.pop(0))
+    Distributor(contract, "DistributorAMSP").issue_invoice(SECOND_A)
+    assert len(contract.calls) == 2
+
+    own_refusal = EndorseError(
+        "endorse failed: ABORTED: failed to collect enough transaction endorsements",
+        code="ABORTED",
+        details=(dataclasses.replace(lagging.details[0], msp_id="DistributorAMSP"),),
+    )
+    refused = RecordingContract(lambda _: own_refusal)
+    with pytest.raises(PharmaError):
+        Distributor(refused, "DistributorAMSP").issue_invoice(SECOND_A)
+    assert len(refused.calls) == 1
 
 
 def test_a_write_that_committed_as_a_read_conflict_is_retried(monkeypatch: pytest.MonkeyPatch) -> None:

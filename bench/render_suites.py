@@ -1,0 +1,136 @@
+"""Markdown for the network, block-cutting and pharma sections of ``docs/benchmarks.md``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .render import render_disturbed, render_provenance
+
+__all__ = ["render_blockcutting_section", "render_network_section", "render_pharma_section"]
+
+
+def _head(meta: Mapping[str, Any]) -> list[str]:
+    # The command, machine and network lines of the common provenance block (its first three lines);
+    # these suites measure neither fixed windows nor one gateway peer, so each states its own method.
+    return render_provenance(meta).splitlines()[:3]
+
+
+def _seconds(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f} s"
+
+
+def _goal(value: float | None, goal: float | None) -> str:
+    if value is None or goal is None:
+        return ""
+    return "met" if value <= goal else "**missed**"
+
+
+def render_network_section(figures: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
+    """The ``network`` section: up to joined, up to ready, restart, and the static install figure."""
+    goals = figures.get("goals", {})
+    install = figures.get("install")
+    lines = [
+        "## `fabrx network up` (issue 3 item 11)",
+        "",
+        *_head(meta),
+        f"- Method: `ConsortiumNetwork.up()` from an empty run directory, median of fresh runs "
+        f"({figures['runs']}); *joined* = the steps up to and including `channels` (every peer has "
+        "joined the channel), *ready* = the whole `up` (chaincode deployed, gossip converged); "
+        "*restart* = `down` without purge, then `up` again",
+        "",
+        "| measure | seconds | goal | |",
+        "|---|---|---|---|",
+        f"| up until every peer has joined | {_seconds(figures['up_joined_s'])} | "
+        f"≤ {goals.get('up_joined_s', '–')} s | {_goal(figures['up_joined_s'], goals.get('up_joined_s'))} |",
+        f"| up with the chaincode ready | {_seconds(figures['up_ready_s'])} | "
+        f"≤ {goals.get('up_ready_s', '–')} s | {_goal(figures['up_ready_s'], goals.get('up_ready_s'))} |",
+        f"| restart (down, up on kept ledgers) | {_seconds(figures['restart_s'])} | | |",
+    ]
+    if install:
+        lines.append(
+            f"| one-time install (`fabrx fabric install`, build from source) | "
+            f"{_seconds(figures['install_s'])} | | measured once by hand, {install['date']} |"
+        )
+        note = f" — {install['note']}" if install.get("note") else ""
+        lines += ["", f"Install figure: `{install['command']}`{note}"]
+    else:
+        lines += [
+            "",
+            "One-time install: not measured yet. Measure it once on a quiet machine with "
+            "`FABRX_CACHE=$(mktemp -d) GOCACHE=$(mktemp -d) .venv/bin/fabrx fabric install` and record it in "
+            "`bench/netup.py` (`INSTALL_COST`).",
+        ]
+    steps = figures.get("steps") or []
+    if steps:
+        first = steps[0]["up"]
+        lines += [
+            "",
+            "Steps of the first fresh run: "
+            + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in first),
+        ]
+    return "\n".join(lines)
+
+
+def render_blockcutting_section(
+    figures: Mapping[str, Any], meta: Mapping[str, Any], details: Sequence[Mapping[str, Any]] = ()
+) -> str:
+    """The ``blockcutting`` section: one row per batch timeout (``details`` name disturbed runs)."""
+    low, high = meta["latency_concurrency"], meta["throughput_concurrency"]
+    lines = [
+        "## Block cutting: the batch timeout (issue 3 item 9)",
+        "",
+        *_head(meta),
+        "- Method: one bench network per batch timeout (max 100 transactions per block), fabrx's client "
+        "submitting `CreateAsset` to the fabrx Python chaincode in a closed loop, "
+        f"{meta['duration_s']:.0f} s window after {meta['warmup_s']:.0f} s warmup "
+        f"({meta['sample_duration_s']:.0f} s for Fabric's sample 2 s, at C=1 only)",
+        *render_disturbed(details, meta),
+        "",
+        f"| batch timeout | C={low} p50 ms | C={low} p95 ms | C={low} submits/s | C={high} submits/s | "
+        f"C={high} p50 ms |",
+        "|---|---|---|---|---|---|",
+    ]
+    for timeout, entry in figures.items():
+        lines.append(
+            f"| {timeout} | {entry.get(f'c{low}_p50_ms', '–')} | {entry.get(f'c{low}_p95_ms', '–')} | "
+            f"{entry.get(f'c{low}_tps', '–')} | {entry.get(f'c{high}_tps', '–')} | "
+            f"{entry.get(f'c{high}_p50_ms', '–')} |"
+        )
+    return "\n".join(lines)
+
+
+def render_pharma_section(figures: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
+    """The ``pharma`` section: second invoices through ``fabrx.pharma`` against a bare public write."""
+    lines = [
+        "## Pharma: second invoices against a bare write (issue 6 item 10)",
+        "",
+        *_head(meta),
+        f"- Method: {meta['method']}",
+        "",
+        "| workload | concurrency | transactions/s | invoice lines/s |",
+        "|---|---|---|---|",
+        f"| bare public write (`asset-py` `CreateAsset`, same endorsing organizations) | "
+        f"{figures.get('bare_concurrency', '–')} | {figures.get('bare_tx_per_s', '–')} | |",
+        f"| second invoice + shipment, {figures.get('lines_per_invoice', '–')} lines "
+        f"(`fabrx.pharma`, private data) | {figures.get('invoice_concurrency', '–')} | "
+        f"{figures.get('invoice_tx_per_s', '–')} | {figures.get('invoice_lines_per_s', '–')} |",
+    ]
+    ratio = figures.get("ratio_to_bare")
+    if ratio is not None:
+        lines += [
+            "",
+            f"Pharma/bare: {ratio:.2f} (goal ≥ 0.7); invoice lines/s goal ≥ 150.",
+        ]
+    cpu = figures.get("server_cpu_ms_per_tx") or {}
+    cpu_lines = []
+    for kind, key in (("bare", "bare_concurrency"), ("invoice", "invoice_concurrency")):
+        per_process = cpu.get(str(figures.get(key)), {}).get(kind)
+        if per_process:
+            listed = ", ".join(f"{name} {ms}" for name, ms in per_process.items() if ms is not None)
+            cpu_lines.append(f"- Server CPU ms per {kind} transaction at C={figures[key]}: {listed}")
+    if cpu_lines:
+        lines += ["", *cpu_lines]
+    if figures.get("note"):
+        lines += ["", figures["note"]]
+    return "\n".join(lines)
