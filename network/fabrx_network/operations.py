@@ -369,13 +369,22 @@ class ConsortiumNetwork:
                 for org in self.consortium.channel_orgs(channel)
                 for peer in org.peers
             ]
-            deploy(
-                admins,
-                channel.name,
-                chaincode_definition(self.consortium, chaincode),
-                package,
-                orderer=self.orderer_endpoint(),
-            )
+            try:
+                deploy(
+                    admins,
+                    channel.name,
+                    chaincode_definition(self.consortium, chaincode),
+                    package,
+                    orderer=self.orderer_endpoint(),
+                )
+            except FabrxError as exc:
+                if "redefine the current committed sequence" in str(exc):
+                    raise NetworkError(
+                        f"chaincode {chaincode.name}: the consortium file changes its definition (policy, "
+                        f"collections or version) but keeps sequence {chaincode.sequence}. Fix: raise "
+                        f"`sequence` to {chaincode.sequence + 1} to upgrade it, then run up again.\n{exc}"
+                    ) from exc
+                raise
         return package.package_id
 
     def wait_converged(self, *, timeout: float = 60.0) -> None:
