@@ -49,12 +49,25 @@ class StubStore:
     """A :class:`~fabrx_pharma_chaincode.store.StateStore` over a ``fabrx_chaincode`` transaction context.
 
     Its methods are called from a worker thread; each ledger call runs on ``loop`` and is awaited there.
+    Point reads are remembered for the transaction: a read returns the committed value whatever the
+    transaction wrote, so asking the peer twice can only cost a round trip (the rules read the
+    submitter's party record and counters many times per record).
     """
 
     def __init__(self, ctx: Context, loop: asyncio.AbstractEventLoop) -> None:
         self._ctx = ctx
         self._stub = ctx.stub
         self._loop = loop
+        self._reads: dict[tuple[str, str, str], bytes | None] = {}
+
+    def _read(
+        self, kind: str, collection: str, key: str, call: Callable[[], Coroutine[Any, Any, bytes]]
+    ) -> bytes | None:
+        marker = (kind, collection, key)
+        if marker not in self._reads:
+            # The stub returns b"" for a missing key (Fabric stores no empty values).
+            self._reads[marker] = self._wait(call()) or None
+        return self._reads[marker]
 
     def _wait(self, call: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(call, self._loop).result()
@@ -78,8 +91,7 @@ class StubStore:
         return self._stub.transient.get(key)
 
     def get_state(self, key: str) -> bytes | None:
-        # The stub returns b"" for a missing key (Fabric stores no empty values).
-        return self._wait(self._stub.get_state(key)) or None
+        return self._read("state", "", key, lambda: self._stub.get_state(key))
 
     def put_state(self, key: str, value: bytes) -> None:
         self._wait(self._stub.put_state(key, value))
@@ -90,13 +102,13 @@ class StubStore:
         )
 
     def get_private_data(self, collection: str, key: str) -> bytes | None:
-        return self._wait(self._stub.get_private_data(collection, key)) or None
+        return self._read("private", collection, key, lambda: self._stub.get_private_data(collection, key))
 
     def put_private_data(self, collection: str, key: str, value: bytes) -> None:
         self._wait(self._stub.put_private_data(collection, key, value))
 
     def get_private_data_hash(self, collection: str, key: str) -> bytes | None:
-        return self._wait(self._stub.get_private_data_hash(collection, key)) or None
+        return self._read("hash", collection, key, lambda: self._stub.get_private_data_hash(collection, key))
 
     def scan_private_data(
         self, collection: str, object_type: str, attributes: Sequence[str] = ()
