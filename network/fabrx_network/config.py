@@ -280,10 +280,12 @@ class Organization:
 class BlockCutting:
     """When the orderer cuts a block: after ``batch_timeout`` or ``max_message_count`` transactions.
 
-    The default 50 ms suits an interactive system: Fabric's sample 2 s makes every submit wait ~2 s.
+    The default 20 ms was measured best for an interactive system (docs/benchmarks.md, "Block
+    cutting"): lowest latency and highest throughput of 20/50/100/250 ms; Fabric's sample 2 s makes
+    every submit wait ~2 s.
     """
 
-    batch_timeout: Duration = Duration(50)
+    batch_timeout: Duration = Duration(20)
     max_message_count: int = 100
     absolute_max_bytes: ByteSize = ByteSize(10 << 20)
     preferred_max_bytes: ByteSize = ByteSize(2 << 20)

@@ -140,6 +140,6 @@ def test_configtxgen_builds_the_genesis_block_of_each_variant(variant: str, tmp_
             check=True,
         )
         assert ('"type": "BFT"' if variant == "bft4" else '"type": "etcdraft"') in inspected.stdout
-        assert '"timeout": "50ms"' in inspected.stdout
+        assert '"timeout": "20ms"' in inspected.stdout
         for org in consortium.channel_orgs(channel):
             assert f'"{org.msp_id}"' in inspected.stdout

@@ -112,7 +112,7 @@ def test_default_consortium_loads_without_problems() -> None:
         "bft4": 4,
     }
     channel = consortium.channel("pharma")
-    assert channel.block_cutting.batch_timeout == Duration(50)
+    assert channel.block_cutting.batch_timeout == Duration(20)
     assert channel.block_cutting.max_message_count == 100
 
 

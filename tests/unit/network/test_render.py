@@ -294,7 +294,7 @@ def test_configtx_has_one_profile_per_channel_with_its_members_and_block_cutting
     assert [o["Name"] for o in alpha["Application"]["Organizations"]] == ["Reg", "Maker"]
     assert [o["Name"] for o in beta["Application"]["Organizations"]] == ["Reg"]
     assert (alpha["Orderer"]["BatchTimeout"], alpha["Orderer"]["BatchSize"]["MaxMessageCount"]) == (
-        "50ms",
+        "20ms",
         100,
     )
     assert (beta["Orderer"]["BatchTimeout"], beta["Orderer"]["BatchSize"]["MaxMessageCount"]) == ("2s", 10)
@@ -340,7 +340,7 @@ def test_bft_profile_cuts_blocks_by_the_channel_batch_timeout() -> None:
     assert orderer["ConsenterMapping"][0]["Identity"] == str(
         ROOT / "orgs" / "Orderer" / "orderers" / "orderer0" / "msp" / "signcerts" / "cert.pem"
     )
-    assert orderer["SmartBFT"]["RequestBatchMaxInterval"] == "50ms"
+    assert orderer["SmartBFT"]["RequestBatchMaxInterval"] == "20ms"
     assert orderer["SmartBFT"]["RequestBatchMaxCount"] == 100
     assert "EtcdRaft" not in orderer
 
