@@ -24,6 +24,7 @@ from typing import TypeVar
 
 from fabrx_pharma import Invoice, InvoiceKind, Receipt, RecordError, RuleId, record_hash
 from fabrx_pharma.records import quantities
+from fabrx_pharma.verification import CopyCheck, Discrepancy, InvoiceVerification
 
 from .errors import AccessDenied, RecordRefused
 from .layout import Anchor
@@ -79,45 +80,6 @@ def requests_from_json(data: bytes | str) -> list[VerificationRequest]:
             )
         )
     return requests
-
-
-@dataclass(frozen=True)
-class Discrepancy:
-    """Something that does not verify: a rule code, the field and why."""
-
-    code: str
-    field: str
-    message: str
-
-
-@dataclass(frozen=True)
-class CopyCheck:
-    """The check of one first-invoice copy."""
-
-    index: int
-    number: str | None
-    """The number on the copy, ``None`` if it could not be read."""
-    genuine: bool
-    """The copy is, byte for byte in canonical form, the invoice the ledger holds under its number."""
-
-
-@dataclass(frozen=True)
-class InvoiceVerification:
-    """The result for one invoice; :attr:`verified` if no discrepancy was found."""
-
-    number: str
-    kind: InvoiceKind
-    seller: str
-    buyer: str
-    genuine: bool
-    receipt_matches: bool | None
-    """``None`` if no receipt is recorded yet."""
-    first_invoices: tuple[CopyCheck, ...]
-    discrepancies: tuple[Discrepancy, ...]
-
-    @property
-    def verified(self) -> bool:
-        return not self.discrepancies
 
 
 def _matches_ledger(ledger: ChaincodeLedger, anchor: Anchor, computed: str) -> bool:

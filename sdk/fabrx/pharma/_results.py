@@ -31,6 +31,7 @@ from fabrx_pharma import (
     Trace,
     TwoInvoicePolicy,
 )
+from fabrx_pharma.verification import CopyCheck, Discrepancy, InvoiceVerification
 
 __all__ = [
     "Anchor",
@@ -91,61 +92,6 @@ class Anchor:
             "collection": self.collection,
             "owners": list(self.owners),
         }
-
-
-@dataclass(frozen=True)
-class Discrepancy:
-    """Something that does not verify: a rule code (or ``HASH_MISMATCH``), the field and why."""
-
-    code: str
-    field: str
-    message: str
-
-
-@dataclass(frozen=True)
-class CopyCheck:
-    """One first-invoice copy the distributor handed over: is it the invoice on the ledger?"""
-
-    index: int
-    number: str | None
-    genuine: bool
-
-
-@dataclass(frozen=True)
-class InvoiceVerification:
-    """The hospital's verification of one invoice (验票)."""
-
-    number: str
-    kind: InvoiceKind
-    seller: str
-    buyer: str
-    genuine: bool
-    """The private copy, its anchor hash and Fabric's private data hash agree."""
-    receipt_matches: bool | None
-    """Invoice, shipment and receipt agree (票货同行); ``None`` before a receipt is recorded."""
-    first_invoices: tuple[CopyCheck, ...]
-    discrepancies: tuple[Discrepancy, ...]
-
-    @property
-    def verified(self) -> bool:
-        return not self.discrepancies
-
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> InvoiceVerification:
-        return cls(
-            number=str(raw["number"]),
-            kind=InvoiceKind(raw["kind"]),
-            seller=str(raw["seller"]),
-            buyer=str(raw["buyer"]),
-            genuine=bool(raw["genuine"]),
-            receipt_matches=raw.get("receipt_matches"),
-            first_invoices=tuple(
-                CopyCheck(int(c["index"]), c.get("number"), bool(c["genuine"])) for c in raw["first_invoices"]
-            ),
-            discrepancies=tuple(
-                Discrepancy(str(d["code"]), str(d["field"]), str(d["message"])) for d in raw["discrepancies"]
-            ),
-        )
 
 
 @dataclass(frozen=True)
