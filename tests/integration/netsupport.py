@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import subprocess
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
 
 from fabrx_network.install import FabricInstall, find_fabric
+
+if TYPE_CHECKING:
+    from fabrx_network import ConsortiumNetwork
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_CONSORTIUM = REPO / "network" / "consortium.yaml"
@@ -38,3 +44,38 @@ def consortium_for_tests(extra_chaincodes: list[dict[str, Any]]) -> dict[str, An
     data["chaincode_execute_timeout"] = "5s"
     data["chaincodes"] = [*data.get("chaincodes", []), *extra_chaincodes]
     return data
+
+
+def node_gateway_calls(
+    network: ConsortiumNetwork, org_name: str, chaincode: str, calls: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Make ``calls`` on ``chaincode`` with the official Node Gateway client as ``org_name``'s client.
+
+    Runs ``tests/interop/gateway-call.js``; each result is ``{"ok": true, "result": ...}`` or
+    ``{"ok": false, "error": ..., "details": [...]}``.
+    """
+    org = network.consortium.org(org_name)
+    msp = network.client_msp(org)
+    config = {
+        "peer_address": f"{network.consortium.host}:{org.peers[0].port}",
+        "tls_root_cert_path": str(network.layout.ca_cert(org.name)),
+        "msp_id": org.msp_id,
+        "cert_path": str(msp / "signcerts" / "cert.pem"),
+        "key_path": str(next((msp / "keystore").iterdir())),
+        "channel": "pharma",
+        "chaincode": chaincode,
+        "calls": calls,
+    }
+    node = shutil.which("node")
+    assert node, "node is required for interop tests (the machine kind provides Node 20)"
+    completed = subprocess.run(
+        [node, str(INTEROP / "gateway-call.js")],
+        input=json.dumps(config),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    results: list[dict[str, Any]] = json.loads(completed.stdout)["results"]
+    return results

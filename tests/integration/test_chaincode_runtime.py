@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import time
 from collections.abc import Callable
@@ -18,7 +17,7 @@ from functools import partial
 from typing import Any
 
 import pytest
-from netsupport import INTEROP, installed_fabric
+from netsupport import installed_fabric, node_gateway_calls
 
 import fabrx
 from fabrx_network import ConsortiumNetwork
@@ -136,43 +135,13 @@ def test_peer_cli_invokes_and_queries_the_python_chaincode(
 # ------------------------------------------------------------------------- the official Node Gateway client
 
 
-def node_gateway_calls(
-    network: ConsortiumNetwork, org_name: str, calls: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """Make ``calls`` on asset-py with @hyperledger/fabric-gateway as ``org_name``'s client."""
-    org = network.consortium.org(org_name)
-    msp = network.client_msp(org)
-    config = {
-        "peer_address": f"{network.consortium.host}:{org.peers[0].port}",
-        "tls_root_cert_path": str(network.layout.ca_cert(org.name)),
-        "msp_id": org.msp_id,
-        "cert_path": str(msp / "signcerts" / "cert.pem"),
-        "key_path": str(next((msp / "keystore").iterdir())),
-        "channel": CHANNEL,
-        "chaincode": "asset-py",
-        "calls": calls,
-    }
-    node = shutil.which("node")
-    assert node, "node is required for interop tests (the machine kind provides Node 20)"
-    completed = subprocess.run(
-        [node, str(INTEROP / "gateway-call.js")],
-        input=json.dumps(config),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr
-    results: list[dict[str, Any]] = json.loads(completed.stdout)["results"]
-    return results
-
-
 def test_official_node_client_calls_the_python_chaincode(
     network: ConsortiumNetwork, gateway_for: Callable[[str], fabrx.Gateway]
 ) -> None:
     results = node_gateway_calls(
         network,
         "Regulator",
+        "asset-py",
         [
             {
                 "type": "submit",
