@@ -79,26 +79,23 @@ def _home(record: AnyRecord, ledger: ChaincodeLedger) -> tuple[str | None, tuple
     return invoice.collection, invoice.owners
 
 
-def _stock_changes(
-    record: AnyRecord, ledger: ChaincodeLedger, collection: str | None
-) -> tuple[dict[StockKey, StockPosition], dict[tuple[str, str], int]]:
-    """Stock positions the record changes in books the writer keeps, and the quantities an invoice's
-    buyer's purchase totals per batch after it (counted in the pair's trade ``collection``, which the
-    seller can read)."""
+def _stock_changes(record: AnyRecord, ledger: ChaincodeLedger) -> dict[StockKey, StockPosition]:
+    """Stock positions the record changes in books the writer keeps.
+
+    An invoice's purchase by its buyer is not one of them: the buyer's books are not the seller's to
+    write, so the purchase goes to the pair's trade collection as an entry of its own (see
+    :func:`plan_writes`).
+    """
     if not isinstance(record, Invoice):
-        return stock_effects(record, ledger), {}
+        return stock_effects(record, ledger)
     outflow = invoice_outflow(record, ledger.party(record.buyer))
     changes: dict[StockKey, StockPosition] = {}
-    purchases: dict[tuple[str, str], int] = {}
     for (product_id, batch_number), quantity in quantities(record.lines).items():
         holder = stock_holder(record, ledger.batch(product_id, batch_number))
         key = (holder, product_id, batch_number)
         position = changes.get(key) or ledger.stock(holder, product_id, batch_number)
         changes[key] = position.with_outflow(quantity, outflow)
-        if collection is not None:
-            bought = ledger.purchased(collection, record.buyer, product_id, batch_number)
-            purchases[(product_id, batch_number)] = bought + quantity
-    return changes, purchases
+    return changes
 
 
 def plan_writes(record: AnyRecord, ledger: ChaincodeLedger, *, submitter: str) -> WritePlan:
@@ -109,7 +106,7 @@ def plan_writes(record: AnyRecord, ledger: ChaincodeLedger, *, submitter: str) -
     """
     store = ledger.store
     collection, owners = _home(record, ledger)
-    changes, purchases = _stock_changes(record, ledger, collection)
+    changes = _stock_changes(record, ledger)
     # Every read is done: the order is now after everything this write depended on.
     order = order_after(ledger.horizon, store.timestamp)
     if isinstance(record, Party):
@@ -143,12 +140,14 @@ def plan_writes(record: AnyRecord, ledger: ChaincodeLedger, *, submitter: str) -
             )
         )
     if isinstance(record, Invoice) and collection is not None:
-        for (product_id, batch_number), total in purchases.items():
+        # One entry per invoice and batch, never updated: no read before the write, and two invoices
+        # to the same buyer never conflict over a shared counter.
+        for (product_id, batch_number), quantity in quantities(record.lines).items():
             plan.private.append(
                 (
                     collection,
-                    purchase_key(record.buyer, product_id, batch_number),
-                    json.dumps({"order": order, "quantity": total}, sort_keys=True).encode("utf-8"),
+                    purchase_key(record.buyer, product_id, batch_number, str(record.number)),
+                    json.dumps({"order": order, "quantity": quantity}, sort_keys=True).encode("utf-8"),
                 )
             )
     if isinstance(record, Prescription):

@@ -6,9 +6,11 @@ hospital's verification requests under ``requests``), never in the arguments, so
 patient data never enter the proposal stored in the block.
 
 The service and the rules are synchronous (``fabrx_pharma.LedgerView`` is), the runtime's stub is
-asynchronous. Each transaction therefore runs the service in a worker thread, and
-:class:`StubStore` hands every ledger call back to the server's event loop and waits for it. Ledger
-calls of one transaction still run one at a time, in call order.
+asynchronous. Each transaction therefore runs the service in a worker thread over a
+:class:`StubStore`, which serves reads from a per-transaction cache and hands a read it lacks back to
+the server's event loop. A write transaction first reads its record and fetches, in one request per
+namespace, the keys the rules will read (:mod:`~fabrx_pharma_chaincode.prefetch`), so the rules
+mostly run without waiting for the peer; its writes are put after the service returned.
 
 Errors: a refusal becomes a ``TransactionError`` whose message is the refusal's
 (``"<CODE> <field>: <message>"``) and whose payload is ``{"code", "field", "message"}`` as JSON;
@@ -30,11 +32,24 @@ from typing import Any, TypeVar
 
 from fabrx_chaincode import Context, Contract, TransactionError, evaluate, submit
 from fabrx_chaincode.iterators import StateQueryIterator
+from fabrx_pharma import (
+    AdverseEvent,
+    AnyRecord,
+    Batch,
+    Invoice,
+    Party,
+    Prescription,
+    Product,
+    Recall,
+    Receipt,
+)
 
 from .encoding import encode
 from .errors import AccessDenied, ChaincodeError, ConfigurationError, NotFound, RecordRefused
 from .layout import policy_to_json
-from .service import DEFAULT_REGULATORS, PharmaService
+from .prefetch import keeps_books, likely_reads
+from .service import DEFAULT_REGULATORS, PharmaService, parse_input
+from .store import composite_key
 from .verification import requests_from_json
 
 __all__ = ["REGULATORS_VARIABLE", "REQUESTS_TRANSIENT_KEY", "PharmaContract", "StubStore"]
@@ -48,10 +63,15 @@ REQUESTS_TRANSIENT_KEY = "requests"
 class StubStore:
     """A :class:`~fabrx_pharma_chaincode.store.StateStore` over a ``fabrx_chaincode`` transaction context.
 
-    Its methods are called from a worker thread; each ledger call runs on ``loop`` and is awaited there.
-    Point reads are remembered for the transaction: a read returns the committed value whatever the
-    transaction wrote, so asking the peer twice can only cost a round trip (the rules read the
+    The pharma service runs in a worker thread and calls this store synchronously. Reads are served
+    from a per-transaction cache: :meth:`prefetch` fills it from the event loop in one
+    ``GetStateMultiple`` request per namespace before the service runs, and a key it lacks is read on
+    ``loop`` (the worker waits) and then remembered. A cached read is still the committed value a peer
+    returns, whatever the transaction wrote, so it can only save a round trip (the rules read the
     submitter's party record and counters many times per record).
+
+    Writes and the event are held until :meth:`flush`, which the contract awaits on the loop after the
+    service returned: a refused transaction never puts anything.
     """
 
     def __init__(self, ctx: Context, loop: asyncio.AbstractEventLoop) -> None:
@@ -59,6 +79,8 @@ class StubStore:
         self._stub = ctx.stub
         self._loop = loop
         self._reads: dict[tuple[str, str, str], bytes | None] = {}
+        self._writes: list[tuple[str, str, bytes]] = []
+        self._event: tuple[str, bytes] | None = None
 
     def _read(
         self, kind: str, collection: str, key: str, call: Callable[[], Coroutine[Any, Any, bytes]]
@@ -71,6 +93,35 @@ class StubStore:
 
     def _wait(self, call: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(call, self._loop).result()
+
+    async def prefetch(self, collection: str, keys: Sequence[str]) -> None:
+        """Read ``keys`` of the public state (``collection`` ``""``) or of a private data collection in
+        one request, into the cache. Call it on the loop, before the service runs."""
+        kind = "private" if collection else "state"
+        wanted = [key for key in keys if (kind, collection, key) not in self._reads]
+        if not wanted:
+            return
+        if collection:
+            values = await self._stub.get_multiple_private_data(collection, *wanted)
+        else:
+            values = await self._stub.get_multiple_states(*wanted)
+        for key, value in zip(wanted, values, strict=True):
+            self._reads[(kind, collection, key)] = value or None
+
+    def cached_state(self, key: str) -> bytes | None:
+        """A public value :meth:`prefetch` read (``None`` if the key is empty); ``KeyError`` if not read."""
+        return self._reads[("state", "", key)]
+
+    async def flush(self) -> None:
+        """Put the held writes and set the event, in the order the service made them."""
+        for collection, key, value in self._writes:
+            if collection:
+                await self._stub.put_private_data(collection, key, value)
+            else:
+                await self._stub.put_state(key, value)
+        self._writes.clear()
+        if self._event is not None:
+            self._stub.set_event(*self._event)
 
     @property
     def transaction_id(self) -> str:
@@ -94,7 +145,7 @@ class StubStore:
         return self._read("state", "", key, lambda: self._stub.get_state(key))
 
     def put_state(self, key: str, value: bytes) -> None:
-        self._wait(self._stub.put_state(key, value))
+        self._writes.append(("", key, bytes(value)))
 
     def scan_state(self, object_type: str, attributes: Sequence[str] = ()) -> Iterator[tuple[str, bytes]]:
         return iter(
@@ -105,7 +156,9 @@ class StubStore:
         return self._read("private", collection, key, lambda: self._stub.get_private_data(collection, key))
 
     def put_private_data(self, collection: str, key: str, value: bytes) -> None:
-        self._wait(self._stub.put_private_data(collection, key, value))
+        if not collection:
+            raise ValueError("a private data write needs a collection")
+        self._writes.append((collection, key, bytes(value)))
 
     def get_private_data_hash(self, collection: str, key: str) -> bytes | None:
         return self._read("hash", collection, key, lambda: self._stub.get_private_data_hash(collection, key))
@@ -117,7 +170,7 @@ class StubStore:
         return iter(self._wait(_drain(query)))
 
     def set_event(self, name: str, payload: bytes) -> None:
-        self._stub.set_event(name, payload)
+        self._event = (name, bytes(payload))
 
 
 async def _drain(query: Coroutine[Any, Any, StateQueryIterator]) -> list[tuple[str, bytes]]:
@@ -170,17 +223,40 @@ class PharmaContract(Contract):
         super().__init__(name)
         self._bootstrap_regulators = _regulators()
 
+    def _service(self, store: StubStore) -> PharmaService:
+        return PharmaService(store, bootstrap_regulators=self._bootstrap_regulators)
+
     async def _run(self, ctx: Context, action: Callable[[PharmaService], object]) -> bytes:
+        """Run ``action`` in a worker thread over a fresh store, then put what it wrote."""
         store = StubStore(ctx, asyncio.get_running_loop())
 
         def work() -> bytes:
-            result = action(PharmaService(store, bootstrap_regulators=self._bootstrap_regulators))
+            result = action(self._service(store))
             return result if isinstance(result, bytes) else encode(result)
 
         try:
-            return await asyncio.to_thread(work)
+            result = await asyncio.to_thread(work)
         except ChaincodeError as error:
             raise _transaction_error(error) from None
+        await store.flush()
+        return result
+
+    async def _write(self, ctx: Context, read: Callable[[PharmaService], AnyRecord]) -> bytes:
+        """A write transaction: read its record, prefetch what the rules will read, check and write it."""
+        store = StubStore(ctx, asyncio.get_running_loop())
+        service = self._service(store)
+        try:
+            record = read(service)  # parsing only: no ledger access
+            plan = likely_reads(record, store.creator_msp_id)
+            await store.prefetch("", plan.public)
+            if keeps_books(store.cached_state(composite_key("party", store.creator_msp_id))):
+                for collection, keys in plan.private.items():
+                    await store.prefetch(collection, keys)
+            anchor = await asyncio.to_thread(service.write, record)
+        except ChaincodeError as error:
+            raise _transaction_error(error) from None
+        await store.flush()
+        return encode(anchor)
 
     # --- setup ---------------------------------------------------------------------------------------------
 
@@ -200,35 +276,35 @@ class PharmaContract(Contract):
 
     @submit
     async def register_party(self, ctx: Context, party: str) -> bytes:
-        return await self._run(ctx, lambda s: s.register_party(party))
+        return await self._write(ctx, lambda _: parse_input(Party, party, "party"))
 
     @submit
     async def register_product(self, ctx: Context, product: str) -> bytes:
-        return await self._run(ctx, lambda s: s.register_product(product))
+        return await self._write(ctx, lambda _: parse_input(Product, product, "product"))
 
     @submit
     async def record_batch(self, ctx: Context) -> bytes:
-        return await self._run(ctx, PharmaService.record_batch)
+        return await self._write(ctx, lambda s: s.private_input(Batch))
 
     @submit
     async def issue_invoice(self, ctx: Context) -> bytes:
-        return await self._run(ctx, PharmaService.issue_invoice)
+        return await self._write(ctx, lambda s: s.private_input(Invoice))
 
     @submit
     async def record_receipt(self, ctx: Context) -> bytes:
-        return await self._run(ctx, PharmaService.record_receipt)
+        return await self._write(ctx, lambda s: s.private_input(Receipt))
 
     @submit
     async def record_prescription(self, ctx: Context) -> bytes:
-        return await self._run(ctx, PharmaService.record_prescription)
+        return await self._write(ctx, lambda s: s.private_input(Prescription))
 
     @submit
     async def report_adverse_event(self, ctx: Context) -> bytes:
-        return await self._run(ctx, PharmaService.report_adverse_event)
+        return await self._write(ctx, lambda s: s.private_input(AdverseEvent))
 
     @submit
     async def recall_batch(self, ctx: Context, recall: str) -> bytes:
-        return await self._run(ctx, lambda s: s.recall_batch(recall))
+        return await self._write(ctx, lambda _: parse_input(Recall, recall, "recall"))
 
     # --- reads ---------------------------------------------------------------------------------------------
 

@@ -18,12 +18,13 @@ sits under the same key as its anchor, and its value is the record's canonical J
 private data hash of that key *is* the record hash (``fabrx_pharma.record_hash``). Also::
 
     books_<X>:   \\x00stock\\x00<product_id>\\x00<batch>\\x00           X's counters (all but ``purchased``)
-    trade_<A>_<B>: \\x00purchase\\x00<buyer>\\x00<product_id>\\x00<batch>\\x00  quantity the buyer bought from
-                 the other party of the pair, summed over invoices (the seller updates it)
+    trade_<A>_<B>: \\x00purchase\\x00<buyer>\\x00<product_id>\\x00<batch>\\x00<invoice>\\x00
+                 quantity the buyer bought of the batch from the other party on that invoice
 
-Purchases are counters in the pair's trade collection, read by point reads, because Fabric refuses every
-write in a transaction that ran a range query over private data ("Transaction has already performed
-queries on pvt data"): the rules need the buyer's purchases during its own writes.
+Purchases are entries in the pair's trade collection, written blind by the seller (the buyer's books are
+not the seller's to write) and summed by a private range query. Fabric refuses every write in a
+transaction that ran one ("Transaction has already performed queries on pvt data"), so the rules ask for
+a buyer's purchases only when they are about to refuse a sale it does not have the stock for.
 
 Every anchor carries ``order``, a logical clock: larger than the order of everything the transaction
 read, and at least the transaction time in microseconds. Replaying records by order therefore never
@@ -93,9 +94,9 @@ def stock_key(product_id: str, batch_number: str) -> str:
     return composite_key("stock", product_id, batch_number)
 
 
-def purchase_key(buyer: str, product_id: str, batch_number: str) -> str:
-    """The key, in the trade collection of a pair, of what ``buyer`` bought of a batch from the other."""
-    return composite_key("purchase", buyer, product_id, batch_number)
+def purchase_key(buyer: str, product_id: str, batch_number: str, invoice_number: str) -> str:
+    """The key, in the trade collection of a pair, of what ``buyer`` bought of a batch on one invoice."""
+    return composite_key("purchase", buyer, product_id, batch_number, invoice_number)
 
 
 def dispensed_key(trace_code: str) -> str:

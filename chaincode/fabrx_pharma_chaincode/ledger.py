@@ -37,7 +37,7 @@ from fabrx_pharma import (
 from fabrx_pharma.privacy import BOOKS_PREFIX, books_collection, trade_collection
 
 from .errors import ConfigurationError
-from .layout import POLICY_KEY, Anchor, dispensed_key, policy_from_json, purchase_key, stock_key
+from .layout import POLICY_KEY, Anchor, dispensed_key, policy_from_json, stock_key
 from .store import StateStore, composite_key
 
 __all__ = ["ChaincodeLedger", "SealedRecord", "stock_from_json", "stock_to_json"]
@@ -71,7 +71,7 @@ class SealedRecord(Exception):
 
 
 def stock_to_json(position: StockPosition, order: int) -> bytes:
-    """A stock position as stored in books: every counter but ``purchased`` (counted in trade collections)."""
+    """A stock position as stored in books: every counter but ``purchased`` (kept in trade collections)."""
     values: dict[str, int] = {name: getattr(position, name) for name in _STOCK_FIELDS}
     values["order"] = order
     return json.dumps(values, sort_keys=True, separators=(",", ":")).encode("utf-8")
@@ -94,6 +94,8 @@ class ChaincodeLedger:
         self._store = store
         self._horizon = 0
         self._parties: dict[str, Party | None] = {}
+        self._anchors: dict[str, Anchor | None] = {}
+        self._records: dict[tuple[str, str, object], object] = {}
         self._all_parties: list[Party] | None = None
 
     @property
@@ -133,15 +135,22 @@ class ChaincodeLedger:
         )
 
     def anchor(self, object_type: str, *attributes: str) -> Anchor | None:
-        """The public anchor under ``(object_type, *attributes)``, or ``None``."""
-        data = self._store.get_state(composite_key(object_type, *attributes))
-        if data is None:
-            return None
-        try:
-            anchor = Anchor.from_json(data)
-        except ValueError as exc:
-            raise _corrupt(f"{object_type} {'/'.join(attributes)}", exc) from exc
-        self._seen(anchor.order)
+        """The public anchor under ``(object_type, *attributes)``, or ``None``.
+
+        Parsed once per transaction: a read returns the committed value however often it is asked.
+        """
+        key = composite_key(object_type, *attributes)
+        if key in self._anchors:
+            return self._anchors[key]
+        data = self._store.get_state(key)
+        anchor = None
+        if data is not None:
+            try:
+                anchor = Anchor.from_json(data)
+            except ValueError as exc:
+                raise _corrupt(f"{object_type} {'/'.join(attributes)}", exc) from exc
+            self._seen(anchor.order)
+        self._anchors[key] = anchor
         return anchor
 
     def private_record(self, anchor: Anchor, read: Callable[[bytes], R]) -> R:
@@ -170,12 +179,16 @@ class ChaincodeLedger:
         return composite_key(anchor.record_type, anchor.key)
 
     def _public(self, anchor: Anchor | None, cls: Callable[[object], R]) -> R | None:
+        """The record an anchor shows whole, validated once per transaction (records are immutable)."""
         if anchor is None:
             return None
-        try:
-            return cls(dict(anchor.public))
-        except RecordError as exc:
-            raise _corrupt(f"{anchor.record_type} {anchor.key}", exc) from exc
+        memo = (anchor.record_type, anchor.key, cls)
+        if memo not in self._records:
+            try:
+                self._records[memo] = cls(dict(anchor.public))
+            except RecordError as exc:
+                raise _corrupt(f"{anchor.record_type} {anchor.key}", exc) from exc
+        return self._records[memo]  # type: ignore[no-any-return]
 
     # --- LedgerView --------------------------------------------------------------------------------------
 
@@ -211,7 +224,7 @@ class ChaincodeLedger:
         return self._public(self.anchor("recall", product_id, batch_number), Recall.from_dict)
 
     def stock(self, holder: str, product_id: str, batch_number: str) -> StockPosition:
-        """The holder's counters from ``books_<holder>``, ``purchased`` summed over its trade collections.
+        """The holder's counters from ``books_<holder>``; ``purchased`` is left 0 (see :meth:`purchased`).
 
         Raises :class:`SealedRecord` if the client may not read the holder's books.
         """
@@ -220,36 +233,31 @@ class ChaincodeLedger:
         if not self.may_read(collection, (holder,)):
             raise SealedRecord("stock", key, collection, "not a member")
         data = self._private_or_none(collection, stock_key(product_id, batch_number), "stock", key)
-        position = StockPosition()
-        if data is not None:
-            try:
-                position, order = stock_from_json(data)
-            except (KeyError, TypeError, ValueError) as exc:
-                raise _corrupt(f"stock {key}", exc) from exc
-            self._seen(order)
-        purchased = sum(
-            self.purchased(trade, holder, product_id, batch_number) for trade in self._trades_of(holder)
-        )
-        return position.with_purchase(purchased) if purchased else position
-
-    def purchased(self, collection: str, buyer: str, product_id: str, batch_number: str) -> int:
-        """What ``buyer`` bought of a batch in the trade collection ``collection`` (0 if nothing yet).
-
-        Point reads only: a private range query would forbid the transaction's writes (see
-        :mod:`~fabrx_pharma_chaincode.layout`).
-        """
-        data = self._private_or_none(
-            collection, purchase_key(buyer, product_id, batch_number), "purchases", f"{buyer}:{product_id}"
-        )
         if data is None:
-            return 0
+            return StockPosition()
         try:
-            marker = json.loads(data)
-            quantity, order = int(marker["quantity"]), int(marker["order"])
+            position, order = stock_from_json(data)
         except (KeyError, TypeError, ValueError) as exc:
-            raise _corrupt(f"purchases of {buyer} in {collection}", exc) from exc
+            raise _corrupt(f"stock {key}", exc) from exc
         self._seen(order)
-        return quantity
+        return position
+
+    def purchased(self, holder: str, product_id: str, batch_number: str) -> int:
+        """What ``holder`` bought of a batch: the purchase entries of every invoice addressed to it, in
+        the trade collections the client may read.
+
+        A private range query: Fabric then refuses any write of the transaction, so the rules ask only
+        when they are about to refuse a sale, and reads (``read_stock``) may ask freely.
+        """
+        total = 0
+        for trade in self._trades_of(holder):
+            entries = self._store.scan_private_data(trade, "purchase", (holder, product_id, batch_number))
+            for _, data in entries:
+                try:
+                    total += int(json.loads(data)["quantity"])
+                except (KeyError, TypeError, ValueError) as exc:
+                    raise _corrupt(f"purchases of {holder} in {trade}", exc) from exc
+        return total
 
     def _private_or_none(self, collection: str, key: str, record_type: str, label: str) -> bytes | None:
         """A private value, ``None`` if it was never written; :class:`SealedRecord` ("not yet received")

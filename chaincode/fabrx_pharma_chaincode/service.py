@@ -22,6 +22,7 @@ regulators.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -82,6 +83,7 @@ __all__ = [
     "ROLE_ATTRIBUTE",
     "PharmaService",
     "TraceCodeStatus",
+    "parse_input",
 ]
 
 R = TypeVar("R", bound=Record)
@@ -96,7 +98,11 @@ FUTURE_TOLERANCE = timedelta(minutes=10)
 """How far a receipt, prescription or report may lie after the transaction time (clock skew)."""
 
 
-def _read(cls: type[R], data: bytes | str | None, source: str) -> R:
+def parse_input(cls: type[R], data: bytes | str | None, source: str) -> R:
+    """Read a record of type ``cls`` sent as ``source`` (an argument's name, or the transient key).
+
+    Raises :class:`RecordRefused` naming every malformed field, or ``source`` if nothing was sent.
+    """
     if data is None:
         raise RecordRefused(cls.RECORD_TYPE, [(source, f"no {cls.RECORD_TYPE} was sent")])
     try:
@@ -192,8 +198,18 @@ class PharmaService:
 
     # --- the write pipeline --------------------------------------------------------------------------------
 
-    def _private_input(self, cls: type[R]) -> R:
-        return _read(cls, self._store.transient(RECORD_TRANSIENT_KEY), f"<transient:{RECORD_TRANSIENT_KEY}>")
+    def private_input(self, cls: type[R]) -> R:
+        """The record of a write that carries trade terms or patient data: the transient ``record``."""
+        return parse_input(
+            cls, self._store.transient(RECORD_TRANSIENT_KEY), f"<transient:{RECORD_TRANSIENT_KEY}>"
+        )
+
+    def write(self, record: AnyRecord) -> Anchor:
+        """Check a record read from the transaction's input against the rules and write it (every write
+        transaction below ends here)."""
+        if isinstance(record, Party):
+            _collection_safe(record.msp_id)
+        return self._submit(record)
 
     def _submit(self, record: AnyRecord) -> Anchor:
         submitter = self._store.creator_msp_id
@@ -241,7 +257,7 @@ class PharmaService:
         Raises ``ROLE`` unless the submitter is one of ``bootstrap_regulators``, registers itself as a
         regulator and carries ``fabrx.role=regulator``; ``DUPLICATE_RECORD`` if already bootstrapped.
         """
-        party = _read(Party, regulator_json, "regulator")
+        party = parse_input(Party, regulator_json, "regulator")
         submitter = self._store.creator_msp_id
         if party.role is not Role.REGULATOR:
             raise RuleRefused(
@@ -287,13 +303,11 @@ class PharmaService:
 
     def register_party(self, party_json: bytes | str) -> Anchor:
         """Register or update a party (regulator only). Public: roles are what every check reads."""
-        party = _read(Party, party_json, "party")
-        _collection_safe(party.msp_id)
-        return self._submit(party)
+        return self.write(parse_input(Party, party_json, "party"))
 
     def register_product(self, product_json: bytes | str) -> Anchor:
         """Register a product (its manufacturer). Public: approval numbers and codes are public."""
-        return self._submit(_read(Product, product_json, "product"))
+        return self.write(parse_input(Product, product_json, "product"))
 
     def record_batch(self) -> Anchor:
         """Record a production batch from the transient ``record`` (its manufacturer).
@@ -301,7 +315,7 @@ class PharmaService:
         The batch is public without its raw-material lots; the full record goes to the manufacturer's
         books, and the batch quantity to its stock.
         """
-        return self._submit(self._private_input(Batch))
+        return self.write(self.private_input(Batch))
 
     def issue_invoice(self) -> Anchor:
         """Issue a first, second, transfer or direct invoice from the transient ``record`` (its seller).
@@ -309,26 +323,26 @@ class PharmaService:
         The invoice with its shipment goes to the pair's trade collection; the public anchor shows the
         number (reserved across all collections), kind, parties and date.
         """
-        return self._submit(self._private_input(Invoice))
+        return self.write(self.private_input(Invoice))
 
     def record_receipt(self) -> Anchor:
         """Record the receipt of an invoice's goods from the transient ``record`` (the invoice's buyer)."""
-        return self._submit(self._private_input(Receipt))
+        return self.write(self.private_input(Receipt))
 
     def record_prescription(self) -> Anchor:
         """Record a prescription and its dispensing from the transient ``record`` (the hospital).
 
         Each traceability code dispensed enters the public dispensing index under its SHA-256.
         """
-        return self._submit(self._private_input(Prescription))
+        return self.write(self.private_input(Prescription))
 
     def report_adverse_event(self) -> Anchor:
         """Report an adverse event from the transient ``record`` (the hospital that dispensed)."""
-        return self._submit(self._private_input(AdverseEvent))
+        return self.write(self.private_input(AdverseEvent))
 
     def recall_batch(self, recall_json: bytes | str) -> Anchor:
         """Recall a batch (the regulator or the batch's manufacturer). Public: everyone must stop using it."""
-        return self._submit(_read(Recall, recall_json, "recall"))
+        return self.write(parse_input(Recall, recall_json, "recall"))
 
     # --- reads ---------------------------------------------------------------------------------------------
 
@@ -393,7 +407,8 @@ class PharmaService:
         """A holder's stock of a batch: for the holder (or a party counting as it) and regulators."""
         self._client_party()
         try:
-            return self._ledger.stock(holder, product_id, batch_number)
+            position = self._ledger.stock(holder, product_id, batch_number)
+            return replace(position, purchased=self._ledger.purchased(holder, product_id, batch_number))
         except SealedRecord as sealed:
             raise _sealed_access(sealed, "holder", self._store.creator_msp_id) from None
 

@@ -207,7 +207,7 @@ def _check_invoice_goods(
                 f"{holder} produced {position.received} of {label}, has invoiced {position.out}, "
                 f"and cannot invoice {quantity} more",
             )
-        if position.purchased == 0:
+        if view.purchased(holder, product_id, batch_number) == 0:
             fail(
                 RuleId.BUYER_SELLER_MATCH,
                 "seller",

@@ -147,6 +147,9 @@ class InMemoryLedger:
     def stock(self, holder: str, product_id: str, batch_number: str) -> StockPosition:
         return self._stock.get((holder, product_id, batch_number), _EMPTY)
 
+    def purchased(self, holder: str, product_id: str, batch_number: str) -> int:
+        return self.stock(holder, product_id, batch_number).purchased
+
     def dispensed_in(self, trace_code: str) -> str | None:
         return self._dispensed.get(trace_code)
 

@@ -68,7 +68,8 @@ class StockPosition:
     """The counters of one (holder, product, batch); all in sales packages."""
 
     purchased: int = 0
-    """Bought on invoices addressed to the holder, received or not."""
+    """Bought on invoices addressed to the holder, received or not (see :meth:`LedgerView.stock
+    <fabrx_pharma.view.LedgerView.stock>` for when a view fills it)."""
     received: int = 0
     """Produced (manufacturer) or received on recorded receipts, from every inflow."""
     received_group: int = 0

@@ -48,7 +48,16 @@ class LedgerView(Protocol):
     def recall(self, product_id: str, batch_number: str) -> Recall | None: ...
 
     def stock(self, holder: str, product_id: str, batch_number: str) -> StockPosition:
-        """The holder's stock counters for the batch; all zero if it never held any."""
+        """The holder's stock counters for the batch; all zero if it never held any.
+
+        ``purchased`` may be left 0: a view may count purchases apart (the chaincode keeps them in
+        the trade collections, where summing them costs a range query), and the rules ask
+        :meth:`purchased` for them, only when a sale does not fit.
+        """
+        ...
+
+    def purchased(self, holder: str, product_id: str, batch_number: str) -> int:
+        """What the holder bought of the batch on invoices addressed to it, received or not."""
         ...
 
     def dispensed_in(self, trace_code: str) -> str | None:

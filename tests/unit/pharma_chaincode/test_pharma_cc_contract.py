@@ -15,7 +15,8 @@ from pharma_cc_world import SCENARIO
 
 from fabrx_chaincode import ChaincodeResponse, MemoryLedger, serialize_identity
 from fabrx_chaincode.identity import ATTRIBUTES_OID
-from fabrx_pharma import Invoice, Party, Product
+from fabrx_chaincode.memstub import MemoryStub
+from fabrx_pharma import AnyRecord, Invoice, InvoiceKind, Party, Product
 from fabrx_pharma.sample import DISTRIBUTOR_A, DISTRIBUTOR_B, HOSPITAL_A, MANUFACTURER, REGULATOR
 from fabrx_pharma_chaincode import RECORD_TRANSIENT_KEY, ROLE_ATTRIBUTE
 from fabrx_pharma_chaincode.contract import REQUESTS_TRANSIENT_KEY, PharmaContract
@@ -74,20 +75,58 @@ WRITES = {
 }
 
 
-@pytest.fixture(scope="module")
-def ledger() -> MemoryLedger:
+def write(ledger: MemoryLedger, msp_id: str, record: AnyRecord) -> None:
+    function, private = WRITES[type(record).__name__]
+    if private:
+        response = submit(ledger, msp_id, function, **{RECORD_TRANSIENT_KEY: record.to_json()})
+    else:
+        response = submit(ledger, msp_id, function, record.to_json().decode())
+    assert response.ok, (function, response.message)
+
+
+def bootstrapped() -> MemoryLedger:
     ledger = MemoryLedger(channel_id="pharma")
     ledger.deploy("pharma", [PharmaContract()])
     response = submit(ledger, REGULATOR, "bootstrap", SCENARIO.regulator.to_json().decode())
     assert response.ok, response.message
-    for msp_id, record in SCENARIO.writes:
-        function, private = WRITES[type(record).__name__]
-        if private:
-            response = submit(ledger, msp_id, function, **{RECORD_TRANSIENT_KEY: record.to_json()})
-        else:
-            response = submit(ledger, msp_id, function, record.to_json().decode())
-        assert response.ok, (function, response.message)
     return ledger
+
+
+@pytest.fixture(scope="module")
+def ledger() -> MemoryLedger:
+    ledger = bootstrapped()
+    for msp_id, record in SCENARIO.writes:
+        write(ledger, msp_id, record)
+    return ledger
+
+
+def test_a_sale_reads_what_its_rules_need_in_one_request_per_namespace(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The rules of a second invoice read parties, the policy, products, batches, recalls and the
+    # seller's stock: the contract fetches them up front (GetStateMultiple), none key by key.
+    ledger = bootstrapped()
+    calls: list[tuple[str, str]] = []
+    single, multiple = MemoryStub._get_state, MemoryStub._get_multiple_states
+
+    async def get_state(self: MemoryStub, collection: str, key: str) -> bytes:
+        calls.append(("single", collection))
+        return await single(self, collection, key)
+
+    async def get_multiple(self: MemoryStub, collection: str, keys: list[str]) -> list[bytes]:
+        calls.append(("multiple", collection))
+        return await multiple(self, collection, keys)
+
+    monkeypatch.setattr(MemoryStub, "_get_state", get_state)
+    monkeypatch.setattr(MemoryStub, "_get_multiple_states", get_multiple)
+    sales = 0
+    for msp_id, record in SCENARIO.writes:
+        calls.clear()
+        write(ledger, msp_id, record)
+        if isinstance(record, Invoice) and record.kind is InvoiceKind.SECOND:
+            sales += 1
+            assert calls == [("multiple", ""), ("multiple", f"books_{record.seller}")], record.key
+    assert sales >= 2
 
 
 def test_the_whole_sample_story_commits_through_the_contract(ledger: MemoryLedger) -> None:

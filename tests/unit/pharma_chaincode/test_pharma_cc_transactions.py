@@ -218,13 +218,29 @@ def test_stored_private_values_are_canonical_json_so_fabric_hashes_are_record_ha
     assert position.received == 100
 
 
-def test_purchases_are_counted_in_the_pair_trade_collection(world: Consortium) -> None:
-    # Fabric refuses writes after a private range query, so purchases are a counter read by key.
+def test_purchases_are_entries_per_invoice_in_the_pair_trade_collection(world: Consortium) -> None:
+    # The seller writes one entry per invoice and batch, blind: no counter read before the write.
     first_a = records(Invoice)[0]
-    trade = f"trade_{MANUFACTURER}_{DISTRIBUTOR_A}"
-    key = composite_key("purchase", DISTRIBUTOR_A, "AMOX-0.25G-24", "A240301")
-    assert json.loads(world.channel.private[trade][key])["quantity"] == 200
     assert first_a.buyer == DISTRIBUTOR_A
+    trade = f"trade_{MANUFACTURER}_{DISTRIBUTOR_A}"
+    key = composite_key("purchase", DISTRIBUTOR_A, "AMOX-0.25G-24", "A240301", str(first_a.number))
+    assert json.loads(world.channel.private[trade][key])["quantity"] == 200
+
+
+def test_valid_writes_never_run_a_private_range_query() -> None:
+    # Summing purchases needs a private range query, after which Fabric refuses every write: a record
+    # that passes the rules (a sale that fits the seller's stock) must not ask for them.
+    parties = [record for _, record in SCENARIO.writes if isinstance(record, Party)]
+    world = Consortium(SCENARIO.regulator, parties)
+    for submitter, record in SCENARIO.writes:
+        if not isinstance(record, Party):
+            world.submit(submitter, record)
+            assert world.last is not None and not world.last.queried_private, record.key
+
+
+def test_read_stock_sums_the_purchase_entries(world: Consortium) -> None:
+    dist = world.run(DISTRIBUTOR_A, lambda s: s.read_stock(DISTRIBUTOR_A, "AMOX-0.25G-24", "A240301"))
+    assert dist.purchased == 200
 
 
 def test_a_write_after_a_private_range_query_is_refused_like_fabric_does() -> None:
