@@ -122,13 +122,13 @@ def render_pharma_section(figures: Mapping[str, Any], meta: Mapping[str, Any]) -
             "",
             f"Pharma/bare: {ratio:.2f} (goal ≥ 0.7); invoice lines/s goal ≥ 150.",
         ]
-    cpu = figures.get("server_cpu_ms_per_tx") or {}
+    cpu = figures.get("cpu_ms_per_tx") or {}
     cpu_lines = []
     for kind, key in (("bare", "bare_concurrency"), ("invoice", "invoice_concurrency")):
         per_process = cpu.get(str(figures.get(key)), {}).get(kind)
         if per_process:
             listed = ", ".join(f"{name} {ms}" for name, ms in per_process.items() if ms is not None)
-            cpu_lines.append(f"- Server CPU ms per {kind} transaction at C={figures[key]}: {listed}")
+            cpu_lines.append(f"- CPU ms per {kind} transaction at C={figures[key]}, per process: {listed}")
     if cpu_lines:
         lines += ["", *cpu_lines]
     if figures.get("note"):

@@ -148,7 +148,7 @@ def test_threaded_loop_counts_completions_and_errors_inside_its_window() -> None
 def test_pharma_section_lists_server_cpu_per_transaction_at_the_reported_concurrency() -> None:
     figures = {
         **pharma_figures({8: {"bare": _outcome(400), "invoice": _outcome(300)}}, lines=5),
-        "server_cpu_ms_per_tx": {"8": {"invoice": {"chaincode pharma": 40.5, "orderer": None}}},
+        "cpu_ms_per_tx": {"8": {"invoice": {"chaincode pharma": 40.5, "orderer": None}}},
     }
     meta = {
         "command": "c",
@@ -157,7 +157,7 @@ def test_pharma_section_lists_server_cpu_per_transaction_at_the_reported_concurr
         "method": "m",
     }
     text = render_pharma_section(figures, meta)
-    assert "- Server CPU ms per invoice transaction at C=8: chaincode pharma 40.5" in text
+    assert "- CPU ms per invoice transaction at C=8, per process: chaincode pharma 40.5" in text
     assert "orderer" not in text
 
 
