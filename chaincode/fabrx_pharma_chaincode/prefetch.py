@@ -8,10 +8,12 @@ rules then find them in the transaction's read cache (see
 :class:`~fabrx_pharma_chaincode.contract.StubStore`).
 
 The guess changes no result: a key it misses is still read when the rules ask for it, one round trip
-later. It only lists keys the write pipeline reads whenever the record passes its first checks (the
+later. It lists the keys the write pipeline reads whenever the record passes its first checks (the
 submitter's party and the policy, the record's own key, its parties, products, batches and recalls, the
-submitter's own stock counters, dispensed traceability codes), so it adds nothing to the transaction's
-read set that a valid write would not read anyway. Private keys are listed only in ``books_<submitter>``,
+submitter's own stock counters, dispensed traceability codes), so it adds next to nothing to the
+transaction's read set that a valid write would not read anyway. The one guess that can be wrong: a
+first invoice issued by a party that counts as the manufacturer (a sales company) draws on the
+manufacturer's stock, not on the seller's own counters that were fetched; those stay unused. Private keys are listed only in ``books_<submitter>``,
 a collection the submitter's organization is a member of, so prefetching never asks a peer for private
 data its client may not read.
 """
