@@ -107,9 +107,13 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
         "--network-runs", type=int, default=FRESH_RUNS, help="fresh `up` runs of the network suite"
     )
     parser.add_argument(
-        "--pharma-concurrency", default="4,16", help="comma-separated concurrencies of the pharma suite"
+        "--pharma-concurrency",
+        default=",".join(map(str, PharmaPlan.concurrencies)),
+        help="comma-separated concurrencies of the pharma suite",
     )
-    parser.add_argument("--pharma-duration", type=float, default=6.0, help="pharma window per run, seconds")
+    parser.add_argument(
+        "--pharma-duration", type=float, default=PharmaPlan.duration_s, help="pharma window per run, seconds"
+    )
     parser.add_argument("--pharma-lines", type=int, default=5, help="lines per second invoice")
     parser.add_argument(
         "--bc-timeouts", default=",".join(BATCH_TIMEOUTS), help="batch timeouts of the blockcutting suite"
