@@ -5,14 +5,15 @@ Fabric CA writes a certificate's attributes (``hf.EnrollmentID``, ``hf.Type``, `
 registered with ``ecert=true``) into the X.509 extension ``1.2.3.4.5.6.7.8.1`` as JSON
 ``{"attrs": {"name": "value", ...}}``.
 
-The certificate is parsed only when a property that needs it is read.
+The certificate is parsed only when a property that needs it is read, and once per process for each
+certificate.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from functools import cached_property
+from functools import cached_property, lru_cache
 from types import MappingProxyType
 
 from cryptography import x509
@@ -41,6 +42,32 @@ def _format_name(name: x509.Name) -> str:
         )
         parts.append("/" + values)
     return "".join(parts)
+
+
+# A client sends many transactions with one certificate: parse it once per process, not per transaction.
+# Certificates are immutable, so sharing the parsed objects is safe; failures are not cached.
+
+
+@lru_cache(maxsize=512)
+def _load_certificate(pem: bytes) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(pem)
+
+
+@lru_cache(maxsize=512)
+def _certificate_attributes(pem: bytes) -> Mapping[str, str]:
+    try:
+        extension = _load_certificate(pem).extensions.get_extension_for_oid(ATTRIBUTES_OID)
+    except x509.ExtensionNotFound:
+        return MappingProxyType({})
+    raw = extension.value
+    data = raw.value if isinstance(raw, x509.UnrecognizedExtension) else b""
+    try:
+        attrs = json.loads(data).get("attrs", {})
+    except (ValueError, AttributeError) as exc:
+        raise ChaincodeError(f"the certificate attribute extension is not valid JSON: {exc}") from exc
+    if not isinstance(attrs, dict):
+        raise ChaincodeError('the certificate attribute extension is not {"attrs": {...}}')
+    return MappingProxyType({str(k): str(v) for k, v in attrs.items()})
 
 
 class ClientIdentity:
@@ -77,7 +104,7 @@ class ClientIdentity:
             ChaincodeError: the identity bytes are not a PEM certificate (an Idemix identity, say).
         """
         try:
-            return x509.load_pem_x509_certificate(self._id_bytes)
+            return _load_certificate(self._id_bytes)
         except ValueError as exc:
             raise ChaincodeError(
                 f"the creator of MSP {self._msp_id!r} has no X.509 certificate: {exc}"
@@ -96,19 +123,8 @@ class ClientIdentity:
         Raises:
             ChaincodeError: the attribute extension is present but is not ``{"attrs": {...}}`` JSON.
         """
-        try:
-            extension = self.certificate.extensions.get_extension_for_oid(ATTRIBUTES_OID)
-        except x509.ExtensionNotFound:
-            return MappingProxyType({})
-        raw = extension.value
-        data = raw.value if isinstance(raw, x509.UnrecognizedExtension) else b""
-        try:
-            attrs = json.loads(data).get("attrs", {})
-        except (ValueError, AttributeError) as exc:
-            raise ChaincodeError(f"the certificate attribute extension is not valid JSON: {exc}") from exc
-        if not isinstance(attrs, dict):
-            raise ChaincodeError('the certificate attribute extension is not {"attrs": {...}}')
-        return MappingProxyType({str(k): str(v) for k, v in attrs.items()})
+        self.certificate  # noqa: B018 - raises ChaincodeError for a creator without a certificate
+        return _certificate_attributes(self._id_bytes)
 
     def get_attribute_value(self, name: str) -> str | None:
         """The value of certificate attribute ``name``, or None when the certificate lacks it."""

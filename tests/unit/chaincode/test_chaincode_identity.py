@@ -37,6 +37,14 @@ def test_attributes_come_from_the_fabric_ca_extension() -> None:
     assert not client.has_attribute_value("role", "admin")
 
 
+def test_a_certificate_is_parsed_once_for_all_transactions_of_its_client() -> None:
+    first = identity({"role": "auditor"})
+    again = ClientIdentity(serialize_identity(first.msp_id, first.id_bytes))
+    assert again.certificate is first.certificate
+    assert again.attributes is first.attributes
+    assert again.get_attribute_value("role") == "auditor"
+
+
 def test_assert_attribute_value_denies_with_403() -> None:
     client = identity({"role": "auditor"})
     client.assert_attribute_value("role", "auditor")
