@@ -426,12 +426,13 @@ def _probe_health(url: str, context: ssl.SSLContext | None) -> str:
     return f"HTTP {response.status}: {body.decode('utf-8', errors='replace').strip()[:300]}"
 
 
-def _accepts(port: int, host: str = "127.0.0.1") -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
+def _accepts(port: int) -> bool:
+    """Whether a socket listens on ``port`` (the pre-flight found it free, so it is the node's).
+
+    Read from the kernel's socket tables rather than by connecting: a probe connection that closes
+    without a TLS handshake makes peers and orderers log a handshake error for every start.
+    """
+    return next(_listening_inodes(port), None) is not None
 
 
 def _log_tail(record: RunningProcess, lines: int) -> list[str]:
