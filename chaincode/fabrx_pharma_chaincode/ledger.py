@@ -188,7 +188,7 @@ class ChaincodeLedger:
                 self._records[memo] = cls(dict(anchor.public))
             except RecordError as exc:
                 raise _corrupt(f"{anchor.record_type} {anchor.key}", exc) from exc
-        return self._records[memo]  # type: ignore[no-any-return]
+        return self._records[memo]  # type: ignore[return-value]
 
     # --- LedgerView --------------------------------------------------------------------------------------
 

@@ -13,9 +13,10 @@ submitter's party and the policy, the record's own key, its parties, products, b
 submitter's own stock counters, dispensed traceability codes), so it adds next to nothing to the
 transaction's read set that a valid write would not read anyway. The one guess that can be wrong: a
 first invoice issued by a party that counts as the manufacturer (a sales company) draws on the
-manufacturer's stock, not on the seller's own counters that were fetched; those stay unused. Private keys are listed only in ``books_<submitter>``,
-a collection the submitter's organization is a member of, so prefetching never asks a peer for private
-data its client may not read.
+manufacturer's stock, not on the seller's own counters that were fetched; those stay unused.
+
+Private keys are listed only in ``books_<submitter>``, a collection the submitter's organization is a
+member of, so prefetching never asks a peer for private data its client may not read.
 """
 
 from __future__ import annotations
