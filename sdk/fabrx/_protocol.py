@@ -6,6 +6,7 @@ headers, chaincode proposals, and envelopes. Nothing here does I/O.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import time
@@ -48,6 +49,15 @@ def now_timestamp() -> timestamp_pb2.Timestamp:
     return timestamp_pb2.Timestamp(seconds=now // 1_000_000_000, nanos=now % 1_000_000_000)
 
 
+@functools.lru_cache(maxsize=1024)
+def _chaincode_header_extension(chaincode_name: str) -> bytes:
+    # The same bytes for every proposal to one chaincode: serialized once (this is the hot path of
+    # every evaluate and submit).
+    return proposal_pb2.ChaincodeHeaderExtension(
+        chaincode_id=chaincode_pb2.ChaincodeID(name=chaincode_name)
+    ).SerializeToString()
+
+
 def new_channel_header(
     header_type: int,
     channel_id: str,
@@ -58,17 +68,13 @@ def new_channel_header(
 ) -> common_pb2.ChannelHeader:
     """A channel header of ``header_type`` (a ``common.HeaderType`` value) stamped with the current time."""
     header = common_pb2.ChannelHeader(
-        type=header_type,
-        channel_id=channel_id,
-        tx_id=transaction_id,
-        timestamp=now_timestamp(),
-        epoch=0,
-        tls_cert_hash=tls_cert_hash,
+        type=header_type, channel_id=channel_id, tx_id=transaction_id, epoch=0, tls_cert_hash=tls_cert_hash
     )
+    now = time.time_ns()
+    header.timestamp.seconds = now // 1_000_000_000
+    header.timestamp.nanos = now % 1_000_000_000
     if chaincode_name is not None:
-        header.extension = proposal_pb2.ChaincodeHeaderExtension(
-            chaincode_id=chaincode_pb2.ChaincodeID(name=chaincode_name)
-        ).SerializeToString()
+        header.extension = _chaincode_header_extension(chaincode_name)
     return header
 
 
@@ -88,18 +94,19 @@ def new_proposal(
         channel_header=new_channel_header(
             common_pb2.ENDORSER_TRANSACTION, channel_id, context.transaction_id, chaincode_name=chaincode_name
         ).SerializeToString(),
-        signature_header=context.signature_header.SerializeToString(),
+        signature_header=common_pb2.SignatureHeader(
+            creator=context.creator, nonce=context.nonce
+        ).SerializeToString(),
     )
-    invocation = chaincode_pb2.ChaincodeInvocationSpec(
-        chaincode_spec=chaincode_pb2.ChaincodeSpec(
-            type=chaincode_pb2.ChaincodeSpec.UNDEFINED,
-            chaincode_id=chaincode_pb2.ChaincodeID(name=chaincode_name),
-            input=chaincode_pb2.ChaincodeInput(args=list(args)),
-        )
-    )
-    payload = proposal_pb2.ChaincodeProposalPayload(
-        input=invocation.SerializeToString(), TransientMap=dict(transient or {})
-    )
+    # Fields are set in place: building the nested messages from keyword arguments copies each level.
+    invocation = chaincode_pb2.ChaincodeInvocationSpec()
+    spec = invocation.chaincode_spec
+    spec.type = chaincode_pb2.ChaincodeSpec.UNDEFINED
+    spec.chaincode_id.name = chaincode_name
+    spec.input.args.extend(args)
+    payload = proposal_pb2.ChaincodeProposalPayload(input=invocation.SerializeToString())
+    if transient:
+        payload.TransientMap.update(transient)
     return proposal_pb2.Proposal(header=header.SerializeToString(), payload=payload.SerializeToString())
 
 

@@ -86,8 +86,12 @@ def new_private_key_signer(key: PrivateKey) -> Signer:
     ecdsa_key = key
 
     def sign(digest: bytes) -> bytes:
-        algorithm = _prehashed_for(len(digest))
-        r, s = decode_dss_signature(ecdsa_key.sign(digest, ec.ECDSA(algorithm)))
+        algorithm = _ECDSA_BY_DIGEST_LENGTH.get(len(digest))
+        if algorithm is None:
+            raise IdentityError(
+                f"ECDSA signer received a {len(digest)}-byte message; pass a digest (SHA-256/384)"
+            )
+        r, s = decode_dss_signature(ecdsa_key.sign(digest, algorithm))
         if s > half_order:
             s = order - s
         return encode_dss_signature(r, s)
@@ -95,9 +99,9 @@ def new_private_key_signer(key: PrivateKey) -> Signer:
     return sign
 
 
-def _prehashed_for(length: int) -> Prehashed:
-    # cryptography only needs the digest length to be consistent with the algorithm it names.
-    for algorithm in (hashes.SHA256(), hashes.SHA384(), hashes.SHA512(), hashes.SHA224()):
-        if algorithm.digest_size == length:
-            return Prehashed(algorithm)
-    raise IdentityError(f"ECDSA signer received a {length}-byte message; pass a digest (SHA-256/384)")
+# cryptography only needs the digest length to be consistent with the algorithm it names. Built once:
+# the signer runs for every request.
+_ECDSA_BY_DIGEST_LENGTH: dict[int, ec.ECDSA] = {
+    algorithm.digest_size: ec.ECDSA(Prehashed(algorithm))
+    for algorithm in (hashes.SHA224(), hashes.SHA256(), hashes.SHA384(), hashes.SHA512())
+}
