@@ -10,12 +10,15 @@ from .._protocol import new_transaction_context
 from ..admin.definition import CommittedDefinition
 from ..errors import CommitError, EndorseError, GatewayError
 from . import _messages as messages
+from ._channelpolicy import ChannelPolicies, config_query, parse_config
 from ._commit import Commit
 from ._endorsers import (
     EndorserCache,
     collection_readers,
+    config_unreadable,
     definition_query,
     definition_unreadable,
+    needs_channel_policies,
     parse_definition,
     select_endorsers,
 )
@@ -107,16 +110,50 @@ class ContractState:
     def _unreadable(self, error: GatewayError) -> GatewayError:
         return definition_unreadable(self._channel_id, self._chaincode_name, error)
 
-    def _choose(
+    def _config_proposal(self) -> gateway_pb2.ProposedTransaction:
+        return config_query(self._signing, self._channel_id)
+
+    def _needs_channel_policies(
         self, definition: CommittedDefinition, kind: str, collections: tuple[str, ...]
+    ) -> bool:
+        return kind == "endorse" and needs_channel_policies(definition, collections)
+
+    def _cached_channel_policies(self) -> ChannelPolicies | None:
+        return self._endorsers.channel_policies(self._channel_id)
+
+    def _store_channel_policies(self, payload: bytes) -> ChannelPolicies:
+        policies = parse_config(payload)
+        self._endorsers.store_channel_policies(self._channel_id, policies)
+        return policies
+
+    def _config_unreadable(self, error: GatewayError) -> GatewayError:
+        return config_unreadable(self._channel_id, error)
+
+    def _choose(
+        self,
+        definition: CommittedDefinition,
+        kind: str,
+        collections: tuple[str, ...],
+        policies: ChannelPolicies | None = None,
     ) -> tuple[str, ...]:
         own = self._signing.identity.msp_id
-        chooser = select_endorsers if kind == "endorse" else collection_readers
 
         def choose() -> tuple[str, ...]:
-            return chooser(definition, collections, own_msp_id=own, channel_id=self._channel_id)
+            if kind != "endorse":
+                return collection_readers(
+                    definition, collections, own_msp_id=own, channel_id=self._channel_id
+                )
+            return select_endorsers(
+                definition,
+                collections,
+                own_msp_id=own,
+                channel_id=self._channel_id,
+                channel_policies=policies,
+            )
 
-        return self._endorsers.plan(self._channel_id, definition, kind, collections, choose)
+        return self._endorsers.plan(
+            self._channel_id, definition, kind, collections, choose, channel_policies=policies
+        )
 
     def _forget_plan(self, error: BaseException | Status) -> None:
         # A plan from a stale definition (the chaincode was upgraded) fails this way; read it again.
@@ -157,13 +194,30 @@ class Contract(ContractState):
             raise self._unreadable(error) from error
         return self._store_definition(payload)
 
+    def _channel_policies(self) -> ChannelPolicies:
+        cached = self._cached_channel_policies()
+        if cached is not None:
+            return cached
+        try:
+            payload = Proposal(self._session, self._config_proposal(), self._channel_id).evaluate()
+        except GatewayError as error:
+            raise self._config_unreadable(error) from error
+        return self._store_channel_policies(payload)
+
+    def _plan(self, kind: str, collections: tuple[str, ...]) -> tuple[str, ...]:
+        definition = self._definition()
+        policies = None
+        if self._needs_channel_policies(definition, kind, collections):
+            policies = self._channel_policies()
+        return self._choose(definition, kind, collections, policies)
+
     def _organizations(
         self, kind: str, endorsing_organizations: Sequence[str] | None, collections: Sequence[str] | None
     ) -> Sequence[str] | None:
         names = check_collections(collections)
         if endorsing_organizations is not None or not names:
             return endorsing_organizations
-        return self._choose(self._definition(), kind, names)
+        return self._plan(kind, names)
 
     def endorsing_organizations_for(self, collections: Sequence[str]) -> tuple[str, ...]:
         """The MSP ids that should endorse a transaction writing ``collections``.
@@ -171,15 +225,19 @@ class Contract(ContractState):
         The smallest set of organizations satisfying the chaincode endorsement policy, the endorsement
         policy of each collection that has one, and holding at least one member of each collection that
         has none; the client's own organization first. Read from the committed chaincode definition
-        (``_lifecycle``, on the client's own organization) and cached per chaincode sequence. Pass the
-        result as ``endorsing_organizations`` to :meth:`new_proposal` for step-by-step submits.
+        (``_lifecycle``, on the client's own organization) and cached per chaincode sequence; a policy
+        that is a channel policy reference (the default ``/Channel/Application/Endorsement``, usually
+        ``MAJORITY Endorsement`` over the application organizations) is resolved from the channel
+        configuration (``cscc GetChannelConfig``), cached the same way. Pass the result as
+        ``endorsing_organizations`` to :meth:`new_proposal` for step-by-step submits.
 
         Raises:
-            EndorseError: an unknown collection, a channel-reference policy (not evaluated by fabrx:
-                name the organizations yourself), no satisfying set, or the definition is unreadable.
+            EndorseError: an unknown collection, a channel policy that cannot be evaluated (a policy type
+                other than signature or ImplicitMeta: name the organizations yourself), no satisfying
+                set, or the definition or channel configuration is unreadable.
             ConnectionFailure: the gateway peer cannot be reached.
         """
-        return self._choose(self._definition(), "endorse", check_collections(collections))
+        return self._plan("endorse", check_collections(collections))
 
     def new_proposal(
         self,

@@ -5,7 +5,9 @@ a private data collection it can only restrict them to the collection's members,
 combination of peers can be derived" when the members alone cannot satisfy the policy (fabric#3328).
 The official clients leave the caller to name the endorsing organizations by hand. fabrx works them out
 from the committed chaincode definition (``_lifecycle QueryChaincodeDefinition``, evaluated through the
-Gateway on the client's own organization) and caches the answer per (channel, chaincode, sequence).
+Gateway on the client's own organization) and, when a policy is a channel policy reference such as the
+default ``/Channel/Application/Endorsement``, from the channel configuration (see ``_channelpolicy``);
+it caches the answer per (channel, chaincode, definition sequence, configuration sequence).
 
 Selection rule, for a transaction on ``collections``: the smallest set of organizations, one endorsement
 each, such that
@@ -28,6 +30,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from fabric_protos.common import policies_pb2
 from fabric_protos.gateway import gateway_pb2
@@ -36,10 +39,11 @@ from fabric_protos.peer import policy_pb2
 from fabric_protos.peer.lifecycle import lifecycle_pb2
 
 from .._protocol import new_transaction_context
-from ..admin.definition import CommittedDefinition
+from ..admin.definition import DEFAULT_ENDORSEMENT_POLICY, CommittedDefinition
 from ..admin.peer import LIFECYCLE
 from ..errors import ConnectionFailure, EndorseError, GatewayError
 from . import _messages as messages
+from ._channelpolicy import ChannelPolicies, MetaRule, PolicyResolutionError, Rule
 from ._signing import SigningIdentity
 
 QUERY_DEFINITION = "QueryChaincodeDefinition"
@@ -48,6 +52,8 @@ DEFAULT_MAX_AGE = 60.0
 _PEER_ROLES = frozenset({msp_principal_pb2.MSPRole.PEER, msp_principal_pb2.MSPRole.MEMBER})
 # More candidate organizations than this would make the exhaustive search slow; no consortium has them.
 _MAX_CANDIDATES = 20
+
+T = TypeVar("T")
 
 
 def definition_query(
@@ -89,25 +95,85 @@ def definition_unreadable(channel_id: str, chaincode_name: str, error: GatewayEr
     )
 
 
+def config_unreadable(channel_id: str, error: GatewayError) -> GatewayError:
+    """The error to raise when the channel configuration is unreadable (a ``ConnectionFailure`` stays one)."""
+    if isinstance(error, ConnectionFailure):
+        return error
+    return EndorseError(
+        f"cannot choose endorsing organizations on channel {channel_id}: an endorsement policy is a channel "
+        f"policy and reading the channel configuration (cscc GetChannelConfig) failed ({error.code}); pass "
+        "endorsing_organizations=[...] explicitly",
+        code=error.code,
+        details=error.details,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class _Requirement:
     """One policy the endorsers must satisfy, with what to call it in an error message."""
 
     what: str
-    envelope: policies_pb2.SignaturePolicyEnvelope
+    rule: Rule
 
 
-def _signature_policy(
-    policy: policy_pb2.ApplicationPolicy, what: str, channel_id: str, chaincode_name: str
-) -> policies_pb2.SignaturePolicyEnvelope:
+def _reference(policy: policy_pb2.ApplicationPolicy) -> str | None:
+    """The channel policy ``policy`` refers to (an empty policy means the channel default), else ``None``."""
     if policy.WhichOneof("Type") == "signature_policy":
+        return None
+    return policy.channel_config_policy_reference or DEFAULT_ENDORSEMENT_POLICY
+
+
+def needs_channel_policies(definition: CommittedDefinition, collections: Sequence[str]) -> bool:
+    """Whether choosing endorsers for ``collections`` needs the channel configuration's policies."""
+    if _reference(policy_pb2.ApplicationPolicy.FromString(definition.validation_parameter)) is not None:
+        return True
+    named = set(collections)
+    return any(
+        c.static_collection_config.name in named
+        and c.static_collection_config.HasField("endorsement_policy")
+        and _reference(c.static_collection_config.endorsement_policy) is not None
+        for c in definition.collection_protos
+    )
+
+
+def _policy_rule(
+    policy: policy_pb2.ApplicationPolicy,
+    what: str,
+    channel_id: str,
+    chaincode_name: str,
+    channel_policies: ChannelPolicies | None,
+) -> Rule:
+    reference = _reference(policy)
+    if reference is None:
         return policy.signature_policy
-    reference = policy.channel_config_policy_reference or "/Channel/Application/Endorsement"
+    reason = "the channel configuration was not read"
+    if channel_policies is not None:
+        try:
+            return channel_policies.resolve(reference)
+        except PolicyResolutionError as exc:
+            reason = str(exc)
     raise EndorseError(
         f"cannot choose endorsing organizations for {chaincode_name} on channel {channel_id}: {what} is "
-        f"the channel policy {reference}, which fabrx does not evaluate; pass endorsing_organizations=[...]",
+        f"the channel policy {reference}, which fabrx cannot evaluate ({reason}); pass "
+        "endorsing_organizations=[...]",
         code="FAILED_PRECONDITION",
     )
+
+
+def rule_satisfied(rule: Rule, msp_ids: Sequence[str]) -> bool:
+    """Whether one peer endorsement from each of ``msp_ids`` satisfies ``rule``.
+
+    The sub-rules of an ImplicitMeta rule are evaluated independently, as Fabric does.
+    """
+    if isinstance(rule, MetaRule):
+        return sum(rule_satisfied(sub_rule, msp_ids) for sub_rule in rule.rules) >= rule.threshold
+    return satisfied_by(rule, msp_ids)
+
+
+def _rule_msp_ids(rule: Rule) -> list[str]:
+    if isinstance(rule, MetaRule):
+        return [msp_id for sub_rule in rule.rules for msp_id in _rule_msp_ids(sub_rule)]
+    return _principal_msp_ids(rule)
 
 
 def _principal_msp_ids(envelope: policies_pb2.SignaturePolicyEnvelope) -> list[str]:
@@ -158,21 +224,28 @@ def satisfied_by(envelope: policies_pb2.SignaturePolicyEnvelope, msp_ids: Iterab
 
 
 def select_endorsers(
-    definition: CommittedDefinition, collections: Sequence[str], *, own_msp_id: str, channel_id: str
+    definition: CommittedDefinition,
+    collections: Sequence[str],
+    *,
+    own_msp_id: str,
+    channel_id: str,
+    channel_policies: ChannelPolicies | None = None,
 ) -> tuple[str, ...]:
     """The endorsing organizations for a transaction on ``collections`` (see the module docstring).
 
+    ``channel_policies`` resolves policies given as channel policy references; it is needed when
+    :func:`needs_channel_policies` says so.
+
     Raises:
-        EndorseError: a collection is not in the definition, a policy is a channel policy reference
-            (fabrx does not evaluate those), or no set of organizations satisfies every policy.
+        EndorseError: a collection is not in the definition, a channel policy reference cannot be
+            resolved (no ``channel_policies``, an unknown path or a policy type other than signature
+            and ImplicitMeta), or no set of organizations satisfies every policy.
     """
     name = definition.name
     chaincode_policy = policy_pb2.ApplicationPolicy.FromString(definition.validation_parameter)
+    what = "the chaincode endorsement policy"
     requirements = [
-        _Requirement(
-            "the chaincode endorsement policy",
-            _signature_policy(chaincode_policy, "the chaincode endorsement policy", channel_id, name),
-        )
+        _Requirement(what, _policy_rule(chaincode_policy, what, channel_id, name, channel_policies))
     ]
     by_name = {
         c.static_collection_config.name: c.static_collection_config for c in definition.collection_protos
@@ -190,13 +263,13 @@ def select_endorsers(
         members = frozenset(_principal_msp_ids(static.member_orgs_policy.signature_policy))
         if static.HasField("endorsement_policy"):
             what = f"the endorsement policy of collection {collection}"
-            envelope = _signature_policy(static.endorsement_policy, what, channel_id, name)
-            requirements.append(_Requirement(what, envelope))
+            rule = _policy_rule(static.endorsement_policy, what, channel_id, name, channel_policies)
+            requirements.append(_Requirement(what, rule))
         else:
             member_sets.append((collection, members))
 
     def acceptable(orgs: tuple[str, ...]) -> bool:
-        return all(satisfied_by(r.envelope, orgs) for r in requirements) and all(
+        return all(rule_satisfied(r.rule, orgs) for r in requirements) and all(
             members.intersection(orgs) for _, members in member_sets
         )
 
@@ -221,7 +294,7 @@ def _candidates(
 ) -> list[str]:
     named: set[str] = set()
     for requirement in requirements:
-        named.update(_principal_msp_ids(requirement.envelope))
+        named.update(_rule_msp_ids(requirement.rule))
     members = set().union(*(m for _, m in member_sets)) if member_sets else set()
     named |= members
     ordered = sorted(named, key=lambda msp_id: (msp_id != own_msp_id, msp_id not in members, msp_id))
@@ -263,11 +336,13 @@ def collection_readers(
 
 
 class EndorserCache:
-    """Committed chaincode definitions and the endorser sets chosen from them. Thread-safe.
+    """Committed chaincode definitions, channel policies and the endorser sets chosen from them. Thread-safe.
 
-    A definition is read again after ``max_age`` seconds or after :meth:`invalidate` (fabrx calls it
-    when a transaction planned from the cache fails endorsement or validation), so an upgraded
-    definition (a new sequence) is picked up; endorser sets are kept per (channel, chaincode, sequence).
+    A definition (or a channel's policies) is read again after ``max_age`` seconds or after
+    :meth:`invalidate` (fabrx calls it when a transaction planned from the cache fails endorsement or
+    validation), so an upgraded definition (a new sequence) or a channel configuration update is
+    picked up; endorser sets are kept per (channel, chaincode, definition sequence, configuration
+    sequence).
     """
 
     def __init__(
@@ -277,24 +352,39 @@ class EndorserCache:
         self._clock = clock
         self._lock = threading.Lock()
         self._definitions: dict[tuple[str, str], tuple[CommittedDefinition, float]] = {}
-        self._plans: dict[tuple[str, str, int, str, tuple[str, ...]], tuple[str, ...]] = {}
+        self._channel_policies: dict[str, tuple[ChannelPolicies, float]] = {}
+        self._plans: dict[tuple[str, str, int, int, str, tuple[str, ...]], tuple[str, ...]] = {}
 
     def definition(self, channel_id: str, chaincode_name: str) -> CommittedDefinition | None:
         """The cached definition, or ``None`` when it is missing or older than ``max_age``."""
         with self._lock:
             entry = self._definitions.get((channel_id, chaincode_name))
-        if entry is None or self._clock() - entry[1] > self._max_age:
-            return None
-        return entry[0]
+        return self._fresh(entry)
 
     def store(self, channel_id: str, definition: CommittedDefinition) -> None:
         with self._lock:
             self._definitions[(channel_id, definition.name)] = (definition, self._clock())
 
+    def channel_policies(self, channel_id: str) -> ChannelPolicies | None:
+        """The cached policies of ``channel_id``, or ``None`` when missing or older than ``max_age``."""
+        with self._lock:
+            entry = self._channel_policies.get(channel_id)
+        return self._fresh(entry)
+
+    def store_channel_policies(self, channel_id: str, policies: ChannelPolicies) -> None:
+        with self._lock:
+            self._channel_policies[channel_id] = (policies, self._clock())
+
+    def _fresh(self, entry: tuple[T, float] | None) -> T | None:
+        if entry is None or self._clock() - entry[1] > self._max_age:
+            return None
+        return entry[0]
+
     def invalidate(self, channel_id: str, chaincode_name: str) -> None:
-        """Forget the definition of ``chaincode_name``: the next plan reads it from the ledger again."""
+        """Forget the definition of ``chaincode_name`` and the channel's policies: read them again."""
         with self._lock:
             self._definitions.pop((channel_id, chaincode_name), None)
+            self._channel_policies.pop(channel_id, None)
 
     def plan(
         self,
@@ -303,9 +393,19 @@ class EndorserCache:
         kind: str,
         collections: Sequence[str],
         choose: Callable[[], tuple[str, ...]],
+        *,
+        channel_policies: ChannelPolicies | None = None,
     ) -> tuple[str, ...]:
         """The cached ``kind`` ("endorse"/"evaluate") plan for ``collections``, made once by ``choose``."""
-        key = (channel_id, definition.name, definition.sequence, kind, tuple(sorted(set(collections))))
+        config_sequence = -1 if channel_policies is None else channel_policies.sequence
+        key = (
+            channel_id,
+            definition.name,
+            definition.sequence,
+            config_sequence,
+            kind,
+            tuple(sorted(set(collections))),
+        )
         with self._lock:
             found = self._plans.get(key)
         if found is None:
