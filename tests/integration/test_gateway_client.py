@@ -23,7 +23,11 @@ from fabric_protos.peer import transaction_pb2
 
 import fabrx
 from fabrx import aio
+from fabrx.admin.definition import CollectionConfig, CommittedDefinition
 from fabrx.gateway import StatusCode
+from fabrx.gateway._channelpolicy import config_query, parse_config
+from fabrx.gateway._endorsers import select_endorsers
+from fabrx.gateway._proposal import Proposal
 from fabrx_network import ConsortiumNetwork
 
 CHANNEL = "pharma"
@@ -278,6 +282,22 @@ def test_block_events_full_and_filtered_show_the_transaction(
     assert commit.transaction_id in transaction_ids
 
 
+def test_block_events_requested_with_an_offline_signature(
+    network: ConsortiumNetwork, gateway_for: Callable[[str], fabrx.Gateway]
+) -> None:
+    sign = offline_signer(network, "DistributorA")
+    key = unique("gw-offline-block")
+    _, commit = asset_py(gateway_for("DistributorA")).submit_async("CreateAsset", key, "red", "1", "d", "1")
+    block_number = commit.status().block_number
+    with new_gateway(network, "DistributorA", offline=True) as gateway:
+        unsigned = gateway.get_network(CHANNEL).new_filtered_block_events_request(start_block=block_number)
+        request = gateway.new_signed_filtered_block_events_request(unsigned.bytes, sign(unsigned.digest))
+        with request.events(timeout=20) as blocks:
+            block = next(blocks)
+    assert block.number == block_number
+    assert commit.transaction_id in [t.txid for t in block.filtered_transactions]
+
+
 # ----------------------------------------------------------------------------------------------- asyncio
 
 
@@ -360,3 +380,29 @@ def test_endorsers_for_collections_that_members_alone_cannot_endorse_come_from_t
     )
     with pytest.raises(fabrx.EndorseError, match="no private data collection 'assetPrivate'"):
         pharma.endorsing_organizations_for(["assetPrivate"])
+
+
+def test_the_default_channel_endorsement_policy_resolves_from_the_real_channel_configuration(
+    gateway_for: Callable[[str], fabrx.Gateway],
+) -> None:
+    # No chaincode of the consortium uses the channel default, so the real configuration (read through
+    # the Gateway as a contract would) is applied to a definition that does.
+    gateway = gateway_for("Manufacturer")
+    session = gateway._session
+    payload = Proposal(session, config_query(session.signing, CHANNEL), CHANNEL).evaluate()
+    policies = parse_config(payload)
+    default = CommittedDefinition(
+        name="default-policy",
+        sequence=1,
+        version="1",
+        endorsement_plugin="escc",
+        validation_plugin="vscc",
+        validation_parameter=b"",  # the channel default, /Channel/Application/Endorsement
+        init_required=False,
+        collection_protos=(CollectionConfig(name="c", policy="OR('HospitalAMSP.member')").to_proto(),),
+    )
+    chosen = select_endorsers(
+        default, ["c"], own_msp_id="ManufacturerMSP", channel_id=CHANNEL, channel_policies=policies
+    )
+    # MAJORITY Endorsement of the six application organizations: four, the own org and the member first.
+    assert len(chosen) == 4 and chosen[:2] == ("ManufacturerMSP", "HospitalAMSP")

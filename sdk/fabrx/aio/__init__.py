@@ -14,11 +14,12 @@ client; only the I/O differs. Value types (``Status``, ``ChaincodeEvent``, check
 ``Reconnect``) are those of :mod:`fabrx.gateway`.
 """
 
-from ._events import ChaincodeEventsRequest, EventStream
+from ._events import BlockEventsRequest, ChaincodeEventsRequest, EventStream
 from ._gateway import Contract, Gateway, Network, connect
 from ._proposal import Commit, Proposal, Transaction
 
 __all__ = [
+    "BlockEventsRequest",
     "ChaincodeEventsRequest",
     "Commit",
     "Contract",

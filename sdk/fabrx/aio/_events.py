@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections import deque
 from collections.abc import Callable
@@ -11,10 +12,14 @@ from typing import Any, Generic, TypeVar
 
 import grpc
 import grpc.aio
+from fabric_protos.common import common_pb2
 from fabric_protos.gateway import gateway_pb2
 
 from .._rpc_errors import translate
 from ..errors import GatewayError
+from ..gateway import _messages as messages
+from ..gateway._blockevents import B, BlockEventsRequestState
+from ..gateway._client import DeliverKind
 from ..gateway._events import ChaincodeEventsRequestState
 from ..gateway._events_model import ChaincodeEvent
 from ..gateway._reconnect import STREAM_ENDED, Outage
@@ -137,6 +142,29 @@ class ChaincodeEventsRequest(ChaincodeEventsRequestState):
         return EventStream(
             cursor,
             session.client.chaincode_events,
+            Outage(session.reconnect, cursor.what),
+            session.timeouts.chaincode_events if timeout is None else timeout,
+        )
+
+
+class BlockEventsRequest(BlockEventsRequestState[B]):
+    """A request for blocks of one kind; :meth:`events` opens the async stream."""
+
+    __slots__ = ("_session",)
+
+    def __init__(
+        self, session: Session, kind: DeliverKind, envelope: common_pb2.Envelope, seek: messages.Seek
+    ) -> None:
+        super().__init__(session.signing, kind, envelope, seek)
+        self._session = session
+
+    def events(self, *, timeout: float | None = None) -> EventStream[B]:
+        """The block stream (opened at the first ``__anext__``); see the sync ``events()``."""
+        session = self._session
+        cursor = self._cursor()
+        return EventStream(
+            cursor,
+            functools.partial(session.client.deliver, self._kind),
             Outage(session.reconnect, cursor.what),
             session.timeouts.chaincode_events if timeout is None else timeout,
         )

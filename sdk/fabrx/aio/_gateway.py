@@ -12,7 +12,8 @@ from ..admin.definition import CommittedDefinition
 from ..endpoint import Endpoint
 from ..errors import EndorseError, GatewayError
 from ..gateway import _messages as messages
-from ..gateway._blockevents import Block, BlockAndPrivateData, BlockEventsCursor, FilteredBlock
+from ..gateway._blockevents import B, Block, BlockAndPrivateData, FilteredBlock
+from ..gateway._channelpolicy import ChannelPolicies
 from ..gateway._checkpoint import Checkpoint
 from ..gateway._client import DeliverKind
 from ..gateway._contract import ContractState, check_collections, check_committed
@@ -21,13 +22,12 @@ from ..gateway._gateway import resolve_channel_source
 from ..gateway._messages import Argument
 from ..gateway._network import NetworkState, pin_failed, start_of
 from ..gateway._options import Reconnect, Timeouts
-from ..gateway._reconnect import Outage
 from ..gateway._signing import SigningIdentity
 from ..hashing import Hash
 from ..identity import Identity
 from ..signing import Signer
 from ._client import AioGatewayClient, new_aio_channel
-from ._events import ChaincodeEventsRequest, EventStream
+from ._events import BlockEventsRequest, ChaincodeEventsRequest, EventStream
 from ._proposal import Commit, Proposal, Transaction
 from ._session import Session
 
@@ -53,17 +53,34 @@ class Contract(ContractState):
             raise self._unreadable(error) from error
         return self._store_definition(payload)
 
+    async def _channel_policies(self) -> ChannelPolicies:
+        cached = self._cached_channel_policies()
+        if cached is not None:
+            return cached
+        try:
+            payload = await Proposal(self._session, self._config_proposal(), self._channel_id).evaluate()
+        except GatewayError as error:
+            raise self._config_unreadable(error) from error
+        return self._store_channel_policies(payload)
+
+    async def _plan(self, kind: str, collections: tuple[str, ...]) -> tuple[str, ...]:
+        definition = await self._definition()
+        policies = None
+        if self._needs_channel_policies(definition, kind, collections):
+            policies = await self._channel_policies()
+        return self._choose(definition, kind, collections, policies)
+
     async def _organizations(
         self, kind: str, endorsing_organizations: Sequence[str] | None, collections: Sequence[str] | None
     ) -> Sequence[str] | None:
         names = check_collections(collections)
         if endorsing_organizations is not None or not names:
             return endorsing_organizations
-        return self._choose(await self._definition(), kind, names)
+        return await self._plan(kind, names)
 
     async def endorsing_organizations_for(self, collections: Sequence[str]) -> tuple[str, ...]:
         """The MSP ids that should endorse a write to ``collections``; see the sync twin."""
-        return self._choose(await self._definition(), "endorse", check_collections(collections))
+        return await self._plan("endorse", check_collections(collections))
 
     def new_proposal(
         self,
@@ -180,20 +197,30 @@ class Network(NetworkState):
         )
         return request.events(timeout=timeout)
 
-    async def _blocks(
-        self, kind: DeliverKind, start_block: int | None, checkpoint: Checkpoint | None, timeout: float | None
-    ) -> EventStream[object]:
-        session = self._session
+    async def _blocks_request(
+        self, kind: DeliverKind, start_block: int | None, checkpoint: Checkpoint | None
+    ) -> BlockEventsRequest[B]:
         block, _ = start_of(start_block, checkpoint)
-        cursor = BlockEventsCursor(
-            session.signing, kind, self._channel_id, await self._pinned(block), session.tls_cert_hash
-        )
-        return EventStream(
-            cursor,
-            lambda envelope, deadline: session.client.deliver(kind, envelope, deadline),
-            Outage(session.reconnect, cursor.what),
-            session.timeouts.chaincode_events if timeout is None else timeout,
-        )
+        envelope, seek = self._seek_messages(await self._pinned(block), self._session.tls_cert_hash)
+        return BlockEventsRequest(self._session, kind, envelope, seek)
+
+    async def new_block_events_request(
+        self, *, start_block: int | None = None, checkpoint: Checkpoint | None = None
+    ) -> BlockEventsRequest[Block]:
+        """A request for full blocks, to sign offline or open with ``.events()``; see the sync twin."""
+        return await self._blocks_request(DeliverKind.BLOCK, start_block, checkpoint)
+
+    async def new_filtered_block_events_request(
+        self, *, start_block: int | None = None, checkpoint: Checkpoint | None = None
+    ) -> BlockEventsRequest[FilteredBlock]:
+        """A request for filtered blocks; see :meth:`new_block_events_request`."""
+        return await self._blocks_request(DeliverKind.FILTERED_BLOCK, start_block, checkpoint)
+
+    async def new_block_and_private_data_events_request(
+        self, *, start_block: int | None = None, checkpoint: Checkpoint | None = None
+    ) -> BlockEventsRequest[BlockAndPrivateData]:
+        """A request for blocks with private data; see :meth:`new_block_events_request`."""
+        return await self._blocks_request(DeliverKind.BLOCK_AND_PRIVATE_DATA, start_block, checkpoint)
 
     async def block_events(
         self,
@@ -203,7 +230,8 @@ class Network(NetworkState):
         timeout: float | None = None,
     ) -> EventStream[Block]:
         """Listen for full blocks; see :meth:`fabrx.gateway.Network.block_events`."""
-        return await self._blocks(DeliverKind.BLOCK, start_block, checkpoint, timeout)  # type: ignore[return-value]
+        request = await self.new_block_events_request(start_block=start_block, checkpoint=checkpoint)
+        return request.events(timeout=timeout)
 
     async def filtered_block_events(
         self,
@@ -213,8 +241,8 @@ class Network(NetworkState):
         timeout: float | None = None,
     ) -> EventStream[FilteredBlock]:
         """Listen for filtered blocks."""
-        stream = await self._blocks(DeliverKind.FILTERED_BLOCK, start_block, checkpoint, timeout)
-        return stream  # type: ignore[return-value]
+        request = await self.new_filtered_block_events_request(start_block=start_block, checkpoint=checkpoint)
+        return request.events(timeout=timeout)
 
     async def block_and_private_data_events(
         self,
@@ -224,8 +252,10 @@ class Network(NetworkState):
         timeout: float | None = None,
     ) -> EventStream[BlockAndPrivateData]:
         """Listen for blocks with the private data this client's organization may read."""
-        stream = await self._blocks(DeliverKind.BLOCK_AND_PRIVATE_DATA, start_block, checkpoint, timeout)
-        return stream  # type: ignore[return-value]
+        request = await self.new_block_and_private_data_events_request(
+            start_block=start_block, checkpoint=checkpoint
+        )
+        return request.events(timeout=timeout)
 
 
 class Gateway:
@@ -260,6 +290,30 @@ class Gateway:
     ) -> ChaincodeEventsRequest:
         signed, request = messages.with_events_signature(request_bytes, signature)
         return ChaincodeEventsRequest(self._session, signed, request)
+
+    def _signed_blocks(
+        self, kind: DeliverKind, request_bytes: bytes, signature: bytes
+    ) -> BlockEventsRequest[B]:
+        envelope, seek = messages.with_seek_signature(request_bytes, signature)
+        return BlockEventsRequest(self._session, kind, envelope, seek)
+
+    def new_signed_block_events_request(
+        self, request_bytes: bytes, signature: bytes
+    ) -> BlockEventsRequest[Block]:
+        """Rebuild a full-block events request; see the sync ``new_signed_block_events_request``."""
+        return self._signed_blocks(DeliverKind.BLOCK, request_bytes, signature)
+
+    def new_signed_filtered_block_events_request(
+        self, request_bytes: bytes, signature: bytes
+    ) -> BlockEventsRequest[FilteredBlock]:
+        """Rebuild a filtered-block events request from its ``.bytes`` and an offline signature."""
+        return self._signed_blocks(DeliverKind.FILTERED_BLOCK, request_bytes, signature)
+
+    def new_signed_block_and_private_data_events_request(
+        self, request_bytes: bytes, signature: bytes
+    ) -> BlockEventsRequest[BlockAndPrivateData]:
+        """Rebuild a block-and-private-data events request from its ``.bytes`` and an offline signature."""
+        return self._signed_blocks(DeliverKind.BLOCK_AND_PRIVATE_DATA, request_bytes, signature)
 
     async def close(self) -> None:
         """Close the gRPC channel if fabrx opened it; a caller-owned channel is left open."""

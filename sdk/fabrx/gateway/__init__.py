@@ -15,7 +15,7 @@ Step by step: ``contract.new_proposal(...)`` → :class:`Proposal` ``.endorse()`
 signing. All objects are thread-safe except event iterators, which one thread consumes.
 """
 
-from ._blockevents import Block, BlockAndPrivateData, FilteredBlock
+from ._blockevents import Block, BlockAndPrivateData, BlockEventsRequest, FilteredBlock
 from ._checkpoint import Checkpoint, Checkpointer, FileCheckpointer, InMemoryCheckpointer
 from ._commit import Commit
 from ._contract import Contract
@@ -33,6 +33,7 @@ from ._transaction import Transaction
 __all__ = [
     "Block",
     "BlockAndPrivateData",
+    "BlockEventsRequest",
     "ChaincodeEvent",
     "ChaincodeEventsRequest",
     "Checkpoint",

@@ -16,7 +16,8 @@ from ..hashing import Hash
 from ..identity import Identity
 from ..signing import Signer
 from . import _messages as messages
-from ._client import GatewayClient
+from ._blockevents import B, Block, BlockAndPrivateData, BlockEventsRequest, FilteredBlock
+from ._client import DeliverKind, GatewayClient
 from ._commit import Commit
 from ._events import ChaincodeEventsRequest
 from ._network import Network
@@ -97,6 +98,37 @@ class Gateway:
         """Rebuild a chaincode events request from its ``.bytes`` and an offline signature of ``.digest``."""
         signed, request = messages.with_events_signature(request_bytes, signature)
         return ChaincodeEventsRequest(self._session, signed, request)
+
+    def _signed_blocks(
+        self, kind: DeliverKind, request_bytes: bytes, signature: bytes
+    ) -> BlockEventsRequest[B]:
+        envelope, seek = messages.with_seek_signature(request_bytes, signature)
+        return BlockEventsRequest(self._session, kind, envelope, seek)
+
+    def new_signed_block_events_request(
+        self, request_bytes: bytes, signature: bytes
+    ) -> BlockEventsRequest[Block]:
+        """Rebuild a full-block events request from its ``.bytes`` and an offline signature of ``.digest``.
+
+        The bytes do not say which Deliver service they were made for: use the ``new_signed_*`` method
+        matching the ``network.new_*_events_request`` that made them.
+
+        Raises:
+            ValueError: the bytes are not a block events request.
+        """
+        return self._signed_blocks(DeliverKind.BLOCK, request_bytes, signature)
+
+    def new_signed_filtered_block_events_request(
+        self, request_bytes: bytes, signature: bytes
+    ) -> BlockEventsRequest[FilteredBlock]:
+        """Rebuild a filtered-block events request; see :meth:`new_signed_block_events_request`."""
+        return self._signed_blocks(DeliverKind.FILTERED_BLOCK, request_bytes, signature)
+
+    def new_signed_block_and_private_data_events_request(
+        self, request_bytes: bytes, signature: bytes
+    ) -> BlockEventsRequest[BlockAndPrivateData]:
+        """Rebuild a block-and-private-data events request; see :meth:`new_signed_block_events_request`."""
+        return self._signed_blocks(DeliverKind.BLOCK_AND_PRIVATE_DATA, request_bytes, signature)
 
     def close(self) -> None:
         """Close the gRPC channel if fabrx opened it; a caller-owned channel is left open."""

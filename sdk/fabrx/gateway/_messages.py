@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from fabric_protos.common import common_pb2, ledger_pb2
 from fabric_protos.gateway import gateway_pb2
 from fabric_protos.orderer import ab_pb2
 from fabric_protos.peer import proposal_pb2, proposal_response_pb2, transaction_pb2
+from google.protobuf.message import DecodeError
 
 from .._protocol import NONCE_LENGTH, TransactionContext, new_channel_header, new_proposal
 
@@ -184,6 +186,50 @@ def new_seek_payload(
     return payload.SerializeToString()
 
 
+@dataclass(frozen=True, slots=True)
+class Seek:
+    """What a block events request asks for: its channel, first block and TLS certificate binding.
+
+    ``start_block`` is ``None`` for the next block to be committed.
+    """
+
+    channel_id: str
+    start_block: int | None
+    tls_cert_hash: bytes
+
+
+def new_seek_envelope(
+    channel_id: str, creator: bytes, start_block: int | None, *, tls_cert_hash: bytes = b""
+) -> tuple[common_pb2.Envelope, Seek]:
+    """An unsigned block events request (the signature is added to the envelope later)."""
+    payload = new_seek_payload(channel_id, creator, start_block, tls_cert_hash=tls_cert_hash)
+    return common_pb2.Envelope(payload=payload), Seek(channel_id, start_block, tls_cert_hash)
+
+
+def parse_seek_envelope(envelope: common_pb2.Envelope) -> Seek:
+    """What a serialized block events request asks for.
+
+    Raises:
+        ValueError: the envelope is not a ``DELIVER_SEEK_INFO`` request.
+    """
+    payload = common_pb2.Payload.FromString(envelope.payload)
+    channel_header = common_pb2.ChannelHeader.FromString(payload.header.channel_header)
+    if channel_header.type != common_pb2.DELIVER_SEEK_INFO:
+        raise ValueError(
+            f"not a block events request: channel header type {channel_header.type}, expected "
+            f"DELIVER_SEEK_INFO ({common_pb2.DELIVER_SEEK_INFO})"
+        )
+    start = ab_pb2.SeekInfo.FromString(payload.data).start
+    which = start.WhichOneof("Type")
+    if which == "specified":
+        start_block: int | None = start.specified.number
+    elif which == "oldest":
+        start_block = 0
+    else:
+        start_block = None
+    return Seek(channel_header.channel_id, start_block, channel_header.tls_cert_hash)
+
+
 CHAIN_INFO_CHAINCODE = "qscc"
 CHAIN_INFO_FUNCTION = "GetChainInfo"
 
@@ -231,3 +277,17 @@ def with_events_signature(
     signed = gateway_pb2.SignedChaincodeEventsRequest.FromString(request_bytes)
     signed.signature = signature
     return signed, gateway_pb2.ChaincodeEventsRequest.FromString(signed.request)
+
+
+def with_seek_signature(request_bytes: bytes, signature: bytes) -> tuple[common_pb2.Envelope, Seek]:
+    """Rebuild a block events request from its ``.bytes`` and a detached signature.
+
+    Raises:
+        ValueError: the bytes are not a block events request.
+    """
+    try:
+        envelope = common_pb2.Envelope.FromString(request_bytes)
+        envelope.signature = signature
+        return envelope, parse_seek_envelope(envelope)
+    except DecodeError as exc:
+        raise ValueError(f"not a block events request: {exc}") from exc

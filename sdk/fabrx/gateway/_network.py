@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import logging
 
+from fabric_protos.common import common_pb2
 from fabric_protos.gateway import gateway_pb2
 
 from .._protocol import new_transaction_context
 from ..errors import ConnectionFailure, GatewayError
 from . import _messages as messages
-from ._blockevents import Block, BlockAndPrivateData, BlockEventsCursor, FilteredBlock
+from ._blockevents import B, Block, BlockAndPrivateData, BlockEventsRequest, FilteredBlock
 from ._checkpoint import Checkpoint
 from ._client import DeliverKind
 from ._contract import Contract
 from ._events import ChaincodeEventsRequest
 from ._events_model import ChaincodeEvent
 from ._proposal import Proposal
-from ._reconnect import Outage
 from ._session import Session
 from ._signing import SigningIdentity
 from ._stream import EventStream
@@ -68,6 +68,13 @@ class NetworkState:
             self._channel_id, chaincode_name, self._signing.creator, start_block, after_transaction_id
         )
         return signed, messages.parse_chaincode_events_request(signed.request)
+
+    def _seek_messages(
+        self, start_block: int | None, tls_cert_hash: bytes
+    ) -> tuple[common_pb2.Envelope, messages.Seek]:
+        return messages.new_seek_envelope(
+            self._channel_id, self._signing.creator, start_block, tls_cert_hash=tls_cert_hash
+        )
 
 
 def pin_failed(channel_id: str, error: GatewayError) -> None:
@@ -140,20 +147,38 @@ class Network(NetworkState):
         )
         return request.events(timeout=timeout)
 
-    def _blocks(
-        self, kind: DeliverKind, start_block: int | None, checkpoint: Checkpoint | None, timeout: float | None
-    ) -> EventStream[object]:
-        session = self._session
+    def _blocks_request(
+        self, kind: DeliverKind, start_block: int | None, checkpoint: Checkpoint | None
+    ) -> BlockEventsRequest[B]:
         block, _ = start_of(start_block, checkpoint)
-        cursor = BlockEventsCursor(
-            session.signing, kind, self._channel_id, self._pinned(block), session.tls_cert_hash
-        )
-        return EventStream(
-            cursor,
-            lambda envelope, deadline: session.client.deliver(kind, envelope, deadline),
-            Outage(session.reconnect, cursor.what),
-            session.timeouts.chaincode_events if timeout is None else timeout,
-        )
+        envelope, seek = self._seek_messages(self._pinned(block), self._session.tls_cert_hash)
+        return BlockEventsRequest(self._session, kind, envelope, seek)
+
+    def new_block_events_request(
+        self, *, start_block: int | None = None, checkpoint: Checkpoint | None = None
+    ) -> BlockEventsRequest[Block]:
+        """A request for full blocks, to sign offline or open with ``.events()``.
+
+        Starts at ``checkpoint.block_number`` (the block to resume from), else at ``start_block``, else
+        at the next block to commit (whose number is read first, as for
+        :meth:`new_chaincode_events_request`, when the Gateway can sign and reconnects).
+
+        Raises:
+            ConnectionFailure: the gateway peer cannot be reached while reading the height.
+        """
+        return self._blocks_request(DeliverKind.BLOCK, start_block, checkpoint)
+
+    def new_filtered_block_events_request(
+        self, *, start_block: int | None = None, checkpoint: Checkpoint | None = None
+    ) -> BlockEventsRequest[FilteredBlock]:
+        """A request for filtered blocks; see :meth:`new_block_events_request`."""
+        return self._blocks_request(DeliverKind.FILTERED_BLOCK, start_block, checkpoint)
+
+    def new_block_and_private_data_events_request(
+        self, *, start_block: int | None = None, checkpoint: Checkpoint | None = None
+    ) -> BlockEventsRequest[BlockAndPrivateData]:
+        """A request for blocks with private data; see :meth:`new_block_events_request`."""
+        return self._blocks_request(DeliverKind.BLOCK_AND_PRIVATE_DATA, start_block, checkpoint)
 
     def block_events(
         self,
@@ -165,9 +190,11 @@ class Network(NetworkState):
         """Listen for full blocks (``common.Block``) from the peer's Deliver service.
 
         Resumes after a reconnect from the block after the last one received. ``checkpoint`` (its
-        ``block_number``) wins over ``start_block``; by default blocks start at the next commit.
+        ``block_number``) wins over ``start_block``; by default blocks start at the next commit. See
+        :meth:`BlockEventsRequest.events`.
         """
-        return self._blocks(DeliverKind.BLOCK, start_block, checkpoint, timeout)  # type: ignore[return-value]
+        request = self.new_block_events_request(start_block=start_block, checkpoint=checkpoint)
+        return request.events(timeout=timeout)
 
     def filtered_block_events(
         self,
@@ -177,7 +204,8 @@ class Network(NetworkState):
         timeout: float | None = None,
     ) -> EventStream[FilteredBlock]:
         """Listen for filtered blocks (``peer.FilteredBlock``: transaction ids, validation codes, events)."""
-        return self._blocks(DeliverKind.FILTERED_BLOCK, start_block, checkpoint, timeout)  # type: ignore[return-value]
+        request = self.new_filtered_block_events_request(start_block=start_block, checkpoint=checkpoint)
+        return request.events(timeout=timeout)
 
     def block_and_private_data_events(
         self,
@@ -187,4 +215,7 @@ class Network(NetworkState):
         timeout: float | None = None,
     ) -> EventStream[BlockAndPrivateData]:
         """Listen for blocks with the private data this client's organization may read."""
-        return self._blocks(DeliverKind.BLOCK_AND_PRIVATE_DATA, start_block, checkpoint, timeout)  # type: ignore[return-value]
+        request = self.new_block_and_private_data_events_request(
+            start_block=start_block, checkpoint=checkpoint
+        )
+        return request.events(timeout=timeout)

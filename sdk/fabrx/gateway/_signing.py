@@ -34,6 +34,7 @@ class SigningIdentity:
             raise IdentityError(
                 "this Gateway has no signer, so it cannot sign requests: connect with signer=..., or sign "
                 "the request's .digest offline and rebuild it with gateway.new_signed_proposal / "
-                "new_signed_transaction / new_signed_commit / new_signed_chaincode_events_request"
+                "new_signed_transaction / new_signed_commit / new_signed_chaincode_events_request / "
+                "new_signed_block_events_request (and its filtered and private-data twins)"
             )
         return self.signer(digest)

@@ -238,6 +238,7 @@ class Received:
     commit_status: list[gateway_pb2.CommitStatusRequest] = field(default_factory=list)
     chaincode_events: list[gateway_pb2.ChaincodeEventsRequest] = field(default_factory=list)
     seek: list[tuple[str, common_pb2.ChannelHeader, ab_pb2.SeekInfo]] = field(default_factory=list)
+    seek_envelopes: list[common_pb2.Envelope] = field(default_factory=list)
     invocations: list[Invocation] = field(default_factory=list)
 
 
@@ -526,6 +527,7 @@ class FakeFabric(gateway_pb2_grpc.GatewayServicer, events_pb2_grpc.DeliverServic
         signature_header = common_pb2.SignatureHeader.FromString(payload.header.signature_header)
         seek = ab_pb2.SeekInfo.FromString(payload.data)
         self.received.seek.append((kind, channel_header, seek))
+        self.received.seek_envelopes.append(envelope)
         self._maybe_fail("deliver", context)
         try:
             verify_signature(signature_header.creator, envelope.payload, envelope.signature)

@@ -193,6 +193,34 @@ def test_async_block_events_pinned_start_and_close(
     assert fabric.received.seek[0][2].start.specified.number == 3
 
 
+def test_async_block_events_requests_signed_offline(
+    server: FakeServer, client: ClientIdentity, fabric: FakeFabric
+) -> None:
+    add_events(fabric.ledger, 2)
+
+    async def body(gateway: aio.Gateway) -> list[int]:
+        network = gateway.get_network("mychannel")
+        unsigned = await network.new_block_and_private_data_events_request(start_block=2)
+        with pytest.raises(IdentityError, match="no signer"):
+            await anext(unsigned.events())
+        signed = gateway.new_signed_block_and_private_data_events_request(
+            unsigned.bytes, client.signer(unsigned.digest)
+        )
+        async with signed.events() as private:
+            first = (await anext(private)).block.header.number
+        unsigned_filtered = await network.new_filtered_block_events_request(start_block=1)
+        filtered = gateway.new_signed_filtered_block_events_request(
+            unsigned_filtered.bytes, client.signer(unsigned_filtered.digest)
+        )
+        async with filtered.events() as blocks:
+            return [first, (await anext(blocks)).number, (await anext(blocks)).number]
+
+    assert run(server, client, body, signer=None) == [2, 1, 2]
+    assert [kind for kind, _, _ in fabric.received.seek] == ["private", "filtered"]
+    assert all(envelope.signature for envelope in fabric.received.seek_envelopes)
+    assert fabric.rejected == []
+
+
 def test_async_refused_events_raise(server: FakeServer, client: ClientIdentity, fabric: FakeFabric) -> None:
     fabric.fail("chaincode_events", grpc.StatusCode.PERMISSION_DENIED, "no")
 

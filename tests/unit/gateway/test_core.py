@@ -93,6 +93,7 @@ def test_public_names_are_pinned() -> None:
     assert fabrx.gateway.__all__ == [
         "Block",
         "BlockAndPrivateData",
+        "BlockEventsRequest",
         "ChaincodeEvent",
         "ChaincodeEventsRequest",
         "Checkpoint",
@@ -115,6 +116,7 @@ def test_public_names_are_pinned() -> None:
         "connect_profile",
     ]
     assert fabrx.aio.__all__ == [
+        "BlockEventsRequest",
         "ChaincodeEventsRequest",
         "Commit",
         "Contract",
