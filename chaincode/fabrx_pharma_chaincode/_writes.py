@@ -29,7 +29,7 @@ from fabrx_pharma.records import quantities
 from fabrx_pharma.stock import StockKey, invoice_outflow, stock_effects, stock_holder
 
 from .errors import ConfigurationError
-from .layout import Anchor, dispensed_key, order_after, public_part, purchase_key, record_key, stock_key
+from .layout import Anchor, dispensed_key, order_after, public_part, record_key, stock_key
 from .ledger import ChaincodeLedger, stock_to_json
 from .store import StateStore
 
@@ -83,8 +83,7 @@ def _stock_changes(record: AnyRecord, ledger: ChaincodeLedger) -> dict[StockKey,
     """Stock positions the record changes in books the writer keeps.
 
     An invoice's purchase by its buyer is not one of them: the buyer's books are not the seller's to
-    write, so the purchase goes to the pair's trade collection as an entry of its own (see
-    :func:`plan_writes`).
+    write, and the invoice itself, in the pair's trade collection, records the purchase.
     """
     if not isinstance(record, Invoice):
         return stock_effects(record, ledger)
@@ -139,17 +138,6 @@ def plan_writes(record: AnyRecord, ledger: ChaincodeLedger, *, submitter: str) -
                 stock_to_json(replace(position, purchased=0), order),
             )
         )
-    if isinstance(record, Invoice) and collection is not None:
-        # One entry per invoice and batch, never updated: no read before the write, and two invoices
-        # to the same buyer never conflict over a shared counter.
-        for (product_id, batch_number), quantity in quantities(record.lines).items():
-            plan.private.append(
-                (
-                    collection,
-                    purchase_key(record.buyer, product_id, batch_number, str(record.number)),
-                    json.dumps({"order": order, "quantity": quantity}, sort_keys=True).encode("utf-8"),
-                )
-            )
     if isinstance(record, Prescription):
         for item in record.items:
             for code in item.trace_codes:

@@ -18,13 +18,11 @@ sits under the same key as its anchor, and its value is the record's canonical J
 private data hash of that key *is* the record hash (``fabrx_pharma.record_hash``). Also::
 
     books_<X>:   \\x00stock\\x00<product_id>\\x00<batch>\\x00           X's counters (all but ``purchased``)
-    trade_<A>_<B>: \\x00purchase\\x00<buyer>\\x00<product_id>\\x00<batch>\\x00<invoice>\\x00
-                 quantity the buyer bought of the batch from the other party on that invoice
 
-Purchases are entries in the pair's trade collection, written blind by the seller (the buyer's books are
-not the seller's to write) and summed by a private range query. Fabric refuses every write in a
-transaction that ran one ("Transaction has already performed queries on pvt data"), so the rules ask for
-a buyer's purchases only when they are about to refuse a sale it does not have the stock for.
+What a buyer purchased is not kept apart: its invoices, in the pair's trade collection, are the record.
+Summing them needs a private range query, and Fabric refuses every write in a transaction that ran one
+("Transaction has already performed queries on pvt data"), so the chaincode sums a buyer's purchases only
+when it is about to refuse a sale it does not have the stock for (and in ``read_stock``).
 
 Every anchor carries ``order``, a logical clock: larger than the order of everything the transaction
 read, and at least the transaction time in microseconds. Replaying records by order therefore never
@@ -63,7 +61,6 @@ __all__ = [
     "policy_from_json",
     "policy_to_json",
     "public_part",
-    "purchase_key",
     "record_key",
     "stock_key",
 ]
@@ -92,11 +89,6 @@ def record_key(record: AnyRecord) -> str:
 
 def stock_key(product_id: str, batch_number: str) -> str:
     return composite_key("stock", product_id, batch_number)
-
-
-def purchase_key(buyer: str, product_id: str, batch_number: str, invoice_number: str) -> str:
-    """The key, in the trade collection of a pair, of what ``buyer`` bought of a batch on one invoice."""
-    return composite_key("purchase", buyer, product_id, batch_number, invoice_number)
 
 
 def dispensed_key(trace_code: str) -> str:

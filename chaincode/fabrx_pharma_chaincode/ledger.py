@@ -35,6 +35,7 @@ from fabrx_pharma import (
     TwoInvoicePolicy,
 )
 from fabrx_pharma.privacy import BOOKS_PREFIX, books_collection, trade_collection
+from fabrx_pharma.records import quantities
 
 from .errors import ConfigurationError
 from .layout import POLICY_KEY, Anchor, dispensed_key, policy_from_json, stock_key
@@ -243,20 +244,22 @@ class ChaincodeLedger:
         return position
 
     def purchased(self, holder: str, product_id: str, batch_number: str) -> int:
-        """What ``holder`` bought of a batch: the purchase entries of every invoice addressed to it, in
-        the trade collections the client may read.
+        """What ``holder`` bought of a batch: the lines of the invoices addressed to it, in the trade
+        collections the client may read.
 
-        A private range query: Fabric then refuses any write of the transaction, so the rules ask only
-        when they are about to refuse a sale, and reads (``read_stock``) may ask freely.
+        The invoices themselves are the record of purchases, so no write keeps a separate total. Summing
+        them is a private range query, after which Fabric refuses any write of the transaction: the rules
+        ask only when they are about to refuse a sale, and reads (``read_stock``) may ask freely.
         """
         total = 0
         for trade in self._trades_of(holder):
-            entries = self._store.scan_private_data(trade, "purchase", (holder, product_id, batch_number))
-            for _, data in entries:
+            for _, data in self._store.scan_private_data(trade, "invoice"):
                 try:
-                    total += int(json.loads(data)["quantity"])
-                except (KeyError, TypeError, ValueError) as exc:
-                    raise _corrupt(f"purchases of {holder} in {trade}", exc) from exc
+                    invoice = Invoice.from_json(data)
+                except RecordError as exc:
+                    raise _corrupt(f"an invoice in {trade}", exc) from exc
+                if invoice.buyer == holder:
+                    total += quantities(invoice.lines).get((product_id, batch_number), 0)
         return total
 
     def _private_or_none(self, collection: str, key: str, record_type: str, label: str) -> bytes | None:

@@ -218,13 +218,23 @@ def test_stored_private_values_are_canonical_json_so_fabric_hashes_are_record_ha
     assert position.received == 100
 
 
-def test_purchases_are_entries_per_invoice_in_the_pair_trade_collection(world: Consortium) -> None:
-    # The seller writes one entry per invoice and batch, blind: no counter read before the write.
-    first_a = records(Invoice)[0]
-    assert first_a.buyer == DISTRIBUTOR_A
-    trade = f"trade_{MANUFACTURER}_{DISTRIBUTOR_A}"
-    key = composite_key("purchase", DISTRIBUTOR_A, "AMOX-0.25G-24", "A240301", str(first_a.number))
-    assert json.loads(world.channel.private[trade][key])["quantity"] == 200
+def test_an_invoice_writes_its_record_and_the_sellers_counters_nothing_more(world: Consortium) -> None:
+    # The invoice in the pair's trade collection is the record of the buyer's purchase: no other key.
+    second = next(i for i in records(Invoice) if i.seller == DISTRIBUTOR_A)
+    fresh = Consortium(SCENARIO.regulator, [r for _, r in SCENARIO.writes if isinstance(r, Party)])
+    for submitter, record in SCENARIO.writes:
+        if isinstance(record, Party):
+            continue
+        fresh.submit(submitter, record)
+        if record is second:
+            assert fresh.last is not None
+            written = {collection for collection, _ in fresh.last.private_writes}
+            assert written == {f"books_{DISTRIBUTOR_A}", f"trade_{DISTRIBUTOR_A}_{second.buyer}"}
+            batches = {(line.product_id, line.batch_number) for line in second.lines}
+            assert len(fresh.last.private_writes) == 1 + len(batches)
+            break
+    else:
+        raise AssertionError("the sample story has no second invoice of DistributorA")
 
 
 def test_valid_writes_never_run_a_private_range_query() -> None:
@@ -238,7 +248,7 @@ def test_valid_writes_never_run_a_private_range_query() -> None:
             assert world.last is not None and not world.last.queried_private, record.key
 
 
-def test_read_stock_sums_the_purchase_entries(world: Consortium) -> None:
+def test_read_stock_sums_the_invoices_addressed_to_the_holder(world: Consortium) -> None:
     dist = world.run(DISTRIBUTOR_A, lambda s: s.read_stock(DISTRIBUTOR_A, "AMOX-0.25G-24", "A240301"))
     assert dist.purchased == 200
 
