@@ -251,6 +251,8 @@ def test_event_stream_survives_a_restart_of_its_gateway_peer_with_every_event_on
             thread.join(timeout=60)
     assert not failures, failures
     assert restarted
+    # Later tests choose endorsers through this peer's gateway: let gossip see every peer again.
+    network.wait_converged()
     payloads = [e.payload.decode() for e in received]
     assert payloads == [str(i) for i in range(count)]
     assert len({e.transaction_id for e in received}) == count

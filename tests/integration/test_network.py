@@ -133,3 +133,4 @@ def test_stopped_peer_is_reported_down_then_restarts_and_catches_up(
     heights = _wait_same_height(network, target)
     assert heights[node] == target, heights
     assert network.status().healthy
+    network.wait_converged()  # the session network goes on serving later tests
