@@ -15,9 +15,10 @@ batch timeout, bench/blockcutting.py; about two minutes, so only when named).
 
 Figures are merged into ``bench/results.json`` and each suite's section of ``docs/benchmarks.md`` is
 replaced, with the command, date and machine. The default suites must stay under 10 minutes on a
-2-core machine: 28 client and chaincode runs of 2 s warmup + 8 s window (about 6 minutes), 3 network
-runs (about 1.2 minutes), the pharma suite (about 1.4 minutes) and network set-up; ``--dry-run``
-prints the estimate, and a plan over the budget is refused.
+2-core machine: 52 client and chaincode runs of 1.5 s warmup + a 2.7 or 8 s window (about 6 minutes;
+at C=1 and C=8 the clients take turns in three rounds), 3 network runs (about 1.2 minutes), the pharma
+suite (about 1.6 minutes) and network set-up; ``--dry-run`` prints the estimate, and a plan over the
+budget is refused.
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--concurrency", default="1,8,32,128", help="comma-separated concurrencies")
     parser.add_argument("--duration", type=float, default=8.0, help="measured window per run, seconds")
-    parser.add_argument("--warmup", type=float, default=2.0, help="warmup before each window, seconds")
+    parser.add_argument("--warmup", type=float, default=1.5, help="warmup before each window, seconds")
     parser.add_argument("--client-chaincode", default="node", help="chaincode the client suite loads")
     parser.add_argument("--chaincodes", default="fabrx,node", help="chaincodes the chaincode suite compares")
     parser.add_argument("--chaincode-client", default="node_openssl", choices=CLIENTS)
@@ -128,7 +129,7 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
         default=0.15,
         help="rerun a run when other programs used more than this fraction of the machine (0-1)",
     )
-    parser.add_argument("--retries", type=int, default=6, help="at most this many repeated runs in all")
+    parser.add_argument("--retries", type=int, default=4, help="at most this many repeated runs in all")
     parser.add_argument(
         "--quiet-wait",
         type=float,
@@ -236,6 +237,8 @@ def run_suites(args: argparse.Namespace, plan: Plan, network: BenchNetwork, argv
         "duration_s": plan.duration_s,
         "warmup_s": plan.warmup_s,
         "concurrencies": list(plan.concurrencies),
+        "rounds": plan.rounds,
+        "rounds_up_to": plan.rounds_up_to,
     }
     prefix = new_run_prefix()
     run = QuietRunner(

@@ -58,6 +58,14 @@ def render_provenance(meta: Mapping[str, Any]) -> str:
             f"{_number(meta['warmup_s'])} s of warmup, closed loop of C concurrent transactions, "
             "one gateway peer; p50/p95 latency in ms"
         )
+    if meta.get("rounds", 1) > 1:
+        rounds = meta["rounds"]
+        lines.append(
+            f"- At C ≤ {meta['rounds_up_to']} the clients take turns in {rounds} rounds of "
+            f"{_number(round(meta['duration_s'] / rounds, 1))} s windows (each round starting with the next "
+            "client) and the median round is reported: there a run is latency-bound, and this machine's "
+            "speed drifts more between consecutive windows than the clients differ"
+        )
     if "max_foreign_fraction" in meta:
         lines.append(
             f"- A run is repeated (up to 3 times) when programs outside the benchmark used more than "

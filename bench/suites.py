@@ -22,11 +22,12 @@ from .load import LoadConfig, Mode
 from .network import BenchNetwork
 from .runner import CLIENTS, ClientKind, RunResult
 
-__all__ = ["MODES", "Plan", "Runner", "chaincode_suite", "client_suite", "new_run_prefix"]
+__all__ = ["MODES", "Plan", "Runner", "chaincode_suite", "client_suite", "median_run", "new_run_prefix"]
 
 MODES: tuple[Mode, ...] = ("submit", "evaluate")
-# Seconds a run costs beyond warmup and window: driver start-up, seeding, draining the workers.
-RUN_OVERHEAD_S = 2.0
+# Seconds a run costs beyond warmup and window: driver start-up, seeding, draining the workers (measured
+# about 0.3 s for the Python and Node drivers on the 2-core machine; counted generously).
+RUN_OVERHEAD_S = 1.0
 
 Runner = Callable[[ClientKind, LoadConfig, Mapping[str, int]], RunResult]
 Progress = Callable[[str], None]
@@ -43,7 +44,13 @@ class Plan:
     clients: tuple[ClientKind, ...] = CLIENTS
     concurrencies: tuple[int, ...] = (1, 8, 32, 128)
     duration_s: float = 8.0
-    warmup_s: float = 2.0
+    warmup_s: float = 1.5
+    rounds: int = 3
+    """At concurrencies up to ``rounds_up_to`` the clients take turns in this many rounds, each with a
+    ``duration_s / rounds`` window, and the median round counts: a run there is latency-bound, and
+    this machine's speed drifts by tens of percent within a minute (the same client measured 320 to
+    510 evaluates/s at C=1 in consecutive 4 s windows), more than the differences being measured."""
+    rounds_up_to: int = 8
     client_chaincode: str = "node"
     chaincodes: tuple[str, ...] = ("fabrx", "node")
     chaincode_client: ClientKind = "node_openssl"
@@ -54,6 +61,12 @@ class Plan:
             raise ValueError(f"unknown clients {unknown}: choose from {', '.join(CLIENTS)}")
         if not self.concurrencies or min(self.concurrencies) < 1:
             raise ValueError(f"concurrencies must be positive, got {self.concurrencies}")
+        if self.rounds < 1:
+            raise ValueError(f"rounds must be at least 1, got {self.rounds}")
+
+    def rounds_at(self, concurrency: int) -> int:
+        """How many interleaved rounds each client runs at ``concurrency``."""
+        return self.rounds if concurrency <= self.rounds_up_to else 1
 
     @property
     def top_concurrency(self) -> int:
@@ -63,13 +76,21 @@ class Plan:
     def runs(self, suite: str) -> int:
         """How many driver runs ``suite`` makes."""
         if suite == "client":
-            return len(self.clients) * len(self.concurrencies) * len(MODES)
+            return len(self.clients) * len(MODES) * sum(self.rounds_at(c) for c in self.concurrencies)
         return len(self.chaincodes) * len(MODES)
 
     def estimated_seconds(self, suites: tuple[str, ...]) -> float:
         """Wall time the suites should take, network set-up excluded."""
-        per_run = self.warmup_s + self.duration_s + RUN_OVERHEAD_S
-        return sum(self.runs(suite) for suite in suites) * per_run
+        total = 0.0
+        for suite in suites:
+            if suite == "client":
+                for concurrency in self.concurrencies:
+                    rounds = self.rounds_at(concurrency)
+                    per_run = self.warmup_s + self.duration_s / rounds + RUN_OVERHEAD_S
+                    total += len(self.clients) * len(MODES) * rounds * per_run
+            else:
+                total += self.runs(suite) * (self.warmup_s + self.duration_s + RUN_OVERHEAD_S)
+        return total
 
 
 def new_run_prefix() -> str:
@@ -85,6 +106,7 @@ def _config(
     mode: Mode,
     concurrency: int,
     run_id: str,
+    duration_s: float | None = None,
 ) -> LoadConfig:
     spec = network.chaincodes[chaincode]
     return LoadConfig(
@@ -100,7 +122,7 @@ def _config(
         signer="openssl" if client == "node_openssl" else "default",
         mode=mode,
         concurrency=concurrency,
-        duration_s=plan.duration_s,
+        duration_s=plan.duration_s if duration_s is None else duration_s,
         warmup_s=plan.warmup_s,
         run_id=run_id,
     )
@@ -138,6 +160,12 @@ def _describe(result: RunResult) -> str:
     )
 
 
+def median_run(results: list[RunResult]) -> RunResult:
+    """The run with the median throughput (the lower middle one of an even number)."""
+    ordered = sorted(results, key=lambda r: r.tps)
+    return ordered[(len(ordered) - 1) // 2]
+
+
 def client_suite(
     network: BenchNetwork, plan: Plan, run: Runner, *, run_prefix: str, progress: Progress = lambda _: None
 ) -> dict[str, Any]:
@@ -152,18 +180,37 @@ def client_suite(
     details: list[dict[str, Any]] = []
     for mode in MODES:
         for concurrency in plan.concurrencies:
-            for client in plan.clients:
-                run_id = f"{run_prefix}-{client}-{mode}-{concurrency}"
-                config = _config(network, plan, client, plan.client_chaincode, mode, concurrency, run_id)
-                result = run(client, config, watched)
-                progress(_describe(result))
+            rounds = plan.rounds_at(concurrency)
+            runs: dict[ClientKind, list[RunResult]] = {client: [] for client in plan.clients}
+            for round_ in range(rounds):
+                # Each round starts with the next client, so none always runs first or last.
+                order = (
+                    plan.clients[round_ % len(plan.clients) :] + plan.clients[: round_ % len(plan.clients)]
+                )
+                for client in order:
+                    run_id = f"{run_prefix}-{client}-{mode}-{concurrency}-{round_}"
+                    config = _config(
+                        network,
+                        plan,
+                        client,
+                        plan.client_chaincode,
+                        mode,
+                        concurrency,
+                        run_id,
+                        duration_s=plan.duration_s / rounds,
+                    )
+                    result = run(client, config, watched)
+                    progress(_describe(result) + (f" (round {round_ + 1}/{rounds})" if rounds > 1 else ""))
+                    runs[client].append(result)
+                    details.append(detail(result, chaincode=plan.client_chaincode))
+            for client, results in runs.items():
+                result = median_run(results)
                 key = str(concurrency)
                 sections[mode][client][key] = result.tps
                 latency[mode][client][key] = {
                     "p50": result.driver["latency_ms"]["p50"],
                     "p95": result.driver["latency_ms"]["p95"],
                 }
-                details.append(detail(result, chaincode=plan.client_chaincode))
                 if concurrency == plan.top_concurrency:
                     per_tx = result.driver["cpu_ms_per_tx"]
                     sections.setdefault(f"client_cpu_ms_per_{mode}", {})[client] = per_tx

@@ -11,6 +11,7 @@ from bench.load import LoadConfig
 from bench.network import BenchChaincode, BenchNetwork
 from bench.render_suites import render_blockcutting_section
 from bench.runner import ClientKind, RunResult
+from bench.suites import RUN_OVERHEAD_S
 
 NETWORK = BenchNetwork(
     channel="benchchannel",
@@ -92,7 +93,7 @@ def test_each_timeout_gets_its_own_network_and_the_sample_runs_at_c1_only() -> N
 def test_plan_counts_runs_and_time_with_networks() -> None:
     plan = BlockCuttingPlan(timeouts=("20ms",), sample_timeout=None, duration_s=5.0, warmup_s=1.0)
     assert plan.runs == 2
-    assert plan.estimated_seconds() == pytest.approx(2 * 8.0 + 12.0)
+    assert plan.estimated_seconds() == pytest.approx(2 * (1.0 + 5.0 + RUN_OVERHEAD_S) + 12.0)
 
 
 def test_plan_refuses_to_measure_nothing() -> None:

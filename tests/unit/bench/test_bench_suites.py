@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Mapping
@@ -11,7 +12,7 @@ from bench.load import LoadConfig
 from bench.network import BenchNetwork, load_network
 from bench.render import render_chaincode_section, render_client_section
 from bench.runner import ClientKind, QuietRunner, RunResult
-from bench.suites import Plan, chaincode_suite, client_suite
+from bench.suites import Plan, chaincode_suite, client_suite, median_run
 
 NETWORK_JSON = {
     "description": "test network",
@@ -92,7 +93,8 @@ def test_client_suite_fills_the_results_shape_of_issue_5(network: BenchNetwork) 
 
     sections = client_suite(network, plan, runner, run_prefix="benchX")
 
-    assert len(runner.calls) == plan.runs("client") == 24
+    # C=1 and C=8 in three rounds per client, C=32 and C=128 once: (3 + 3 + 1 + 1) x 3 clients x 2 modes.
+    assert len(runner.calls) == plan.runs("client") == 48
     for mode in ("submit", "evaluate"):
         assert sections[mode] == {
             client: {"1": 10.0, "8": 80.0, "32": 320.0, "128": 1280.0}
@@ -101,7 +103,7 @@ def test_client_suite_fills_the_results_shape_of_issue_5(network: BenchNetwork) 
         assert sections["latency_ms"][mode]["node"]["128"] == {"p50": 1.5, "p95": 3.0}
     assert sections["client_cpu_ms_per_submit"] == {"fabrx": 0.078, "node": 0.078, "node_openssl": 0.078}
     assert sections["server_cpu_ms_per_submit"]["fabrx"]["chaincode"] == round(50.0 / 1280, 3)
-    assert len(sections["details"]["client"]) == 24
+    assert len(sections["details"]["client"]) == 48
 
 
 def test_client_suite_interleaves_clients_and_gives_every_run_its_own_ids(network: BenchNetwork) -> None:
@@ -141,8 +143,49 @@ def test_chaincode_suite_skips_a_chaincode_the_network_lacks(network: BenchNetwo
 
 def test_plan_estimate_fits_the_ten_minute_budget() -> None:
     plan = Plan()
-    assert plan.runs("client") + plan.runs("chaincode") == 28
+    assert plan.runs("client") + plan.runs("chaincode") == 52
     assert plan.estimated_seconds(("client", "chaincode")) < 9 * 60
+
+
+class DriftingRunner(FakeRunner):
+    """Each client's throughput drifts from round to round, as on a shared machine."""
+
+    def __init__(self, rates: dict[str, list[float]]) -> None:
+        super().__init__()
+        self._rates = {client: iter(values) for client, values in rates.items()}
+
+    def __call__(self, client: ClientKind, config: LoadConfig, watched: Mapping[str, int]) -> RunResult:
+        result = super().__call__(client, config, watched)
+        driver = {**result.driver, "tps": next(self._rates[client])}
+        return dataclasses.replace(result, driver=driver)
+
+
+def test_latency_bound_runs_take_turns_in_rounds_and_report_the_median_round(network: BenchNetwork) -> None:
+    plan = Plan(clients=("fabrx", "node_openssl"), concurrencies=(1,), duration_s=9.0, rounds=3)
+    runner = DriftingRunner({"fabrx": [500.0, 330.0, 400.0] * 2, "node_openssl": [480.0, 320.0, 420.0] * 2})
+
+    sections = client_suite(network, plan, runner, run_prefix="benchX")
+
+    submits = [(client, config.duration_s) for client, config, _ in runner.calls if config.mode == "submit"]
+    # Each round starts with the next client; each window is a third of the run's.
+    assert [client for client, _ in submits] == [
+        "fabrx",
+        "node_openssl",
+        "node_openssl",
+        "fabrx",
+        "fabrx",
+        "node_openssl",
+    ]
+    assert {duration for _, duration in submits} == {3.0}
+    assert sections["submit"] == {"fabrx": {"1": 400.0}, "node_openssl": {"1": 420.0}}
+    assert len(sections["details"]["client"]) == 12
+
+
+def test_median_run_takes_the_lower_middle_of_an_even_number() -> None:
+    runs = [_result(0.0) for _ in range(4)]
+    for run, tps in zip(runs, (4.0, 1.0, 3.0, 2.0), strict=True):
+        run.driver["tps"] = tps  # type: ignore[index]
+    assert median_run(runs).tps == 2.0
 
 
 def _result(foreign_ms: float) -> RunResult:
@@ -185,11 +228,14 @@ def test_rendered_sections_show_figures_and_provenance(network: BenchNetwork) ->
         "duration_s": 8.0,
         "warmup_s": 2.0,
         "concurrencies": [1, 128],
+        "rounds": 3,
+        "rounds_up_to": 8,
         "chaincode": "node",
         "client": "node_openssl",
     }
     client_md = render_client_section(client_suite(network, plan, runner, run_prefix="b"), meta)
     assert "`python -m bench`" in client_md and "2 × CPU" in client_md
+    assert "At C ≤ 8 the clients take turns in 3 rounds of 2.7 s windows" in client_md
     assert "| fabrx (Python, `fabrx.aio`) | 10 (1.5 / 3.0) | 1,280 (1.5 / 3.0) | 0.08 |" in client_md
     chaincode_md = render_chaincode_section(chaincode_suite(network, plan, runner, run_prefix="b"), meta)
     assert "| Node `fabric-contract-api` | 0.039 | 0.039 | 1,280 | 1,280 |" in chaincode_md
