@@ -15,10 +15,10 @@ batch timeout, bench/blockcutting.py; about two minutes, so only when named).
 
 Figures are merged into ``bench/results.json`` and each suite's section of ``docs/benchmarks.md`` is
 replaced, with the command, date and machine. The default suites must stay under 10 minutes on a
-2-core machine: 52 client and chaincode runs of 1.5 s warmup + a 2.7 or 8 s window (about 6 minutes;
-at C=1 and C=8 the clients take turns in three rounds), 3 network runs (about 1.2 minutes), the pharma
-suite (about 1.6 minutes) and network set-up; ``--dry-run`` prints the estimate, and a plan over the
-budget is refused.
+2-core machine: 64 client and chaincode runs of 1.5 s warmup + a 2.7 or 8 s window (about 6 minutes;
+at C=1, 8 and 32 the clients take turns in three rounds), 3 network runs (about 1.2 minutes), the
+pharma suite (about 1.4 minutes) and network set-up; ``--dry-run`` prints the estimate, and a plan over
+the budget is refused.
 """
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
         default=0.15,
         help="rerun a run when other programs used more than this fraction of the machine (0-1)",
     )
-    parser.add_argument("--retries", type=int, default=4, help="at most this many repeated runs in all")
+    parser.add_argument("--retries", type=int, default=3, help="at most this many repeated runs in all")
     parser.add_argument(
         "--quiet-wait",
         type=float,

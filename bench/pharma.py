@@ -66,7 +66,7 @@ class PharmaPlan:
     # Measured on the 2-core machine: invoices peak near C=16 (22 invoices/s at C=32 against 31 at
     # C=16: more in flight only queue on the peers), the bare write near C=16 too.
     concurrencies: tuple[int, ...] = (8, 16)
-    duration_s: float = 10.0
+    duration_s: float = 8.0
     warmup_s: float = 2.0
     lines: int = 5
 

@@ -50,7 +50,7 @@ class Plan:
     ``duration_s / rounds`` window, and the median round counts: a run there is latency-bound, and
     this machine's speed drifts by tens of percent within a minute (the same client measured 320 to
     510 evaluates/s at C=1 in consecutive 4 s windows), more than the differences being measured."""
-    rounds_up_to: int = 8
+    rounds_up_to: int = 32
     client_chaincode: str = "node"
     chaincodes: tuple[str, ...] = ("fabrx", "node")
     chaincode_client: ClientKind = "node_openssl"

@@ -93,8 +93,8 @@ def test_client_suite_fills_the_results_shape_of_issue_5(network: BenchNetwork) 
 
     sections = client_suite(network, plan, runner, run_prefix="benchX")
 
-    # C=1 and C=8 in three rounds per client, C=32 and C=128 once: (3 + 3 + 1 + 1) x 3 clients x 2 modes.
-    assert len(runner.calls) == plan.runs("client") == 48
+    # C=1, 8 and 32 in three rounds per client, C=128 once: (3 + 3 + 3 + 1) x 3 clients x 2 modes.
+    assert len(runner.calls) == plan.runs("client") == 60
     for mode in ("submit", "evaluate"):
         assert sections[mode] == {
             client: {"1": 10.0, "8": 80.0, "32": 320.0, "128": 1280.0}
@@ -103,7 +103,7 @@ def test_client_suite_fills_the_results_shape_of_issue_5(network: BenchNetwork) 
         assert sections["latency_ms"][mode]["node"]["128"] == {"p50": 1.5, "p95": 3.0}
     assert sections["client_cpu_ms_per_submit"] == {"fabrx": 0.078, "node": 0.078, "node_openssl": 0.078}
     assert sections["server_cpu_ms_per_submit"]["fabrx"]["chaincode"] == round(50.0 / 1280, 3)
-    assert len(sections["details"]["client"]) == 48
+    assert len(sections["details"]["client"]) == 60
 
 
 def test_client_suite_interleaves_clients_and_gives_every_run_its_own_ids(network: BenchNetwork) -> None:
@@ -143,7 +143,7 @@ def test_chaincode_suite_skips_a_chaincode_the_network_lacks(network: BenchNetwo
 
 def test_plan_estimate_fits_the_ten_minute_budget() -> None:
     plan = Plan()
-    assert plan.runs("client") + plan.runs("chaincode") == 52
+    assert plan.runs("client") + plan.runs("chaincode") == 64
     assert plan.estimated_seconds(("client", "chaincode")) < 9 * 60
 
 
