@@ -86,7 +86,22 @@ def open_network(
     path = config_path or default_config_path()
     consortium = load_consortium(path, consensus=consensus)
     root = run_dir or Path(".fabrx") / consortium.name
-    return ConsortiumNetwork(consortium, RunLayout(root), base_dir=path.parent.resolve())
+    layout = RunLayout(root)
+    recorded = recorded_consensus(layout)
+    if consensus is None and recorded is not None and recorded != consortium.orderer_org.consensus:
+        # Later commands (status, demo, deploy, down) act on the variant the run directory was built with.
+        consortium = load_consortium(path, consensus=recorded)
+    return ConsortiumNetwork(consortium, layout, base_dir=path.parent.resolve())
+
+
+def recorded_consensus(layout: RunLayout) -> str | None:
+    """The consensus variant a run directory's network was brought up with, if it records one."""
+    try:
+        state = json.loads(layout.state_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    variant = state.get("consensus") if isinstance(state, dict) else None
+    return variant if isinstance(variant, str) else None
 
 
 @dataclass(frozen=True)
@@ -178,6 +193,15 @@ class ConsortiumNetwork:
         begin = time.monotonic()
         steps: list[tuple[str, float]] = []
         started: list[str] = []
+        variant = self.consortium.orderer_org.consensus
+        recorded = recorded_consensus(self.layout)
+        if recorded is not None and recorded != variant:
+            raise NetworkError(
+                f"{self.run_dir} holds a network brought up with consensus {recorded}, not {variant}: "
+                f"run `fabrx network up` without --consensus to resume it, or `fabrx network down --purge` "
+                f"first to start over with {variant}"
+            )
+        self._write_state("starting")
 
         @contextmanager
         def step(name: str) -> Iterator[None]:
@@ -626,7 +650,13 @@ class ConsortiumNetwork:
     def _write_state(self, phase: str) -> None:
         self.layout.root.mkdir(parents=True, exist_ok=True)
         tmp = self.layout.state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"consortium": self.consortium.name, "phase": phase, "time": time.time()}))
+        state = {
+            "consortium": self.consortium.name,
+            "consensus": self.consortium.orderer_org.consensus,
+            "phase": phase,
+            "time": time.time(),
+        }
+        tmp.write_text(json.dumps(state))
         tmp.replace(self.layout.state_file)
 
 

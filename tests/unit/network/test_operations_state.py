@@ -1,0 +1,47 @@
+"""A run directory remembers its consensus variant: later commands act on it, and up refuses another."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fabrx_network import NetworkError
+from fabrx_network.operations import open_network, recorded_consensus
+
+DEFAULT_CONSORTIUM = Path(__file__).resolve().parents[3] / "network" / "consortium.yaml"
+
+
+def test_a_fresh_run_directory_uses_the_files_default_variant(tmp_path: Path) -> None:
+    net = open_network(DEFAULT_CONSORTIUM, tmp_path / "run")
+    assert recorded_consensus(net.layout) is None
+    assert net.consortium.orderer_org.consensus == "raft1"
+
+
+def test_later_commands_open_the_variant_the_network_was_brought_up_with(tmp_path: Path) -> None:
+    bft = open_network(DEFAULT_CONSORTIUM, tmp_path / "run", consensus="bft4")
+    bft._write_state("up")  # what a finished `up --consensus bft4` leaves
+    assert recorded_consensus(bft.layout) == "bft4"
+
+    reopened = open_network(DEFAULT_CONSORTIUM, tmp_path / "run")
+    assert reopened.consortium.orderer_org.consensus == "bft4"
+    assert reopened.consortium.orderer_org.consensus_type == "BFT"
+    assert len(reopened.consortium.orderer_org.orderers) == 4
+
+
+def test_up_with_another_variant_on_a_used_run_directory_is_refused_before_anything_starts(
+    tmp_path: Path,
+) -> None:
+    open_network(DEFAULT_CONSORTIUM, tmp_path / "run", consensus="bft4")._write_state("down")
+    raft = open_network(DEFAULT_CONSORTIUM, tmp_path / "run", consensus="raft1")
+    with pytest.raises(NetworkError, match=r"brought up with consensus bft4, not raft1.*down --purge"):
+        raft.up()
+    assert recorded_consensus(raft.layout) == "bft4"
+    assert not raft.supervisor.processes
+
+
+def test_a_damaged_state_file_records_no_variant(tmp_path: Path) -> None:
+    net = open_network(DEFAULT_CONSORTIUM, tmp_path / "run")
+    net.layout.root.mkdir(parents=True)
+    net.layout.state_file.write_text("{not json")
+    assert recorded_consensus(net.layout) is None
