@@ -7,6 +7,7 @@ after a partial failure finishes the job, and the report says which steps had be
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -27,6 +28,8 @@ from .lifecycle import (
 from .peer import InstallResult, PeerAdmin
 
 __all__ = ["DeployReport", "deploy"]
+
+_POLL_INTERVAL = 0.1
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,12 @@ def deploy(
     )
 
     submitter, *others = per_org.values()
+    # Each approval was waited for on its own organization's peer only. The commit is simulated on one
+    # peer per organization and reads every approval: a peer that has not committed the last one yet
+    # returns a different result, and the endorsements cannot be assembled.
+    latest = max((a.block_number for a in approvals if a.block_number is not None), default=None)
+    if latest is not None:
+        _wait_for_block(list(per_org.values()), channel_id, latest, timeout=commit_timeout)
     readiness = None
     existing = query_committed(submitter, channel_id, definition.name)
     if not existing or existing[0].sequence < definition.sequence:
@@ -111,3 +120,22 @@ def deploy(
         commit=result,
         committed=committed[0],
     )
+
+
+def _wait_for_block(
+    admins: Sequence[PeerAdmin], channel_id: str, block_number: int, *, timeout: float
+) -> None:
+    """Wait until every admin's peer has committed ``block_number`` of ``channel_id``.
+
+    Raises:
+        AdminError: a peer is still behind after ``timeout`` seconds (named, with its height).
+    """
+    deadline = time.monotonic() + timeout
+    for admin in admins:
+        while (height := admin.chain_info(channel_id).height) <= block_number:
+            if time.monotonic() > deadline:
+                raise AdminError(
+                    f"peer {admin.endpoint.address} of {admin.msp_id} has not committed block {block_number} "
+                    f"of {channel_id} after {timeout:g} s (its height is {height})"
+                )
+            time.sleep(_POLL_INTERVAL)

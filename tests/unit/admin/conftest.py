@@ -22,7 +22,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from fabric_protos.common import common_pb2
+from fabric_protos.common import common_pb2, ledger_pb2
 from fabric_protos.gateway import gateway_pb2, gateway_pb2_grpc
 from fabric_protos.msp import identities_pb2
 from fabric_protos.orderer import ab_pb2, ab_pb2_grpc
@@ -182,6 +182,9 @@ class FakePeer(peer_pb2_grpc.EndorserServicer, gateway_pb2_grpc.GatewayServicer)
     commit_status_requests: list[Any] = field(default_factory=list)
     # transaction id -> (validation code, block number); VALID in block 5 when absent
     commit_results: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # what qscc GetChainInfo answers when no handler is set: each call takes the next height, the last
+    # one repeating (a peer that catches up)
+    heights: list[int] = field(default_factory=lambda: [6])
 
     def ProcessProposal(self, request: Any, context: grpc.ServicerContext) -> Any:
         proposal = proposal_pb2.Proposal.FromString(request.proposal_bytes)
@@ -205,6 +208,10 @@ class FakePeer(peer_pb2_grpc.EndorserServicer, gateway_pb2_grpc.GatewayServicer)
         )
         self.calls.append(call)
         handler = self.handlers.get((call.chaincode, call.args[0].decode()))
+        if handler is None and (call.chaincode, call.args[0]) == ("qscc", b"GetChainInfo"):
+            height = self.heights.pop(0) if len(self.heights) > 1 else self.heights[0]
+            info = ledger_pb2.BlockchainInfo(height=height).SerializeToString()
+            handler = lambda _call: (200, "", info)  # noqa: E731
         if handler is None:
             return proposal_response_pb2.ProposalResponse(
                 response=proposal_response_pb2.Response(status=500, message="no handler in fake peer")

@@ -340,6 +340,68 @@ def test_deploy_installs_approves_per_org_and_commits_then_reruns_idempotently(n
     assert len(network.orderer.payloads) == 3  # the re-run ordered nothing
 
 
+def test_deploy_commits_only_once_every_organizations_peer_has_the_last_approval(network: Any) -> None:
+    # The approvals commit in block 5 (the fake's default). Org2's peer reports height 4, then 5, then 6:
+    # deploy must not ask it to endorse the commit before it has block 5.
+    package = ccaas_package("kv_1.0", address="127.0.0.1:9999")
+    committed = {"done": False}
+    for peer in network.peers:
+        peer.handlers[("_lifecycle", "InstallChaincode")] = ok(
+            lifecycle_pb2.InstallChaincodeResult(
+                package_id=package.package_id, label="kv_1.0"
+            ).SerializeToString()
+        )
+        peer.handlers[("_lifecycle", "ApproveChaincodeDefinitionForMyOrg")] = ok()
+        peer.handlers[("_lifecycle", "CheckCommitReadiness")] = ok(
+            lifecycle_pb2.CheckCommitReadinessResult(
+                approvals={"Org1MSP": True, "Org2MSP": True}
+            ).SerializeToString()
+        )
+
+        def do_commit(call: Any) -> tuple[int, str, bytes]:
+            assert network.peers[1].heights == [6], "the commit was endorsed before Org2 had the approvals"
+            committed["done"] = True
+            return 200, "", b""
+
+        peer.handlers[("_lifecycle", "CommitChaincodeDefinition")] = do_commit
+        peer.handlers[("_lifecycle", "QueryChaincodeDefinition")] = lambda c: (
+            (200, "", committed_result(dataclasses.replace(DEFINITION, package_id=package.package_id)))
+            if committed["done"]
+            else NOT_DEFINED
+        )
+    network.peers[1].heights = [4, 5, 6]
+    with network.admin(0) as admin1, network.admin(1) as admin2:
+        report = deploy([admin1, admin2], CHANNEL, DEFINITION, package, orderer=network.orderer_endpoint)
+    assert report.commit.already_committed is False
+    polls = [c for c in network.peers[1].calls if c.chaincode == "qscc"]
+    assert len(polls) == 3
+
+
+def test_deploy_names_a_peer_that_never_catches_up(network: Any) -> None:
+    package = ccaas_package("kv_1.0", address="127.0.0.1:9999")
+    for peer in network.peers:
+        peer.handlers[("_lifecycle", "InstallChaincode")] = ok(
+            lifecycle_pb2.InstallChaincodeResult(
+                package_id=package.package_id, label="kv_1.0"
+            ).SerializeToString()
+        )
+        peer.handlers[("_lifecycle", "ApproveChaincodeDefinitionForMyOrg")] = ok()
+    network.peers[1].heights = [3]
+    with (
+        network.admin(0) as admin1,
+        network.admin(1) as admin2,
+        pytest.raises(AdminError, match=r"Org2MSP has not committed block 5 of pharma .*\(its height is 3\)"),
+    ):
+        deploy(
+            [admin1, admin2],
+            CHANNEL,
+            DEFINITION,
+            package,
+            orderer=network.orderer_endpoint,
+            commit_timeout=0.3,
+        )
+
+
 def test_deploy_stops_when_an_approval_did_not_take_effect(network: Any) -> None:
     package = ccaas_package("kv_1.0", address="127.0.0.1:9999")
     for peer in network.peers:
