@@ -15,8 +15,8 @@ batch timeout, bench/blockcutting.py; about two minutes, so only when named).
 
 Figures are merged into ``bench/results.json`` and each suite's section of ``docs/benchmarks.md`` is
 replaced, with the command, date and machine. The default suites must stay under 10 minutes on a
-2-core machine: 64 client and chaincode runs of 1.5 s warmup + a 2.7 or 8 s window (about 6 minutes;
-at C=1, 8 and 32 the clients take turns in three rounds), 3 network runs (about 1.2 minutes), the
+2-core machine: 76 client and chaincode runs of 1.5 s warmup + a 2.3 or 7 s window (about 6 minutes;
+the clients take turns in three rounds at each concurrency), 3 network runs (about 1.2 minutes), the
 pharma suite (about 1.4 minutes) and network set-up; ``--dry-run`` prints the estimate, and a plan over
 the budget is refused.
 """
@@ -99,7 +99,12 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
         "--clients", default=",".join(CLIENTS), help="comma-separated, of: " + ", ".join(CLIENTS)
     )
     parser.add_argument("--concurrency", default="1,8,32,128", help="comma-separated concurrencies")
-    parser.add_argument("--duration", type=float, default=8.0, help="measured window per run, seconds")
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=Plan.duration_s,
+        help="measured time per figure, seconds (the client suite splits it over its rounds)",
+    )
     parser.add_argument("--warmup", type=float, default=1.5, help="warmup before each window, seconds")
     parser.add_argument("--client-chaincode", default="node", help="chaincode the client suite loads")
     parser.add_argument("--chaincodes", default="fabrx,node", help="chaincodes the chaincode suite compares")
@@ -237,8 +242,6 @@ def run_suites(args: argparse.Namespace, plan: Plan, network: BenchNetwork, argv
         "duration_s": plan.duration_s,
         "warmup_s": plan.warmup_s,
         "concurrencies": list(plan.concurrencies),
-        "rounds": plan.rounds,
-        "rounds_up_to": plan.rounds_up_to,
     }
     prefix = new_run_prefix()
     run = QuietRunner(
@@ -249,7 +252,12 @@ def run_suites(args: argparse.Namespace, plan: Plan, network: BenchNetwork, argv
     )
     if "client" in suites:
         sections = client_suite(network, plan, run, run_prefix=prefix, progress=_progress)
-        client_meta = {**meta, "chaincode": plan.client_chaincode, "clients": list(plan.clients)}
+        client_meta = {
+            **meta,
+            "chaincode": plan.client_chaincode,
+            "clients": list(plan.clients),
+            "rounds": plan.rounds,
+        }
         update_results(args.results, {**sections, "meta": {"client": client_meta}})
         update_docs(args.docs, "client", render_client_section(sections, client_meta))
     if "chaincode" in suites:

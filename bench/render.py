@@ -52,19 +52,21 @@ def render_provenance(meta: Mapping[str, Any]) -> str:
         f"Linux {machine['kernel']}; {software}",
         f"- Network: {meta.get('network') or 'not described'}",
     ]
-    if "duration_s" in meta:
+    rounds = int(meta.get("rounds", 1))
+    if "duration_s" in meta and rounds > 1:
+        window = _number(round(meta["duration_s"] / rounds, 1))
+        lines.append(
+            f"- Each figure: the median of {rounds} windows of {window} s, each after "
+            f"{_number(meta['warmup_s'])} s of warmup, closed loop of C concurrent transactions, one gateway "
+            "peer; p50/p95 latency in ms of that window. The clients take turns (each round starting with "
+            "the next client): this machine's speed drifts more between consecutive windows than the "
+            "clients differ"
+        )
+    elif "duration_s" in meta:
         lines.append(
             f"- Each figure: measured over {_number(meta['duration_s'])} s after "
             f"{_number(meta['warmup_s'])} s of warmup, closed loop of C concurrent transactions, "
             "one gateway peer; p50/p95 latency in ms"
-        )
-    if meta.get("rounds", 1) > 1:
-        rounds = meta["rounds"]
-        lines.append(
-            f"- At C ≤ {meta['rounds_up_to']} the clients take turns in {rounds} rounds of "
-            f"{_number(round(meta['duration_s'] / rounds, 1))} s windows (each round starting with the next "
-            "client) and the median round is reported: there a run is latency-bound, and this machine's "
-            "speed drifts more between consecutive windows than the clients differ"
         )
     if "max_foreign_fraction" in meta:
         lines.append(

@@ -43,14 +43,14 @@ class Plan:
 
     clients: tuple[ClientKind, ...] = CLIENTS
     concurrencies: tuple[int, ...] = (1, 8, 32, 128)
-    duration_s: float = 8.0
+    duration_s: float = 7.0
     warmup_s: float = 1.5
     rounds: int = 3
-    """At concurrencies up to ``rounds_up_to`` the clients take turns in this many rounds, each with a
-    ``duration_s / rounds`` window, and the median round counts: a run there is latency-bound, and
-    this machine's speed drifts by tens of percent within a minute (the same client measured 320 to
-    510 evaluates/s at C=1 in consecutive 4 s windows), more than the differences being measured."""
-    rounds_up_to: int = 32
+    """The clients take turns in this many rounds at each (mode, concurrency), each with a
+    ``duration_s / rounds`` window, and the median round counts: this machine's speed drifts by tens of
+    percent within a minute (one client measured 320 to 510 evaluates/s at C=1 in consecutive 4 s
+    windows, and one client's single window at C=128 came out 25 % low while its CPU per transaction
+    nearly doubled), more than the differences being measured."""
     client_chaincode: str = "node"
     chaincodes: tuple[str, ...] = ("fabrx", "node")
     chaincode_client: ClientKind = "node_openssl"
@@ -64,10 +64,6 @@ class Plan:
         if self.rounds < 1:
             raise ValueError(f"rounds must be at least 1, got {self.rounds}")
 
-    def rounds_at(self, concurrency: int) -> int:
-        """How many interleaved rounds each client runs at ``concurrency``."""
-        return self.rounds if concurrency <= self.rounds_up_to else 1
-
     @property
     def top_concurrency(self) -> int:
         """The concurrency at which CPU per transaction is reported."""
@@ -76,21 +72,14 @@ class Plan:
     def runs(self, suite: str) -> int:
         """How many driver runs ``suite`` makes."""
         if suite == "client":
-            return len(self.clients) * len(MODES) * sum(self.rounds_at(c) for c in self.concurrencies)
+            return len(self.clients) * len(MODES) * len(self.concurrencies) * self.rounds
         return len(self.chaincodes) * len(MODES)
 
     def estimated_seconds(self, suites: tuple[str, ...]) -> float:
         """Wall time the suites should take, network set-up excluded."""
-        total = 0.0
-        for suite in suites:
-            if suite == "client":
-                for concurrency in self.concurrencies:
-                    rounds = self.rounds_at(concurrency)
-                    per_run = self.warmup_s + self.duration_s / rounds + RUN_OVERHEAD_S
-                    total += len(self.clients) * len(MODES) * rounds * per_run
-            else:
-                total += self.runs(suite) * (self.warmup_s + self.duration_s + RUN_OVERHEAD_S)
-        return total
+        client_run = self.warmup_s + self.duration_s / self.rounds + RUN_OVERHEAD_S
+        other_run = self.warmup_s + self.duration_s + RUN_OVERHEAD_S
+        return sum(self.runs(s) * (client_run if s == "client" else other_run) for s in suites)
 
 
 def new_run_prefix() -> str:
@@ -180,7 +169,7 @@ def client_suite(
     details: list[dict[str, Any]] = []
     for mode in MODES:
         for concurrency in plan.concurrencies:
-            rounds = plan.rounds_at(concurrency)
+            rounds = plan.rounds
             runs: dict[ClientKind, list[RunResult]] = {client: [] for client in plan.clients}
             for round_ in range(rounds):
                 # Each round starts with the next client, so none always runs first or last.
@@ -200,7 +189,7 @@ def client_suite(
                         duration_s=plan.duration_s / rounds,
                     )
                     result = run(client, config, watched)
-                    progress(_describe(result) + (f" (round {round_ + 1}/{rounds})" if rounds > 1 else ""))
+                    progress(f"{_describe(result)} (round {round_ + 1}/{rounds})")
                     runs[client].append(result)
                     details.append(detail(result, chaincode=plan.client_chaincode))
             for client, results in runs.items():

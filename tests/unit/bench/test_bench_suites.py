@@ -93,8 +93,8 @@ def test_client_suite_fills_the_results_shape_of_issue_5(network: BenchNetwork) 
 
     sections = client_suite(network, plan, runner, run_prefix="benchX")
 
-    # C=1, 8 and 32 in three rounds per client, C=128 once: (3 + 3 + 3 + 1) x 3 clients x 2 modes.
-    assert len(runner.calls) == plan.runs("client") == 60
+    # Three rounds per client at every concurrency: 3 x 4 x 3 clients x 2 modes.
+    assert len(runner.calls) == plan.runs("client") == 72
     for mode in ("submit", "evaluate"):
         assert sections[mode] == {
             client: {"1": 10.0, "8": 80.0, "32": 320.0, "128": 1280.0}
@@ -103,7 +103,7 @@ def test_client_suite_fills_the_results_shape_of_issue_5(network: BenchNetwork) 
         assert sections["latency_ms"][mode]["node"]["128"] == {"p50": 1.5, "p95": 3.0}
     assert sections["client_cpu_ms_per_submit"] == {"fabrx": 0.078, "node": 0.078, "node_openssl": 0.078}
     assert sections["server_cpu_ms_per_submit"]["fabrx"]["chaincode"] == round(50.0 / 1280, 3)
-    assert len(sections["details"]["client"]) == 60
+    assert len(sections["details"]["client"]) == 72
 
 
 def test_client_suite_interleaves_clients_and_gives_every_run_its_own_ids(network: BenchNetwork) -> None:
@@ -143,7 +143,7 @@ def test_chaincode_suite_skips_a_chaincode_the_network_lacks(network: BenchNetwo
 
 def test_plan_estimate_fits_the_ten_minute_budget() -> None:
     plan = Plan()
-    assert plan.runs("client") + plan.runs("chaincode") == 64
+    assert plan.runs("client") + plan.runs("chaincode") == 76
     assert plan.estimated_seconds(("client", "chaincode")) < 9 * 60
 
 
@@ -229,13 +229,12 @@ def test_rendered_sections_show_figures_and_provenance(network: BenchNetwork) ->
         "warmup_s": 2.0,
         "concurrencies": [1, 128],
         "rounds": 3,
-        "rounds_up_to": 8,
         "chaincode": "node",
         "client": "node_openssl",
     }
     client_md = render_client_section(client_suite(network, plan, runner, run_prefix="b"), meta)
     assert "`python -m bench`" in client_md and "2 × CPU" in client_md
-    assert "At C ≤ 8 the clients take turns in 3 rounds of 2.7 s windows" in client_md
+    assert "Each figure: the median of 3 windows of 2.7 s, each after 2.0 s of warmup" in client_md
     assert "| fabrx (Python, `fabrx.aio`) | 10 (1.5 / 3.0) | 1,280 (1.5 / 3.0) | 0.08 |" in client_md
     chaincode_md = render_chaincode_section(chaincode_suite(network, plan, runner, run_prefix="b"), meta)
     assert "| Node `fabric-contract-api` | 0.039 | 0.039 | 1,280 | 1,280 |" in chaincode_md
