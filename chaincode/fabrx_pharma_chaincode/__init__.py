@@ -8,7 +8,8 @@ transaction is refused.
 
 - :mod:`~fabrx_pharma_chaincode.store`: the :class:`StateStore` protocol and composite keys.
 - collections, their members and the endorsement policy: :mod:`fabrx_pharma.privacy` (re-exported).
-- :mod:`~fabrx_pharma_chaincode.layout`: keys, public anchors, the stored policy.
+- :mod:`~fabrx_pharma_chaincode.layout`: keys and public anchors (the policy's JSON form is
+  :mod:`fabrx_pharma.policy`'s, shared with the SDK).
 - :mod:`~fabrx_pharma_chaincode.ledger`: :class:`ChaincodeLedger`, the rules' ``LedgerView``.
 - :mod:`~fabrx_pharma_chaincode.service`: :class:`PharmaService`, one method per transaction.
 - :mod:`~fabrx_pharma_chaincode.verification`: the hospital's invoice verification.

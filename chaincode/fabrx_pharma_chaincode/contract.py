@@ -43,10 +43,10 @@ from fabrx_pharma import (
     Recall,
     Receipt,
 )
+from fabrx_pharma.policy import policy_to_json
 
 from .encoding import encode
 from .errors import AccessDenied, ChaincodeError, ConfigurationError, NotFound, RecordRefused
-from .layout import policy_to_json
 from .prefetch import keeps_books, likely_reads
 from .service import DEFAULT_REGULATORS, PharmaService, parse_input
 from .store import composite_key

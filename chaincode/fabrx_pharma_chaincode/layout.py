@@ -35,7 +35,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 
 from fabrx_pharma import (
@@ -48,7 +48,6 @@ from fabrx_pharma import (
     Product,
     Recall,
     Receipt,
-    TwoInvoicePolicy,
 )
 
 from .store import composite_key
@@ -58,8 +57,6 @@ __all__ = [
     "Anchor",
     "dispensed_key",
     "order_after",
-    "policy_from_json",
-    "policy_to_json",
     "public_part",
     "record_key",
     "stock_key",
@@ -204,48 +201,3 @@ class Anchor:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"corrupt anchor on the ledger: {exc}") from exc
-
-
-def policy_to_json(policy: TwoInvoicePolicy) -> bytes:
-    """The policy as stored: the time zone as a fixed UTC offset in minutes."""
-    offset = policy.timezone.utcoffset(None) or timedelta(0)
-    return _dumps(
-        {
-            "one_invoice_mode": policy.one_invoice_mode,
-            "allow_group_transfer": policy.allow_group_transfer,
-            "allow_remote_delivery": policy.allow_remote_delivery,
-            "max_invoice_shipment_days": policy.max_invoice_shipment_days,
-            "utc_offset_minutes": offset // timedelta(minutes=1),
-        }
-    )
-
-
-def policy_from_json(data: bytes | str) -> TwoInvoicePolicy:
-    """Read a policy from JSON; absent fields keep their defaults.
-
-    Raises ``ValueError`` naming the field for unknown fields or values of the wrong type.
-    """
-    raw = json.loads(data)
-    if not isinstance(raw, dict):
-        raise ValueError("policy: must be a JSON object")
-    flags = ("one_invoice_mode", "allow_group_transfer", "allow_remote_delivery")
-    known = {*flags, "max_invoice_shipment_days", "utc_offset_minutes"}
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise ValueError(f"{unknown[0]}: unknown policy field; expected one of {', '.join(sorted(known))}")
-    values: dict[str, object] = {}
-    for name in flags:
-        if name in raw:
-            if not isinstance(raw[name], bool):
-                raise ValueError(f"{name}: must be true or false")
-            values[name] = raw[name]
-    for name, low, high in (("max_invoice_shipment_days", 0, 366), ("utc_offset_minutes", -1439, 1439)):
-        if name in raw:
-            value = raw[name]
-            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise ValueError(f"{name}: must be a whole number from {low} to {high}")
-    if "max_invoice_shipment_days" in raw:
-        values["max_invoice_shipment_days"] = raw["max_invoice_shipment_days"]
-    if "utc_offset_minutes" in raw:
-        values["timezone"] = timezone(timedelta(minutes=raw["utc_offset_minutes"]))
-    return TwoInvoicePolicy(**values)  # type: ignore[arg-type]

@@ -34,26 +34,17 @@ from fabrx_pharma import (
     StockPosition,
     TwoInvoicePolicy,
 )
+from fabrx_pharma.policy import policy_from_json
 from fabrx_pharma.privacy import BOOKS_PREFIX, books_collection, trade_collection
 from fabrx_pharma.records import quantities
 
 from .errors import ConfigurationError
-from .layout import POLICY_KEY, Anchor, dispensed_key, policy_from_json, stock_key
+from .layout import POLICY_KEY, Anchor, dispensed_key, stock_key
 from .store import StateStore, composite_key
 
 __all__ = ["ChaincodeLedger", "SealedRecord", "stock_from_json", "stock_to_json"]
 
 R = TypeVar("R")
-
-_STOCK_FIELDS = (
-    "received",
-    "received_group",
-    "received_remote",
-    "transferred",
-    "sold",
-    "sold_remote",
-    "dispensed",
-)
 
 
 class SealedRecord(Exception):
@@ -72,8 +63,8 @@ class SealedRecord(Exception):
 
 
 def stock_to_json(position: StockPosition, order: int) -> bytes:
-    """A stock position as stored in books: every counter but ``purchased`` (kept in trade collections)."""
-    values: dict[str, int] = {name: getattr(position, name) for name in _STOCK_FIELDS}
+    """A stock position as stored in books: every counter but ``purchased`` (the holder's invoices say it)."""
+    values = {name: count for name, count in position.counters().items() if name != "purchased"}
     values["order"] = order
     return json.dumps(values, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
@@ -81,7 +72,7 @@ def stock_to_json(position: StockPosition, order: int) -> bytes:
 def stock_from_json(data: bytes) -> tuple[StockPosition, int]:
     """Read a stored stock position and its order."""
     raw = json.loads(data)
-    return StockPosition(**{name: int(raw.get(name, 0)) for name in _STOCK_FIELDS}), int(raw["order"])
+    return StockPosition.from_counters(raw), int(raw["order"])
 
 
 def _corrupt(what: str, error: Exception) -> ConfigurationError:

@@ -50,6 +50,7 @@ from fabrx_pharma import (
     validate_invoice_number,
     validate_trace_code,
 )
+from fabrx_pharma.policy import policy_from_json, policy_to_json
 from fabrx_pharma.privacy import check_collection_safe
 from fabrx_pharma.records import Record
 
@@ -64,7 +65,7 @@ from .errors import (
     refused_record,
     refused_rule,
 )
-from .layout import POLICY_KEY, Anchor, policy_from_json, policy_to_json
+from .layout import POLICY_KEY, Anchor
 from .ledger import ChaincodeLedger, SealedRecord
 from .store import StateStore
 from .supervision import (

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone, tzinfo
 
-__all__ = ["CHINA_STANDARD_TIME", "DEFAULT_POLICY", "TwoInvoicePolicy"]
+__all__ = ["CHINA_STANDARD_TIME", "DEFAULT_POLICY", "TwoInvoicePolicy", "policy_from_json", "policy_to_json"]
 
 CHINA_STANDARD_TIME = timezone(timedelta(hours=8), "CST")
 
@@ -35,3 +36,51 @@ class TwoInvoicePolicy:
 
 
 DEFAULT_POLICY = TwoInvoicePolicy()
+
+
+def policy_to_json(policy: TwoInvoicePolicy) -> bytes:
+    """The policy as JSON, as the chaincode stores and takes it: the time zone as a fixed UTC offset in
+    minutes (compact, sorted keys)."""
+    offset = policy.timezone.utcoffset(None) or timedelta(0)
+    return json.dumps(
+        {
+            "one_invoice_mode": policy.one_invoice_mode,
+            "allow_group_transfer": policy.allow_group_transfer,
+            "allow_remote_delivery": policy.allow_remote_delivery,
+            "max_invoice_shipment_days": policy.max_invoice_shipment_days,
+            "utc_offset_minutes": offset // timedelta(minutes=1),
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    ).encode("utf-8")
+
+
+def policy_from_json(data: bytes | str) -> TwoInvoicePolicy:
+    """Read a policy from JSON; absent fields keep their defaults.
+
+    Raises ``ValueError`` naming the field for unknown fields or values of the wrong type.
+    """
+    raw = json.loads(data)
+    if not isinstance(raw, dict):
+        raise ValueError("policy: must be a JSON object")
+    flags = ("one_invoice_mode", "allow_group_transfer", "allow_remote_delivery")
+    known = {*flags, "max_invoice_shipment_days", "utc_offset_minutes"}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ValueError(f"{unknown[0]}: unknown policy field; expected one of {', '.join(sorted(known))}")
+    values: dict[str, object] = {}
+    for name in flags:
+        if name in raw:
+            if not isinstance(raw[name], bool):
+                raise ValueError(f"{name}: must be true or false")
+            values[name] = raw[name]
+    for name, low, high in (("max_invoice_shipment_days", 0, 366), ("utc_offset_minutes", -1439, 1439)):
+        if name in raw:
+            value = raw[name]
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise ValueError(f"{name}: must be a whole number from {low} to {high}")
+    if "max_invoice_shipment_days" in raw:
+        values["max_invoice_shipment_days"] = raw["max_invoice_shipment_days"]
+    if "utc_offset_minutes" in raw:
+        values["timezone"] = timezone(timedelta(minutes=raw["utc_offset_minutes"]))
+    return TwoInvoicePolicy(**values)  # type: ignore[arg-type]

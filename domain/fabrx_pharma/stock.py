@@ -16,8 +16,10 @@ both apply it, so the counting is written once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
 from enum import StrEnum
+from typing import Any
 
 from .care import Prescription
 from .parties import Party
@@ -26,6 +28,7 @@ from .trade import Exemption, Invoice, InvoiceKind, Receipt, quantities
 from .view import LedgerView
 
 __all__ = [
+    "STOCK_COUNTERS",
     "Inflow",
     "Outflow",
     "StockKey",
@@ -103,6 +106,19 @@ class StockPosition:
             return min(for_hospitals, free)
         return free
 
+    def counters(self) -> dict[str, int]:
+        """Every counter by name (what the chaincode stores and clients read back)."""
+        return {name: getattr(self, name) for name in STOCK_COUNTERS}
+
+    @classmethod
+    def from_counters(cls, raw: Mapping[str, Any]) -> StockPosition:
+        """Read counters by name, as :meth:`counters` gives them; a missing counter is 0, other keys are
+        ignored.
+
+        Raises ``ValueError`` or ``TypeError`` for a counter that is not a whole number.
+        """
+        return cls(**{name: int(raw.get(name, 0)) for name in STOCK_COUNTERS})
+
     def with_purchase(self, quantity: int) -> StockPosition:
         return replace(self, purchased=self.purchased + quantity)
 
@@ -122,6 +138,10 @@ class StockPosition:
             Outflow.DISPENSED: "dispensed",
         }[outflow]
         return replace(self, **{counter: getattr(self, counter) + quantity})
+
+
+STOCK_COUNTERS: tuple[str, ...] = tuple(f.name for f in fields(StockPosition))
+"""The names of :class:`StockPosition`'s counters, in declaration order."""
 
 
 def stock_holder(invoice: Invoice, batch: Batch | None) -> str:

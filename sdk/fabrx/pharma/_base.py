@@ -21,11 +21,12 @@ from fabrx_pharma import (
     TwoInvoicePolicy,
     canonical_json,
 )
+from fabrx_pharma.policy import policy_from_json
 from fabrx_pharma.records import Record
 
 from ..errors import CommitError, GatewayError
 from ._errors import PharmaError, invalid_record, refusal_from
-from ._results import Anchor, TraceCodeStatus, parse_stock, policy_from_json
+from ._results import Anchor, TraceCodeStatus, parse_stock
 
 __all__ = ["DEFAULT_REGULATOR", "RECORD_TRANSIENT_KEY", "ContractLike", "PharmaClient"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Any
 
 from fabrx_pharma import (
@@ -29,7 +29,6 @@ from fabrx_pharma import (
     Severity,
     StockPosition,
     Trace,
-    TwoInvoicePolicy,
 )
 from fabrx_pharma.verification import CopyCheck, Discrepancy, InvoiceVerification
 
@@ -43,8 +42,6 @@ __all__ = [
     "parse_recall_scope",
     "parse_stock",
     "parse_traces",
-    "policy_from_json",
-    "policy_to_json",
 ]
 
 
@@ -188,44 +185,5 @@ def parse_recall_scope(data: bytes) -> RecallScope:
     )
 
 
-_STOCK_FIELDS = (
-    "purchased",
-    "received",
-    "received_group",
-    "received_remote",
-    "transferred",
-    "sold",
-    "sold_remote",
-    "dispensed",
-)
-
-
 def parse_stock(data: bytes) -> StockPosition:
-    raw = json.loads(data)
-    return StockPosition(**{name: int(raw.get(name, 0)) for name in _STOCK_FIELDS})
-
-
-def policy_to_json(policy: TwoInvoicePolicy) -> str:
-    """The policy as the chaincode takes it: the time zone as a fixed UTC offset in minutes."""
-    offset = policy.timezone.utcoffset(None) or timedelta(0)
-    return json.dumps(
-        {
-            "one_invoice_mode": policy.one_invoice_mode,
-            "allow_group_transfer": policy.allow_group_transfer,
-            "allow_remote_delivery": policy.allow_remote_delivery,
-            "max_invoice_shipment_days": policy.max_invoice_shipment_days,
-            "utc_offset_minutes": offset // timedelta(minutes=1),
-        },
-        sort_keys=True,
-    )
-
-
-def policy_from_json(data: bytes) -> TwoInvoicePolicy:
-    raw = json.loads(data)
-    return TwoInvoicePolicy(
-        one_invoice_mode=bool(raw["one_invoice_mode"]),
-        allow_group_transfer=bool(raw["allow_group_transfer"]),
-        allow_remote_delivery=bool(raw["allow_remote_delivery"]),
-        max_invoice_shipment_days=int(raw["max_invoice_shipment_days"]),
-        timezone=timezone(timedelta(minutes=int(raw["utc_offset_minutes"]))),
-    )
+    return StockPosition.from_counters(json.loads(data))

@@ -6,6 +6,7 @@ import json
 from datetime import datetime
 
 from fabrx_pharma import Finding, Party, Recall, RecallScope, Trace, TwoInvoicePolicy, canonical_json
+from fabrx_pharma.policy import policy_from_json, policy_to_json
 
 from ._base import PharmaClient, checked, must_be
 from ._errors import PharmaError
@@ -15,8 +16,6 @@ from ._results import (
     parse_findings,
     parse_recall_scope,
     parse_traces,
-    policy_from_json,
-    policy_to_json,
 )
 
 __all__ = ["Regulator"]
@@ -44,7 +43,7 @@ class Regulator(PharmaClient):
         must_be(party.msp_id, self.msp_id, "msp_id", "the regulator to bootstrap")
         args = [canonical_json(party).decode("utf-8")]
         if policy is not None:
-            args.append(policy_to_json(policy))
+            args.append(policy_to_json(policy).decode())
         return Anchor.from_json(self._submit("bootstrap", *args))
 
     def is_bootstrapped(self) -> bool:
@@ -58,7 +57,7 @@ class Regulator(PharmaClient):
         return True
 
     def set_policy(self, policy: TwoInvoicePolicy) -> TwoInvoicePolicy:
-        return policy_from_json(self._submit("set_policy", policy_to_json(policy)))
+        return policy_from_json(self._submit("set_policy", policy_to_json(policy).decode()))
 
     def register_party(self, party: Party) -> Anchor:
         """Register (or update) an organization with its role; its MSP id names its collections."""
