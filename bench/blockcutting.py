@@ -72,17 +72,8 @@ class BlockCuttingPlan:
 def _config(
     network: BenchNetwork, plan: BlockCuttingPlan, concurrency: int, duration_s: float, run_id: str
 ) -> LoadConfig:
-    spec = network.chaincodes[plan.chaincode]
-    return LoadConfig(
-        peer_address=network.peer_address,
-        tls_root_cert_path=str(network.tls_root_cert),
-        server_name=network.server_name,
-        msp_id=network.msp_id,
-        cert_path=str(network.cert),
-        key_path=str(network.key),
-        channel=network.channel,
-        chaincode=spec.name,
-        contract=spec.contract,
+    return network.load_config(
+        plan.chaincode,
         mode="submit",
         concurrency=concurrency,
         duration_s=duration_s,

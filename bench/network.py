@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .load import LoadConfig
+
 __all__ = ["BenchChaincode", "BenchNetwork", "load_network"]
 
 
@@ -55,6 +57,23 @@ class BenchNetwork:
     server_name: str | None = None
     description: str = ""
     fabric_bin: Path | None = None
+
+    def load_config(self, chaincode: str, **run: Any) -> LoadConfig:
+        """A driver config for ``chaincode`` through this network's gateway peer and client identity;
+        ``run`` holds the run's own :class:`LoadConfig` fields (mode, concurrency, window, run id...)."""
+        spec = self.chaincodes[chaincode]
+        return LoadConfig(
+            peer_address=self.peer_address,
+            tls_root_cert_path=str(self.tls_root_cert),
+            server_name=self.server_name,
+            msp_id=self.msp_id,
+            cert_path=str(self.cert),
+            key_path=str(self.key),
+            channel=self.channel,
+            chaincode=spec.name,
+            contract=spec.contract,
+            **run,
+        )
 
     def watched(self, chaincode: str | None) -> dict[str, int]:
         """Server processes to charge CPU to: the nodes plus ``chaincode``'s server (as ``chaincode``)."""

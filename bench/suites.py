@@ -97,17 +97,8 @@ def _config(
     run_id: str,
     duration_s: float | None = None,
 ) -> LoadConfig:
-    spec = network.chaincodes[chaincode]
-    return LoadConfig(
-        peer_address=network.peer_address,
-        tls_root_cert_path=str(network.tls_root_cert),
-        server_name=network.server_name,
-        msp_id=network.msp_id,
-        cert_path=str(network.cert),
-        key_path=str(network.key),
-        channel=network.channel,
-        chaincode=spec.name,
-        contract=spec.contract,
+    return network.load_config(
+        chaincode,
         signer="openssl" if client == "node_openssl" else "default",
         mode=mode,
         concurrency=concurrency,
