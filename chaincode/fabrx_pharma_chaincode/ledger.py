@@ -85,7 +85,6 @@ class ChaincodeLedger:
     def __init__(self, store: StateStore) -> None:
         self._store = store
         self._horizon = 0
-        self._parties: dict[str, Party | None] = {}
         self._anchors: dict[str, Anchor | None] = {}
         self._records: dict[tuple[str, str, object], object] = {}
         self._all_parties: list[Party] | None = None
@@ -185,9 +184,7 @@ class ChaincodeLedger:
     # --- LedgerView --------------------------------------------------------------------------------------
 
     def party(self, msp_id: str) -> Party | None:
-        if msp_id not in self._parties:
-            self._parties[msp_id] = self._public(self.anchor("party", msp_id), Party.from_dict)
-        return self._parties[msp_id]
+        return self._public(self.anchor("party", msp_id), Party.from_dict)
 
     def product(self, product_id: str) -> Product | None:
         return self._public(self.anchor("product", product_id), Product.from_dict)
