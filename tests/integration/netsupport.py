@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,28 @@ INTEROP = REPO / "tests" / "interop"
 # stay below Linux's ephemeral range (32768-60999): a port there can be taken by an outgoing connection.
 # FABRX_TEST_PORT_BASE moves it again, so that two suites can run side by side on one machine.
 TEST_PORT_BASE = int(os.environ.get("FABRX_TEST_PORT_BASE", "27050"))
+
+
+def caught_up(
+    network: ConsortiumNetwork, reader: str, writer: str, *, channel: str = "pharma", timeout: float = 10.0
+) -> None:
+    """Wait until ``reader``'s peer has every block ``writer``'s peer has committed.
+
+    A submit returns once the writer's own peer committed it; another organization's peer commits the
+    same block a moment later. A read through that organization's gateway waits for this first.
+    """
+
+    def height(org_name: str) -> int:
+        org = network.consortium.org(org_name)
+        with network.peer_admin(org, org.peers[0]) as admin:
+            return admin.chain_info(channel).height
+
+    target = height(writer)
+    deadline = time.monotonic() + timeout
+    while (current := height(reader)) < target:
+        if time.monotonic() > deadline:
+            pytest.fail(f"{reader}'s peer is at height {current} of {channel}, {writer}'s at {target}")
+        time.sleep(0.1)
 
 
 def installed_fabric() -> FabricInstall:

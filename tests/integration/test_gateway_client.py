@@ -20,6 +20,7 @@ import pytest
 from fabric_protos.common import common_pb2
 from fabric_protos.msp import identities_pb2
 from fabric_protos.peer import transaction_pb2
+from netsupport import caught_up
 
 import fabrx
 from fabrx import aio
@@ -86,12 +87,15 @@ def endorsing_msp_ids(gateway: fabrx.Gateway, transaction_id: str) -> list[str]:
 # ------------------------------------------------------------------------------------------- transactions
 
 
-def test_submit_then_evaluate_from_another_org(gateway_for: Callable[[str], fabrx.Gateway]) -> None:
+def test_submit_then_evaluate_from_another_org(
+    network: ConsortiumNetwork, gateway_for: Callable[[str], fabrx.Gateway]
+) -> None:
     key = unique("gw-submit")
     written = asset_py(gateway_for("HospitalA")).submit_transaction(
         "CreateAsset", key, "teal", "4", "hospital-a", "40"
     )
     assert json.loads(written)["ID"] == key
+    caught_up(network, "Manufacturer", "HospitalA")
     read = asset_py(gateway_for("Manufacturer")).evaluate_transaction("ReadAsset", key)
     assert read == written
 

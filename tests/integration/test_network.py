@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import pytest
 from click.testing import CliRunner
+from netsupport import caught_up
 
 import fabrx
 from fabrx_cli.main import cli
@@ -50,13 +51,14 @@ def test_every_peer_joined_and_reaches_the_same_height(
 
 
 def test_deployed_node_chaincode_answers_through_the_gateway(
-    gateway_for: Callable[[str], fabrx.Gateway],
+    network: ConsortiumNetwork, gateway_for: Callable[[str], fabrx.Gateway]
 ) -> None:
     contract = gateway_for("HospitalA").get_network("pharma").get_contract("asset-node")
     created = json.loads(
         contract.submit_transaction("CreateAsset", "asset-gw-1", "blue", "5", "hospital-a", "300")
     )
     assert created["Owner"] == "hospital-a"
+    caught_up(network, "Manufacturer", "HospitalA")
     read = json.loads(
         gateway_for("Manufacturer")
         .get_network("pharma")
