@@ -1,4 +1,4 @@
-"""``fabrx network up | down | status | logs``: run the consortium described by the consortium file."""
+"""``fabrx network up | down | restart | status | logs``: run the consortium of the consortium file."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ def up(obj: CliContext, consensus: str | None) -> None:
     """Start every CA, orderer, peer and chaincode server; create and join channels; deploy chaincodes.
 
     Idempotent: a second run checks every step and does only what is missing, so it also resumes a
-    half-done setup. A failed run stops what it started and names the node and its log file.
+    half-done setup and starts a node that died. It never stops a node that was already running: a
+    failed run stops only what it started itself, and says what it stopped and what still runs.
     """
     net = open_network(obj.config_path, obj.run_dir, consensus=consensus)
     report = net.up(progress=obj.output.progress)
@@ -44,6 +45,19 @@ def down(obj: CliContext, purge: bool) -> None:
         {"stopped": stopped, "purged": purge, "run_dir": str(net.run_dir)},
         lambda d: f"stopped {len(stopped)} processes" + (f"; removed {d['run_dir']}" if purge else ""),
     )
+
+
+@network.command()
+@click.argument("node")
+@click.pass_obj
+def restart(obj: CliContext, node: str) -> None:
+    """Restart one node (e.g. peer0.HospitalA, orderer0.Orderer, ca.Regulator, chaincode.pharma).
+
+    Stops it if it runs, starts it, waits until it is healthy; every other node keeps running.
+    """
+    net = open_network(obj.config_path, obj.run_dir)
+    report = net.restart(node)
+    obj.output.result(report.as_dict(), lambda _: report.render())
 
 
 @network.command()

@@ -7,13 +7,14 @@ Pipeline: :func:`load_consortium` (parse, validate every problem at once, resolv
 """
 
 from .config import ConfigError, Consortium, Problem, load_consortium
-from .errors import HealthError, InstallError, NetworkError, ProcessError
+from .errors import HealthError, InstallError, NetworkError, ProcessError, UpError
 from .install import FabricInstall, doctor, ensure_fabric, find_fabric
 from .layout import RunLayout
 from .operations import (
     ConsortiumNetwork,
     NetworkStatus,
     NodeStatus,
+    RestartReport,
     UpReport,
     default_config_path,
     open_network,
@@ -34,7 +35,9 @@ __all__ = [
     "ProcessError",
     "ProcessSpec",
     "RenderedNetwork",
+    "RestartReport",
     "RunLayout",
+    "UpError",
     "UpReport",
     "default_config_path",
     "doctor",

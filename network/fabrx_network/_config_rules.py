@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from fabrx_pharma import Role as PharmaRole
 from fabrx_pharma import ValidationError
@@ -37,7 +38,24 @@ from .config import (
     Peer,
 )
 
-__all__ = ["check", "msp_id_of", "resolve", "trading_pair_collections"]
+__all__ = ["check", "ephemeral_port_range", "msp_id_of", "resolve", "trading_pair_collections"]
+
+_EPHEMERAL_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_LINUX_DEFAULT_EPHEMERAL = (32768, 60999)
+
+
+def ephemeral_port_range(source: Path = _EPHEMERAL_RANGE_FILE) -> tuple[int, int]:
+    """The kernel's range of ports for outgoing connections (first, last), read from ``source``.
+
+    A node listening on a port in this range can find it taken by any program's outgoing connection
+    when it (re)starts, so the consortium file may not use such ports. Linux's default when the file
+    cannot be read.
+    """
+    try:
+        first, last = (int(part) for part in source.read_text(encoding="ascii").split())
+    except (OSError, ValueError):
+        return _LINUX_DEFAULT_EPHEMERAL
+    return first, last
 
 
 def check(problems: Problems, c: Consortium) -> None:
@@ -202,9 +220,17 @@ def _port_slots(c: Consortium) -> Iterator[_PortSlot]:
 def _check_ports(problems: Problems, c: Consortium) -> None:
     users: dict[int, _PortSlot] = {}
     orderer_ports: dict[tuple[str, str], _PortSlot] = {}
+    low, high = ephemeral_port_range()
     for slot in _port_slots(c):
         if slot.port == AUTO_PORT:
             continue
+        if low <= slot.port <= high:
+            problems.error(
+                slot.path,
+                f"{slot.port} lies in the kernel's ephemeral port range {low}-{high}, from which "
+                "outgoing connections take their ports, so a restarting node can find it taken; "
+                f"choose a port below {low} or above {high}",
+            )
         if slot.owner.startswith("orderer:"):
             earlier = orderer_ports.setdefault((slot.owner, slot.key), slot)
             if earlier.port != slot.port:
@@ -384,7 +410,23 @@ def _allocate_ports(problems: Problems, c: Consortium) -> dict[tuple[str, str], 
             return assigned
         assigned[(slot.owner, slot.key)] = candidate
         taken.add(candidate)
+    _check_allocation_outside_ephemeral(
+        problems, c, sorted(assigned[(s.owner, s.key)] for s in slots if s.port == AUTO_PORT)
+    )
     return assigned
+
+
+def _check_allocation_outside_ephemeral(problems: Problems, c: Consortium, allocated: list[int]) -> None:
+    first, last = ephemeral_port_range()
+    inside = [port for port in allocated if first <= port <= last]
+    if inside:
+        problems.error(
+            "port_base",
+            f"ports allocated from {c.port_base} ({allocated[0]}-{allocated[-1]}) reach into the kernel's "
+            f"ephemeral port range {first}-{last} ({inside[0]}...), from which outgoing connections take "
+            f"their ports, so a restarting node can find its port taken; choose a port_base that keeps "
+            f"all {len(allocated)} ports below {first} or above {last}",
+        )
 
 
 def resolve(problems: Problems, c: Consortium) -> Consortium:

@@ -8,7 +8,9 @@ can turn all of them into one exit code. Grouped by what the caller can do about
     │                  the message names the source tried, what failed and what to do
     ├── ProcessError   a node process could not be started or stopped, died while starting,
     │                  or a port it needs is taken: the message names the node and its log file
-    └── HealthError    a node process runs but its operations endpoint did not report healthy in time
+    ├── HealthError    a node process runs but its operations endpoint did not report healthy in time
+    └── UpError        ``up`` failed: carries the cause, what that ``up`` started and stopped again,
+                       and what still runs (nodes that were running before it are never stopped)
 
 Other modules of the package (configuration loading, rendering) add their own subclasses of
 :class:`NetworkError` next to their code.
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 from fabrx.errors import FabrxError
 
-__all__ = ["HealthError", "InstallError", "NetworkError", "ProcessError"]
+__all__ = ["HealthError", "InstallError", "NetworkError", "ProcessError", "UpError"]
 
 
 class NetworkError(FabrxError):
@@ -69,3 +71,43 @@ class ProcessError(NetworkError):
 
 class HealthError(NetworkError):
     """A node's operations endpoint did not answer ``GET /healthz`` with status OK in time."""
+
+
+class UpError(NetworkError):
+    """``up`` failed. The message is the cause's, followed by what ``up`` did about the processes.
+
+    Attributes:
+        cause: the error of the failing step (also chained as ``__cause__``).
+        started: the nodes this ``up`` started before it failed.
+        stopped: those of ``started`` it stopped again (all of them unless ``problem`` says otherwise).
+        running: every node of the run directory still running afterwards (it never stops a node it
+            did not start).
+        problem: why stopping a started node failed, or "".
+    """
+
+    def __init__(
+        self,
+        cause: BaseException,
+        *,
+        started: list[str],
+        stopped: list[str],
+        running: list[str],
+        problem: str = "",
+    ) -> None:
+        self.cause = cause
+        self.started = tuple(started)
+        self.stopped = tuple(stopped)
+        self.running = tuple(running)
+        self.problem = problem
+        if stopped:
+            undo = f"stopped what this run had started: {', '.join(stopped)}{problem}"
+        elif started:
+            undo = f"this run had started {', '.join(started)}, which exited again{problem}"
+        else:
+            undo = "this run started no node and stopped none"
+        kept = (
+            f"{len(running)} node(s) that were already running keep running: {', '.join(running)}"
+            if running
+            else "no node of this run directory is running"
+        )
+        super().__init__(f"{cause}\nnetwork up failed: {undo}; {kept}")

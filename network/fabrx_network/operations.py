@@ -11,9 +11,12 @@ does nothing and an interrupted run resumes:
 6. channels: join each orderer (channel participation API, mutual TLS) and each peer (``cscc``);
 7. chaincodes: package, start the chaincode server, install/approve/commit (:func:`fabrx.admin.deploy`).
 
-If any step fails, every process of the run directory is stopped again and the error names the node,
-its log file and a fix. ``down`` stops exactly the processes recorded in ``pids.json``; ledgers stay
-unless ``purge`` is asked for.
+``up`` starts only nodes that are down and never touches one that runs: it is also the way to bring a
+dead node back. If a step fails, ``up`` stops exactly the processes it started itself in that call,
+leaves every node that was already running alone, and raises :class:`~fabrx_network.errors.UpError`
+naming what failed (the node, its log file, a fix), what it stopped and what still runs.
+:meth:`ConsortiumNetwork.restart` restarts one node. ``down`` stops exactly the processes recorded in
+``pids.json``; ledgers stay unless ``purge`` is asked for.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ from .chaincodes import (
     write_chaincode_env,
 )
 from .config import ORG_ADMIN_USER, Chaincode, Consortium, Organization, Peer, load_consortium
-from .errors import NetworkError
+from .errors import NetworkError, ProcessError, UpError
 from .identities import bootstrap_password, enroll_identities, init_ca
 from .install import FabricInstall, ensure_fabric, find_fabric
 from .layout import RunLayout, orderer_node, peer_node
@@ -59,6 +62,7 @@ __all__ = [
     "ConsortiumNetwork",
     "NetworkStatus",
     "NodeStatus",
+    "RestartReport",
     "UpReport",
     "default_config_path",
     "open_network",
@@ -106,23 +110,46 @@ def recorded_consensus(layout: RunLayout) -> str | None:
 
 @dataclass(frozen=True)
 class UpReport:
-    """What ``up`` did and how long it took."""
+    """What ``up`` did and how long it took.
+
+    ``started`` are the nodes this call started; ``already_running`` those it found running and left alone.
+    """
 
     run_dir: str
     seconds: float
     steps: list[tuple[str, float]]
     started: list[str]
     chaincodes: dict[str, str]
+    already_running: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def render(self) -> str:
         lines = [f"consortium up in {self.seconds:.1f} s (run directory {self.run_dir})"]
+        lines.append(f"  started {len(self.started)} node(s): {', '.join(self.started) or 'none'}")
+        if self.already_running:
+            lines.append(f"  left {len(self.already_running)} running node(s) untouched")
         lines += [f"  {name:<28} {seconds:6.2f} s" for name, seconds in self.steps]
         lines += [f"  chaincode {name}: {package_id}" for name, package_id in self.chaincodes.items()]
         lines.append("stop it with `fabrx network down` (add --purge to delete ledgers and keys)")
         return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class RestartReport:
+    """What :meth:`ConsortiumNetwork.restart` did: ``was_running`` tells a restart from a start."""
+
+    node: str
+    was_running: bool
+    pid: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def render(self) -> str:
+        how = "stopped and started" if self.was_running else "was down; started"
+        return f"{self.node}: {how} again (pid {self.pid}), healthy"
 
 
 @dataclass
@@ -187,12 +214,18 @@ class ConsortiumNetwork:
     def up(self, *, progress: Progress = lambda _: None, fabric: FabricInstall | None = None) -> UpReport:
         """Bring every node up and every channel and chaincode in place (idempotent, resumable).
 
+        Only nodes that are down are started; a running node is never stopped or restarted, so ``up`` is
+        also how a node that died is brought back while the others keep serving.
+
         Raises:
-            NetworkError: a step failed; every process of this run directory has been stopped again.
+            UpError: a step failed. The processes this call started have been stopped again; nodes that
+                were running before it still run. The error lists both, and chains the cause.
+            NetworkError: the run directory holds another consensus variant (nothing was touched).
         """
         begin = time.monotonic()
         steps: list[tuple[str, float]] = []
         started: list[str] = []
+        already_running = [name for name in self.supervisor.processes if self.supervisor.is_running(name)]
         variant = self.consortium.orderer_org.consensus
         recorded = recorded_consensus(self.layout)
         if recorded is not None and recorded != variant:
@@ -219,13 +252,13 @@ class ConsortiumNetwork:
             with step("certificate authorities"):
                 for ca in rendered.cas:
                     init_ca(ca)
-                started += self._start_and_wait([ca.process for ca in rendered.cas])
+                self._start_and_wait([ca.process for ca in rendered.cas], started)
             with step("identities"):
                 enroll_identities(self.consortium, self.layout, rendered.cas, progress)
             with step("genesis blocks"):
                 self._genesis_blocks(install)
             with step("orderers and peers"):
-                started += self._start_and_wait([*rendered.orderers, *rendered.peers])
+                self._start_and_wait([*rendered.orderers, *rendered.peers], started)
             with step("channels"):
                 self._join_channels()
                 self._wait_raft_leaders()
@@ -235,11 +268,28 @@ class ConsortiumNetwork:
                     chaincodes[chaincode.name] = self._deploy_chaincode(chaincode, rendered, started)
             with step("gossip convergence"):
                 self.wait_converged()
-        except BaseException:
-            self.supervisor.stop_all()
+        except BaseException as exc:
+            self._roll_back(started, exc)
             raise
         self._write_state("up")
-        return UpReport(str(self.run_dir), time.monotonic() - begin, steps, started, chaincodes)
+        return UpReport(
+            str(self.run_dir), time.monotonic() - begin, steps, started, chaincodes, already_running
+        )
+
+    def _roll_back(self, started: list[str], cause: BaseException) -> None:
+        """Stop what this ``up`` started, then raise :class:`UpError` (an interrupt propagates as is)."""
+        stopped: list[str] = []
+        problem = ""
+        try:
+            for name in reversed(started):
+                if self.supervisor.stop(name):
+                    stopped.append(name)
+        except ProcessError as exc:
+            problem = f"; stopping them failed: {exc}"
+        running = [name for name in self.supervisor.processes if self.supervisor.is_running(name)]
+        if not isinstance(cause, Exception):
+            return  # KeyboardInterrupt, SystemExit: what was started is stopped again; propagate as is
+        raise UpError(cause, started=started, stopped=stopped, running=running, problem=problem) from cause
 
     def deploy_chaincodes(
         self, names: list[str] | None = None, *, progress: Progress = lambda _: None
@@ -281,18 +331,20 @@ class ConsortiumNetwork:
             copy_ccaas_builder(self.layout.ccaas_builder)
         return rendered
 
-    def _start_and_wait(self, specs: list[ProcessSpec]) -> list[str]:
+    def _start_and_wait(self, specs: list[ProcessSpec], started: list[str]) -> None:
+        """Start those of ``specs`` that are down (each appended to ``started`` once running), then wait
+        until all are healthy. Ports are checked for every node to start before any starts."""
         pending = [s for s in specs if not self.supervisor.is_running(s.name)]
         check_ports(pending, self.consortium.host)
         for spec in pending:
             self.supervisor.start(spec)
+            started.append(spec.name)
 
         def wait(spec: ProcessSpec) -> None:
             self.supervisor.wait_healthy(spec, timeout=60, ca_file=self._tls_ca_for(spec.name))
 
         with ThreadPoolExecutor(max_workers=8) as pool:
             list(pool.map(wait, specs))
-        return [s.name for s in pending]
 
     def _tls_ca_for(self, node: str) -> Path:
         for org in (self.consortium.orderer_org.name, *(o.name for o in self.consortium.orgs)):
@@ -523,17 +575,49 @@ class ConsortiumNetwork:
         raise NetworkError(f"no node called {node!r} in consortium {self.consortium.name}")
 
     def stop_node(self, node: str) -> bool:
-        """Stop one node (its ledger stays). Returns False if it was not running."""
+        """Stop one node (its ledger stays). Returns False if it was not running.
+
+        Raises:
+            NetworkError: no node of that name in the consortium.
+            ProcessError: the process could not be stopped.
+        """
+        self.node_spec(node)  # an unknown name is refused before anything is signalled
         return self.supervisor.stop(node)
 
-    def start_node(self, node: str, *, timeout: float = 60) -> None:
-        """Start one stopped node again and wait until it is healthy."""
+    def start_node(self, node: str, *, timeout: float = 60) -> bool:
+        """Start one node if it is down, and wait until it is healthy. Returns whether it was started.
+
+        Raises:
+            NetworkError: no node of that name in the consortium.
+            ProcessError: a port it needs is taken (named with what holds it), or it exited while
+                starting; nothing else is touched.
+            HealthError: it was started but is not healthy after ``timeout`` seconds (it keeps running).
+        """
         spec = self.node_spec(node)
-        if not self.supervisor.is_running(node):
+        start = not self.supervisor.is_running(node)
+        if start:
             check_ports([spec], self.consortium.host)
             self.supervisor.start(spec)
         ca_file = None if spec.kind == "chaincode" else self._tls_ca_for(node)
         self.supervisor.wait_healthy(spec, timeout=timeout, ca_file=ca_file)
+        return start
+
+    def restart(self, node: str, *, timeout: float = 60) -> RestartReport:
+        """Restart one node (stop it if it runs, start it, wait until healthy); no other node is touched.
+
+        A node killed outright (``kill -9``) is simply started. Its ledger and keys stay.
+
+        Raises:
+            NetworkError: no node of that name in the consortium.
+            ProcessError: it could not be stopped, a port it needs is taken (named with what holds it),
+                or it exited while starting; it is then down.
+            HealthError: it was started but is not healthy after ``timeout`` seconds.
+        """
+        self.node_spec(node)
+        was_running = self.supervisor.stop(node)
+        self.start_node(node, timeout=timeout)
+        record = self.supervisor.processes[node]
+        return RestartReport(node=node, was_running=was_running, pid=record.pid)
 
     # --- down, status, logs -------------------------------------------------------------------------
 

@@ -470,18 +470,21 @@ def port_in_use(host: str, port: int) -> bool:
 
 
 def port_holder(port: int) -> str | None:
-    """Best effort: ``"pid 4242 (peer)"`` for the process listening on TCP ``port``, or None if unknown.
+    """Best effort: who holds TCP ``port`` on this machine, or None if unknown.
 
-    Reads ``/proc/net/tcp{,6}`` and the socket links under ``/proc/*/fd``; processes of other users are
-    invisible without privileges. Only the program name is given, never its arguments.
+    ``"pid 4242 (peer)"`` for a listener; for a connection whose local end is that port (an outgoing
+    connection the kernel gave an ephemeral port, say) ``"pid 4242 (python3), a connection to
+    127.0.0.1:7051"``. Reads ``/proc/net/tcp{,6}`` and the socket links under ``/proc/*/fd``; processes
+    of other users are invisible without privileges, and closed sockets lingering in TIME_WAIT belong
+    to no process. Only the program name is given, never its arguments.
     """
-    inodes = set(_listening_inodes(port))
-    if not inodes:
-        return None
-    wanted = {f"socket:[{inode}]" for inode in inodes}
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit() and not wanted.isdisjoint(_open_files(proc)):
-            return f"pid {proc.name} ({_program_name(proc)})"
+    sockets = sorted(_bound_sockets(port), key=lambda s: not s.listening)
+    for bound in sockets:
+        wanted = f"socket:[{bound.inode}]"
+        for proc in Path("/proc").iterdir():
+            if proc.name.isdigit() and wanted in _open_files(proc):
+                holder = f"pid {proc.name} ({_program_name(proc)})"
+                return holder if bound.listening else f"{holder}, a connection to {bound.remote}"
     return None
 
 
@@ -511,7 +514,15 @@ def _open_files(proc: Path) -> set[str]:
     return targets
 
 
-def _listening_inodes(port: int) -> Iterator[str]:
+@dataclass(frozen=True)
+class _BoundSocket:
+    inode: str
+    listening: bool
+    remote: str
+
+
+def _bound_sockets(port: int) -> Iterator[_BoundSocket]:
+    """Every TCP socket whose local end is ``port`` and that some process still owns (inode not 0)."""
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
             rows = Path(table).read_text(encoding="utf-8").splitlines()[1:]
@@ -520,8 +531,24 @@ def _listening_inodes(port: int) -> Iterator[str]:
         for row in rows:
             fields = row.split()
             # fields: sl, local_address (hex ip:hex port), rem_address, st (0A = LISTEN), ..., inode (9)
-            if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                yield fields[9]
+            if len(fields) <= 9 or int(fields[1].rsplit(":", 1)[1], 16) != port or fields[9] == "0":
+                continue
+            yield _BoundSocket(fields[9], fields[3] == "0A", _address(fields[2]))
+
+
+def _address(hex_address: str) -> str:
+    """``0100007F:1F90`` (as ``/proc/net/tcp`` writes it) → ``127.0.0.1:8080``."""
+    host, port = hex_address.rsplit(":", 1)
+    raw = bytes.fromhex(host)
+    if len(raw) == 4:
+        return f"{socket.inet_ntop(socket.AF_INET, raw[::-1])}:{int(port, 16)}"
+    # IPv6: four 32-bit words, each in host (little-endian) order.
+    words = b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))
+    return f"[{socket.inet_ntop(socket.AF_INET6, words)}]:{int(port, 16)}"
+
+
+def _listening_inodes(port: int) -> Iterator[str]:
+    return (bound.inode for bound in _bound_sockets(port) if bound.listening)
 
 
 def check_ports(specs: Iterable[ProcessSpecLike], host: str = "127.0.0.1") -> None:
@@ -548,5 +575,6 @@ def check_ports(specs: Iterable[ProcessSpecLike], host: str = "127.0.0.1") -> No
             "ports are not free:\n"
             + "\n".join(f"  - {problem}" for problem in problems)
             + "\nstop what holds them (is a previous network still up? `fabrx network down`) "
-            "or change the ports in the consortium definition"
+            "or change the ports in the consortium definition (outside the kernel's ephemeral range "
+            "in /proc/sys/net/ipv4/ip_local_port_range, which outgoing connections take ports from)"
         )

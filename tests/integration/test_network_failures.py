@@ -1,4 +1,4 @@
-"""A failed `up` names the node, its log or the missing program, and leaves nothing running."""
+"""A failed `up` names the node, its log or the missing program, and stops what it started itself."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from netsupport import installed_fabric
+from netsupport import TEST_PORT_BASE, installed_fabric
 
-from fabrx_network import ConsortiumNetwork, NetworkError, ProcessError, open_network
+from fabrx_network import ConsortiumNetwork, NetworkError, ProcessError, UpError, open_network
 
 # Two organizations are enough to exercise the failure paths; own ports, away from the shared network.
 SMALL = {
     "name": "failures",
-    "port_base": 29050,
+    "port_base": TEST_PORT_BASE + 2000,
     "orderer_org": {
         "name": "Orderer",
         "consensus": "raft1",
@@ -39,16 +39,21 @@ def _running(network: ConsortiumNetwork) -> list[str]:
     return [name for name in network.supervisor.processes if network.supervisor.is_running(name)]
 
 
-def test_busy_peer_port_fails_up_naming_node_and_port_and_stops_everything(tmp_path: Path) -> None:
+def test_busy_peer_port_fails_up_naming_node_and_port_and_stops_what_it_started(tmp_path: Path) -> None:
     network = _small_network(tmp_path)
     peer = network.consortium.org("HospitalA").peers[0]
     with socket.socket() as blocker:
         blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         blocker.bind((network.consortium.host, peer.port))
         blocker.listen()
-        with pytest.raises(ProcessError, match=rf"peer0\.HospitalA needs .*:{peer.port}"):
+        with pytest.raises(UpError, match=rf"peer0\.HospitalA needs .*:{peer.port}") as raised:
             network.up(fabric=installed_fabric())
     assert _running(network) == []
+    # The certificate authorities had been started by this run, so it stopped them again, and says so.
+    assert isinstance(raised.value.cause, ProcessError)
+    assert set(raised.value.stopped) == {"ca.Orderer", "ca.Regulator", "ca.HospitalA"}
+    assert "network up failed: stopped what this run had started: " in str(raised.value)
+    assert "no node of this run directory is running" in str(raised.value)
     # Nothing was lost: with the port free, the same run directory comes up.
     try:
         network.up(fabric=installed_fabric())

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from fabrx_network import _config_rules
 from fabrx_network.config import (
     AUTO_PORT,
     ByteSize,
@@ -872,3 +873,50 @@ def test_signature_policy_principals_are_all_listed() -> None:
 def test_signature_policy_errors_say_what_is_wrong(policy: str, message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         signature_policy_principals(policy)
+
+
+# ports in the kernel's ephemeral range
+
+
+@pytest.fixture
+def linux_ephemeral_range(monkeypatch: pytest.MonkeyPatch) -> tuple[int, int]:
+    """The range as Linux sets it by default, whatever this machine's kernel says."""
+    monkeypatch.setattr(_config_rules, "ephemeral_port_range", lambda: (32768, 60999))
+    return (32768, 60999)
+
+
+def test_an_explicit_port_in_the_ephemeral_range_is_refused(linux_ephemeral_range: tuple[int, int]) -> None:
+    problems = _problems(_set("orgs[1].peers[0].port", 40000))
+    assert [str(p) for p in problems] == [
+        "orgs[1].peers[0].port: 40000 lies in the kernel's ephemeral port range 32768-60999, from which "
+        "outgoing connections take their ports, so a restarting node can find it taken; choose a port "
+        "below 32768 or above 60999"
+    ]
+
+
+def test_ports_allocated_into_the_ephemeral_range_are_refused_at_port_base(
+    linux_ephemeral_range: tuple[int, int],
+) -> None:
+    problems = _problems(_set("port_base", 32750))
+    assert len(problems) == 1
+    assert problems[0].path == "port_base"
+    assert "reach into the kernel's ephemeral port range 32768-60999 (32768...)" in problems[0].message
+    assert "below 32768 or above 60999" in problems[0].message
+    # Just below or just above the range is fine.
+    assert _load(_set("port_base", 61000)).port_base == 61000
+
+
+def test_the_default_consortium_file_keeps_every_port_outside_this_machines_ephemeral_range() -> None:
+    low, high = _config_rules.ephemeral_port_range()
+    consortium = load_consortium(DEFAULT_CONSORTIUM)
+    ports = [slot.port for slot in _config_rules._port_slots(consortium)]
+    assert ports and not [port for port in ports if low <= port <= high]
+
+
+def test_the_ephemeral_range_is_read_from_the_kernel_with_linuxs_default_as_fallback(tmp_path: Path) -> None:
+    source = tmp_path / "ip_local_port_range"
+    source.write_text("40000\t50000\n")
+    assert _config_rules.ephemeral_port_range(source) == (40000, 50000)
+    assert _config_rules.ephemeral_port_range(tmp_path / "missing") == (32768, 60999)
+    source.write_text("garbage\n")
+    assert _config_rules.ephemeral_port_range(source) == (32768, 60999)

@@ -401,3 +401,25 @@ def test_check_ports_passes_when_everything_is_free(tmp_path: Path) -> None:
     check_ports([Spec("peer", [], tmp_path / "p.log", tmp_path, ports=[free_port()])])
 
     assert port_holder(free_port()) is None
+
+
+def test_a_port_taken_by_an_outgoing_connection_is_named_with_its_program_and_peer(tmp_path: Path) -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        target = server.getsockname()[1]
+        with socket.socket() as client:
+            # What the kernel does for an outgoing connection when the node's port is in its ephemeral range.
+            client.bind(("127.0.0.1", 0))
+            taken = client.getsockname()[1]
+            client.connect(("127.0.0.1", target))
+            accepted, _ = server.accept()
+            with accepted:
+                program = Path(os.readlink(f"/proc/{os.getpid()}/exe")).name
+                holder = f"pid {os.getpid()} ({program}), a connection to 127.0.0.1:{target}"
+                assert port_holder(taken) == holder
+                with pytest.raises(ProcessError) as raised:
+                    check_ports([Spec("chaincode.asset", [], tmp_path / "c.log", tmp_path, ports=[taken])])
+    message = str(raised.value)
+    assert f"chaincode.asset needs 127.0.0.1:{taken}, which is held by {holder}" in message
+    assert "ephemeral range" in message
