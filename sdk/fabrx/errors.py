@@ -9,10 +9,14 @@ Grouped by what a caller can do about them::
     FabrxError
     ├── IdentityError        credentials or keys are unusable: fix the wallet / MSP folder
     ├── GatewayError         a Fabric service answered with an error (gRPC status + per-node details)
-    │   ├── ConnectionFailure  unreachable node or failed TLS handshake: retry or fix the endpoint
+    │   ├── ConnectionFailure  unreachable node or failed TLS handshake before anything was sent to
+    │   │                      ordering (evaluate, endorse, events): retry or fix the endpoint
     │   ├── EndorseError     endorsement failed; nothing was sent to ordering, the ledger is unchanged
     │   ├── SubmitError      ordering refused the transaction; the ledger is unchanged
-    │   └── CommitStatusError  the commit status could not be read; the transaction may still commit
+    │   └── CommitStatusError  the commit status could not be read
+    │       └── CommitStatusUnknown  the transaction was (or may have been) sent to ordering and its
+    │                                outcome is unknown: it may have committed VALID. Never retry it as
+    │                                new; ask the ledger first (``Network.transaction_status``)
     ├── CommitError          the transaction was ordered but committed as invalid (validation code given)
     ├── AdminError           a channel, membership or chaincode lifecycle operation failed
     └── CAError              a Fabric CA request failed
@@ -27,6 +31,7 @@ __all__ = [
     "CAError",
     "CommitError",
     "CommitStatusError",
+    "CommitStatusUnknown",
     "ConnectionFailure",
     "EndorseError",
     "ErrorDetail",
@@ -97,6 +102,22 @@ class SubmitError(GatewayError):
 
 class CommitStatusError(GatewayError):
     """The commit status could not be obtained. The transaction may still commit: ask again."""
+
+
+class CommitStatusUnknown(CommitStatusError):
+    """The transaction went to ordering (or may have), but whether and how it committed is not known.
+
+    Raised when the submit or the wait for the commit status fails for a reason that says nothing about
+    the transaction itself: the gateway peer died or became unreachable, the deadline passed, the call
+    was cancelled. The transaction may well have committed VALID, so it is never safe to submit the
+    same business operation again as a new transaction. Ask the ledger first with
+    ``Network.transaction_status(error.transaction_id)`` (or wait for its status again with
+    ``Network.commit_status``): a ``Status`` says how it committed; ``None`` says no reachable peer has
+    it yet, and it may still commit. Re-submitting the *same* signed transaction (same transaction id)
+    is always safe, since Fabric commits one transaction id at most once.
+
+    ``code`` is the gRPC status of the failed call (``"UNAVAILABLE"``, ``"DEADLINE_EXCEEDED"``...).
+    """
 
 
 class CommitError(FabrxError):

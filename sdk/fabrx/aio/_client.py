@@ -10,9 +10,9 @@ from fabric_protos.common import common_pb2
 from fabric_protos.gateway import gateway_pb2, gateway_pb2_grpc
 from fabric_protos.peer import events_pb2_grpc
 
-from .._rpc_errors import translate
+from .._rpc_errors import translate, translate_commit_status, translate_submit
 from ..endpoint import Endpoint, channel_credentials, channel_options
-from ..errors import CommitStatusError, EndorseError, GatewayError, SubmitError
+from ..errors import EndorseError, GatewayError
 from ..gateway._client import DeliverKind
 
 
@@ -65,7 +65,7 @@ class AioGatewayClient:
         try:
             await self._submit(request, timeout=timeout)
         except grpc.RpcError as error:
-            raise translate(error, SubmitError, "submit", transaction_id=request.transaction_id) from error
+            raise translate_submit(error, request.transaction_id) from error
 
     async def commit_status(
         self, request: gateway_pb2.SignedCommitStatusRequest, transaction_id: str, timeout: float | None
@@ -73,9 +73,7 @@ class AioGatewayClient:
         try:
             return await self._commit_status(request, timeout=timeout)
         except grpc.RpcError as error:
-            raise translate(
-                error, CommitStatusError, "commit status", transaction_id=transaction_id
-            ) from error
+            raise translate_commit_status(error, transaction_id) from error
 
     def chaincode_events(
         self, request: gateway_pb2.SignedChaincodeEventsRequest, timeout: float | None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 
 import grpc.aio
@@ -20,9 +20,10 @@ from ..gateway._contract import ContractState, check_collections, check_committe
 from ..gateway._events_model import ChaincodeEvent
 from ..gateway._gateway import resolve_channel_source
 from ..gateway._messages import Argument
-from ..gateway._network import NetworkState, pin_failed, start_of
+from ..gateway._network import NetworkState, pin_failed, start_of, transaction_status_of
 from ..gateway._options import Reconnect, Timeouts
 from ..gateway._signing import SigningIdentity
+from ..gateway._status import Status
 from ..hashing import Hash
 from ..identity import Identity
 from ..signing import Signer
@@ -153,6 +154,13 @@ class Contract(ContractState):
         return result
 
 
+def _reraise(error: GatewayError) -> Callable[[], bytes]:
+    def evaluate() -> bytes:
+        raise error
+
+    return evaluate
+
+
 class Network(NetworkState):
     """A channel; the async twin of :class:`fabrx.gateway.Network`."""
 
@@ -164,6 +172,23 @@ class Network(NetworkState):
 
     def get_contract(self, chaincode_name: str, contract_name: str | None = None) -> Contract:
         return Contract(self._session, self._channel_id, chaincode_name, contract_name)
+
+    async def transaction_status(self, transaction_id: str, *, timeout: float | None = None) -> Status | None:
+        """Ask the ledger whether ``transaction_id`` committed; see
+        :meth:`fabrx.gateway.Network.transaction_status`."""
+        proposal = Proposal(
+            self._session, self._transaction_status_proposal(transaction_id), self._channel_id
+        )
+        try:
+            payload = await proposal.evaluate(timeout=timeout)
+        except GatewayError as error:
+            return transaction_status_of(transaction_id, _reraise(error))
+        return transaction_status_of(transaction_id, lambda: payload)
+
+    async def commit_status(self, transaction_id: str, *, timeout: float | None = None) -> Status:
+        """Wait until ``transaction_id`` is committed; see :meth:`fabrx.gateway.Network.commit_status`."""
+        request = self._commit_status_request(transaction_id)
+        return await Commit(self._session, request, transaction_id).status(timeout=timeout)
 
     async def _pinned(self, start_block: int | None) -> int | None:
         if not self._needs_pinned_start(start_block, self._session.reconnect):

@@ -15,8 +15,8 @@ from fabric_protos.common import common_pb2
 from fabric_protos.gateway import gateway_pb2, gateway_pb2_grpc
 from fabric_protos.peer import events_pb2_grpc
 
-from .._rpc_errors import translate
-from ..errors import CommitStatusError, EndorseError, GatewayError, SubmitError
+from .._rpc_errors import translate, translate_commit_status, translate_submit
+from ..errors import EndorseError, GatewayError
 
 
 class DeliverKind(Enum):
@@ -70,7 +70,7 @@ class GatewayClient:
         try:
             self._submit(request, timeout=timeout)
         except grpc.RpcError as error:
-            raise translate(error, SubmitError, "submit", transaction_id=request.transaction_id) from error
+            raise translate_submit(error, request.transaction_id) from error
 
     def commit_status(
         self, request: gateway_pb2.SignedCommitStatusRequest, transaction_id: str, timeout: float | None
@@ -78,9 +78,7 @@ class GatewayClient:
         try:
             return self._commit_status(request, timeout=timeout)
         except grpc.RpcError as error:
-            raise translate(
-                error, CommitStatusError, "commit status", transaction_id=transaction_id
-            ) from error
+            raise translate_commit_status(error, transaction_id) from error
 
     def chaincode_events(
         self, request: gateway_pb2.SignedChaincodeEventsRequest, timeout: float | None

@@ -73,9 +73,9 @@ class Commit(CommitState):
         An invalid transaction is not an error here: check ``Status.successful``.
 
         Raises:
-            CommitStatusError: the status could not be obtained (deadline passed, peer error); the
-                transaction may still commit, so ask again.
-            ConnectionFailure: the gateway peer cannot be reached.
+            CommitStatusUnknown: the status could not be obtained (deadline passed, gateway peer gone or
+                unreachable, peer error); the transaction may have committed or may still commit: ask
+                the ledger (:meth:`Network.transaction_status`) or wait again.
             IdentityError: the request is unsigned and the Gateway has no signer.
         """
         session = self._session

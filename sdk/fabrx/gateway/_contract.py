@@ -324,9 +324,11 @@ class Contract(ContractState):
         Raises:
             EndorseError: endorsement failed; nothing was ordered.
             SubmitError: ordering refused the transaction.
-            CommitStatusError: the commit status could not be read; the transaction may still commit.
+            CommitStatusUnknown: the submit was cut off or the commit status could not be read: the
+                transaction may have committed. Ask the ledger (:meth:`Network.transaction_status`)
+                before trying again.
             CommitError: the transaction committed as invalid (e.g. ``MVCC_READ_CONFLICT``).
-            ConnectionFailure: the gateway peer cannot be reached.
+            ConnectionFailure: the gateway peer cannot be reached before anything was submitted.
         """
         result, commit = self.submit_async(
             transaction_name,

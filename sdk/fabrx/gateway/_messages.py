@@ -7,6 +7,7 @@ fields a client needs, so large blocks and endorsements are not decoded more tha
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ from fabric_protos.peer import proposal_pb2, proposal_response_pb2, transaction_
 from google.protobuf.message import DecodeError
 
 from .._protocol import NONCE_LENGTH, TransactionContext, new_channel_header, new_proposal
+from ._status import Status, StatusCode
 
 Argument = str | bytes
 
@@ -237,6 +239,35 @@ CHAIN_INFO_FUNCTION = "GetChainInfo"
 def parse_chain_height(payload: bytes) -> int:
     """The ledger height (the number of the next block to commit) from a ``GetChainInfo`` result."""
     return int(ledger_pb2.BlockchainInfo.FromString(payload).height)
+
+
+TRANSACTION_BLOCK_FUNCTION = "GetBlockByTxID"
+_TRANSACTION_ID = re.compile(r"[0-9a-f]{64}")
+
+
+def is_transaction_id(text: str) -> bool:
+    """Whether ``text`` has the form of a Fabric transaction id (64 lower-case hex digits)."""
+    return _TRANSACTION_ID.fullmatch(text) is not None
+
+
+def parse_transaction_status(payload: bytes, transaction_id: str) -> Status:
+    """How ``transaction_id`` was validated, from the ``GetBlockByTxID`` result (the block holding it).
+
+    Raises:
+        ValueError: the block does not hold the transaction, or cannot be decoded.
+    """
+    try:
+        block = common_pb2.Block.FromString(payload)
+        validation = block.metadata.metadata[common_pb2.TRANSACTIONS_FILTER]
+        for index, data in enumerate(block.data.data):
+            envelope_payload = common_pb2.Payload.FromString(common_pb2.Envelope.FromString(data).payload)
+            header = common_pb2.ChannelHeader.FromString(envelope_payload.header.channel_header)
+            if header.tx_id == transaction_id:
+                # The first occurrence is the one the ledger indexes; a later one is a DUPLICATE_TXID.
+                return Status(transaction_id, StatusCode.of(validation[index]), block.header.number)
+    except (DecodeError, IndexError) as exc:
+        raise ValueError(f"cannot decode the block of transaction {transaction_id}: {exc}") from exc
+    raise ValueError(f"block {block.header.number} does not hold transaction {transaction_id}")
 
 
 def with_proposal_signature(

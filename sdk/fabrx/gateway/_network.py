@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from fabric_protos.common import common_pb2
 from fabric_protos.gateway import gateway_pb2
@@ -13,12 +14,14 @@ from . import _messages as messages
 from ._blockevents import B, Block, BlockAndPrivateData, BlockEventsRequest, FilteredBlock
 from ._checkpoint import Checkpoint
 from ._client import DeliverKind
+from ._commit import Commit
 from ._contract import Contract
 from ._events import ChaincodeEventsRequest
 from ._events_model import ChaincodeEvent
 from ._proposal import Proposal
 from ._session import Session
 from ._signing import SigningIdentity
+from ._status import Status
 from ._stream import EventStream
 
 _log = logging.getLogger("fabrx.gateway")
@@ -61,6 +64,30 @@ class NetworkState:
             endorsing_organizations=None,
         )
 
+    def _transaction_status_proposal(self, transaction_id: str) -> gateway_pb2.ProposedTransaction:
+        if not messages.is_transaction_id(transaction_id):
+            raise GatewayError(
+                f"not a transaction id: {transaction_id!r} (expected 64 lower-case hex digits)",
+                code="INVALID_ARGUMENT",
+            )
+        return messages.new_proposed_transaction(
+            new_transaction_context(self._signing.creator),
+            self._channel_id,
+            messages.CHAIN_INFO_CHAINCODE,
+            messages.TRANSACTION_BLOCK_FUNCTION,
+            [self._channel_id, transaction_id],
+            transient=None,
+            endorsing_organizations=None,
+        )
+
+    def _commit_status_request(self, transaction_id: str) -> gateway_pb2.SignedCommitStatusRequest:
+        if not messages.is_transaction_id(transaction_id):
+            raise GatewayError(
+                f"not a transaction id: {transaction_id!r} (expected 64 lower-case hex digits)",
+                code="INVALID_ARGUMENT",
+            )
+        return messages.new_commit_status_request(transaction_id, self._channel_id, self._signing.creator)
+
     def _chaincode_events_messages(
         self, chaincode_name: str, start_block: int | None, after_transaction_id: str | None
     ) -> tuple[gateway_pb2.SignedChaincodeEventsRequest, gateway_pb2.ChaincodeEventsRequest]:
@@ -75,6 +102,24 @@ class NetworkState:
         return messages.new_seek_envelope(
             self._channel_id, self._signing.creator, start_block, tls_cert_hash=tls_cert_hash
         )
+
+
+def transaction_status_of(transaction_id: str, evaluate: Callable[[], bytes]) -> Status | None:
+    """The answer of :meth:`Network.transaction_status` from one ``GetBlockByTxID`` evaluation."""
+    try:
+        payload = evaluate()
+    except GatewayError as error:
+        if _NOT_IN_LEDGER in str(error):
+            return None
+        raise
+    try:
+        return messages.parse_transaction_status(payload, transaction_id)
+    except ValueError as exc:
+        raise GatewayError(str(exc), transaction_id=transaction_id) from exc
+
+
+# How the ledger's block index answers for a transaction id it does not hold.
+_NOT_IN_LEDGER = "no such transaction ID"
 
 
 def pin_failed(channel_id: str, error: GatewayError) -> None:
@@ -101,6 +146,41 @@ class Network(NetworkState):
     def get_contract(self, chaincode_name: str, contract_name: str | None = None) -> Contract:
         """The chaincode ``chaincode_name`` (and its contract ``contract_name``, if it has several)."""
         return Contract(self._session, self._channel_id, chaincode_name, contract_name)
+
+    def transaction_status(self, transaction_id: str, *, timeout: float | None = None) -> Status | None:
+        """Ask the ledger whether ``transaction_id`` committed on this channel, and how it was validated.
+
+        Read from the gateway peer's ledger (``qscc GetBlockByTxID``, allowed to channel readers). Use it
+        before retrying after :class:`~fabrx.errors.CommitStatusUnknown`: a :class:`Status` means the
+        transaction is in block ``block_number`` (``successful`` when ``VALID``: do not submit it
+        again); ``None`` means this peer's ledger does not hold it *yet*. A transaction still in
+        ordering can commit later, so either wait for it (:meth:`commit_status`) or re-submit the same
+        signed transaction, which commits at most once.
+
+        Raises:
+            GatewayError: ``transaction_id`` is not a transaction id (code ``INVALID_ARGUMENT``), or the
+                peer refused the query.
+            ConnectionFailure: the gateway peer cannot be reached.
+        """
+        proposal = Proposal(
+            self._session, self._transaction_status_proposal(transaction_id), self._channel_id
+        )
+        return transaction_status_of(transaction_id, lambda: proposal.evaluate(timeout=timeout))
+
+    def commit_status(self, transaction_id: str, *, timeout: float | None = None) -> Status:
+        """Wait until ``transaction_id`` is committed on the gateway peer, and return how it was validated.
+
+        A fresh commit status request, for a transaction submitted earlier (by this or another process,
+        through this or another gateway). Returns at once for a transaction already committed.
+
+        Raises:
+            CommitStatusUnknown: no answer within ``timeout`` (default: the Gateway's commit status
+                timeout) or the peer became unreachable; the transaction may still commit.
+            GatewayError: ``transaction_id`` is not a transaction id (code ``INVALID_ARGUMENT``).
+            IdentityError: the Gateway has no signer.
+        """
+        request = self._commit_status_request(transaction_id)
+        return Commit(self._session, request, transaction_id).status(timeout=timeout)
 
     def _pinned(self, start_block: int | None) -> int | None:
         if not self._needs_pinned_start(start_block, self._session.reconnect):

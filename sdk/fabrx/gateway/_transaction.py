@@ -83,7 +83,9 @@ class Transaction(TransactionState):
 
         Raises:
             SubmitError: the orderer refused the transaction; the ledger is unchanged.
-            ConnectionFailure: the gateway peer cannot be reached.
+            CommitStatusUnknown: the call was cut off (gateway peer unreachable or gone, deadline,
+                cancellation): the transaction may have reached ordering. Re-submitting this same
+                transaction is safe (one transaction id commits at most once); a new one is not.
             IdentityError: the transaction is unsigned and the Gateway has no signer.
         """
         session = self._session

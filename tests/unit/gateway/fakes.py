@@ -347,6 +347,8 @@ class FakeFabric(gateway_pb2_grpc.GatewayServicer, events_pb2_grpc.DeliverServic
         if invocation.chaincode_name == "qscc" and invocation.transaction_name == "GetChainInfo":
             return ledger_pb2.BlockchainInfo(height=self.ledger.height).SerializeToString()
         try:
+            if invocation.chaincode_name == "qscc" and invocation.transaction_name == "GetBlockByTxID":
+                return self._block_by_transaction_id(invocation.args[1].decode())
             return self.handler(invocation)
         except Exception as exc:  # a chaincode error becomes an endorsement failure with details
             status = status_pb2.Status(code=grpc.StatusCode.ABORTED.value[0], message=str(exc))
@@ -364,6 +366,30 @@ class FakeFabric(gateway_pb2_grpc.GatewayServicer, events_pb2_grpc.DeliverServic
                 grpc.StatusCode.ABORTED, f"failed to endorse transaction, see attached details: {exc}"
             )
             raise  # unreachable: abort raises
+
+    def _block_by_transaction_id(self, transaction_id: str) -> bytes:
+        """What qscc ``GetBlockByTxID`` answers: the whole block, or the ledger index's error."""
+        found = self.ledger.find(transaction_id)
+        if found is None:
+            raise LookupError(
+                f"Failed to get block for txID {transaction_id}, "
+                f"error no such transaction ID [{transaction_id}] in index"
+            )
+        number, _ = found
+        block = common_pb2.Block(header=common_pb2.BlockHeader(number=number))
+        codes = bytearray()
+        for transaction in self.ledger.block(number):
+            header = common_pb2.ChannelHeader(
+                type=common_pb2.ENDORSER_TRANSACTION, tx_id=transaction.transaction_id
+            )
+            payload = common_pb2.Payload(header=common_pb2.Header(channel_header=header.SerializeToString()))
+            block.data.data.append(
+                common_pb2.Envelope(payload=payload.SerializeToString()).SerializeToString()
+            )
+            codes.append(transaction.validation_code)
+        block.metadata.metadata.extend([b""] * 5)
+        block.metadata.metadata[common_pb2.TRANSACTIONS_FILTER] = bytes(codes)
+        return block.SerializeToString()
 
     # -- Gateway service
 

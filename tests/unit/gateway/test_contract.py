@@ -14,6 +14,7 @@ from fabrx.endpoint import Endpoint
 from fabrx.errors import (
     CommitError,
     CommitStatusError,
+    CommitStatusUnknown,
     ConnectionFailure,
     EndorseError,
     ErrorDetail,
@@ -147,7 +148,7 @@ DETAIL = ErrorDetail(
         ("evaluate", GatewayError, lambda c: c.evaluate_transaction("Read")),
         ("endorse", EndorseError, lambda c: c.submit_transaction("Create")),
         ("submit", SubmitError, lambda c: c.submit_transaction("Create")),
-        ("commit_status", CommitStatusError, lambda c: c.submit_transaction("Create")),
+        ("commit_status", CommitStatusUnknown, lambda c: c.submit_transaction("Create")),
     ],
 )
 def test_step_failures_raise_the_step_error_with_peer_details(

@@ -15,6 +15,7 @@ def test_top_level_names_are_pinned() -> None:
             "Commit",
             "CommitError",
             "CommitStatusError",
+            "CommitStatusUnknown",
             "ConnectionFailure",
             "Contract",
             "EndorseError",
