@@ -11,7 +11,7 @@ BIN    := $(VENV)/bin
 FABRX  := $(BIN)/fabrx
 STAMP  := $(VENV)/.fabrx-installed
 
-.PHONY: install fabric network-up network-down network-status demo test test-unit test-integration test-compat lint bench node-deps clean
+.PHONY: install fabric postgres network-up network-down network-status demo test test-unit test-integration test-compat lint bench node-deps clean
 
 install: $(STAMP)
 
@@ -22,6 +22,12 @@ $(STAMP): pyproject.toml
 
 fabric: install
 	$(FABRX) fabric install
+
+# PostgreSQL server binaries (Debian's postgresql) for the supervision store's tests; the tests start
+# a private throwaway cluster themselves. Installed with apt-get when missing (needs root, as in CI).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
 
 network-up: fabric
 	$(FABRX) network up
@@ -43,10 +49,10 @@ lint: install
 node-deps:
 	cd tests/interop && npm ci --no-audit --no-fund --loglevel=error
 
-test: lint fabric node-deps
+test: lint fabric node-deps postgres
 	$(BIN)/python -m pytest -p no:cacheprovider
 
-test-unit: install
+test-unit: install postgres
 	$(BIN)/python -m pytest -p no:cacheprovider tests/unit
 
 # Fabric 2.5 LTS compatibility (builds 2.5.16 from ../shared/fabric once; not part of make test).
