@@ -14,6 +14,7 @@ reproducible, so re-running ``up`` computes the same package id and finds it ins
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from dataclasses import dataclass
@@ -94,7 +95,12 @@ def prepare_chaincode(
         client_cert=files.peer_client_tls.cert.read_text(),
         root_cert=files.server_tls.ca_cert.read_text(),
     )
-    files.package.write_bytes(package.data)
+    # The package holds the TLS private key the peers present to the chaincode server: owner-only.
+    temporary = files.package.with_name(f".{files.package.name}.tmp")
+    with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as handle:
+        handle.write(package.data)
+    os.chmod(temporary, 0o600)  # an older run may have left the temporary file with a wider mode
+    temporary.replace(files.package)
     return package
 
 

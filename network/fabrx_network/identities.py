@@ -41,6 +41,7 @@ from fabrx.identity import Identity
 from .config import ORG_ADMIN_USER, Consortium
 from .errors import NetworkError
 from .layout import MspFolder, RunLayout, TlsFiles
+from .process import NODE_UMASK
 from .render import CA_BOOTSTRAP_USER, NODE_OU_CONFIG, CaServer
 
 __all__ = [
@@ -79,8 +80,15 @@ def init_ca(ca: CaServer) -> None:
         ca.process.cwd.mkdir(parents=True, exist_ok=True)
         env = {**ca.init_env, "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         try:
+            # Owner-only files: the CA's keys and its config, which holds the bootstrap password.
             result = subprocess.run(
-                list(ca.init_argv), env=env, cwd=ca.process.cwd, capture_output=True, text=True, check=False
+                list(ca.init_argv),
+                env=env,
+                cwd=ca.process.cwd,
+                capture_output=True,
+                text=True,
+                check=False,
+                umask=NODE_UMASK,
             )
         except OSError as exc:
             raise IdentityIssueError(
@@ -273,7 +281,7 @@ def _write_tls(tls: TlsFiles, cert: bytes, key: bytes, ca_cert: bytes) -> None:
 
 
 def _write(path: Path, data: bytes, *, private: bool = False) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700 if private else 0o777, parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
     with os.fdopen(fd, "wb") as handle:

@@ -37,7 +37,8 @@ The default root is ``.fabrx/<consortium name>``. Computing a path never touches
     └── chaincode/<name>/               chaincode package, connection.json and server state
 
 Secrets: private keys sit in each ``msp/keystore`` and ``tls/`` folder and the CA bootstrap password in
-``bootstrap-admin.secret``; the orchestration creates those with mode 0600.
+``bootstrap-admin.secret``; the orchestration creates those with mode 0600, the root with mode 0700, and
+runs node processes with umask 077, so CA keys, CA databases and ledgers are owner-only too.
 """
 
 from __future__ import annotations

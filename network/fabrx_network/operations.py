@@ -55,7 +55,7 @@ from .errors import NetworkError, ProcessError, UpError
 from .identities import bootstrap_password, enroll_identities, init_ca
 from .install import FabricInstall, ensure_fabric, find_fabric
 from .layout import RunLayout, orderer_node, peer_node
-from .process import ProcessSupervisor, check_ports
+from .process import NODE_UMASK, ProcessSupervisor, check_ports
 from .render import ProcessSpec, RenderedNetwork, is_fabric_2, render_network, write_rendered
 
 __all__ = [
@@ -369,7 +369,7 @@ class ConsortiumNetwork:
                 channel.name,
             ]
             try:
-                result = subprocess.run(argv, capture_output=True, text=True, check=False)
+                result = subprocess.run(argv, capture_output=True, text=True, check=False, umask=NODE_UMASK)
             except OSError as exc:
                 raise NetworkError(
                     f"cannot run {argv[0]}: {exc.strerror}. Fix: install Fabric with `fabrx fabric install`."
@@ -732,7 +732,10 @@ class ConsortiumNetwork:
         return {node: b"".join(tail).decode("utf-8", "replace")}
 
     def _write_state(self, phase: str) -> None:
-        self.layout.root.mkdir(parents=True, exist_ok=True)
+        # The run directory holds keys, CA databases and ledgers: its owner's alone (also when an older
+        # fabrx created it with mode 0755).
+        self.layout.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.layout.root.chmod(0o700)
         tmp = self.layout.state_file.with_suffix(".tmp")
         state = {
             "consortium": self.consortium.name,

@@ -2,7 +2,9 @@
 
 Each node runs as its own session (so a Ctrl-C in the terminal that started it does not reach it) with an
 explicit argv and environment: only PATH, HOME, TMPDIR and LANG are taken from the caller, everything else
-comes from the spec. Its stdout and stderr are appended to the spec's log file.
+comes from the spec. Its stdout and stderr are appended to the spec's log file (mode 0600). It runs with
+the file mode creation mask :data:`NODE_UMASK` (077), so every file it creates (keys, ledgers, CA
+databases) is readable by its owner only.
 
 Started processes are recorded in ``<run dir>/pids.json`` (replaced atomically, under a lock) with their
 pid, executable, log file and the kernel's start time of the process (``/proc/<pid>/stat`` field 22). A
@@ -37,6 +39,7 @@ from fabrx_network.errors import HealthError, ProcessError
 
 __all__ = [
     "INHERITED_ENVIRONMENT",
+    "NODE_UMASK",
     "ProcessSpecLike",
     "ProcessSupervisor",
     "RunningProcess",
@@ -47,6 +50,9 @@ __all__ = [
 
 INHERITED_ENVIRONMENT = ("PATH", "HOME", "TMPDIR", "LANG")
 """The only variables a node process takes from the caller's environment."""
+
+NODE_UMASK = 0o077
+"""The file mode creation mask of every node process and Fabric tool fabrx runs: owner-only files."""
 
 _REGISTRY = "pids.json"
 _LOG_TAIL = 20
@@ -168,9 +174,10 @@ class ProcessSupervisor:
     def _spawn(self, spec: ProcessSpecLike) -> RunningProcess:
         env = {key: os.environ[key] for key in INHERITED_ENVIRONMENT if key in os.environ}
         env.update(spec.env)
-        spec.log_path.parent.mkdir(parents=True, exist_ok=True)
+        spec.log_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         executable = spec.argv[0]
-        with open(spec.log_path, "ab") as log:
+        descriptor = os.open(spec.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with open(descriptor, "ab") as log:
             offset = log.seek(0, os.SEEK_END)
             stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
             log.write(f"--- fabrx: starting {spec.name} ({executable}) at {stamp} ---\n".encode())
@@ -184,6 +191,7 @@ class ProcessSupervisor:
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
+                    umask=NODE_UMASK,
                 )
             except OSError as exc:
                 raise ProcessError(
@@ -348,8 +356,10 @@ class ProcessSupervisor:
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
-        self._run_dir.mkdir(parents=True, exist_ok=True)
-        with open(self._run_dir / f".{_REGISTRY}.lock", "w") as lock:
+        self._run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with open(
+            os.open(self._run_dir / f".{_REGISTRY}.lock", os.O_WRONLY | os.O_CREAT, 0o600), "w"
+        ) as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 yield

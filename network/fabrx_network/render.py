@@ -665,16 +665,18 @@ def _smartbft_options(channel: Channel) -> dict[str, Any]:
 def write_rendered(rendered: RenderedNetwork, layout: RunLayout) -> list[Path]:
     """Write ``rendered.files`` and create the folders the processes need; returns the files written.
 
-    CA homes are created with mode 0700 since they will hold the CA private keys. Each file is
-    written to a temporary name and renamed, so a reader never sees half a file. Raises ``OSError``.
+    CA homes (the CA private keys and database), node data folders (ledgers) and the log folder are
+    created with mode 0700. Each file is written to a temporary name and renamed, so a reader never
+    sees half a file. Raises ``OSError``.
     """
-    for ca in rendered.cas:
-        ca.process.cwd.mkdir(parents=True, exist_ok=True)
-        os.chmod(ca.process.cwd, 0o700)
+    private = [ca.process.cwd for ca in rendered.cas]
+    private += [layout.node_data(spec.name) for spec in (*rendered.orderers, *rendered.peers)]
+    private.append(layout.logs_dir)
     for spec in (*rendered.orderers, *rendered.peers):
         spec.cwd.mkdir(parents=True, exist_ok=True)
-        layout.node_data(spec.name).mkdir(parents=True, exist_ok=True)
-    layout.logs_dir.mkdir(parents=True, exist_ok=True)
+    for folder in private:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(folder, 0o700)
     written = []
     for path, text in rendered.files.items():
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,7 @@ import os
 import random
 import signal
 import socket
+import stat
 import sys
 import time
 from collections.abc import Iterator
@@ -423,3 +424,26 @@ def test_a_port_taken_by_an_outgoing_connection_is_named_with_its_program_and_pe
     message = str(raised.value)
     assert f"chaincode.asset needs 127.0.0.1:{taken}, which is held by {holder}" in message
     assert "ephemeral range" in message
+
+
+def test_a_node_creates_owner_only_files_and_its_log_is_owner_only(
+    supervisor: ProcessSupervisor, tmp_path: Path
+) -> None:
+    ledger = tmp_path / "ledger"
+    code = (
+        "import os, sys, time; d = sys.argv[1]; os.makedirs(d + '/chains'); "
+        "open(d + '/chains/blockfile_000000', 'w').write('trade prices'); "
+        "print('ready', flush=True); time.sleep(60)"
+    )
+    spec = Spec("peer0.org1", python(code, str(ledger)), tmp_path / "logs" / "peer0.log", tmp_path)
+
+    supervisor.start(spec)
+    deadline = time.monotonic() + 10
+    while not (ledger / "chains" / "blockfile_000000").exists():
+        assert time.monotonic() < deadline, "the node did not write its ledger file"
+        time.sleep(0.02)
+
+    assert oct(stat.S_IMODE((ledger / "chains" / "blockfile_000000").stat().st_mode)) == oct(0o600)
+    assert oct(stat.S_IMODE((ledger / "chains").stat().st_mode)) == oct(0o700)
+    assert oct(stat.S_IMODE(spec.log_path.stat().st_mode)) == oct(0o600)
+    assert oct(stat.S_IMODE(supervisor.registry_path.parent.stat().st_mode)) == oct(0o700)
