@@ -15,7 +15,7 @@ from fabrx_network import ConsortiumNetwork, NetworkError, ProcessError, UpError
 # Two organizations are enough to exercise the failure paths; own ports, away from the shared network.
 SMALL = {
     "name": "failures",
-    "port_base": TEST_PORT_BASE + 2000,
+    "port_base": TEST_PORT_BASE + 500,  # inside this suite's own block of ports, clear of the shared network
     "orderer_org": {
         "name": "Orderer",
         "consensus": "raft1",
