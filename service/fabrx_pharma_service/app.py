@@ -29,7 +29,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 
 from fabrx import CommitError, ConnectionFailure, GatewayError
-from fabrx.errors import FabrxError
+from fabrx.errors import CommitStatusUnknown, FabrxError
 from fabrx.pharma import AccessRefused, PharmaError, RecordInvalid, RecordNotFound
 from fabrx_pharma import (
     AdverseEvent,
@@ -139,6 +139,14 @@ def service_error(error: BaseException) -> ServiceError:
             "send the request again",
             transaction_id=error.transaction_id,
             retryable=True,
+        )
+    if isinstance(error, CommitStatusUnknown):
+        return NetworkFailed(
+            "COMMIT_STATUS_UNKNOWN",
+            "transaction",
+            f"the transaction was sent but its outcome is unknown ({error.code}): ask "
+            f"GET /v1/transactions/{error.transaction_id} before sending the request again",
+            transaction_id=error.transaction_id,
         )
     if isinstance(error, ConnectionFailure):
         return NetworkUnavailable(

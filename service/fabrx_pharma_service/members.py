@@ -14,14 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from fabric_protos.common import common_pb2
-from fabric_protos.peer import transaction_pb2
-
 from fabrx import (
     Endpoint,
     FileSystemWallet,
     Gateway,
-    GatewayError,
     Identity,
     Signer,
     connect,
@@ -161,24 +157,13 @@ class GatewayMember:
         return FACADES[role](contract, self._msp_id, regulator_msp_id=self._regulator_msp_id)
 
     def transaction_status(self, identity: str, transaction_id: str) -> TransactionStatus:
-        qscc = self.gateway(identity).get_network(self._channel).get_contract("qscc")
-        try:
-            processed = transaction_pb2.ProcessedTransaction.FromString(
-                qscc.evaluate_transaction("GetTransactionByID", self._channel, transaction_id)
+        network = self.gateway(identity).get_network(self._channel)
+        status = network.transaction_status(transaction_id)
+        if status is None:
+            raise RecordNotFound(
+                "NOT_FOUND", "transaction_id", f"the member's peer has no transaction {transaction_id} (yet)"
             )
-            block = common_pb2.Block.FromString(
-                qscc.evaluate_transaction("GetBlockByTxID", self._channel, transaction_id)
-            )
-        except GatewayError as exc:
-            if "Failed to get transaction" in str(exc) or any(
-                "Failed to get" in d.message for d in exc.details
-            ):
-                raise RecordNotFound(
-                    "NOT_FOUND", "transaction_id", f"the peer has no transaction {transaction_id}"
-                ) from exc
-            raise
-        code = transaction_pb2.TxValidationCode.Name(processed.validationCode)
-        return TransactionStatus(transaction_id, code, int(block.header.number))
+        return TransactionStatus(transaction_id, status.code.name, status.block_number)
 
     def close(self) -> None:
         with self._lock:

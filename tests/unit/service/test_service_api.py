@@ -14,6 +14,7 @@ import pytest
 from service_fakes import LedgerContract, Services
 
 from fabrx import CommitError, ConnectionFailure, EndorseError
+from fabrx.errors import CommitStatusUnknown
 from fabrx.pharma import AccessRefused, PharmaError, RecordInvalid, RecordNotFound, Regulator
 from fabrx_pharma import AdverseEvent, Invoice, Prescription, Receipt, RecordError, ValidationError
 from fabrx_pharma.sample import build_sample_scenario
@@ -297,6 +298,9 @@ def test_library_errors_map_to_http_statuses() -> None:
     assert _mapped(CommitError("t" * 64, "MVCC_READ_CONFLICT", 9)) == (409, "MVCC_READ_CONFLICT")
     assert _mapped(ConnectionFailure("down", code="UNAVAILABLE")) == (503, "UNAVAILABLE")
     assert _mapped(EndorseError("refused", code="ABORTED", transaction_id="t")) == (502, "ABORTED")
+    unknown = service_error(CommitStatusUnknown("cut off", code="UNAVAILABLE", transaction_id="c" * 64))
+    assert (unknown.status, unknown.code, unknown.transaction_id) == (502, "COMMIT_STATUS_UNKNOWN", "c" * 64)
+    assert "/v1/transactions/" + "c" * 64 in unknown.message
     assert service_error(CommitError("t" * 64, "MVCC_READ_CONFLICT", 9)).retryable
     assert not service_error(PharmaError("CONSERVATION", "x", "y")).retryable
 

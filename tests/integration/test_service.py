@@ -1,0 +1,358 @@
+"""The members' HTTP services (`fabrx_pharma_service`) served over HTTPS against the real consortium.
+
+A scenario run gives the ledger its parties, batches and a first and second invoice; then
+DistributorA's ERP issues a new second invoice through its service (the Node client), HospitalA's
+system records the receipt (curl + openssl) and verifies the invoice with a genuine and a tampered
+first-invoice copy, and the regulator queries through its own service. Bad input — wrong key, replayed
+nonce, clock skew, another hospital's trade, an oversize body, malformed JSON — is refused with a clear
+error and leaves the ledger as it was.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import ssl
+import subprocess
+from collections.abc import Iterator
+from contextlib import ExitStack
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from netsupport import REPO, caught_up
+
+from fabrx.pharma import PharmaClients
+from fabrx.pharma.scenario import run_scenario
+from fabrx_network import ConsortiumNetwork
+from fabrx_pharma import GoodsLine, Invoice, InvoiceLine, InvoiceNumber, Receipt, Shipment
+from fabrx_pharma_service import (
+    Application,
+    ApplicationRegistry,
+    AuditLog,
+    BackgroundServer,
+    GatewayMember,
+    ServiceFiles,
+    ServiceState,
+    create_app,
+    msp_users,
+    self_signed_tls,
+    sign_request,
+)
+
+EXAMPLES = REPO / "service" / "examples"
+ORGS = ("Regulator", "DistributorA", "HospitalA", "HospitalB")
+
+
+@dataclasses.dataclass
+class Service:
+    """One member's running service and the application registered with it."""
+
+    org: str
+    msp_id: str
+    url: str
+    ca: Path
+    app_id: str
+    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+    key_file: Path
+    algorithm: str
+    audit: AuditLog
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        raw: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | None = None,
+        created: datetime | None = None,
+        nonce: str | None = None,
+    ) -> httpx2.Response:
+        data = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
+        sent = dict(headers or {})
+        if data:
+            sent["Content-Type"] = "application/json"
+        sent.update(
+            sign_request(
+                method,
+                self.url + path,
+                sent,
+                data,
+                key_id=self.app_id,
+                private_key=key or self.key,
+                algorithm=self.algorithm,
+                created=created,
+                nonce=nonce,
+            )
+        )
+        with httpx2.Client(verify=ssl.create_default_context(cafile=self.ca), timeout=120) as client:
+            return client.request(method, self.url + path, content=data, headers=sent)
+
+
+@pytest.fixture(scope="module")
+def services(
+    network: ConsortiumNetwork, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Service]]:
+    root = tmp_path_factory.mktemp("services")
+    with ExitStack() as stack:
+        running: dict[str, Service] = {}
+        for name in ORGS:
+            org = network.consortium.org(name)
+            files = ServiceFiles(root / name)
+            key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey = (
+                rsa.generate_private_key(public_exponent=65537, key_size=2048)
+                if name == "HospitalA"
+                else ec.generate_private_key(ec.SECP256R1())
+            )
+            public = key.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            role = str(getattr(org.role, "value", org.role))
+            application = Application.new(f"erp-{name}", role=role, identity="client", public_key_pem=public)
+            registry = ApplicationRegistry(files.applications)
+            registry.add(application)
+            key_file = root / f"{name}.key.pem"
+            key_file.write_bytes(
+                key.private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                )
+            )
+            key_file.chmod(0o600)
+            member = GatewayMember(
+                org.msp_id,
+                network.peer_endpoint(org, org.peers[0]),
+                msp_users(org.msp_id, network.layout.org_dir(org.name) / "users"),
+            )
+            stack.callback(member.close)
+            audit = AuditLog(files.audit)
+            tls = self_signed_tls(files.tls)
+            app = create_app(member, registry, ServiceState(files.state), audit)
+            server = stack.enter_context(BackgroundServer(app, tls=tls))
+            running[name] = Service(
+                name,
+                org.msp_id,
+                server.url,
+                tls.certificate,
+                application.app_id,
+                key,
+                key_file,
+                application.algorithm,
+                audit,
+            )
+        yield running
+
+
+@pytest.fixture(scope="module")
+def trade(network: ConsortiumNetwork) -> dict[str, Any]:
+    """A scenario run's first and second invoice (DistributorA) and the regulator's copies of both."""
+    with PharmaClients(network) as clients:
+        report = run_scenario(clients)
+        numbers = [
+            (actor, anchor.key, anchor.public.get("buyer"))
+            for actor, anchor in report.writes
+            if anchor.record_type == "invoice"
+        ]
+        first = next(
+            n for actor, n, buyer in numbers if actor == "ManufacturerMSP" and buyer == "DistributorAMSP"
+        )
+        second = next(
+            n for actor, n, buyer in numbers if actor == "DistributorAMSP" and buyer == "HospitalAMSP"
+        )
+        return {
+            "first": clients.regulator.read_invoice(first),
+            "second": clients.regulator.read_invoice(second),
+            "tag": report.tag,
+        }
+
+
+def _new_sale(model: Invoice, suffix: str) -> Invoice:
+    """A one-package second invoice like ``model`` under a fresh number (the scenario leaves stock)."""
+    line = model.lines[0]
+    number = InvoiceNumber.parse(str(model.number)[:-2] + suffix)
+    return dataclasses.replace(
+        model,
+        number=number,
+        lines=(InvoiceLine(line.product_id, line.batch_number, 1, line.unit_price, line.unit_price),),
+        total=line.unit_price,
+        shipment=Shipment(
+            shipment_id=f"SHP-{number}",
+            shipped_at=model.shipment.shipped_at,
+            lines=(GoodsLine(line.product_id, line.batch_number, 1),),
+        ),
+    )
+
+
+def _node(service: Service, method: str, path: str, body: Any, tmp: Path, **env: str) -> tuple[int, Any]:
+    file = tmp / "node-body.json"
+    file.write_text(json.dumps(body), encoding="utf-8")
+    done = subprocess.run(
+        [
+            "node",
+            str(EXAMPLES / "client.mjs"),
+            method,
+            service.url + path,
+            service.app_id,
+            str(service.key_file),
+            str(file),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "FABRX_SERVICE_CA": str(service.ca), **env},
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    return answer["status"], answer["body"]
+
+
+def _curl(service: Service, method: str, path: str, body: Any, tmp: Path, **env: str) -> tuple[int, Any]:
+    command = [
+        str(EXAMPLES / "signed_request.sh"),
+        method,
+        service.url + path,
+        service.app_id,
+        str(service.key_file),
+    ]
+    if body is not None:
+        file = tmp / "curl-body.json"
+        file.write_text(json.dumps(body), encoding="utf-8")
+        command.append(str(file))
+    done = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "FABRX_SERVICE_CA": str(service.ca), **env},
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    *text, status = done.stdout.rstrip("\n").split("\n")
+    return int(status), json.loads("\n".join(text))
+
+
+def test_an_erp_sells_a_hospital_receives_and_verifies_through_their_services(
+    network: ConsortiumNetwork, services: dict[str, Service], trade: dict[str, Any], tmp_path: Path
+) -> None:
+    distributor, hospital, regulator = services["DistributorA"], services["HospitalA"], services["Regulator"]
+    sale = _new_sale(trade["second"], "71")
+    # DistributorA's ERP (Node) issues the second invoice, then retries blindly with the same key.
+    status, anchor = _node(
+        distributor, "POST", "/v1/invoices", sale.to_dict(), tmp_path, IDEMPOTENCY_KEY=f"inv-{sale.number}"
+    )
+    assert status == 201, anchor
+    assert (anchor["record_type"], anchor["key"], anchor["submitter"]) == (
+        "invoice",
+        str(sale.number),
+        "DistributorAMSP",
+    )
+    again = _node(
+        distributor, "POST", "/v1/invoices", sale.to_dict(), tmp_path, IDEMPOTENCY_KEY=f"inv-{sale.number}"
+    )
+    assert again == (201, anchor)
+    committed = distributor.call("GET", f"/v1/transactions/{anchor['transaction_id']}").json()
+    assert committed["valid"] and committed["validation_code"] == "VALID" and committed["block_number"] > 0
+
+    caught_up(network, "HospitalA", "DistributorA")
+    # HospitalA's system (curl + openssl) records the receipt of the goods.
+    receipt = Receipt(
+        receipt_id=f"RCV-{sale.number}",
+        invoice_number=sale.number,
+        receiver="HospitalAMSP",
+        received_at=datetime.now(UTC) - timedelta(minutes=1),
+        lines=sale.shipment.lines,
+    )
+    status, receipt_anchor = _curl(
+        hospital, "POST", "/v1/receipts", receipt.to_dict(), tmp_path, IDEMPOTENCY_KEY=receipt.receipt_id
+    )
+    assert status == 201, receipt_anchor
+    assert hospital.call("GET", f"/v1/receipts/{sale.number}").json() == receipt.to_dict()
+
+    # One-place verification with the first-invoice copy the distributor handed over, and a tampered one.
+    copy = trade["first"].to_dict()
+    tampered = json.loads(json.dumps(copy))
+    tampered["shipment"]["shipment_id"] = "SHP-FORGED"
+    answer = hospital.call(
+        "POST",
+        "/v1/verifications",
+        {"invoices": [{"number": str(sale.number), "first_invoices": [copy, tampered]}]},
+    )
+    assert answer.status_code == 200, answer.text
+    (verification,) = answer.json()
+    assert verification["genuine"] and verification["receipt_matches"] is True
+    assert [c["genuine"] for c in verification["first_invoices"]] == [True, False]
+    assert not verification["verified"]
+    assert any(d["code"] == "HASH_MISMATCH" for d in verification["discrepancies"])
+
+    caught_up(network, "Regulator", "HospitalA")
+    regulator_copy = regulator.call("GET", f"/v1/invoices/{sale.number}")
+    assert regulator_copy.status_code == 200 and regulator_copy.json() == sale.to_dict()
+    audit = [e for e in hospital.audit.entries() if e.operation == "record_receipt"]
+    assert (
+        audit and audit[-1].transaction_id == receipt_anchor["transaction_id"] and audit[-1].outcome == "ok"
+    )
+
+
+def test_the_regulator_supervises_through_its_service(
+    services: dict[str, Service], trade: dict[str, Any]
+) -> None:
+    regulator = services["Regulator"]
+    findings = regulator.call("GET", "/v1/compliance-report")
+    assert findings.status_code == 200 and {"rule", "severity", "subject", "reason"} <= set(
+        findings.json()[0]
+    )
+    assert regulator.call("GET", "/v1/diversion-signals").status_code == 200
+    line = trade["first"].lines[0]
+    scope = regulator.call("GET", f"/v1/recall-scope/{line.product_id}/{line.batch_number}")
+    assert scope.status_code == 200 and scope.json()["manufacturer"] == "ManufacturerMSP"
+    batch = regulator.call("GET", f"/v1/batches/{line.product_id}/{line.batch_number}").json()
+    assert batch["raw_material_lots"], "the regulator reads the raw-material lots"
+    public = services["HospitalB"].call("GET", f"/v1/batches/{line.product_id}/{line.batch_number}").json()
+    assert public["raw_material_lots"] == []
+
+
+def test_a_hospital_cannot_read_or_verify_another_hospitals_trade(
+    services: dict[str, Service], trade: dict[str, Any]
+) -> None:
+    other = services["HospitalB"]
+    number = str(trade["second"].number)
+    read = other.call("GET", f"/v1/invoices/{number}")
+    assert read.status_code == 403 and read.json()["code"] == "PRIVATE_DATA", read.text
+    verify = other.call("POST", "/v1/verifications", {"invoices": [{"number": number}]})
+    assert verify.status_code == 403, verify.text
+
+
+def test_bad_requests_are_refused_and_write_nothing(
+    services: dict[str, Service], trade: dict[str, Any]
+) -> None:
+    distributor = services["DistributorA"]
+    sale = _new_sale(trade["second"], "72")
+    path = f"/v1/anchors/invoice/{sale.number}"
+    stranger = ec.generate_private_key(ec.SECP256R1())
+    wrong_key = distributor.call("POST", "/v1/invoices", sale.to_dict(), key=stranger)
+    assert wrong_key.status_code == 401 and wrong_key.json()["code"] == "SIGNATURE"
+    skewed = distributor.call(
+        "POST", "/v1/invoices", sale.to_dict(), created=datetime.now(UTC) + timedelta(minutes=5)
+    )
+    assert skewed.status_code == 401 and skewed.json()["code"] == "CLOCK_SKEW"
+    oversize = distributor.call("POST", "/v1/invoices", raw=b'{"x": "' + b"a" * (3 << 20) + b'"}')
+    assert oversize.status_code == 413 and oversize.json()["code"] == "TOO_LARGE"
+    malformed = distributor.call("POST", "/v1/invoices", raw=b'{"number": "1", ')
+    assert malformed.status_code == 422 and malformed.json()["code"] == "MALFORMED_JSON"
+    assert distributor.call("GET", path).status_code == 404, "nothing was written"
+
+    # A replayed request: the first is answered (a read), the copy refused.
+    first = distributor.call("GET", path, nonce="replay-me-once")
+    replay = distributor.call("GET", path, nonce="replay-me-once")
+    assert first.status_code == 404 and replay.status_code == 401 and replay.json()["code"] == "REPLAYED"
+    refused = [e for e in distributor.audit.entries() if e.status == 401]
+    assert {e.outcome for e in refused} >= {"SIGNATURE", "CLOCK_SKEW", "REPLAYED"}
