@@ -13,6 +13,7 @@ The service acts through the member's Fabric identities in the run directory's M
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from fabrx_pharma_service import (
     service_openapi,
     wallet_identities,
 )
+from fabrx_pharma_service.portal import AccountStore, Portal, SessionStore
 
 from .main import CliContext, cli
 
@@ -119,15 +121,20 @@ def serve(
     )
     member = GatewayMember(member_org.msp_id, net.peer_endpoint(member_org, member_org.peers[0]), identities)
     tls = TlsFiles(tls_cert, tls_key) if tls_cert and tls_key else self_signed_tls(files.tls)
-    app = create_app(
-        member, ApplicationRegistry(files.applications), ServiceState(files.state), AuditLog(files.audit)
+    portal = Portal(AccountStore(files.accounts), SessionStore(files.sessions))
+    service_app = create_app(
+        member,
+        ApplicationRegistry(files.applications),
+        ServiceState(files.state),
+        AuditLog(files.audit),
+        portal=portal,
     )
     obj.cli.output.progress(
         f"serving {member_org.msp_id} on https://{host}:{port} (certificate {tls.certificate}, "
-        f"applications {files.applications})"
+        f"applications {files.applications}); portal at https://{host}:{port}/portal/"
     )
     try:
-        run(app, host=host, port=port, tls=tls)
+        run(service_app, host=host, port=port, tls=tls)
     finally:
         member.close()
 
@@ -219,6 +226,75 @@ def app_remove(obj: ServeContext, app_id: str) -> None:
     except CredentialError as exc:
         raise click.ClickException(str(exc)) from None
     obj.cli.output.result({"removed": app_id}, lambda d: f"removed {d['removed']}")
+
+
+@serve.group()
+def user() -> None:
+    """Create, list and remove the portal's accounts (people who sign in)."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option(
+    "--role", help="Pharma role of the pages the person may use (default: the organization's role)."
+)
+@click.option(
+    "--identity", default="client", show_default=True, help="Fabric identity of the member it acts through."
+)
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from the first line of standard input."
+)
+@click.option("--replace", is_flag=True, help="Reset the password of an existing account.")
+@click.pass_obj
+def user_add(
+    obj: ServeContext, name: str, role: str | None, identity: str, password_stdin: bool, replace: bool
+) -> None:
+    """Create account NAME; the password is asked for (twice) unless --password-stdin."""
+    net = obj.network()
+    org = obj.organization(net)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        account = AccountStore(obj.files(net, org).accounts).add(
+            name,
+            password,
+            role=role or str(getattr(org.role, "value", org.role)),
+            identity=identity,
+            replace=replace,
+        )
+    except CredentialError as exc:
+        raise click.ClickException(str(exc)) from None
+    obj.cli.output.result(
+        {"name": account.name, "role": account.role.value, "identity": account.identity},
+        lambda d: f"account {d['name']}: role {d['role']}, identity {d['identity']}",
+    )
+
+
+@user.command("list")
+@click.pass_obj
+def user_list(obj: ServeContext) -> None:
+    """List the portal's accounts (never their password hashes)."""
+    net = obj.network()
+    store = AccountStore(obj.files(net, obj.organization(net)).accounts)
+    rows = [{"name": a.name, "role": a.role.value, "identity": a.identity} for a in store]
+    obj.cli.output.result(
+        rows, lambda r: "\n".join(f"{d['name']}\t{d['role']}\t{d['identity']}" for d in r) or "no accounts"
+    )
+
+
+@user.command("remove")
+@click.argument("name")
+@click.pass_obj
+def user_remove(obj: ServeContext, name: str) -> None:
+    """Remove account NAME (its sessions end at their next request)."""
+    net = obj.network()
+    try:
+        AccountStore(obj.files(net, obj.organization(net)).accounts).remove(name)
+    except CredentialError as exc:
+        raise click.ClickException(str(exc)) from None
+    obj.cli.output.result({"removed": name}, lambda d: f"removed {d['removed']}")
 
 
 def _public(application: Application) -> dict[str, str]:

@@ -28,9 +28,6 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 
-from fabrx import CommitError, ConnectionFailure, GatewayError
-from fabrx.errors import CommitStatusUnknown, FabrxError
-from fabrx.pharma import AccessRefused, PharmaError, RecordInvalid, RecordNotFound
 from fabrx_pharma import (
     AdverseEvent,
     Batch,
@@ -49,21 +46,19 @@ from fabrx_pharma.records import Record
 from .applications import Application, ApplicationRegistry
 from .audit import AuditEntry, AuditLog
 from .errors import (
-    Conflict,
     Forbidden,
     MalformedRequest,
-    NetworkFailed,
-    NetworkUnavailable,
-    NotFound,
     PayloadTooLarge,
     Refused,
     ServiceError,
 )
 from .members import Member
+from .portal import Portal, portal_router
 from .results import jsonable
 from .schemas import component_schemas
 from .signatures import RequestVerifier
 from .state import ServiceState, StoredResponse, fingerprint
+from .translation import service_error
 
 __all__ = [
     "API_VERSION",
@@ -82,7 +77,6 @@ ALL_ROLES = frozenset(Role)
 REGULATOR = frozenset({Role.REGULATOR})
 MANUFACTURER = frozenset({Role.MANUFACTURER})
 HOSPITAL = frozenset({Role.HOSPITAL})
-_DUPLICATES = frozenset({"DUPLICATE_RECORD", "INVOICE_REUSED"})
 
 
 @dataclass(frozen=True)
@@ -105,61 +99,6 @@ class Call:
     body: bytes
     idempotency_key: str | None
     audit: dict[str, str] = field(default_factory=dict)
-
-
-def service_error(error: BaseException) -> ServiceError:
-    """The one translation of library errors into service errors (the boundary)."""
-    if isinstance(error, ServiceError):
-        return error
-    if isinstance(error, RecordInvalid):
-        return Refused(
-            "RECORD", error.field, error.message, problems=error.problems, transaction_id=error.transaction_id
-        )
-    if isinstance(error, RecordNotFound):
-        return NotFound(error.rule, error.field, error.message, transaction_id=error.transaction_id)
-    if isinstance(error, AccessRefused):
-        return Forbidden(error.rule, error.field, error.message, transaction_id=error.transaction_id)
-    if isinstance(error, PharmaError):
-        cls: type[ServiceError] = Refused
-        if error.rule == "ROLE":
-            cls = Forbidden
-        elif error.rule in _DUPLICATES:
-            cls = Conflict
-        elif error.status is not None and error.status >= 500:
-            cls = ServiceError
-        return cls(error.rule, error.field, error.message, transaction_id=error.transaction_id)
-    if isinstance(error, RecordError):
-        problems = tuple((p.field, p.message) for p in error.problems)
-        return Refused("RECORD", problems[0][0] if problems else "body", str(error), problems=problems)
-    if isinstance(error, CommitError):
-        return Conflict(
-            error.validation_code,
-            "transaction",
-            f"the transaction was ordered but invalidated ({error.validation_code}): nothing was written, "
-            "send the request again",
-            transaction_id=error.transaction_id,
-            retryable=True,
-        )
-    if isinstance(error, CommitStatusUnknown):
-        return NetworkFailed(
-            "COMMIT_STATUS_UNKNOWN",
-            "transaction",
-            f"the transaction was sent but its outcome is unknown ({error.code}): ask "
-            f"GET /v1/transactions/{error.transaction_id} before sending the request again",
-            transaction_id=error.transaction_id,
-        )
-    if isinstance(error, ConnectionFailure):
-        return NetworkUnavailable(
-            "UNAVAILABLE",
-            "peer",
-            f"the member's peer cannot be reached: {error}",
-            transaction_id=error.transaction_id,
-        )
-    if isinstance(error, GatewayError):
-        return NetworkFailed(error.code, "peer", str(error), transaction_id=error.transaction_id)
-    if isinstance(error, FabrxError):
-        return ServiceError("IDENTITY", "identity", f"the service cannot act for this application: {error}")
-    return ServiceError("INTERNAL", "", "internal error")
 
 
 def _error_response(error: ServiceError) -> JSONResponse:
@@ -365,9 +304,10 @@ def create_app(
     audit: AuditLog,
     *,
     limits: ServiceLimits | None = None,
+    portal: Portal | None = None,
 ) -> FastAPI:
     """The service of ``member``: its applications in ``registry``, nonces and idempotency in ``state``,
-    every request in ``audit``."""
+    every request in ``audit``; with ``portal``, the portal's pages under ``/portal``."""
     api = _Api(member, registry, state, audit, limits or ServiceLimits())
     app = FastAPI(
         title="fabrx pharma service",
@@ -635,6 +575,8 @@ def create_app(
         """Unsigned liveness check: the service runs (it does not call the network)."""
         return {"status": "ok", "member": member.msp_id}
 
+    if portal is not None:
+        app.include_router(portal_router(member, portal, audit))
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     return app
 

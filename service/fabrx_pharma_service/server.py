@@ -2,7 +2,8 @@
 
 A service keeps its files in one folder (mode 0700), by default ``<run dir>/service/<Org>``:
 ``applications.json`` (registered applications), ``state.sqlite`` (nonces, idempotency),
-``audit.jsonl`` (the audit log) and, unless the member's own TLS files are given, ``tls/`` with a
+``audit.jsonl`` (the audit log), ``portal_accounts.json`` and ``portal_sessions.sqlite`` (the portal's
+people and sessions) and, unless the member's own TLS files are given, ``tls/`` with a
 certificate generated on first start (ECDSA P-256, for ``localhost`` and ``127.0.0.1``; key mode 0600).
 """
 
@@ -50,6 +51,14 @@ class ServiceFiles:
     @property
     def audit(self) -> Path:
         return self.directory / "audit.jsonl"
+
+    @property
+    def accounts(self) -> Path:
+        return self.directory / "portal_accounts.json"
+
+    @property
+    def sessions(self) -> Path:
+        return self.directory / "portal_sessions.sqlite"
 
     @property
     def tls(self) -> TlsFiles:

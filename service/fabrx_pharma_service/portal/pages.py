@@ -1,0 +1,283 @@
+"""The portal's pages: sign-in, and the hospital pharmacist's one-place invoice verification.
+
+Server-rendered (Jinja2, autoescaped), no JavaScript. Chinese labels first, English with ``?lang=en``.
+Every POST carries a CSRF token: the session's, or before sign-in a random one held in a
+``SameSite=Strict`` cookie and the form (double submit). Pages answer with ``Cache-Control: no-store``
+and a Content-Security-Policy that allows no script.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+
+from fabrx_pharma import Invoice, RecordError, Role
+
+from ..audit import AuditEntry, AuditLog
+from ..members import Member
+from ..translation import service_error
+from .accounts import Account, AccountStore
+from .sessions import Session, SessionStore
+
+__all__ = ["LABELS", "Portal", "portal_router"]
+
+SESSION_COOKIE = "fabrx_session"
+LOGIN_COOKIE = "fabrx_login"
+MAX_FORM_BYTES = 1 << 20
+_TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+LABELS: dict[str, dict[str, str]] = {
+    "zh": {
+        "title": "两票制监管 · 统一医院端",
+        "name": "用户名",
+        "password": "密码",
+        "sign_in": "登录",
+        "sign_out": "退出",
+        "bad_login": "用户名或密码错误。",
+        "bad_csrf": "表单已过期，请重新提交。",
+        "welcome": "欢迎，",
+        "role": "角色",
+        "no_pages": "此角色暂无门户页面，请使用服务接口。",
+        "verify_title": "验票",
+        "verify_help": "输入供应商的发票号，并粘贴供应商提供的第一票（生产企业开给供应商的发票）复印件 JSON。"
+        "系统核对第二票是否真实、票货是否相符，以及第一票复印件是否与账本一致（只比对哈希，不读取他方交易）。",
+        "invoice_number": "发票号",
+        "first_invoice_copy": "第一票复印件（JSON，可留空）",
+        "verify": "核验",
+        "verified": "核验通过：发票真实，票货相符，第一票复印件无误。",
+        "not_verified": "核验未通过，请看下面的问题。",
+        "invoice": "发票",
+        "ledger": "账本核对",
+        "genuine": "发票真实（与账本一致）",
+        "not_genuine": "发票与账本不一致",
+        "receipt": "票货同行",
+        "receipt_ok": "票、货、入库一致",
+        "receipt_mismatch": "票货不符",
+        "no_receipt": "尚未登记入库",
+        "copy": "第一票复印件",
+        "copy_genuine": "真实",
+        "copy_tampered": "被篡改（与账本上的第一票不一致）",
+        "discrepancies": "问题",
+        "bad_copy": "第一票复印件不是有效的发票 JSON：",
+        "forbidden": "此页面仅供医院药师使用。",
+    },
+    "en": {
+        "title": "Two-invoice supervision · hospital verification",
+        "name": "User name",
+        "password": "Password",
+        "sign_in": "Sign in",
+        "sign_out": "Sign out",
+        "bad_login": "Wrong user name or password.",
+        "bad_csrf": "The form has expired; please submit it again.",
+        "welcome": "Welcome,",
+        "role": "role",
+        "no_pages": "There are no portal pages for this role yet; use the service interface.",
+        "verify_title": "Verify an invoice",
+        "verify_help": "Enter the supplier's invoice number and paste the JSON of the first-invoice copy "
+        "(the manufacturer's invoice to the supplier) it handed over. The ledger tells whether the second "
+        "invoice is genuine, whether goods and invoice agree, and whether the copy is the first invoice on "
+        "the ledger (by hash: the other trade is never read).",
+        "invoice_number": "Invoice number",
+        "first_invoice_copy": "First-invoice copy (JSON, optional)",
+        "verify": "Verify",
+        "verified": "Verified: the invoice is genuine, goods and invoice agree, the copy is genuine.",
+        "not_verified": "Not verified: see the problems below.",
+        "invoice": "Invoice",
+        "ledger": "Ledger",
+        "genuine": "genuine (matches the ledger)",
+        "not_genuine": "does not match the ledger",
+        "receipt": "Goods and invoice",
+        "receipt_ok": "invoice, shipment and receipt agree",
+        "receipt_mismatch": "receipt does not match the invoice",
+        "no_receipt": "no receipt recorded yet",
+        "copy": "First-invoice copy",
+        "copy_genuine": "genuine",
+        "copy_tampered": "tampered (not the first invoice on the ledger)",
+        "discrepancies": "Problems",
+        "bad_copy": "The first-invoice copy is not a valid invoice JSON: ",
+        "forbidden": "This page is for hospital pharmacists.",
+    },
+}
+
+
+class Portal:
+    """What the portal keeps: its accounts and sessions."""
+
+    def __init__(self, accounts: AccountStore, sessions: SessionStore) -> None:
+        self.accounts = accounts
+        self.sessions = sessions
+
+
+def portal_router(member: Member, portal: Portal, audit: AuditLog) -> APIRouter:
+    """The portal's routes under ``/portal`` (left out of the OpenAPI document)."""
+    router = APIRouter(prefix="/portal", include_in_schema=False)
+
+    def lang_of(request: Request) -> str:
+        return "en" if request.query_params.get("lang") == "en" else "zh"
+
+    def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        lang = lang_of(request)
+        response = _TEMPLATES.TemplateResponse(
+            request,
+            name,
+            {"t": LABELS[lang], "lang": lang, "member": member.msp_id, "error": None, **context},
+            status_code=status,
+            headers=_HEADERS,
+        )
+        return response
+
+    def signed_in(request: Request) -> tuple[Session, Account] | None:
+        session = portal.sessions.get(request.cookies.get(SESSION_COOKIE))
+        if session is None:
+            return None
+        account = portal.accounts.get(session.account)
+        return None if account is None else (session, account)
+
+    def to_login(request: Request) -> Response:
+        return RedirectResponse(f"/portal/login?lang={lang_of(request)}", status_code=303, headers=_HEADERS)
+
+    def note(account: str, identity: str, operation: str, key: str, status: int, outcome: str) -> None:
+        audit.record(AuditEntry(f"portal:{account}", identity, operation, key, "", status, outcome))
+
+    @router.get("/login")
+    def login_form(request: Request) -> Response:
+        token = secrets.token_urlsafe(32)
+        response = page(request, "login.html", csrf=token, account=None)
+        response.set_cookie(
+            LOGIN_COOKIE, token, httponly=True, secure=True, samesite="strict", path="/portal"
+        )
+        return response
+
+    @router.post("/login")
+    async def login(request: Request) -> Response:
+        form = await _form(request)
+        t = LABELS[lang_of(request)]
+        cookie = request.cookies.get(LOGIN_COOKIE)
+        if not cookie or not secrets.compare_digest(cookie, form.get("csrf", "")):
+            return page(request, "login.html", 403, csrf=cookie or "", account=None, error=t["bad_csrf"])
+        name = form.get("name", "")
+        account = portal.accounts.authenticate(name, form.get("password", ""))
+        if account is None:
+            note(name if portal.accounts.get(name) else "", "", "sign_in", "", 401, "BAD_PASSWORD")
+            return page(request, "login.html", 401, csrf=cookie, account=None, error=t["bad_login"])
+        token, _ = portal.sessions.create(account.name)
+        note(account.name, account.identity, "sign_in", "", 200, "ok")
+        response = RedirectResponse(f"/portal/?lang={lang_of(request)}", status_code=303, headers=_HEADERS)
+        response.set_cookie(
+            SESSION_COOKIE, token, httponly=True, secure=True, samesite="strict", path="/portal"
+        )
+        response.delete_cookie(LOGIN_COOKIE, path="/portal")
+        return response
+
+    @router.post("/logout")
+    async def logout(request: Request) -> Response:
+        form = await _form(request)
+        current = signed_in(request)
+        if current is not None and current[0].csrf_matches(form.get("csrf")):
+            portal.sessions.end(request.cookies.get(SESSION_COOKIE))
+            note(current[1].name, current[1].identity, "sign_out", "", 200, "ok")
+        response = to_login(request)
+        response.delete_cookie(SESSION_COOKIE, path="/portal")
+        return response
+
+    @router.get("/")
+    def home(request: Request) -> Response:
+        current = signed_in(request)
+        if current is None:
+            return to_login(request)
+        session, account = current
+        return page(request, "home.html", account=account, csrf=session.csrf)
+
+    @router.get("/verify")
+    def verify_form(request: Request) -> Response:
+        current = signed_in(request)
+        if current is None:
+            return to_login(request)
+        session, account = current
+        if account.role is not Role.HOSPITAL:
+            t = LABELS[lang_of(request)]
+            return page(request, "home.html", 403, account=account, csrf=session.csrf, error=t["forbidden"])
+        return page(
+            request, "verify.html", account=account, csrf=session.csrf, number="", copy="", result=None
+        )
+
+    @router.post("/verify")
+    async def verify(request: Request) -> Response:
+        form = await _form(request)
+        current = signed_in(request)
+        if current is None:
+            return to_login(request)
+        session, account = current
+        t = LABELS[lang_of(request)]
+        context: dict[str, Any] = {
+            "account": account,
+            "csrf": session.csrf,
+            "number": form.get("number", "").strip(),
+            "copy": form.get("copy", ""),
+            "result": None,
+        }
+        if not session.csrf_matches(form.get("csrf")):
+            return page(request, "verify.html", 403, error=t["bad_csrf"], **context)
+        if account.role is not Role.HOSPITAL:
+            return page(request, "home.html", 403, account=account, csrf=session.csrf, error=t["forbidden"])
+        copies: list[Invoice] = []
+        if context["copy"].strip():
+            try:
+                copies.append(Invoice.from_json(context["copy"]))
+            except RecordError as exc:
+                return page(request, "verify.html", 400, error=t["bad_copy"] + str(exc), **context)
+        return await _run_verification(request, account, copies, context)
+
+    async def _run_verification(
+        request: Request, account: Account, copies: list[Invoice], context: dict[str, Any]
+    ) -> Response:
+        number = context["number"]
+        try:
+            facade: Any = member.facade(account.identity, account.role)
+            result = await run_in_threadpool(facade.verify_invoice, number, copies)
+        except Exception as exc:
+            error = service_error(exc)
+            note(account.name, account.identity, "verify_invoices", number, error.status, error.code)
+            return page(
+                request,
+                "verify.html",
+                error.status,
+                error=f"{error.code} {error.field}: {error.message}",
+                **context,
+            )
+        note(
+            account.name,
+            account.identity,
+            "verify_invoices",
+            number,
+            200,
+            "ok" if result.verified else "not_verified",
+        )
+        return page(request, "verify.html", **{**context, "result": result})
+
+    return router
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """An ``application/x-www-form-urlencoded`` body as a dict (first value of each field)."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            return {}
+    fields = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+    return {name: values[0] for name, values in fields.items()}

@@ -1,0 +1,217 @@
+"""The portal: sign-in with Argon2id passwords, server-side sessions, CSRF, and the hospital
+pharmacist's verification page over the real pharma contract on an in-memory ledger."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import stat
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from service_fakes import ROLES, LedgerContract, LedgerMember, memory_ledger
+
+from fabrx.pharma import Regulator
+from fabrx_chaincode import MemoryLedger
+from fabrx_pharma import Invoice
+from fabrx_pharma.sample import build_sample_scenario
+from fabrx_pharma_service import ApplicationRegistry, AuditLog, CredentialError, ServiceState, create_app
+from fabrx_pharma_service.members import FACADES
+from fabrx_pharma_service.portal import AccountStore, Portal, SessionStore
+
+SAMPLE = build_sample_scenario()
+INVOICES = [r for r in SAMPLE.records(Invoice) if isinstance(r, Invoice)]
+FIRST_A = next(i for i in INVOICES if i.seller == "ManufacturerMSP" and i.buyer == "DistributorAMSP")
+SECOND_A = next(i for i in INVOICES if i.seller == "DistributorAMSP" and i.buyer == "HospitalAMSP")
+PASSWORD = "correct horse battery staple"
+PortalClient = tuple[TestClient, AccountStore, AuditLog]
+
+
+WRITERS = {
+    "party": "register_party",
+    "product": "register_product",
+    "batch": "record_batch",
+    "invoice": "issue_invoice",
+    "receipt": "record_receipt",
+    "prescription": "record_prescription",
+    "adverse_event": "report_adverse_event",
+}
+
+
+@pytest.fixture(scope="module")
+def ledger() -> MemoryLedger:
+    """The sample story written through the facades."""
+    ledger = memory_ledger()
+    Regulator(LedgerContract(ledger, "RegulatorMSP", []), "RegulatorMSP").bootstrap(SAMPLE.regulator)
+    for submitter, record in SAMPLE.writes:
+        facade = FACADES[ROLES[submitter]](LedgerContract(ledger, submitter, []), submitter)
+        getattr(facade, WRITERS[record.RECORD_TYPE])(record)
+    return ledger
+
+
+@pytest.fixture(scope="module")
+def accounts(tmp_path_factory: pytest.TempPathFactory) -> AccountStore:
+    accounts = AccountStore(tmp_path_factory.mktemp("portal") / "portal_accounts.json")
+    accounts.add("pharmacist", PASSWORD, role="hospital", identity="client")
+    accounts.add("clerk", PASSWORD, role="distributor", identity="client")
+    return accounts
+
+
+@pytest.fixture
+def portal_client(
+    ledger: MemoryLedger, accounts: AccountStore, tmp_path: Path
+) -> tuple[TestClient, AccountStore, AuditLog]:
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    app = create_app(
+        LedgerMember(ledger, "HospitalAMSP"),
+        ApplicationRegistry(tmp_path / "applications.json"),
+        ServiceState(tmp_path / "state.sqlite"),
+        audit,
+        portal=Portal(accounts, SessionStore(tmp_path / "portal_sessions.sqlite")),
+    )
+    return TestClient(app, base_url="https://testserver"), accounts, audit
+
+
+def _csrf(html: str) -> str:
+    match = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert match, html
+    return match.group(1)
+
+
+def sign_in(client: TestClient, name: str = "pharmacist", password: str = PASSWORD) -> str:
+    form = client.get("/portal/login")
+    answer = client.post(
+        "/portal/login",
+        data={"csrf": _csrf(form.text), "name": name, "password": password},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text
+    home = client.get("/portal/")
+    assert home.status_code == 200
+    return _csrf(home.text)
+
+
+def test_passwords_are_stored_as_argon2id_hashes_in_an_owner_only_file(tmp_path: Path) -> None:
+    accounts = AccountStore(tmp_path / "accounts.json")
+    accounts.add("pharmacist", PASSWORD, role="hospital", identity="client")
+    text = accounts.path.read_text(encoding="utf-8")
+    assert PASSWORD not in text and "$argon2id$" in text
+    assert stat.S_IMODE(accounts.path.stat().st_mode) == 0o600
+    assert accounts.authenticate("pharmacist", PASSWORD) is not None
+    assert accounts.authenticate("pharmacist", PASSWORD + "!") is None
+    assert accounts.authenticate("nobody", PASSWORD) is None
+    with pytest.raises(CredentialError, match="at least 12"):
+        accounts.add("short", "abc", role="hospital", identity="client")
+    with pytest.raises(CredentialError, match="exists"):
+        accounts.add("pharmacist", PASSWORD, role="hospital", identity="client")
+
+
+def test_a_page_needs_a_session(portal_client: PortalClient) -> None:
+    client, _, _ = portal_client
+    answer = client.get("/portal/verify", follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"].startswith("/portal/login")
+
+
+def test_a_wrong_password_is_refused_and_audited_without_the_password(portal_client: PortalClient) -> None:
+    client, _, audit = portal_client
+    form = client.get("/portal/login")
+    assert "登录" in form.text and form.headers["cache-control"] == "no-store"
+    assert "script-src" not in form.headers["content-security-policy"]
+    answer = client.post(
+        "/portal/login", data={"csrf": _csrf(form.text), "name": "pharmacist", "password": "wrong-password!"}
+    )
+    assert answer.status_code == 401 and "用户名或密码错误" in answer.text
+    assert "fabrx_session" not in client.cookies
+    assert [e.outcome for e in audit.entries()] == ["BAD_PASSWORD"]
+    assert "wrong-password" not in audit.path.read_text(encoding="utf-8")
+
+
+def test_sign_in_without_the_login_csrf_token_is_refused(portal_client: PortalClient) -> None:
+    client, _, _ = portal_client
+    client.get("/portal/login")
+    answer = client.post("/portal/login", data={"csrf": "forged", "name": "pharmacist", "password": PASSWORD})
+    assert answer.status_code == 403 and "fabrx_session" not in client.cookies
+
+
+def test_the_session_cookie_is_http_only_secure_and_strict(portal_client: PortalClient) -> None:
+    client, _, _ = portal_client
+    form = client.get("/portal/login")
+    answer = client.post(
+        "/portal/login",
+        data={"csrf": _csrf(form.text), "name": "pharmacist", "password": PASSWORD},
+        follow_redirects=False,
+    )
+    cookie = next(
+        v for k, v in answer.headers.multi_items() if k == "set-cookie" and v.startswith("fabrx_session=")
+    )
+    assert (
+        "HttpOnly" in cookie
+        and "Secure" in cookie
+        and "SameSite=strict" in cookie.replace("Strict", "strict")
+    )
+
+
+def test_the_pharmacist_sees_a_genuine_copy_verified_in_words(portal_client: PortalClient) -> None:
+    client, _, audit = portal_client
+    csrf = sign_in(client)
+    page = client.post(
+        "/portal/verify?lang=en",
+        data={"csrf": csrf, "number": str(SECOND_A.number), "copy": json.dumps(FIRST_A.to_dict())},
+    )
+    assert page.status_code == 200, page.text
+    assert "Verified: the invoice is genuine" in page.text and "copy-genuine" in page.text
+    assert audit.entries()[-1].operation == "verify_invoices" and audit.entries()[-1].outcome == "ok"
+
+
+def test_the_pharmacist_sees_a_tampered_copy_flagged(portal_client: PortalClient) -> None:
+    client, _, _ = portal_client
+    csrf = sign_in(client)
+    tampered = dataclasses.replace(FIRST_A, issue_date=FIRST_A.issue_date).to_dict()
+    tampered["shipment"]["shipment_id"] = "SHP-FORGED"
+    page = client.post(
+        "/portal/verify", data={"csrf": csrf, "number": str(SECOND_A.number), "copy": json.dumps(tampered)}
+    )
+    assert page.status_code == 200
+    assert "核验未通过" in page.text and "被篡改" in page.text and "copy-tampered" in page.text
+    assert "HASH_MISMATCH" in page.text
+
+
+def test_a_post_without_the_session_csrf_token_is_refused(portal_client: PortalClient) -> None:
+    client, _, audit = portal_client
+    sign_in(client)
+    before = len(audit.entries())
+    page = client.post("/portal/verify", data={"csrf": "forged", "number": str(SECOND_A.number)})
+    assert page.status_code == 403 and "表单已过期" in page.text
+    assert len(audit.entries()) == before
+
+
+def test_a_copy_that_is_not_an_invoice_is_named(portal_client: PortalClient) -> None:
+    client, _, _ = portal_client
+    csrf = sign_in(client)
+    page = client.post(
+        "/portal/verify", data={"csrf": csrf, "number": str(SECOND_A.number), "copy": "{not json"}
+    )
+    assert page.status_code == 400 and "第一票复印件不是有效的发票" in page.text
+
+
+def test_another_role_cannot_use_the_verification_page(portal_client: PortalClient) -> None:
+    client, _, _ = portal_client
+    sign_in(client, "clerk")
+    assert client.get("/portal/verify").status_code == 403
+
+
+def test_sign_out_ends_the_session(portal_client: PortalClient) -> None:
+    client, _, _ = portal_client
+    csrf = sign_in(client)
+    token = client.cookies["fabrx_session"]
+    client.post("/portal/logout", data={"csrf": csrf}, follow_redirects=False)
+    client.cookies.set("fabrx_session", token, domain="testserver", path="/portal")
+    assert client.get("/portal/verify", follow_redirects=False).status_code == 303
+
+
+def test_the_portal_is_not_part_of_the_api_document(portal_client: PortalClient) -> None:
+    client, _, _ = portal_client
+    document = client.get("/v1/openapi.json").json()
+    assert not [path for path in document["paths"] if path.startswith("/portal")]
