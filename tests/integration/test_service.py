@@ -15,6 +15,8 @@ import json
 import os
 import ssl
 import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
@@ -25,7 +27,7 @@ import httpx2
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from netsupport import REPO, caught_up
+from netsupport import REPO, TEST_PORT_BASE, caught_up
 
 from fabrx.pharma import PharmaClients
 from fabrx.pharma.scenario import run_scenario
@@ -356,3 +358,90 @@ def test_bad_requests_are_refused_and_write_nothing(
     assert first.status_code == 404 and replay.status_code == 401 and replay.json()["code"] == "REPLAYED"
     refused = [e for e in distributor.audit.entries() if e.status == 401]
     assert {e.outcome for e in refused} >= {"SIGNATURE", "CLOCK_SKEW", "REPLAYED"}
+
+
+def test_fabrx_serve_runs_the_service_from_the_run_directory(
+    network: ConsortiumNetwork, tmp_path: Path
+) -> None:
+    """The command line as docs/service.md shows it: register an application and an account, serve,
+    call the API with the curl + openssl client, open the portal's sign-in page."""
+    fabrx = [
+        str(Path(sys.executable).parent / "fabrx"),
+        "--config",
+        str(network.run_dir.parent / "consortium.yaml"),
+    ]
+    fabrx += [
+        "--run-dir",
+        str(network.run_dir),
+        "serve",
+        "--org",
+        "HospitalA",
+        "--state-dir",
+        str(tmp_path / "svc"),
+    ]
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key_file, public_file = tmp_path / "cli-app.pem", tmp_path / "cli-app.pub.pem"
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    public_file.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    added = subprocess.run(
+        [*fabrx, "app", "add", "cli-app", "--public-key", str(public_file)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert added.returncode == 0 and "role hospital" in added.stdout, added.stderr
+    user = subprocess.run(
+        [*fabrx, "user", "add", "pharmacist", "--password-stdin"],
+        input="a long enough password\n",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert user.returncode == 0, user.stderr
+    port = TEST_PORT_BASE + 800
+    server = subprocess.Popen(
+        [*fabrx, "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        ca = tmp_path / "svc" / "tls" / "server.crt"
+        url = f"https://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:
+            assert server.poll() is None, server.stderr.read() if server.stderr else ""
+            if ca.exists():
+                try:
+                    with httpx2.Client(verify=ssl.create_default_context(cafile=ca)) as client:
+                        if client.get(url + "/v1/health").status_code == 200:
+                            break
+                except httpx2.TransportError:
+                    pass
+            assert time.monotonic() < deadline, "fabrx serve did not answer within 120 s"
+            time.sleep(0.2)
+        service = Service(
+            "HospitalA",
+            "HospitalAMSP",
+            url,
+            ca,
+            "cli-app",
+            key,
+            key_file,
+            "rsa-pss-sha512",
+            AuditLog(tmp_path / "svc" / "audit.jsonl"),
+        )
+        status, policy = _curl(service, "GET", "/v1/policy", None, tmp_path)
+        assert status == 200 and "one_invoice_mode" in policy
+        with httpx2.Client(verify=ssl.create_default_context(cafile=ca)) as client:
+            login = client.get(url + "/portal/login")
+        assert login.status_code == 200 and "登录" in login.text
+        assert service.audit.entries()[-1].operation == "read_policy"
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
