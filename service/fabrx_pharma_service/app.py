@@ -16,6 +16,7 @@ Library errors become one JSON error body in one place, :func:`service_error` (s
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tempfile
 from collections.abc import Callable, Iterable
@@ -77,6 +78,20 @@ ALL_ROLES = frozenset(Role)
 REGULATOR = frozenset({Role.REGULATOR})
 MANUFACTURER = frozenset({Role.MANUFACTURER})
 HOSPITAL = frozenset({Role.HOSPITAL})
+
+
+WRITES: dict[str, tuple[frozenset[Role], type[Record]]] = {
+    "register_party": (REGULATOR, Party),
+    "register_product": (MANUFACTURER, Product),
+    "record_batch": (MANUFACTURER, Batch),
+    "issue_invoice": (frozenset({Role.MANUFACTURER, Role.DISTRIBUTOR}), Invoice),
+    "record_receipt": (frozenset({Role.DISTRIBUTOR, Role.HOSPITAL}), Receipt),
+    "record_prescription": (HOSPITAL, Prescription),
+    "report_adverse_event": (HOSPITAL, AdverseEvent),
+    "recall_batch": (frozenset({Role.REGULATOR, Role.MANUFACTURER}), Recall),
+}
+"""Every record write: the roles allowed and the record it takes. The name is the facade method's."""
+MAX_BULK_WRITES = 100
 
 
 @dataclass(frozen=True)
@@ -429,6 +444,43 @@ def create_app(
         roles = frozenset({Role.REGULATOR, Role.MANUFACTURER})
         return write(call, "recall_batch", roles, Recall, lambda f, r: f.recall_batch(r))
 
+    @app.post(
+        "/v1/bulk",
+        openapi_extra=_body("BulkRequest"),
+        responses=_answers("BulkResult"),
+    )
+    def bulk_write(call: Call = signed) -> Response:
+        """Several record writes in one request, run one after the other (each committed before the
+        next); each answered on its own. An item may carry its own ``idempotency_key``."""
+        if call.idempotency_key is not None:
+            raise MalformedRequest(
+                "IDEMPOTENCY_KEY",
+                "Idempotency-Key",
+                "a bulk request takes an idempotency_key per write instead",
+            )
+        items = _bulk_items(_json(call))
+        results = []
+        for index, item in enumerate(items):
+            operation = item["operation"]
+            roles, cls = WRITES[operation]
+            body = json.dumps(item["record"], ensure_ascii=False).encode("utf-8")
+            single = dataclasses.replace(
+                call, path=f"{call.path}#{operation}", body=body, idempotency_key=item.get("idempotency_key")
+            )
+
+            def action(facade: Any, record: Any, op: str = operation) -> Any:
+                return getattr(facade, op)(record)
+
+            try:
+                answer = write(single, operation, roles, cls, action)
+            except ServiceError as error:
+                results.append({"index": index, "status": error.status, "error": error.body()})
+                continue
+            results.append(
+                {"index": index, "status": answer.status_code, "anchor": json.loads(bytes(answer.body))}
+            )
+        return Response(_dumps({"results": results}), media_type="application/json")
+
     # --- reads anyone may make ----------------------------------------------------------------------------
 
     @app.get("/v1/parties/{party_id}", responses=_answers("Party"))
@@ -579,6 +631,28 @@ def create_app(
         app.include_router(portal_router(member, portal, audit))
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     return app
+
+
+def _bulk_items(body: Any) -> list[dict[str, Any]]:
+    writes = body.get("writes") if isinstance(body, dict) else None
+    if not isinstance(writes, list) or not 1 <= len(writes) <= MAX_BULK_WRITES:
+        raise MalformedRequest(
+            "MALFORMED_JSON",
+            "writes",
+            'send {"writes": [{"operation": ..., "record": {...}}, ...]} with 1-'
+            + f"{MAX_BULK_WRITES} items",
+        )
+    for i, item in enumerate(writes):
+        if not isinstance(item, dict) or item.get("operation") not in WRITES:
+            raise MalformedRequest(
+                "MALFORMED_JSON", f"writes[{i}].operation", f"one of {', '.join(sorted(WRITES))}"
+            )
+        if not isinstance(item.get("record"), dict):
+            raise MalformedRequest("MALFORMED_JSON", f"writes[{i}].record", "give the record as an object")
+        key = item.get("idempotency_key")
+        if key is not None and not isinstance(key, str):
+            raise MalformedRequest("MALFORMED_JSON", f"writes[{i}].idempotency_key", "give a string")
+    return writes
 
 
 def _verification_requests(body: Any) -> dict[str, list[Invoice]]:

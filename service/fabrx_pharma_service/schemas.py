@@ -134,6 +134,58 @@ _VERIFY_REQUEST = {
 }
 
 
+_BULK_REQUEST = {
+    "type": "object",
+    "required": ["writes"],
+    "properties": {
+        "writes": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 100,
+            "items": {
+                "type": "object",
+                "required": ["operation", "record"],
+                "properties": {
+                    "operation": {
+                        "type": "string",
+                        "enum": [
+                            "register_party",
+                            "register_product",
+                            "record_batch",
+                            "issue_invoice",
+                            "record_receipt",
+                            "record_prescription",
+                            "report_adverse_event",
+                            "recall_batch",
+                        ],
+                    },
+                    "record": {"type": "object", "description": "the record, as for the single write"},
+                    "idempotency_key": {"type": "string"},
+                },
+            },
+        }
+    },
+}
+_BULK_RESULT = {
+    "type": "object",
+    "properties": {
+        "results": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["index", "status"],
+                "properties": {
+                    "index": {"type": "integer"},
+                    "status": {"type": "integer", "description": "what the single write would answer"},
+                    "anchor": {"$ref": "#/components/schemas/Anchor"},
+                    "error": {"$ref": "#/components/schemas/Error"},
+                },
+            },
+        }
+    },
+}
+
+
 def component_schemas() -> dict[str, Any]:
     """Every schema the OpenAPI document refers to, by name."""
     schemas: dict[str, Any] = {}
@@ -146,6 +198,8 @@ def component_schemas() -> dict[str, Any]:
         StockPosition=_STOCK,
         TransactionStatus=_TRANSACTION,
         VerificationRequest=_VERIFY_REQUEST,
+        BulkRequest=_BULK_REQUEST,
+        BulkResult=_BULK_RESULT,
     )
     schemas["InvoiceVerification"]["properties"]["verified"] = {"type": "boolean"}
     return dict(sorted(schemas.items()))

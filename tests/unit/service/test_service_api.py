@@ -309,3 +309,37 @@ def test_error_bodies_carry_status_code_field_message_and_transaction(story: Ser
     body: dict[str, Any] = story.client("HospitalAMSP").get("/v1/invoices/00000000000000000000").json()
     assert set(body) >= {"status", "code", "field", "message", "transaction_id"}
     assert json.dumps(body)
+
+
+def test_a_bulk_request_answers_each_write_on_its_own(fresh: Services) -> None:
+    regulator = fresh.client("RegulatorMSP")
+    parties = [record for _, record in SAMPLE.writes if record.RECORD_TYPE == "party"]
+    body = {
+        "writes": [
+            {"operation": "register_party", "record": parties[0].to_dict(), "idempotency_key": "p-0"},
+            {"operation": "register_party", "record": parties[1].to_dict() | {"uscc": "bad"}},
+            {"operation": "record_batch", "record": {"product_id": "X"}},
+            {"operation": "register_party", "record": parties[2].to_dict(), "idempotency_key": "p-2"},
+        ]
+    }
+    answer = regulator.post("/v1/bulk", body)
+    assert answer.status_code == 200, answer.text
+    results = answer.json()["results"]
+    assert [r["status"] for r in results] == [201, 400, 403, 201]
+    assert results[1]["error"]["field"] == "uscc" and results[2]["error"]["code"] == "FORBIDDEN"
+    assert results[0]["anchor"]["key"] == parties[0].key
+    submits = fresh.members["RegulatorMSP"].submits.count("register_party")
+    again = regulator.post("/v1/bulk", {"writes": [body["writes"][0], body["writes"][3]]}).json()["results"]
+    assert [r["anchor"] for r in again] == [results[0]["anchor"], results[3]["anchor"]]
+    assert fresh.members["RegulatorMSP"].submits.count("register_party") == submits
+
+
+def test_a_malformed_bulk_request_is_refused_whole(fresh: Services) -> None:
+    regulator = fresh.client("RegulatorMSP")
+    unknown = regulator.post("/v1/bulk", {"writes": [{"operation": "drop_table", "record": {}}]})
+    assert unknown.status_code == 422 and unknown.json()["field"] == "writes[0].operation"
+    empty = regulator.post("/v1/bulk", {"writes": []})
+    assert empty.status_code == 422 and empty.json()["field"] == "writes"
+    keyed = regulator.post("/v1/bulk", {"writes": []}, headers={"Idempotency-Key": "k"})
+    assert keyed.status_code == 422 and keyed.json()["code"] == "IDEMPOTENCY_KEY"
+    assert fresh.members["RegulatorMSP"].submits == []
