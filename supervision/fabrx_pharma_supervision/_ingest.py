@@ -131,7 +131,7 @@ class Ingest:
             for item in record.items:
                 for code in item.trace_codes:
                     if self.view.dispensed_in(code) is None:
-                        self.view.dispensed_cache[code] = record.prescription_id
+                        self.view.record_dispensed(code, record.prescription_id)
                         self._rows.setdefault(t.dispensed, []).append(
                             {"trace_code": code, "prescription_id": record.prescription_id}
                         )
@@ -322,16 +322,17 @@ class Ingest:
         """Second invoices whose seller just received its first goods of a batch the buyer received."""
         i, rl = t.invoice, t.receipt_line
         found: set[str] = set()
-        for holder, product_id, batch_number in holdings:
+        ordered = sorted(holdings)
+        for start in range(0, len(ordered), _SUBJECT_CHUNK):
             query = (
                 sa.select(i.c.number)
                 .distinct()
                 .select_from(i.join(rl, rl.c.invoice_number == i.c.number))
                 .where(
                     i.c.kind == "second",
-                    i.c.seller == holder,
-                    rl.c.product_id == product_id,
-                    rl.c.batch_number == batch_number,
+                    sa.tuple_(i.c.seller, rl.c.product_id, rl.c.batch_number).in_(
+                        ordered[start : start + _SUBJECT_CHUNK]
+                    ),
                 )
             )
             found.update(self._connection.execute(query).scalars())

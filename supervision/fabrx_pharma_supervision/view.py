@@ -4,15 +4,12 @@ The ingest checks every write with the domain's own ``check_record`` over this v
 finding in the store is exactly the one the domain's replay gives. Records are read back from the write
 log's canonical JSON (one primary-key lookup), so the rules see the very records that were written.
 
-A :class:`StoreView` belongs to one connection (and so one database transaction) and keeps a read cache:
-the ingest is the store's only writer, and it puts every record it writes into the cache before the rows
-reach the database, so reads see writes that are still buffered.
+A :class:`StoreView` belongs to one connection (and so one database transaction) and keeps a read cache,
+negative answers included: the ingest is the store's only writer, and it puts every record it writes
+into the cache before the rows reach the database, so reads see writes that are still buffered.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from typing import TypeVar
 
 import sqlalchemy as sa
 
@@ -35,10 +32,9 @@ from . import schema as t
 
 __all__ = ["StoreView"]
 
-R = TypeVar("R", bound=AnyRecord)
 _EMPTY = StockPosition()
 _CACHE_LIMIT = 200_000
-"""Entries per record cache before it is emptied (at a flush), bounding the ingest's memory."""
+"""Entries per cache before it is emptied (at a flush), bounding the ingest's memory."""
 
 
 class StoreView:
@@ -49,10 +45,11 @@ class StoreView:
         self.records: dict[tuple[str, str], AnyRecord] = {}
         """(record type, key) → the record's current version, for everything read or written."""
         self.missing: set[tuple[str, str]] = set()
-        """(record type, key) looked up and not found (the ingest is the only writer)."""
+        """(record type, key) looked up and not found."""
         self.stock_cache: dict[tuple[str, str, str], StockPosition] = {}
         self.stock_in_db: set[tuple[str, str, str]] = set()
         self.dispensed_cache: dict[str, str] = {}
+        self.dispensed_missing: set[str] = set()
 
     @property
     def connection(self) -> sa.Connection:
@@ -60,32 +57,27 @@ class StoreView:
 
     def trim(self) -> None:
         """Empty caches that grew past their limit (call only when nothing is buffered)."""
-        if len(self.records) > _CACHE_LIMIT:
+        if len(self.records) + len(self.missing) > _CACHE_LIMIT:
             self.records.clear()
-        if len(self.missing) > _CACHE_LIMIT:
             self.missing.clear()
         if len(self.stock_cache) > _CACHE_LIMIT:
             self.stock_cache.clear()
             self.stock_in_db.clear()
-        if len(self.dispensed_cache) > _CACHE_LIMIT:
+        if len(self.dispensed_cache) + len(self.dispensed_missing) > _CACHE_LIMIT:
             self.dispensed_cache.clear()
+            self.dispensed_missing.clear()
 
-    def _record(
-        self, record_type: str, key: str, where: Callable[[], sa.ColumnElement[bool]]
-    ) -> AnyRecord | None:
+    def _record(self, record_type: str, key: str, *values: str) -> AnyRecord | None:
         cached = self.records.get((record_type, key))
         if cached is not None or (record_type, key) in self.missing:
             return cached
-        table = _MAIN[record_type]
-        row = self._connection.execute(
-            sa.select(t.ledger_write.c.record_json)
-            .select_from(table.join(t.ledger_write, t.ledger_write.c.seq == table.c.seq))
-            .where(where())
-        ).first()
-        if row is None:
+        data = self._connection.execute(
+            _BY_KEY[record_type], dict(zip(_KEYS[record_type], values, strict=True))
+        ).scalar()
+        if data is None:
             self.missing.add((record_type, key))
             return None
-        record = record_from_json(record_type, row[0])
+        record = record_from_json(record_type, data)
         self.records[(record_type, key)] = record
         return record
 
@@ -105,45 +97,35 @@ class StoreView:
     # --- LedgerView ---------------------------------------------------------------------------------------
 
     def party(self, msp_id: str) -> Party | None:
-        found = self._record("party", msp_id, lambda: t.party.c.party_id == msp_id)
+        found = self._record("party", msp_id, msp_id)
         return found if isinstance(found, Party) else None
 
     def product(self, product_id: str) -> Product | None:
-        found = self._record("product", product_id, lambda: t.product.c.product_id == product_id)
+        found = self._record("product", product_id, product_id)
         return found if isinstance(found, Product) else None
 
     def batch(self, product_id: str, batch_number: str) -> Batch | None:
-        found = self._record(
-            "batch",
-            f"{product_id}/{batch_number}",
-            lambda: sa.and_(t.batch.c.product_id == product_id, t.batch.c.batch_number == batch_number),
-        )
+        found = self._record("batch", f"{product_id}/{batch_number}", product_id, batch_number)
         return found if isinstance(found, Batch) else None
 
     def invoice(self, number: str) -> Invoice | None:
-        found = self._record("invoice", number, lambda: t.invoice.c.number == number)
+        found = self._record("invoice", number, number)
         return found if isinstance(found, Invoice) else None
 
     def receipt_of(self, invoice_number: str) -> Receipt | None:
-        found = self._record("receipt", invoice_number, lambda: t.receipt.c.invoice_number == invoice_number)
+        found = self._record("receipt", invoice_number, invoice_number)
         return found if isinstance(found, Receipt) else None
 
     def prescription(self, prescription_id: str) -> Prescription | None:
-        found = self._record(
-            "prescription", prescription_id, lambda: t.prescription.c.prescription_id == prescription_id
-        )
+        found = self._record("prescription", prescription_id, prescription_id)
         return found if isinstance(found, Prescription) else None
 
     def adverse_event(self, report_id: str) -> AdverseEvent | None:
-        found = self._record("adverse_event", report_id, lambda: t.adverse_event.c.report_id == report_id)
+        found = self._record("adverse_event", report_id, report_id)
         return found if isinstance(found, AdverseEvent) else None
 
     def recall(self, product_id: str, batch_number: str) -> Recall | None:
-        found = self._record(
-            "recall",
-            f"{product_id}/{batch_number}",
-            lambda: sa.and_(t.recall.c.product_id == product_id, t.recall.c.batch_number == batch_number),
-        )
+        found = self._record("recall", f"{product_id}/{batch_number}", product_id, batch_number)
         return found if isinstance(found, Recall) else None
 
     def stock(self, holder: str, product_id: str, batch_number: str) -> StockPosition:
@@ -153,16 +135,14 @@ class StoreView:
             return cached
         row = (
             self._connection.execute(
-                sa.select(*(t.stock.c[name] for name in STOCK_COUNTERS)).where(
-                    t.stock.c.holder == holder,
-                    t.stock.c.product_id == product_id,
-                    t.stock.c.batch_number == batch_number,
-                )
+                _STOCK, {"holder": holder, "product_id": product_id, "batch_number": batch_number}
             )
             .mappings()
             .first()
         )
         if row is None:
+            # Remembered as empty (not in the database): the ingest updates this cache first.
+            self.stock_cache[key] = _EMPTY
             return _EMPTY
         position = StockPosition.from_counters(row)
         self.stock_cache[key] = position
@@ -174,14 +154,18 @@ class StoreView:
 
     def dispensed_in(self, trace_code: str) -> str | None:
         cached = self.dispensed_cache.get(trace_code)
-        if cached is not None:
+        if cached is not None or trace_code in self.dispensed_missing:
             return cached
-        found = self._connection.execute(
-            sa.select(t.dispensed.c.prescription_id).where(t.dispensed.c.trace_code == trace_code)
-        ).scalar()
-        if found is not None:
+        found = self._connection.execute(_DISPENSED, {"trace_code": trace_code}).scalar()
+        if found is None:
+            self.dispensed_missing.add(trace_code)
+        else:
             self.dispensed_cache[trace_code] = found
         return found
+
+    def record_dispensed(self, trace_code: str, prescription_id: str) -> None:
+        self.dispensed_cache[trace_code] = prescription_id
+        self.dispensed_missing.discard(trace_code)
 
 
 _MAIN: dict[str, sa.Table] = {
@@ -194,3 +178,34 @@ _MAIN: dict[str, sa.Table] = {
     "adverse_event": t.adverse_event,
     "recall": t.recall,
 }
+_KEYS: dict[str, tuple[str, ...]] = {
+    "party": ("party_id",),
+    "product": ("product_id",),
+    "batch": ("product_id", "batch_number"),
+    "invoice": ("number",),
+    "receipt": ("invoice_number",),
+    "prescription": ("prescription_id",),
+    "adverse_event": ("report_id",),
+    "recall": ("product_id", "batch_number"),
+}
+
+
+def _by_key(record_type: str) -> sa.Select[tuple[str]]:
+    table = _MAIN[record_type]
+    return (
+        sa.select(t.ledger_write.c.record_json)
+        .select_from(table.join(t.ledger_write, t.ledger_write.c.seq == table.c.seq))
+        .where(*(table.c[name] == sa.bindparam(name) for name in _KEYS[record_type]))
+    )
+
+
+# Built once, so SQLAlchemy reuses their compiled form on every lookup.
+_BY_KEY = {record_type: _by_key(record_type) for record_type in _MAIN}
+_STOCK = sa.select(*(t.stock.c[name] for name in STOCK_COUNTERS)).where(
+    t.stock.c.holder == sa.bindparam("holder"),
+    t.stock.c.product_id == sa.bindparam("product_id"),
+    t.stock.c.batch_number == sa.bindparam("batch_number"),
+)
+_DISPENSED = sa.select(t.dispensed.c.prescription_id).where(
+    t.dispensed.c.trace_code == sa.bindparam("trace_code")
+)

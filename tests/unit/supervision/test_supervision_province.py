@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from feeding import blocks_of, same_findings
+
+from fabrx_pharma import (
+    InMemoryLedger,
+    RuleId,
+    compliance_report,
+    recall_scope,
+    trace_prescription,
+)
+from fabrx_pharma_supervision import SupervisionStore
+from fabrx_pharma_supervision.province import (
+    FINDINGS_PER_VIOLATION,
+    Province,
+    ProvinceSpec,
+    Violation,
+    ViolationRates,
+    load_province,
+)
+
+# Small, with every violation frequent enough to appear several times.
+RATES = ViolationRates(
+    missing_receipt=0.03,
+    late_receipt=0.03,
+    short_receipt=0.03,
+    diversion=0.02,
+    oversell=0.02,
+    code_reuse=0.04,
+    code_diversion=0.04,
+    invoice_reuse=0.02,
+)
+SPEC = ProvinceSpec(
+    manufacturers=4, distributors=12, hospitals=40, products=60, invoice_lines=2_500, seed=7, rates=RATES
+)
+
+
+def domain_ledger(province: Province) -> InMemoryLedger:
+    ledger = InMemoryLedger()
+    for submitter, record in province.writes():
+        ledger.apply(record, submitter=submitter)
+    return ledger
+
+
+@pytest.fixture(scope="module")
+def generated() -> tuple[Province, InMemoryLedger, list[tuple[str, object]]]:
+    province = Province(SPEC)
+    writes = list(province.writes())
+    ledger = InMemoryLedger()
+    for submitter, record in writes:
+        ledger.apply(record, submitter=submitter)  # type: ignore[arg-type]
+    return province, ledger, writes  # type: ignore[return-value]
+
+
+def test_every_violation_kind_is_injected_and_gives_exactly_its_findings_in_the_domain(generated) -> None:
+    province, ledger, _ = generated
+    assert set(province.injected) == set(Violation)
+    assert all(count >= 2 for count in province.injected.values()), province.injected
+    assert Counter(f.rule for f in compliance_report(ledger)) == province.expected_findings
+    assert province.invoice_lines >= SPEC.invoice_lines
+    assert FINDINGS_PER_VIOLATION[Violation.DIVERSION] == {RuleId.BUYER_SELLER_MATCH: 1, RuleId.DIVERSION: 1}
+
+
+def test_a_generated_province_fed_block_by_block_gives_the_domains_answers(
+    store: SupervisionStore, generated
+) -> None:
+    province, ledger, writes = generated
+    store.apply_blocks(blocks_of(writes, per_block=25))
+    report = store.compliance_report()
+    assert same_findings(report, compliance_report(ledger))
+    assert Counter(f.rule for f in report) == province.expected_findings
+    flagged = {f.subject.split(" ", 1)[1] for f in report if f.subject.startswith("prescription ")}
+    with_events = {e.prescription_id for e in ledger.adverse_events}
+    sample = [p.prescription_id for p in ledger.prescriptions[::25]]
+    for prescription_id in sorted(flagged | with_events | set(sample)):
+        assert store.trace_prescription(prescription_id=prescription_id) == trace_prescription(
+            ledger, prescription_id=prescription_id
+        ), prescription_id
+    patient = ledger.prescriptions[0].patient_pseudonym
+    assert store.trace_prescription(patient_pseudonym=patient) == trace_prescription(
+        ledger, patient_pseudonym=patient
+    )
+    for batch in [*ledger.batches[::7], *(ledger.batch(*r.batch_key) for r in ledger.recalls)]:
+        assert batch is not None
+        assert store.recall_scope(batch.product_id, batch.batch_number) == recall_scope(
+            ledger, batch.product_id, batch.batch_number
+        )
+    assert store.reevaluate() == sum(
+        1 for f in report if f.rule in (RuleId.RECEIPT_LATE, RuleId.DIVERSION, RuleId.INVOICE_GOODS_RECEIPT)
+    )
+    assert same_findings(store.compliance_report(), report)
+
+
+def test_a_province_loaded_in_bulk_gives_the_same_report(store: SupervisionStore, generated) -> None:
+    province, ledger, writes = generated
+    result = load_province(store, Province(SPEC), writes_per_block=700, blocks_per_transaction=2)
+    assert result.writes == len(writes)
+    assert result.invoice_lines == province.invoice_lines
+    assert store.checkpoint() == result.blocks - 1
+    assert same_findings(store.compliance_report(), compliance_report(ledger))
+
+
+def test_the_generator_is_deterministic_and_refuses_impossible_provinces() -> None:
+    small = ProvinceSpec(manufacturers=2, distributors=3, hospitals=5, products=4, invoice_lines=200, seed=3)
+    assert list(Province(small).writes()) == list(Province(small).writes())
+    with pytest.raises(ValueError, match="hospitals: must be at least 1"):
+        ProvinceSpec(hospitals=0)
+    with pytest.raises(ValueError, match="every manufacturer needs at least one product"):
+        ProvinceSpec(manufacturers=10, products=5)
