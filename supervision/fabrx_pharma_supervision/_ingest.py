@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -30,6 +30,7 @@ from fabrx_pharma import (
     InvoiceKind,
     Party,
     Prescription,
+    Product,
     Recall,
     Receipt,
     RuleViolation,
@@ -84,6 +85,58 @@ class Ingest:
     @property
     def policy(self) -> TwoInvoicePolicy:
         return self._policy
+
+    def prefetch(self, writes: Sequence[LedgerWrite]) -> None:
+        """Load what the rules will read for ``writes`` in a few queries per table, instead of one
+        lookup per read (the chaincode's prefetch, for the store)."""
+        view = self.view
+        keys: dict[str, set[tuple[str, ...]]] = {}
+        holdings: set[tuple[str, str, str]] = set()
+        codes: set[str] = set()
+
+        def want(record_type: str, *key: str) -> None:
+            keys.setdefault(record_type, set()).add(key)
+
+        for write in writes:
+            record = write.record
+            if isinstance(record, TwoInvoicePolicy):
+                continue
+            want("party", write.submitter)
+            if isinstance(record, Invoice):
+                want("invoice", str(record.number))
+                want("party", record.buyer)
+                for line in record.lines:
+                    want("product", line.product_id)
+                    want("batch", line.product_id, line.batch_number)
+                    want("recall", line.product_id, line.batch_number)
+                    holdings.add((record.seller, line.product_id, line.batch_number))
+                    holdings.add((record.buyer, line.product_id, line.batch_number))
+            elif isinstance(record, Receipt):
+                want("invoice", str(record.invoice_number))
+                want("receipt", str(record.invoice_number))
+                for goods in record.lines:
+                    holdings.add((record.receiver, goods.product_id, goods.batch_number))
+            elif isinstance(record, Prescription):
+                want("prescription", record.prescription_id)
+                for item in record.items:
+                    want("product", item.product_id)
+                    want("batch", item.product_id, item.batch_number)
+                    want("recall", item.product_id, item.batch_number)
+                    holdings.add((record.hospital, item.product_id, item.batch_number))
+                    codes.update(item.trace_codes)
+            elif isinstance(record, Batch):
+                want("product", record.product_id)
+                want("batch", record.product_id, record.batch_number)
+                holdings.add((record.manufacturer, record.product_id, record.batch_number))
+            elif isinstance(record, Product):
+                want("product", record.product_id)
+                want("party", record.manufacturer)
+            elif isinstance(record, Party):
+                want("party", record.msp_id)
+        for record_type, wanted in keys.items():
+            view.prefetch(record_type, wanted)
+        view.prefetch_stock(holdings)
+        view.prefetch_dispensed(codes)
 
     # --- one write ----------------------------------------------------------------------------------------
 

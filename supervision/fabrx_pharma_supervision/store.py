@@ -192,6 +192,7 @@ class SupervisionStore:
                     continue
                 if last is not None and block.number != last + 1:
                     raise FeedOutOfOrder(feed, last, block.number)
+                ingest.prefetch(block.writes)
                 for write in block.writes:
                     ingest.write(write, block.number)
                 if ledger_rules:

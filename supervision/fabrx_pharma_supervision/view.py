@@ -11,6 +11,8 @@ into the cache before the rows reach the database, so reads see writes that are 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import sqlalchemy as sa
 
 from fabrx_pharma import (
@@ -33,6 +35,7 @@ from . import schema as t
 __all__ = ["StoreView"]
 
 _EMPTY = StockPosition()
+_PREFETCH_CHUNK = 400
 _CACHE_LIMIT = 200_000
 """Entries per cache before it is emptied (at a flush), bounding the ingest's memory."""
 
@@ -80,6 +83,61 @@ class StoreView:
         record = record_from_json(record_type, data)
         self.records[(record_type, key)] = record
         return record
+
+    def prefetch(self, record_type: str, keys: Iterable[tuple[str, ...]]) -> None:
+        """Load the records under ``keys`` (key column values) not cached yet, in a few ``IN`` queries, and
+        remember the absent ones."""
+        wanted = sorted({k for k in keys if self.known(record_type, "/".join(k)) is None})
+        if not wanted:
+            return
+        table, names = _MAIN[record_type], _KEYS[record_type]
+        columns = [table.c[name] for name in names]
+        for start in range(0, len(wanted), _PREFETCH_CHUNK):
+            chunk = wanted[start : start + _PREFETCH_CHUNK]
+            match = (
+                columns[0].in_([k[0] for k in chunk]) if len(names) == 1 else sa.tuple_(*columns).in_(chunk)
+            )
+            query = (
+                sa.select(*columns, t.ledger_write.c.record_json)
+                .select_from(table.join(t.ledger_write, t.ledger_write.c.seq == table.c.seq))
+                .where(match)
+            )
+            for row in self._connection.execute(query):
+                key = "/".join(row[: len(names)])
+                self.records[(record_type, key)] = record_from_json(record_type, row[-1])
+        for k in wanted:
+            if (record_type, "/".join(k)) not in self.records:
+                self.missing.add((record_type, "/".join(k)))
+
+    def prefetch_stock(self, keys: Iterable[tuple[str, str, str]]) -> None:
+        """Load the stock positions of ``keys`` not cached yet in a few ``IN`` queries."""
+        wanted = sorted({k for k in keys if k not in self.stock_cache})
+        columns = (t.stock.c.holder, t.stock.c.product_id, t.stock.c.batch_number)
+        for start in range(0, len(wanted), _PREFETCH_CHUNK):
+            chunk = wanted[start : start + _PREFETCH_CHUNK]
+            query = sa.select(*columns, *(t.stock.c[name] for name in STOCK_COUNTERS)).where(
+                sa.tuple_(*columns).in_(chunk)
+            )
+            for row in self._connection.execute(query).mappings():
+                key = (row["holder"], row["product_id"], row["batch_number"])
+                self.stock_cache[key] = StockPosition.from_counters(row)
+                self.stock_in_db.add(key)
+        for k in wanted:
+            self.stock_cache.setdefault(k, _EMPTY)
+
+    def prefetch_dispensed(self, codes: Iterable[str]) -> None:
+        """Load which of ``codes`` were dispensed, in a few ``IN`` queries."""
+        wanted = sorted(
+            {c for c in codes if c not in self.dispensed_cache and c not in self.dispensed_missing}
+        )
+        for start in range(0, len(wanted), _PREFETCH_CHUNK):
+            chunk = wanted[start : start + _PREFETCH_CHUNK]
+            query = sa.select(t.dispensed.c.trace_code, t.dispensed.c.prescription_id).where(
+                t.dispensed.c.trace_code.in_(chunk)
+            )
+            for code, prescription_id in self._connection.execute(query):
+                self.dispensed_cache[code] = prescription_id
+        self.dispensed_missing.update(c for c in wanted if c not in self.dispensed_cache)
 
     def remember(self, record_type: str, key: str, record: AnyRecord) -> None:
         """Make ``record`` the current version of its key (the ingest calls it for every write)."""
