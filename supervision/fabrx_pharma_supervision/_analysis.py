@@ -27,7 +27,7 @@ from . import schema as t
 from .errors import NotFound
 from .view import StoreView
 
-__all__ = ["recall_scope", "trace_prescription"]
+__all__ = ["chains_to", "recall_scope", "trace_prescription"]
 
 _MAX_DEPTH = 3
 """As in the domain: a chain is followed upstream at most three invoices beyond the first."""
@@ -74,7 +74,7 @@ def trace_prescription(
                     batch=batch,
                     manufacturer=view.party(batch.manufacturer) if batch is not None else None,
                     chains=tuple(
-                        _chains(
+                        chains_to(
                             connection,
                             prescription.hospital,
                             (item.product_id, item.batch_number),
@@ -136,15 +136,17 @@ def _sources(
     ]
 
 
-def _chains(
+def chains_to(
     connection: sa.Connection, buyer: str, batch_key: tuple[str, str], codes: frozenset[str], depth: int = 0
 ) -> list[tuple[InvoiceHop, ...]]:
+    """Each invoice chain that brought the batch to ``buyer``, manufacturer first (the domain's rule:
+    only invoices carrying ``codes`` when any does, at most four invoices)."""
     chains: list[tuple[InvoiceHop, ...]] = []
     for hop, seller in _sources(connection, buyer, batch_key, codes):
         if hop.kind in (InvoiceKind.FIRST, InvoiceKind.DIRECT) or depth >= _MAX_DEPTH:
             chains.append((hop,))
             continue
-        upstream = _chains(connection, seller, batch_key, codes, depth + 1)
+        upstream = chains_to(connection, seller, batch_key, codes, depth + 1)
         chains.extend([(*chain, hop) for chain in upstream] or [(hop,)])
     return chains
 

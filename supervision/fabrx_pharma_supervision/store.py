@@ -11,21 +11,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
-from typing import Any
+from typing import Any, TextIO
 
 import sqlalchemy as sa
 
 from fabrx_pharma import Finding, RecallScope, RuleId, Severity, Trace, TwoInvoicePolicy
 from fabrx_pharma.analysis import DEFAULT_RECEIPT_DUE
 
-from . import _analysis
+from . import _analysis, queries
 from . import schema as t
 from ._ingest import Ingest, load_policy
 from ._ledger_rules import batch_diversions, code_diversions, missing_receipts, receipt_problems
 from ._rows import micros
-from .errors import FeedOutOfOrder, SchemaMismatch, StoreUnavailable
+from .errors import FeedOutOfOrder, NotFound, SchemaMismatch, StoreUnavailable
+from .export import write_csv
 from .migrate import current_revision, head_revision, upgrade
 from .writes import LedgerBlock
 
@@ -276,6 +277,123 @@ class SupervisionStore:
         :class:`~fabrx_pharma_supervision.errors.NotFound` (a ``KeyError``) for an unknown batch."""
         with self.transaction() as connection:
             return _analysis.recall_scope(connection, product_id, batch_number)
+
+    # --- queries beyond the chaincode's -------------------------------------------------------------------
+
+    def findings(
+        self, where: queries.FindingFilter | None = None, *, as_of: datetime | None = None
+    ) -> list[queries.StoredFinding]:
+        """Findings that pass ``where`` (all by default), with their party, counterparty, regions, batch
+        and business time: write-time ones in write order, then the whole-ledger ones, then the missing
+        receipts due at ``as_of`` (every one when ``None``)."""
+        with self.transaction() as connection:
+            return queries.findings(
+                connection, where or queries.FindingFilter(), as_of=as_of, receipt_due=self._receipt_due
+            )
+
+    def finding_counts(
+        self, by: str, where: queries.FindingFilter | None = None, *, as_of: datetime | None = None
+    ) -> dict[str, dict[RuleId, int]]:
+        """Findings counted per rule under each value of ``by``: ``party``, ``counterparty``, ``region``
+        (of the party), ``product`` or ``month`` (``YYYY-MM`` of the business time, UTC). Findings
+        without that dimension count under ``""``. Raises ``ValueError`` for another ``by``."""
+        pick = {
+            "party": lambda f: f.party_id,
+            "counterparty": lambda f: f.counterparty_id,
+            "region": lambda f: f.region,
+            "product": lambda f: f.product_id,
+            "month": lambda f: f.occurred_at.strftime("%Y-%m") if f.occurred_at else None,
+        }
+        if by not in pick:
+            raise ValueError(f"by: must be one of {', '.join(pick)}, not {by!r}")
+        counts: dict[str, dict[RuleId, int]] = {}
+        for item in self.findings(where, as_of=as_of):
+            per_rule = counts.setdefault(pick[by](item) or "", {})
+            per_rule[item.finding.rule] = per_rule.get(item.finding.rule, 0) + 1
+        return dict(sorted(counts.items()))
+
+    def purchases(
+        self,
+        party_id: str,
+        *,
+        product_id: str | None = None,
+        batch_number: str | None = None,
+        since: date | None = None,
+        until: date | None = None,
+    ) -> list[queries.TradeRow]:
+        """What ``party_id`` bought, per seller, invoice kind and batch (issued in ``[since, until)``)."""
+        with self.transaction() as connection:
+            return queries.trade(
+                connection,
+                party_id,
+                side="purchases",
+                product_id=product_id,
+                batch_number=batch_number,
+                since=since,
+                until=until,
+            )
+
+    def sales(
+        self,
+        party_id: str,
+        *,
+        product_id: str | None = None,
+        batch_number: str | None = None,
+        since: date | None = None,
+        until: date | None = None,
+    ) -> list[queries.TradeRow]:
+        """What ``party_id`` sold, per buyer, invoice kind and batch (issue dates in ``[since, until)``)."""
+        with self.transaction() as connection:
+            return queries.trade(
+                connection,
+                party_id,
+                side="sales",
+                product_id=product_id,
+                batch_number=batch_number,
+                since=since,
+                until=until,
+            )
+
+    def stock(
+        self, *, holder: str | None = None, product_id: str | None = None, batch_number: str | None = None
+    ) -> list[queries.Holding]:
+        """Stock counters per holder and batch, as the rules count them."""
+        with self.transaction() as connection:
+            return queries.stock_positions(
+                connection, holder=holder, product_id=product_id, batch_number=batch_number
+            )
+
+    def code_chain(self, trace_code: str) -> queries.CodeChain:
+        """The full chain of one traceability code: batch and raw-material lots, manufacturer, every
+        shipment that listed it (with its receipt), the invoice chain from the manufacturer, every
+        dispensing, the recall. Raises :class:`~fabrx_pharma_supervision.errors.NotFound` if no
+        shipment or prescription names the code."""
+        with self.transaction() as connection:
+            chain = queries.code_chain(connection, trace_code.strip())
+        if chain is None:
+            raise NotFound(f"traceability code {trace_code.strip()} is on no shipment and no prescription")
+        return chain
+
+    def export_findings(
+        self, out: TextIO, where: queries.FindingFilter | None = None, *, as_of: datetime | None = None
+    ) -> int:
+        """Write :meth:`findings` to ``out`` as CSV; return the number of rows."""
+        items = self.findings(where, as_of=as_of)
+        return write_csv((item.to_row() for item in items), queries.FINDING_COLUMNS, out)
+
+    def export_trade(
+        self, out: TextIO, party_id: str, *, side: str, since: date | None = None, until: date | None = None
+    ) -> int:
+        """Write a party's ``purchases`` or ``sales`` (``side``) to ``out`` as CSV; return the number of
+        rows. Raises ``ValueError`` for another ``side``."""
+        with self.transaction() as connection:
+            rows = queries.trade(connection, party_id, side=side, since=since, until=until)
+        return write_csv((row.to_row() for row in rows), queries.TRADE_COLUMNS, out)
+
+    def export_stock(self, out: TextIO, *, holder: str | None = None, product_id: str | None = None) -> int:
+        """Write :meth:`stock` to ``out`` as CSV; return the number of rows."""
+        rows = self.stock(holder=holder, product_id=product_id)
+        return write_csv((row.to_row() for row in rows), queries.HOLDING_COLUMNS, out)
 
 
 def _us(moment: datetime | None) -> int | None:
