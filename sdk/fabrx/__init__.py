@@ -14,6 +14,7 @@ from .ca import CAClient, Enrollment
 from .endpoint import Endpoint
 from .errors import (
     AdminError,
+    ArgumentError,
     CAError,
     CommitError,
     CommitStatusError,
@@ -51,6 +52,7 @@ from .wallet import FileSystemWallet, InMemoryWallet, Wallet, X509Identity
 
 __all__ = [
     "AdminError",
+    "ArgumentError",
     "CAClient",
     "CAError",
     "ChaincodeEvent",

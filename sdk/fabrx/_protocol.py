@@ -17,6 +17,7 @@ from fabric_protos.common import common_pb2
 from fabric_protos.peer import chaincode_pb2, proposal_pb2, proposal_response_pb2, transaction_pb2
 from google.protobuf import timestamp_pb2
 
+from .errors import ArgumentError
 from .hashing import Hash
 from .signing import Signer
 
@@ -130,15 +131,15 @@ def transaction_payload(
     Raises ``ValueError`` when the responses disagree or none succeeded.
     """
     if not responses:
-        raise ValueError("no proposal responses")
+        raise ArgumentError("no proposal responses")
     first = responses[0]
     for response in responses:
         if response.response.status < 200 or response.response.status >= 400:
-            raise ValueError(
+            raise ArgumentError(
                 f"endorsement failed with status {response.response.status}: {response.response.message}"
             )
         if response.payload != first.payload:
-            raise ValueError("proposal responses do not match: endorsers produced different results")
+            raise ArgumentError("proposal responses do not match: endorsers produced different results")
     header = common_pb2.Header.FromString(proposal.header)
     proposal_payload = proposal_pb2.ChaincodeProposalPayload.FromString(proposal.payload)
     proposal_payload.ClearField("TransientMap")

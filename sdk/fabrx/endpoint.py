@@ -7,10 +7,20 @@ from pathlib import Path
 
 import grpc
 
-__all__ = ["MAX_MESSAGE_BYTES", "Endpoint", "channel_credentials", "channel_options", "new_channel"]
+from .errors import ArgumentError
+
+__all__ = [
+    "MAX_MESSAGE_BYTES",
+    "Endpoint",
+    "channel_credentials",
+    "channel_options",
+    "check_address",
+    "new_channel",
+]
 
 # Fabric nodes accept messages of up to 100 MiB.
 MAX_MESSAGE_BYTES = 100 * 1024 * 1024
+MAX_PORT = 65535
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -27,6 +37,9 @@ class Endpoint:
     client_cert: bytes | None = None
     client_key: bytes | None = None
     server_name: str | None = None
+
+    def __post_init__(self) -> None:
+        check_address(self.address)
 
     @classmethod
     def from_files(
@@ -48,6 +61,30 @@ class Endpoint:
             client_key=read(client_key),
             server_name=server_name,
         )
+
+
+def check_address(address: str) -> None:
+    """Check that ``address`` is ``host:port`` (``[ipv6]:port``) with a port from 1 to 65535.
+
+    gRPC target forms with a scheme (``dns:///host:port``, ``unix:/path``) are passed through as given.
+
+    Raises:
+        ArgumentError: naming the address and what is wrong with it. Without this check gRPC would
+            dial port 99999 as port 34463 (it keeps only the low 16 bits).
+    """
+    if not isinstance(address, str):
+        raise ArgumentError(f"endpoint address must be a 'host:port' string, not {type(address).__name__}")
+    if address.startswith("unix:") or "://" in address:
+        return
+    host, separator, port = address.rpartition(":")
+    if not separator or not host or host in ("[]",):
+        raise ArgumentError(f"endpoint address {address!r} must be host:port, e.g. '127.0.0.1:7051'")
+    if ":" in host and not (host.startswith("[") and host.endswith("]")):
+        raise ArgumentError(
+            f"endpoint address {address!r}: write an IPv6 host in brackets, e.g. '[::1]:7051'"
+        )
+    if not (port.isascii() and port.isdigit()) or not 1 <= int(port) <= MAX_PORT:
+        raise ArgumentError(f"endpoint address {address!r}: the port must be a number from 1 to {MAX_PORT}")
 
 
 def channel_options(endpoint: Endpoint) -> list[tuple[str, int | str]]:

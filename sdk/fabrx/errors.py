@@ -7,6 +7,8 @@ to the network, and chained as ``__cause__``.
 Grouped by what a caller can do about them::
 
     FabrxError
+    ├── ArgumentError        an argument is unusable (also a ValueError): a malformed address or port,
+    │                        connection profile, transaction id or timeout; nothing was sent
     ├── IdentityError        credentials or keys are unusable: fix the wallet / MSP folder
     ├── GatewayError         a Fabric service answered with an error (gRPC status + per-node details)
     │   ├── ConnectionFailure  unreachable node or failed TLS handshake before anything was sent to
@@ -28,6 +30,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "AdminError",
+    "ArgumentError",
     "CAError",
     "CommitError",
     "CommitStatusError",
@@ -44,6 +47,13 @@ __all__ = [
 
 class FabrxError(Exception):
     """Root of every error raised by the fabrx library."""
+
+
+class ArgumentError(FabrxError, ValueError):
+    """An argument cannot be used: the message names it and what is wrong. Nothing was sent.
+
+    Also a :class:`ValueError`, so code written against Python's conventions still catches it.
+    """
 
 
 class IdentityError(FabrxError):

@@ -26,7 +26,7 @@ from .._protocol import (
     transaction_payload,
 )
 from ..endpoint import Endpoint, new_channel
-from ..errors import AdminError
+from ..errors import AdminError, ArgumentError
 from ..hashing import Hash
 from ..identity import Identity
 from ..signing import Signer
@@ -250,7 +250,7 @@ def submit_transaction(
         AdminError: endorsements disagree, ordering failed, or the commit failed or timed out.
     """
     if not endorsers:
-        raise ValueError(f"{action}: no endorsing peers given")
+        raise ArgumentError(f"{action}: no endorsing peers given")
     transaction_id, proposal = _proposal(
         signer, channel_id, chaincode_name, args, common_pb2.ENDORSER_TRANSACTION
     )

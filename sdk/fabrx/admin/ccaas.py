@@ -21,7 +21,7 @@ import tarfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..errors import AdminError
+from ..errors import AdminError, ArgumentError
 
 __all__ = ["ChaincodePackage", "ccaas_package", "package_id", "package_label"]
 
@@ -63,18 +63,18 @@ def ccaas_package(
     ``connection.json``. The peer's CCaaS builder must treat ``metadata.json`` type ``ccaas``.
 
     Raises:
-        ValueError: the label is not a valid Fabric package label, the address is empty, or TLS
+        ArgumentError: the label is not a valid Fabric package label, the address is empty, or TLS
             material required by the flags is missing.
     """
     _check_label(label)
     if not address:
-        raise ValueError("a CCaaS package needs the chaincode server address (host:port)")
+        raise ArgumentError("a CCaaS package needs the chaincode server address (host:port)")
     if tls_required and not root_cert:
-        raise ValueError(
+        raise ArgumentError(
             "tls_required needs root_cert (the CA that issued the chaincode server's certificate)"
         )
     if client_auth_required and not (client_key and client_cert):
-        raise ValueError("client_auth_required needs client_key and client_cert for the peer to present")
+        raise ArgumentError("client_auth_required needs client_key and client_cert for the peer to present")
     connection = {
         "address": address,
         "dial_timeout": dial_timeout,
@@ -120,7 +120,7 @@ def package_id(data: bytes) -> str:
 
 def _check_label(label: str) -> None:
     if not _LABEL.match(label):
-        raise ValueError(
+        raise ArgumentError(
             f"invalid chaincode package label {label!r}: start with a letter or digit, then use only "
             "letters, digits and _ . + -"
         )

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from fabric_protos.peer import collection_pb2, policy_pb2
 from fabric_protos.peer.lifecycle import lifecycle_pb2
 
+from ..errors import ArgumentError
 from .policy import format_signature_policy, parse_signature_policy
 
 __all__ = ["ChaincodeDefinition", "CollectionConfig", "CommittedDefinition"]
@@ -52,7 +53,7 @@ class CollectionConfig:
 
     Raises:
         PolicySyntaxError: a policy does not parse (at construction).
-        ValueError: a count is negative or ``required_peer_count`` exceeds ``max_peer_count``.
+        ArgumentError: a count is negative or ``required_peer_count`` exceeds ``max_peer_count``.
     """
 
     name: str
@@ -66,11 +67,11 @@ class CollectionConfig:
 
     def __post_init__(self) -> None:
         if not self.name:
-            raise ValueError("a collection needs a name")
+            raise ArgumentError("a collection needs a name")
         if self.required_peer_count < 0 or self.max_peer_count < 0 or self.block_to_live < 0:
-            raise ValueError(f"collection {self.name}: counts and block_to_live must not be negative")
+            raise ArgumentError(f"collection {self.name}: counts and block_to_live must not be negative")
         if self.required_peer_count > self.max_peer_count:
-            raise ValueError(
+            raise ArgumentError(
                 f"collection {self.name}: required_peer_count {self.required_peer_count} exceeds "
                 f"max_peer_count {self.max_peer_count}"
             )
@@ -121,7 +122,7 @@ class ChaincodeDefinition:
 
     Raises:
         PolicySyntaxError: the endorsement policy does not parse (at construction).
-        ValueError: name, version or sequence is missing.
+        ArgumentError: name, version or sequence is missing.
     """
 
     name: str
@@ -136,12 +137,12 @@ class ChaincodeDefinition:
 
     def __post_init__(self) -> None:
         if not self.name or not self.version:
-            raise ValueError("a chaincode definition needs a name and a version")
+            raise ArgumentError("a chaincode definition needs a name and a version")
         if self.sequence < 1:
-            raise ValueError(f"chaincode {self.name}: sequence must be 1 or more, not {self.sequence}")
+            raise ArgumentError(f"chaincode {self.name}: sequence must be 1 or more, not {self.sequence}")
         names = [c.name for c in self.collections]
         if len(set(names)) != len(names):
-            raise ValueError(f"chaincode {self.name}: collection names repeat: {names}")
+            raise ArgumentError(f"chaincode {self.name}: collection names repeat: {names}")
         object.__setattr__(self, "collections", tuple(self.collections))
         self.validation_parameter  # noqa: B018 - validates the policy up front
 

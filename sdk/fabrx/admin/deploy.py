@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from ..endpoint import Endpoint
-from ..errors import AdminError
+from ..errors import AdminError, ArgumentError
 from ._endorse import DEFAULT_COMMIT_TIMEOUT
 from .ccaas import ChaincodePackage, package_id
 from .definition import ChaincodeDefinition, CommittedDefinition
@@ -67,7 +67,7 @@ def deploy(
             done before stay done, so the deployment can simply be run again.
     """
     if not admins:
-        raise ValueError("deploy needs at least one PeerAdmin")
+        raise ArgumentError("deploy needs at least one PeerAdmin")
     data = package.data if isinstance(package, ChaincodePackage) else package
     definition = replace(definition, package_id=package_id(data))
     installs = tuple((admin.endpoint.address, admin.install(data)) for admin in admins)

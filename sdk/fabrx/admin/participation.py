@@ -18,7 +18,7 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import AdminError
+from ..errors import AdminError, ArgumentError
 from ._block import channel_id_of_block
 
 __all__ = ["ChannelInfo", "OrdererAdmin", "OrdererJoin"]
@@ -69,7 +69,7 @@ class OrdererAdmin:
     ) -> None:
         host, _, port = address.rpartition(":")
         if not host or not port.isdigit():
-            raise ValueError(f"orderer admin address must be host:port, not {address!r}")
+            raise ArgumentError(f"orderer admin address must be host:port, not {address!r}")
         self.address = address
         self._host = host.strip("[]")
         self._port = int(port)

@@ -17,6 +17,7 @@ from ..gateway._channelpolicy import ChannelPolicies
 from ..gateway._checkpoint import Checkpoint
 from ..gateway._client import DeliverKind
 from ..gateway._contract import ContractState, check_collections, check_committed
+from ..gateway._deadline import NO_DEADLINE, Deadline
 from ..gateway._events_model import ChaincodeEvent
 from ..gateway._gateway import resolve_channel_source
 from ..gateway._messages import Argument
@@ -44,40 +45,48 @@ class Contract(ContractState):
         super().__init__(session.signing, channel_id, chaincode_name, contract_name, session.endorsers)
         self._session = session
 
-    async def _definition(self) -> CommittedDefinition:
+    async def _definition(self, deadline: Deadline = NO_DEADLINE) -> CommittedDefinition:
         cached = self._cached_definition()
         if cached is not None:
             return cached
         try:
-            payload = await Proposal(self._session, self._definition_proposal(), self._channel_id).evaluate()
+            proposal = Proposal(self._session, self._definition_proposal(), self._channel_id)
+            payload = await proposal.evaluate(timeout=deadline.left())
         except GatewayError as error:
             raise self._unreadable(error) from error
         return self._store_definition(payload)
 
-    async def _channel_policies(self) -> ChannelPolicies:
+    async def _channel_policies(self, deadline: Deadline = NO_DEADLINE) -> ChannelPolicies:
         cached = self._cached_channel_policies()
         if cached is not None:
             return cached
         try:
-            payload = await Proposal(self._session, self._config_proposal(), self._channel_id).evaluate()
+            proposal = Proposal(self._session, self._config_proposal(), self._channel_id)
+            payload = await proposal.evaluate(timeout=deadline.left())
         except GatewayError as error:
             raise self._config_unreadable(error) from error
         return self._store_channel_policies(payload)
 
-    async def _plan(self, kind: str, collections: tuple[str, ...]) -> tuple[str, ...]:
-        definition = await self._definition()
+    async def _plan(
+        self, kind: str, collections: tuple[str, ...], deadline: Deadline = NO_DEADLINE
+    ) -> tuple[str, ...]:
+        definition = await self._definition(deadline)
         policies = None
         if self._needs_channel_policies(definition, kind, collections):
-            policies = await self._channel_policies()
+            policies = await self._channel_policies(deadline)
         return self._choose(definition, kind, collections, policies)
 
     async def _organizations(
-        self, kind: str, endorsing_organizations: Sequence[str] | None, collections: Sequence[str] | None
+        self,
+        kind: str,
+        endorsing_organizations: Sequence[str] | None,
+        collections: Sequence[str] | None,
+        deadline: Deadline,
     ) -> Sequence[str] | None:
         names = check_collections(collections)
         if endorsing_organizations is not None or not names:
             return endorsing_organizations
-        return await self._plan(kind, names)
+        return await self._plan(kind, names, deadline)
 
     async def endorsing_organizations_for(self, collections: Sequence[str]) -> tuple[str, ...]:
         """The MSP ids that should endorse a write to ``collections``; see the sync twin."""
@@ -102,13 +111,19 @@ class Contract(ContractState):
         transient: Mapping[str, Argument] | None = None,
         endorsing_organizations: Sequence[str] | None = None,
         collections: Sequence[str] | None = None,
+        timeout: float | None = None,
     ) -> bytes:
-        """Run a transaction without changing the ledger; return its result."""
-        organizations = await self._organizations("evaluate", endorsing_organizations, collections)
+        """Run a transaction without changing the ledger; return its result.
+
+        ``timeout`` bounds the whole call; cancelling the awaiting task cancels the request. See
+        :meth:`fabrx.gateway.Contract.evaluate_transaction`.
+        """
+        deadline = Deadline(timeout)
+        organizations = await self._organizations("evaluate", endorsing_organizations, collections, deadline)
         proposal = self.new_proposal(
             transaction_name, args=args, transient=transient, endorsing_organizations=organizations
         )
-        return await proposal.evaluate()
+        return await proposal.evaluate(timeout=deadline.left())
 
     async def submit_async(
         self,
@@ -117,19 +132,33 @@ class Contract(ContractState):
         transient: Mapping[str, Argument] | None = None,
         endorsing_organizations: Sequence[str] | None = None,
         collections: Sequence[str] | None = None,
+        timeout: float | None = None,
     ) -> tuple[bytes, Commit]:
         """Endorse and submit without waiting for the commit; return the result and the Commit."""
-        organizations = await self._organizations("endorse", endorsing_organizations, collections)
+        return await self._submit_async(
+            transaction_name, args, transient, endorsing_organizations, collections, Deadline(timeout)
+        )
+
+    async def _submit_async(
+        self,
+        transaction_name: str,
+        args: Sequence[Argument],
+        transient: Mapping[str, Argument] | None,
+        endorsing_organizations: Sequence[str] | None,
+        collections: Sequence[str] | None,
+        deadline: Deadline,
+    ) -> tuple[bytes, Commit]:
+        organizations = await self._organizations("endorse", endorsing_organizations, collections, deadline)
         proposal = self.new_proposal(
             transaction_name, args=args, transient=transient, endorsing_organizations=organizations
         )
         try:
-            transaction = await proposal.endorse()
+            transaction = await proposal.endorse(timeout=deadline.left())
         except EndorseError as error:
             if organizations is not endorsing_organizations:
                 self._forget_plan(error)
             raise
-        return transaction.result, await transaction.submit()
+        return transaction.result, await transaction.submit(timeout=deadline.left())
 
     async def submit_transaction(
         self,
@@ -138,16 +167,19 @@ class Contract(ContractState):
         transient: Mapping[str, Argument] | None = None,
         endorsing_organizations: Sequence[str] | None = None,
         collections: Sequence[str] | None = None,
+        timeout: float | None = None,
     ) -> bytes:
-        """Endorse, submit and wait for a valid commit; raises CommitError when it is invalid."""
-        result, commit = await self.submit_async(
-            transaction_name,
-            *args,
-            transient=transient,
-            endorsing_organizations=endorsing_organizations,
-            collections=collections,
+        """Endorse, submit and wait for a valid commit; raises CommitError when it is invalid.
+
+        ``timeout`` bounds the whole call; see :meth:`fabrx.gateway.Contract.submit_transaction`.
+        Cancelling the awaiting task cancels the request in flight: once the submit was sent, the
+        outcome is unknown (use the step-by-step calls to keep the transaction id and ask the ledger).
+        """
+        deadline = Deadline(timeout)
+        result, commit = await self._submit_async(
+            transaction_name, args, transient, endorsing_organizations, collections, deadline
         )
-        status = await commit.status()
+        status = await commit.status(timeout=deadline.left())
         if collections and endorsing_organizations is None:
             self._forget_plan(status)
         check_committed(status)

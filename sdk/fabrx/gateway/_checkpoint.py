@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from ..errors import ArgumentError
 from ._events_model import ChaincodeEvent
 
 
@@ -80,7 +81,7 @@ class FileCheckpointer(InMemoryCheckpointer):
     leaves either the old or the new checkpoint, never a torn one. Not thread-safe.
 
     Raises:
-        ValueError: the existing file is not a fabrx checkpoint.
+        ArgumentError: the existing file is not a fabrx checkpoint.
         OSError: the file cannot be read or written.
     """
 
@@ -106,9 +107,9 @@ class FileCheckpointer(InMemoryCheckpointer):
                 transaction_id is None or isinstance(transaction_id, str)
             )
         except (ValueError, AttributeError) as exc:
-            raise ValueError(f"{self._path} is not a checkpoint file: {exc}") from exc
+            raise ArgumentError(f"{self._path} is not a checkpoint file: {exc}") from exc
         if not valid:
-            raise ValueError(
+            raise ArgumentError(
                 f"{self._path} is not a checkpoint file: expected "
                 '{"block_number": int >= 0 | null, "transaction_id": str | null}'
             )

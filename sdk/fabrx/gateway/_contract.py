@@ -12,6 +12,7 @@ from ..errors import CommitError, EndorseError, GatewayError
 from . import _messages as messages
 from ._channelpolicy import ChannelPolicies, config_query, parse_config
 from ._commit import Commit
+from ._deadline import NO_DEADLINE, Deadline
 from ._endorsers import (
     EndorserCache,
     collection_readers,
@@ -184,40 +185,48 @@ class Contract(ContractState):
         super().__init__(session.signing, channel_id, chaincode_name, contract_name, session.endorsers)
         self._session = session
 
-    def _definition(self) -> CommittedDefinition:
+    def _definition(self, deadline: Deadline = NO_DEADLINE) -> CommittedDefinition:
         cached = self._cached_definition()
         if cached is not None:
             return cached
         try:
-            payload = Proposal(self._session, self._definition_proposal(), self._channel_id).evaluate()
+            proposal = Proposal(self._session, self._definition_proposal(), self._channel_id)
+            payload = proposal.evaluate(timeout=deadline.left())
         except GatewayError as error:
             raise self._unreadable(error) from error
         return self._store_definition(payload)
 
-    def _channel_policies(self) -> ChannelPolicies:
+    def _channel_policies(self, deadline: Deadline = NO_DEADLINE) -> ChannelPolicies:
         cached = self._cached_channel_policies()
         if cached is not None:
             return cached
         try:
-            payload = Proposal(self._session, self._config_proposal(), self._channel_id).evaluate()
+            proposal = Proposal(self._session, self._config_proposal(), self._channel_id)
+            payload = proposal.evaluate(timeout=deadline.left())
         except GatewayError as error:
             raise self._config_unreadable(error) from error
         return self._store_channel_policies(payload)
 
-    def _plan(self, kind: str, collections: tuple[str, ...]) -> tuple[str, ...]:
-        definition = self._definition()
+    def _plan(
+        self, kind: str, collections: tuple[str, ...], deadline: Deadline = NO_DEADLINE
+    ) -> tuple[str, ...]:
+        definition = self._definition(deadline)
         policies = None
         if self._needs_channel_policies(definition, kind, collections):
-            policies = self._channel_policies()
+            policies = self._channel_policies(deadline)
         return self._choose(definition, kind, collections, policies)
 
     def _organizations(
-        self, kind: str, endorsing_organizations: Sequence[str] | None, collections: Sequence[str] | None
+        self,
+        kind: str,
+        endorsing_organizations: Sequence[str] | None,
+        collections: Sequence[str] | None,
+        deadline: Deadline,
     ) -> Sequence[str] | None:
         names = check_collections(collections)
         if endorsing_organizations is not None or not names:
             return endorsing_organizations
-        return self._plan(kind, names)
+        return self._plan(kind, names, deadline)
 
     def endorsing_organizations_for(self, collections: Sequence[str]) -> tuple[str, ...]:
         """The MSP ids that should endorse a transaction writing ``collections``.
@@ -262,21 +271,26 @@ class Contract(ContractState):
         transient: Mapping[str, Argument] | None = None,
         endorsing_organizations: Sequence[str] | None = None,
         collections: Sequence[str] | None = None,
+        timeout: float | None = None,
     ) -> bytes:
         """Run a transaction function without changing the ledger (a query); return its result.
 
         With ``collections`` (and no ``endorsing_organizations``) it runs on a peer of an organization
-        that is a member of every named collection, the client's own first.
+        that is a member of every named collection, the client's own first. ``timeout`` bounds the
+        whole call in seconds (default: the Gateway's evaluate deadline per request).
 
         Raises:
-            GatewayError: the chaincode or a peer returned an error.
+            GatewayError: the chaincode or a peer returned an error, or ``timeout`` passed (code
+                ``DEADLINE_EXCEEDED``).
             EndorseError: ``collections`` names an unknown collection or one no organization shares.
             ConnectionFailure: the gateway peer cannot be reached.
+            ArgumentError: ``timeout`` is not a positive number.
         """
-        organizations = self._organizations("evaluate", endorsing_organizations, collections)
+        deadline = Deadline(timeout)
+        organizations = self._organizations("evaluate", endorsing_organizations, collections, deadline)
         return self.new_proposal(
             transaction_name, args=args, transient=transient, endorsing_organizations=organizations
-        ).evaluate()
+        ).evaluate(timeout=deadline.left())
 
     def submit_async(
         self,
@@ -285,28 +299,45 @@ class Contract(ContractState):
         transient: Mapping[str, Argument] | None = None,
         endorsing_organizations: Sequence[str] | None = None,
         collections: Sequence[str] | None = None,
+        timeout: float | None = None,
     ) -> tuple[bytes, Commit]:
         """Endorse and submit a transaction without waiting for it to commit.
 
         Returns the chaincode result and the :class:`Commit` whose ``status()`` waits for the commit.
-        ``collections``: see :meth:`endorsing_organizations_for`.
+        ``collections``: see :meth:`endorsing_organizations_for`. ``timeout`` bounds endorse and submit
+        together, in seconds.
 
         Raises:
             EndorseError: endorsement failed, or no endorsers could be chosen; nothing was ordered.
             SubmitError: ordering refused the transaction.
-            ConnectionFailure: the gateway peer cannot be reached.
+            CommitStatusUnknown: the submit was cut off (peer gone, ``timeout``): it may commit.
+            ConnectionFailure: the gateway peer cannot be reached; nothing was ordered.
+            ArgumentError: ``timeout`` is not a positive number.
         """
-        organizations = self._organizations("endorse", endorsing_organizations, collections)
+        return self._submit_async(
+            transaction_name, args, transient, endorsing_organizations, collections, Deadline(timeout)
+        )
+
+    def _submit_async(
+        self,
+        transaction_name: str,
+        args: Sequence[Argument],
+        transient: Mapping[str, Argument] | None,
+        endorsing_organizations: Sequence[str] | None,
+        collections: Sequence[str] | None,
+        deadline: Deadline,
+    ) -> tuple[bytes, Commit]:
+        organizations = self._organizations("endorse", endorsing_organizations, collections, deadline)
         proposal = self.new_proposal(
             transaction_name, args=args, transient=transient, endorsing_organizations=organizations
         )
         try:
-            transaction = proposal.endorse()
+            transaction = proposal.endorse(timeout=deadline.left())
         except EndorseError as error:
             if organizations is not endorsing_organizations:
                 self._forget_plan(error)
             raise
-        return transaction.result, transaction.submit()
+        return transaction.result, transaction.submit(timeout=deadline.left())
 
     def submit_transaction(
         self,
@@ -315,11 +346,16 @@ class Contract(ContractState):
         transient: Mapping[str, Argument] | None = None,
         endorsing_organizations: Sequence[str] | None = None,
         collections: Sequence[str] | None = None,
+        timeout: float | None = None,
     ) -> bytes:
         """Endorse, submit and wait until the transaction commits as valid; return its result.
 
         ``collections`` names the private data collections it writes; fabrx then chooses the endorsing
         organizations (see :meth:`endorsing_organizations_for`) unless ``endorsing_organizations`` is given.
+        ``timeout`` bounds the whole call in seconds, commit included (default: the Gateway's
+        :class:`Timeouts`, per step). When it passes before the submit, nothing was ordered
+        (``EndorseError``/``GatewayError`` with code ``DEADLINE_EXCEEDED``); from the submit on, the
+        outcome is unknown (``CommitStatusUnknown``).
 
         Raises:
             EndorseError: endorsement failed; nothing was ordered.
@@ -329,15 +365,13 @@ class Contract(ContractState):
                 before trying again.
             CommitError: the transaction committed as invalid (e.g. ``MVCC_READ_CONFLICT``).
             ConnectionFailure: the gateway peer cannot be reached before anything was submitted.
+            ArgumentError: ``timeout`` is not a positive number.
         """
-        result, commit = self.submit_async(
-            transaction_name,
-            *args,
-            transient=transient,
-            endorsing_organizations=endorsing_organizations,
-            collections=collections,
+        deadline = Deadline(timeout)
+        result, commit = self._submit_async(
+            transaction_name, args, transient, endorsing_organizations, collections, deadline
         )
-        status = commit.status()
+        status = commit.status(timeout=deadline.left())
         if collections and endorsing_organizations is None:
             self._forget_plan(status)
         check_committed(status)

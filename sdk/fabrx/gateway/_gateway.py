@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 
 from .. import hashing
 from ..endpoint import Endpoint, new_channel
-from ..errors import IdentityError
+from ..errors import ArgumentError, IdentityError
 from ..hashing import Hash
 from ..identity import Identity
 from ..signing import Signer
@@ -48,7 +48,7 @@ def resolve_channel_source(
 ) -> bytes:
     """Check that exactly one of ``endpoint``/``channel`` is given; return the TLS certificate hash."""
     if (endpoint is None) == (channel is None):
-        raise ValueError(
+        raise ArgumentError(
             "connect needs exactly one of endpoint= (fabrx opens the channel) or channel= (yours)"
         )
     if endpoint is not None:
@@ -114,7 +114,7 @@ class Gateway:
         matching the ``network.new_*_events_request`` that made them.
 
         Raises:
-            ValueError: the bytes are not a block events request.
+            ArgumentError: the bytes are not a block events request.
         """
         return self._signed_blocks(DeliverKind.BLOCK, request_bytes, signature)
 
@@ -166,7 +166,7 @@ def connect(
     ``gateway.new_signed_*``). ``reconnect=None`` makes event streams raise on the first failure.
 
     Raises:
-        ValueError: neither or both of ``endpoint`` and ``channel`` are given.
+        ArgumentError: neither or both of ``endpoint`` and ``channel`` are given.
         IdentityError: ``identity`` or the client TLS certificate is unusable.
     """
     cert_hash = resolve_channel_source(endpoint, channel, tls_client_cert)

@@ -18,6 +18,7 @@ from fabric_protos.peer import proposal_pb2, proposal_response_pb2, transaction_
 from google.protobuf.message import DecodeError
 
 from .._protocol import NONCE_LENGTH, TransactionContext, new_channel_header, new_proposal
+from ..errors import ArgumentError
 from ._status import Status, StatusCode
 
 Argument = str | bytes
@@ -105,13 +106,13 @@ def parse_prepared_transaction(envelope_payload: bytes) -> tuple[str, bytes]:
     action.proposal_response_payload → ProposalResponsePayload.extension → ChaincodeAction.response.payload.
 
     Raises:
-        ValueError: the payload holds no endorsed chaincode action.
+        ArgumentError: the payload holds no endorsed chaincode action.
     """
     payload = common_pb2.Payload.FromString(envelope_payload)
     channel_id = common_pb2.ChannelHeader.FromString(payload.header.channel_header).channel_id
     transaction = transaction_pb2.Transaction.FromString(payload.data)
     if not transaction.actions:
-        raise ValueError("prepared transaction has no actions")
+        raise ArgumentError("prepared transaction has no actions")
     action_payload = transaction_pb2.ChaincodeActionPayload.FromString(transaction.actions[0].payload)
     response_payload = proposal_response_pb2.ProposalResponsePayload.FromString(
         action_payload.action.proposal_response_payload
@@ -141,7 +142,7 @@ def start_position(start_block: int | None) -> ab_pb2.SeekPosition:
     if start_block is None:
         return ab_pb2.SeekPosition(next_commit=ab_pb2.SeekNextCommit())
     if start_block < 0:
-        raise ValueError(f"start block must be >= 0, got {start_block}")
+        raise ArgumentError(f"start block must be >= 0, got {start_block}")
     return ab_pb2.SeekPosition(specified=ab_pb2.SeekSpecified(number=start_block))
 
 
@@ -212,12 +213,12 @@ def parse_seek_envelope(envelope: common_pb2.Envelope) -> Seek:
     """What a serialized block events request asks for.
 
     Raises:
-        ValueError: the envelope is not a ``DELIVER_SEEK_INFO`` request.
+        ArgumentError: the envelope is not a ``DELIVER_SEEK_INFO`` request.
     """
     payload = common_pb2.Payload.FromString(envelope.payload)
     channel_header = common_pb2.ChannelHeader.FromString(payload.header.channel_header)
     if channel_header.type != common_pb2.DELIVER_SEEK_INFO:
-        raise ValueError(
+        raise ArgumentError(
             f"not a block events request: channel header type {channel_header.type}, expected "
             f"DELIVER_SEEK_INFO ({common_pb2.DELIVER_SEEK_INFO})"
         )
@@ -254,7 +255,7 @@ def parse_transaction_status(payload: bytes, transaction_id: str) -> Status:
     """How ``transaction_id`` was validated, from the ``GetBlockByTxID`` result (the block holding it).
 
     Raises:
-        ValueError: the block does not hold the transaction, or cannot be decoded.
+        ArgumentError: the block does not hold the transaction, or cannot be decoded.
     """
     try:
         block = common_pb2.Block.FromString(payload)
@@ -314,11 +315,11 @@ def with_seek_signature(request_bytes: bytes, signature: bytes) -> tuple[common_
     """Rebuild a block events request from its ``.bytes`` and a detached signature.
 
     Raises:
-        ValueError: the bytes are not a block events request.
+        ArgumentError: the bytes are not a block events request.
     """
     try:
         envelope = common_pb2.Envelope.FromString(request_bytes)
         envelope.signature = signature
         return envelope, parse_seek_envelope(envelope)
     except DecodeError as exc:
-        raise ValueError(f"not a block events request: {exc}") from exc
+        raise ArgumentError(f"not a block events request: {exc}") from exc

@@ -9,7 +9,7 @@ from fabric_protos.common import common_pb2
 from fabric_protos.gateway import gateway_pb2
 
 from .._protocol import new_transaction_context
-from ..errors import ConnectionFailure, GatewayError
+from ..errors import ArgumentError, ConnectionFailure, GatewayError
 from . import _messages as messages
 from ._blockevents import B, Block, BlockAndPrivateData, BlockEventsRequest, FilteredBlock
 from ._checkpoint import Checkpoint
@@ -66,9 +66,8 @@ class NetworkState:
 
     def _transaction_status_proposal(self, transaction_id: str) -> gateway_pb2.ProposedTransaction:
         if not messages.is_transaction_id(transaction_id):
-            raise GatewayError(
-                f"not a transaction id: {transaction_id!r} (expected 64 lower-case hex digits)",
-                code="INVALID_ARGUMENT",
+            raise ArgumentError(
+                f"not a transaction id: {transaction_id!r} (expected 64 lower-case hex digits)"
             )
         return messages.new_proposed_transaction(
             new_transaction_context(self._signing.creator),
@@ -82,9 +81,8 @@ class NetworkState:
 
     def _commit_status_request(self, transaction_id: str) -> gateway_pb2.SignedCommitStatusRequest:
         if not messages.is_transaction_id(transaction_id):
-            raise GatewayError(
-                f"not a transaction id: {transaction_id!r} (expected 64 lower-case hex digits)",
-                code="INVALID_ARGUMENT",
+            raise ArgumentError(
+                f"not a transaction id: {transaction_id!r} (expected 64 lower-case hex digits)"
             )
         return messages.new_commit_status_request(transaction_id, self._channel_id, self._signing.creator)
 
@@ -158,8 +156,8 @@ class Network(NetworkState):
         signed transaction, which commits at most once.
 
         Raises:
-            GatewayError: ``transaction_id`` is not a transaction id (code ``INVALID_ARGUMENT``), or the
-                peer refused the query.
+            ArgumentError: ``transaction_id`` is not a transaction id.
+            GatewayError: the peer refused the query.
             ConnectionFailure: the gateway peer cannot be reached.
         """
         proposal = Proposal(
@@ -176,7 +174,7 @@ class Network(NetworkState):
         Raises:
             CommitStatusUnknown: no answer within ``timeout`` (default: the Gateway's commit status
                 timeout) or the peer became unreachable; the transaction may still commit.
-            GatewayError: ``transaction_id`` is not a transaction id (code ``INVALID_ARGUMENT``).
+            ArgumentError: ``transaction_id`` is not a transaction id.
             IdentityError: the Gateway has no signer.
         """
         request = self._commit_status_request(transaction_id)

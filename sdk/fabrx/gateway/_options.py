@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import ArgumentError
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Timeouts:
@@ -36,10 +38,10 @@ class Reconnect:
 
     def __post_init__(self) -> None:
         if self.initial_delay < 0 or self.max_delay < self.initial_delay or self.multiplier < 1:
-            raise ValueError(
+            raise ArgumentError(
                 "Reconnect needs 0 <= initial_delay <= max_delay and multiplier >= 1, got "
                 f"initial_delay={self.initial_delay}, max_delay={self.max_delay}, "
                 f"multiplier={self.multiplier}"
             )
         if self.give_up_after < 0:
-            raise ValueError(f"give_up_after must be >= 0 seconds, got {self.give_up_after}")
+            raise ArgumentError(f"give_up_after must be >= 0 seconds, got {self.give_up_after}")

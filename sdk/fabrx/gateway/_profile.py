@@ -12,6 +12,7 @@ import yaml
 
 from .. import hashing
 from ..endpoint import Endpoint
+from ..errors import ArgumentError
 from ..hashing import Hash
 from ..identity import Identity
 from ..signing import Signer
@@ -23,24 +24,28 @@ def load_profile(path: str | Path) -> dict[str, Any]:
     """Read a connection profile; ``.json`` files as JSON, anything else as YAML.
 
     Raises:
-        ValueError: the file is not a JSON/YAML mapping.
-        OSError: the file cannot be read.
+        ArgumentError: the file cannot be read or is not a JSON/YAML mapping.
     """
     file = Path(path)
-    text = file.read_text(encoding="utf-8")
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ArgumentError(f"{file}: cannot read the connection profile: {exc}") from exc
     try:
         data = json.loads(text) if file.suffix.lower() == ".json" else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:
-        raise ValueError(f"{file}: not a valid connection profile: {exc}") from exc
+        raise ArgumentError(f"{file}: not a valid connection profile: {exc}") from exc
     if not isinstance(data, dict):
-        raise ValueError(f"{file}: a connection profile must be a mapping with 'organizations' and 'peers'")
+        raise ArgumentError(
+            f"{file}: a connection profile must be a mapping with 'organizations' and 'peers'"
+        )
     return data
 
 
 def _section(mapping: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
     value = mapping.get(key)
     if not isinstance(value, Mapping):
-        raise ValueError(f"connection profile: {where}.{key} is missing or not a mapping")
+        raise ArgumentError(f"connection profile: {where}.{key} is missing or not a mapping")
     return value
 
 
@@ -49,12 +54,16 @@ def _pem(entry: Any, where: str, base_dir: Path) -> bytes | None:
     if entry is None:
         return None
     if not isinstance(entry, Mapping):
-        raise ValueError(f"connection profile: {where} must be a mapping with 'pem' or 'path'")
+        raise ArgumentError(f"connection profile: {where} must be a mapping with 'pem' or 'path'")
     if isinstance(entry.get("pem"), str):
         return str(entry["pem"]).encode()
     if isinstance(entry.get("path"), str):
-        return (base_dir / str(entry["path"])).read_bytes()
-    raise ValueError(f"connection profile: {where} needs 'pem' (inline PEM) or 'path' (a PEM file)")
+        pem_file = base_dir / str(entry["path"])
+        try:
+            return pem_file.read_bytes()
+        except OSError as exc:
+            raise ArgumentError(f"connection profile: {where}.path: cannot read {pem_file}: {exc}") from exc
+    raise ArgumentError(f"connection profile: {where} needs 'pem' (inline PEM) or 'path' (a PEM file)")
 
 
 def endpoint_from_profile(
@@ -66,14 +75,14 @@ def endpoint_from_profile(
     ``grpcOptions.ssl-target-name-override``, plus ``client.tlsCerts.client`` for mutual TLS.
 
     Raises:
-        ValueError: the organization or peer is not in the profile, or an entry is malformed.
+        ArgumentError: the organization or peer is not in the profile, or an entry is malformed.
     """
     client = profile.get("client") if isinstance(profile.get("client"), Mapping) else {}
     assert isinstance(client, Mapping)
     org_name = org or client.get("organization")
     organizations = _section(profile, "organizations", "profile")
     if not org_name or org_name not in organizations:
-        raise ValueError(
+        raise ArgumentError(
             f"connection profile: organization {org_name!r} not found; known: {sorted(organizations)} "
             "(pass org=... or set client.organization)"
         )
@@ -81,15 +90,15 @@ def endpoint_from_profile(
     if peer is None:
         org_peers = organizations[org_name].get("peers") or []
         if not org_peers:
-            raise ValueError(f"connection profile: organizations.{org_name}.peers lists no peer")
+            raise ArgumentError(f"connection profile: organizations.{org_name}.peers lists no peer")
         peer = str(org_peers[0])
     peer_entry = _section(peers, peer, "peers")
     url = peer_entry.get("url")
     if not isinstance(url, str):
-        raise ValueError(f"connection profile: peers.{peer}.url is missing")
+        raise ArgumentError(f"connection profile: peers.{peer}.url is missing")
     parts = urlsplit(url if "://" in url else f"grpcs://{url}")
     if not parts.hostname or not parts.port:
-        raise ValueError(f"connection profile: peers.{peer}.url {url!r} must be grpcs://host:port")
+        raise ArgumentError(f"connection profile: peers.{peer}.url {url!r} must be grpcs://host:port")
     tls = parts.scheme != "grpc"
     options = peer_entry.get("grpcOptions") or {}
     server_name = options.get("ssl-target-name-override") or options.get("hostnameOverride")
@@ -102,7 +111,7 @@ def endpoint_from_profile(
         client_key = _pem(client_tls.get("key"), "client.tlsCerts.client.key", base_dir)
     root_certs = _pem(peer_entry.get("tlsCACerts"), f"peers.{peer}.tlsCACerts", base_dir) if tls else None
     if tls and root_certs is None:
-        raise ValueError(f"connection profile: peers.{peer}.tlsCACerts is required for {url}")
+        raise ArgumentError(f"connection profile: peers.{peer}.tlsCACerts is required for {url}")
     return Endpoint(
         address=f"{parts.hostname}:{parts.port}",
         tls_root_certs=root_certs,
@@ -126,8 +135,8 @@ def connect_profile(
     """Connect to the gateway peer of ``org`` named in the connection profile at ``path``.
 
     Raises:
-        ValueError: the profile lacks the organization, its peer, or TLS material.
-        OSError: the profile or a PEM file it references cannot be read.
+        ArgumentError: the profile or a PEM file it references cannot be read, or the profile lacks
+            the organization, its peer, or TLS material.
     """
     profile_path = Path(path)
     endpoint = endpoint_from_profile(

@@ -7,6 +7,7 @@ def test_top_level_names_are_pinned() -> None:
     assert sorted(fabrx.__all__) == sorted(
         [
             "AdminError",
+            "ArgumentError",
             "CAClient",
             "CAError",
             "ChaincodeEvent",
