@@ -142,7 +142,7 @@ class ChaincodeEventsRequest(ChaincodeEventsRequestState):
         return EventStream(
             cursor,
             session.client.chaincode_events,
-            Outage(session.reconnect, cursor.what),
+            Outage(session.reconnect, cursor.what, position=lambda: cursor.position),
             session.timeouts.chaincode_events if timeout is None else timeout,
         )
 
@@ -165,6 +165,6 @@ class BlockEventsRequest(BlockEventsRequestState[B]):
         return EventStream(
             cursor,
             functools.partial(session.client.deliver, self._kind),
-            Outage(session.reconnect, cursor.what),
+            Outage(session.reconnect, cursor.what, position=lambda: cursor.position),
             session.timeouts.chaincode_events if timeout is None else timeout,
         )

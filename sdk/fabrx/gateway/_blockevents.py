@@ -43,6 +43,11 @@ class BlockEventsCursor:
         self._next_block = seek.start_block
         self._opened = False
 
+    @property
+    def position(self) -> str:
+        """Where a resumed stream starts, for logs."""
+        return "from the next commit" if self._next_block is None else f"from block {self._next_block}"
+
     def request(self) -> common_pb2.Envelope:
         reopen, self._opened = self._opened, True
         if reopen and self._signing.signer is not None:
@@ -154,6 +159,6 @@ class BlockEventsRequest(BlockEventsRequestState[B]):
         return EventStream(
             cursor,
             functools.partial(session.client.deliver, self._kind),
-            Outage(session.reconnect, cursor.what),
+            Outage(session.reconnect, cursor.what, position=lambda: cursor.position),
             session.timeouts.chaincode_events if timeout is None else timeout,
         )

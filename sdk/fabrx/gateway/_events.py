@@ -37,6 +37,13 @@ class ChaincodeEventsCursor:
         self._transaction_id = ""
         self._seen: set[str] = set()
 
+    @property
+    def position(self) -> str:
+        """Where a resumed stream starts, for logs: after the last transaction id received."""
+        if self._block_number is None:
+            return "from the requested start"
+        return f"after transaction {self._transaction_id} in block {self._block_number}"
+
     def request(self) -> gateway_pb2.SignedChaincodeEventsRequest:
         if self._block_number is None:
             if not self._initial.signature:
@@ -146,6 +153,6 @@ class ChaincodeEventsRequest(ChaincodeEventsRequestState):
         return EventStream(
             cursor,
             session.client.chaincode_events,
-            Outage(session.reconnect, cursor.what),
+            Outage(session.reconnect, cursor.what, position=lambda: cursor.position),
             session.timeouts.chaincode_events if timeout is None else timeout,
         )

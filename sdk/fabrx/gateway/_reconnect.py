@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
@@ -16,20 +17,30 @@ RETRYABLE_CODES = frozenset(
 
 STREAM_ENDED = "UNAVAILABLE"
 
+_log = logging.getLogger("fabrx.gateway")
+
 
 class Outage:
     """Tracks consecutive failures of one event stream and decides the wait before reconnecting.
 
     An outage starts with the first failure after the stream delivered something (or after it stayed
-    open for ``max_delay`` seconds) and lasts until the stream delivers again.
+    open for ``max_delay`` seconds) and lasts until the stream delivers again. Each reconnect and each
+    resumption is logged at INFO on the ``fabrx.gateway`` logger with ``position`` (where the stream
+    resumes: the block, and for chaincode events the last transaction id received).
     """
 
     def __init__(
-        self, policy: Reconnect | None, what: str, clock: Callable[[], float] = time.monotonic
+        self,
+        policy: Reconnect | None,
+        what: str,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        position: Callable[[], str] = lambda: "",
     ) -> None:
         self._policy = policy
         self._what = what
         self._clock = clock
+        self._position = position
         self._since: float | None = None
         self._opened_at = 0.0
         self._delay = 0.0
@@ -40,6 +51,13 @@ class Outage:
 
     def progressed(self) -> None:
         """The stream delivered a response: the outage, if any, is over."""
+        if self._since is not None:
+            _log.info(
+                "%s: resumed after %.1f s without a stream; now %s",
+                self._what,
+                self._clock() - self._since,
+                self._position(),
+            )
         self._since = None
 
     def next_delay(self, error: GatewayError) -> float:
@@ -66,4 +84,12 @@ class Outage:
                 code=error.code,
                 details=error.details,
             ) from error
-        return min(self._delay, policy.give_up_after - elapsed)
+        delay = min(self._delay, policy.give_up_after - elapsed)
+        _log.info(
+            "%s: stream broke (%s); reconnecting in %.2f s to resume %s",
+            self._what,
+            error.code,
+            delay,
+            self._position(),
+        )
+        return delay

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -199,3 +200,21 @@ def test_refused_deliver_request_raises_with_status(gateway: Gateway, fabric: Fa
         next(gateway.get_network("mychannel").block_events(start_block=0))
     assert caught.value.code == "FORBIDDEN"
     assert len(fabric.received.seek) == 1
+
+
+def test_reconnects_and_resumptions_are_logged_at_info_with_the_transaction_id(
+    gateway: Gateway, fabric: FakeFabric, server: FakeServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    add_events(fabric.ledger, 2)
+    caplog.set_level(logging.INFO, logger="fabrx.gateway")
+    with gateway.get_network("mychannel").chaincode_events("basic", start_block=1) as events:
+        first = take(events, 2)
+        server.stop()
+        add_events(fabric.ledger, 1)
+        threading.Timer(0.3, server.start).start()
+        take(events, 1)
+    messages = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    last = first[-1]
+    where = f"after transaction {last.transaction_id} in block {last.block_number}"
+    assert any("stream broke (UNAVAILABLE); reconnecting in" in m and where in m for m in messages), messages
+    assert any("chaincode events of 'basic'" in m and "resumed after" in m for m in messages), messages
