@@ -57,7 +57,7 @@ from .members import Member
 from .portal import Portal, portal_router
 from .results import jsonable
 from .schemas import component_schemas
-from .signatures import RequestVerifier
+from .signatures import RequestVerifier, claimed_key_id
 from .state import ServiceState, StoredResponse, fingerprint
 from .translation import service_error
 
@@ -337,8 +337,17 @@ def create_app(
     @app.exception_handler(ServiceError)
     async def _refused(request: Request, error: ServiceError) -> JSONResponse:
         if error.status in (401, 413):  # refused before any application was known to the route
+            claimed = claimed_key_id(request.headers.get("signature-input"))
             api.audit.record(
-                AuditEntry("", "", f"{request.method} {request.url.path}", "", "", error.status, error.code)
+                AuditEntry(
+                    f"unverified:{claimed}" if claimed else "",
+                    "",
+                    f"{request.method} {request.url.path}",
+                    "",
+                    "",
+                    error.status,
+                    error.code,
+                )
             )
         return _error_response(error)
 

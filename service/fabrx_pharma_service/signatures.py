@@ -46,6 +46,7 @@ __all__ = [
     "NonceStore",
     "RequestVerifier",
     "VerifiedRequest",
+    "claimed_key_id",
     "sign_request",
 ]
 
@@ -155,6 +156,16 @@ class RequestVerifier:
         if not self._nonces.remember(application.app_id, nonce, now=now, since=now - window):
             raise Unauthenticated("REPLAYED", "nonce", "this nonce was already used: sign each request anew")
         return VerifiedRequest(application, nonce, int(result.parameters["created"]))
+
+
+def claimed_key_id(signature_input: str | None) -> str:
+    """The ``keyid`` a request claims, unverified (for the audit log of a refused request), or ``""``."""
+    if not signature_input:
+        return ""
+    try:
+        return _key_id(signature_input)[:64]
+    except Unauthenticated:
+        return ""
 
 
 def _key_id(signature_input: str) -> str:

@@ -217,6 +217,11 @@ def test_an_unsigned_or_replayed_request_writes_nothing(story: Services) -> None
     again = client.get("/v1/policy", nonce="fixed-nonce-1")
     assert again.status_code == 401 and again.json()["code"] == "REPLAYED"
     assert story.members["HospitalAMSP"].submits == before
+    refused = [e for e in story.audits["HospitalAMSP"].entries() if e.status == 401]
+    assert [(e.app_id, e.outcome) for e in refused[-2:]] == [
+        ("", "UNSIGNED"),
+        ("unverified:erp-HospitalAMSP", "REPLAYED"),
+    ]
 
 
 def test_an_idempotency_key_replays_the_first_answer_and_refuses_another_body(fresh: Services) -> None:
