@@ -40,6 +40,7 @@ from fabrx_pharma_service import (
     wallet_identities,
 )
 from fabrx_pharma_service.portal import AccountStore, Portal, SessionStore
+from fabrx_pharma_supervision import SupervisionError, SupervisionStore
 
 from .main import CliContext, cli
 
@@ -87,6 +88,12 @@ class ServeContext:
     type=click.Path(path_type=Path, file_okay=False, exists=True),
     help="Wallet of the identities applications map to (default: the run directory's MSP folders).",
 )
+@click.option(
+    "--supervision-store",
+    metavar="URL",
+    help="Answer the regulator's report, traces and recall scopes from this supervision store "
+    "(sqlite:///path or postgresql://...), kept current by its own feed.",
+)
 @click.pass_context
 def serve(
     ctx: click.Context,
@@ -97,6 +104,7 @@ def serve(
     tls_cert: Path | None,
     tls_key: Path | None,
     wallet: Path | None,
+    supervision_store: str | None,
 ) -> None:
     """Run the member's HTTP service (or manage its applications, see the subcommands).
 
@@ -119,15 +127,29 @@ def serve(
         if wallet is not None
         else msp_users(member_org.msp_id, net.layout.org_dir(member_org.name) / "users")
     )
-    member = GatewayMember(member_org.msp_id, net.peer_endpoint(member_org, member_org.peers[0]), identities)
+    try:
+        endpoint = net.peer_endpoint(member_org, member_org.peers[0])
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot read {member_org.name}'s peer TLS certificate in {net.run_dir} ({exc.strerror}): "
+            "bring the consortium up first (fabrx network up) or give --run-dir"
+        ) from None
+    member = GatewayMember(member_org.msp_id, endpoint, identities)
     tls = TlsFiles(tls_cert, tls_key) if tls_cert and tls_key else self_signed_tls(files.tls)
     portal = Portal(AccountStore(files.accounts), SessionStore(files.sessions))
+    store = None
+    if supervision_store is not None:
+        try:
+            store = SupervisionStore.open(supervision_store, migrate=False)
+        except SupervisionError as exc:
+            raise click.ClickException(f"supervision store {supervision_store}: {exc}") from None
     service_app = create_app(
         member,
         ApplicationRegistry(files.applications),
         ServiceState(files.state),
         AuditLog(files.audit),
         portal=portal,
+        supervision=store,
     )
     obj.cli.output.progress(
         f"serving {member_org.msp_id} on https://{host}:{port} (certificate {tls.certificate}, "
@@ -137,6 +159,8 @@ def serve(
         run(service_app, host=host, port=port, tls=tls)
     finally:
         member.close()
+        if store is not None:
+            store.close()
 
 
 @serve.command()

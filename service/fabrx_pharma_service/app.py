@@ -59,6 +59,7 @@ from .results import jsonable
 from .schemas import component_schemas
 from .signatures import RequestVerifier, claimed_key_id
 from .state import ServiceState, StoredResponse, fingerprint
+from .supervision import SOURCE_HEADER, StoreQueries, SupervisionLike
 from .translation import service_error
 
 __all__ = [
@@ -185,6 +186,7 @@ class _Api:
         status: int = 200,
         key: str = "",
         write: bool = False,
+        headers: Callable[[], dict[str, str]] | None = None,
     ) -> Response:
         """Run ``action(facade) -> (result, record key, transaction id)`` for an allowed application;
         writes go through the idempotency store."""
@@ -223,7 +225,9 @@ class _Api:
         if claimed is not None:
             self.state.finish(call.application.app_id, claimed, StoredResponse(status, body))
         self.record_outcome(call, operation, record_key or key, transaction_id, status, "ok")
-        return Response(body, status_code=status, media_type="application/json")
+        return Response(
+            body, status_code=status, media_type="application/json", headers=headers() if headers else None
+        )
 
 
 def _check_key(key: str) -> None:
@@ -320,9 +324,12 @@ def create_app(
     *,
     limits: ServiceLimits | None = None,
     portal: Portal | None = None,
+    supervision: SupervisionLike | None = None,
 ) -> FastAPI:
     """The service of ``member``: its applications in ``registry``, nonces and idempotency in ``state``,
-    every request in ``audit``; with ``portal``, the portal's pages under ``/portal``."""
+    every request in ``audit``; with ``portal``, the portal's pages under ``/portal``; with
+    ``supervision``, the regulator's report, diversion signals, traces and recall scopes answered from
+    that supervision store instead of the chaincode."""
     api = _Api(member, registry, state, audit, limits or ServiceLimits())
     app = FastAPI(
         title="fabrx pharma service",
@@ -597,17 +604,32 @@ def create_app(
 
         return api.run(call, "verify_invoices", frozenset({Role.HOSPITAL, Role.REGULATOR}), run)
 
+    queries = None if supervision is None else StoreQueries(supervision)
+
+    def supervise(call: Call, operation: str, key: str, action: Callable[[Any], Any]) -> Response:
+        """A regulator's query, from the supervision store when there is one, else from the chaincode."""
+        if queries is None:
+            return read(call, operation, key, action, REGULATOR)
+        return api.run(
+            call,
+            operation,
+            REGULATOR,
+            lambda _: (action(queries), key, ""),
+            key=key,
+            headers=lambda: {SOURCE_HEADER: queries.source()},
+        )
+
     @app.get("/v1/compliance-report", responses=_answers("Finding", array=True))
     def compliance_report(call: Call = signed, as_of: str | None = None) -> Response:
         """Every finding on the ledger with its reason (regulator)."""
         moment = _moment(as_of, "as_of")
-        return read(call, "compliance_report", "", lambda f: f.compliance_report(as_of=moment), REGULATOR)
+        return supervise(call, "compliance_report", "", lambda q: q.compliance_report(as_of=moment))
 
     @app.get("/v1/diversion-signals", responses=_answers("Finding", array=True))
     def diversion_signals(call: Call = signed, as_of: str | None = None) -> Response:
         """The findings that signal diversion, sales beyond stock or resale (regulator)."""
         moment = _moment(as_of, "as_of")
-        return read(call, "diversion_signals", "", lambda f: f.diversion_signals(as_of=moment), REGULATOR)
+        return supervise(call, "diversion_signals", "", lambda q: q.diversion_signals(as_of=moment))
 
     @app.get("/v1/traces", responses=_answers("Trace", array=True))
     def trace(
@@ -617,19 +639,18 @@ def create_app(
         manufacturer, its raw-material lots and the invoice chain (regulator). The pseudonym is never
         written to the audit log."""
         key = prescription_id or "patient"
-        return read(
+        return supervise(
             call,
             "trace",
             key,
-            lambda f: f.trace(prescription_id=prescription_id, patient_pseudonym=patient_pseudonym),
-            REGULATOR,
+            lambda q: q.trace(prescription_id=prescription_id, patient_pseudonym=patient_pseudonym),
         )
 
     @app.get("/v1/recall-scope/{product_id}/{batch_number}", responses=_answers("RecallScope"))
     def recall_scope(product_id: str, batch_number: str, call: Call = signed) -> Response:
         """Every distributor, hospital, invoice and prescription a batch reached (regulator)."""
         key = f"{product_id}/{batch_number}"
-        return read(call, "recall_scope", key, lambda f: f.recall_scope(product_id, batch_number), REGULATOR)
+        return supervise(call, "recall_scope", key, lambda q: q.recall_scope(product_id, batch_number))
 
     @app.get("/v1/health", include_in_schema=True)
     def health() -> dict[str, str]:

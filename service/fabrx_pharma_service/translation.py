@@ -6,6 +6,8 @@ from fabrx import CommitError, ConnectionFailure, GatewayError
 from fabrx.errors import CommitStatusUnknown, FabrxError
 from fabrx.pharma import AccessRefused, PharmaError, RecordInvalid, RecordNotFound
 from fabrx_pharma import RecordError
+from fabrx_pharma_supervision import NotFound as SupervisionNotFound
+from fabrx_pharma_supervision import StoreUnavailable, SupervisionError
 
 from .errors import Conflict, Forbidden, NetworkFailed, NetworkUnavailable, NotFound, Refused, ServiceError
 
@@ -38,6 +40,12 @@ def service_error(error: BaseException) -> ServiceError:
     if isinstance(error, RecordError):
         problems = tuple((p.field, p.message) for p in error.problems)
         return Refused("RECORD", problems[0][0] if problems else "body", str(error), problems=problems)
+    if isinstance(error, StoreUnavailable):
+        return NetworkUnavailable("STORE_UNAVAILABLE", "supervision_store", str(error))
+    if isinstance(error, SupervisionNotFound):
+        return NotFound("NOT_FOUND", "key", str(error))
+    if isinstance(error, SupervisionError):
+        return ServiceError("SUPERVISION_STORE", "supervision_store", str(error))
     if isinstance(error, CommitError):
         return Conflict(
             error.validation_code,

@@ -406,6 +406,13 @@ def test_fabrx_serve_runs_the_service_from_the_run_directory(
         check=False,
     )
     assert user.returncode == 0, user.stderr
+    unmigrated = subprocess.run(
+        [*fabrx, "--supervision-store", f"sqlite:///{tmp_path / 'none.db'}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert unmigrated.returncode != 0 and "supervision store" in unmigrated.stderr, unmigrated.stderr
     port = TEST_PORT_BASE + 800
     server = subprocess.Popen(
         [*fabrx, "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True

@@ -1,0 +1,79 @@
+"""The regulator's queries answered from a supervision store fed with the sample story."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from service_fakes import LedgerMember, SignedClient, ec_key, memory_ledger, public_pem
+
+from fabrx_pharma import InMemoryLedger, Prescription, compliance_report
+from fabrx_pharma.sample import build_sample_scenario
+from fabrx_pharma_service import Application, ApplicationRegistry, AuditLog, ServiceState, create_app
+from fabrx_pharma_supervision import LedgerBlock, LedgerWrite, SupervisionStore
+
+SAMPLE = build_sample_scenario()
+PRESCRIPTION = next(r for r in SAMPLE.records(Prescription) if isinstance(r, Prescription))
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SupervisionStore]:
+    with SupervisionStore.open(f"sqlite:///{tmp_path / 'supervision.db'}") as opened:
+        writes = [(SAMPLE.regulator.msp_id, SAMPLE.regulator), *SAMPLE.writes]
+        block = tuple(
+            LedgerWrite(record, submitter, f"tx-{n:08d}", T0 + timedelta(seconds=n), n + 1)
+            for n, (submitter, record) in enumerate(writes)
+        )
+        opened.apply(LedgerBlock(0, block))
+        yield opened
+
+
+def service(tmp_path: Path, store: SupervisionStore, role: str = "regulator") -> SignedClient:
+    registry = ApplicationRegistry(tmp_path / "applications.json")
+    registry.add(
+        Application.new("analyst", role=role, identity="client", public_key_pem=public_pem(ec_key()))
+    )
+    # The member's ledger is empty: every answer below can only come from the store.
+    app = create_app(
+        LedgerMember(memory_ledger(), "RegulatorMSP"),
+        registry,
+        ServiceState(tmp_path / "state.sqlite"),
+        AuditLog(tmp_path / "audit.jsonl"),
+        supervision=store,
+    )
+    return SignedClient(TestClient(app), "analyst", ec_key(), "ecdsa-p256-sha256")
+
+
+def test_the_report_comes_from_the_store_with_its_checkpoint(tmp_path: Path, store: SupervisionStore) -> None:
+    client = service(tmp_path, store)
+    answer = client.get("/v1/compliance-report")
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["Fabrx-Source"] == "supervision-store; checkpoint=0"
+    ledger: InMemoryLedger = SAMPLE.ledger()
+    expected = {(f.rule.value, f.subject, f.reason) for f in compliance_report(ledger)}
+    assert {(f["rule"], f["subject"], f["reason"]) for f in answer.json()} == expected
+    diversion = client.get("/v1/diversion-signals").json()
+    assert all(
+        f["rule"] in ("DIVERSION", "TRACE_CODE_REUSED", "CONSERVATION", "BUYER_SELLER_MATCH")
+        for f in diversion
+    )
+
+
+def test_traces_and_recall_scopes_come_from_the_store(tmp_path: Path, store: SupervisionStore) -> None:
+    client = service(tmp_path, store)
+    (trace,) = client.get(f"/v1/traces?prescription_id={PRESCRIPTION.prescription_id}").json()
+    assert trace["prescription_id"] == PRESCRIPTION.prescription_id and trace["batch"]["raw_material_lots"]
+    item = PRESCRIPTION.items[0]
+    scope = client.get(f"/v1/recall-scope/{item.product_id}/{item.batch_number}").json()
+    assert PRESCRIPTION.prescription_id in [p["prescription_id"] for p in scope["prescriptions"]]
+    neither = client.get("/v1/traces")
+    assert neither.status_code == 400 and neither.json()["field"] == "prescription_id"
+
+
+def test_the_store_answers_only_the_regulator(tmp_path: Path, store: SupervisionStore) -> None:
+    client = service(tmp_path, store, role="hospital")
+    assert client.get("/v1/compliance-report").status_code == 403
