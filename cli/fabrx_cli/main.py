@@ -73,7 +73,7 @@ def cli(
 def _register_commands() -> None:
     # Command modules attach themselves to ``cli`` on import; importing here keeps ``fabrx_cli.main:cli``
     # the single entry point.
-    from . import chaincode, demo, fabric, network, pharma, serve  # noqa: F401
+    from . import chaincode, channel, demo, fabric, network, pharma, serve  # noqa: F401
 
 
 _register_commands()

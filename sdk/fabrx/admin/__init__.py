@@ -7,6 +7,12 @@
 * :func:`approve_for_my_org`, :func:`check_commit_readiness`, :func:`commit`,
   :func:`query_committed`: the ``_lifecycle`` steps on a channel; :func:`deploy` runs them all.
 * :func:`ccaas_package`: chaincode-as-a-service packages; :func:`parse_signature_policy`: policy strings.
+* Changing a running channel: :func:`read_channel_config` (a typed :class:`ChannelConfig`), the edits
+  (:func:`set_anchor_peers`, :func:`add_organization` from a :class:`JoinRequest`,
+  :func:`remove_organization`, :func:`add_crl`, :func:`remove_consenter`), :func:`new_channel_update`
+  (or :func:`compute_update`), :func:`describe_update`, :func:`sign_update` (one admin, one signature
+  file), :func:`check_signatures` and :func:`submit_update` (refused, naming what is missing, when the
+  signatures do not satisfy the update's policies).
 
 Every failure is an :class:`~fabrx.errors.AdminError`; repeated joins, installs, approvals and commits
 are reported (``already_joined``, ``already_installed``...) instead of failing.
@@ -14,8 +20,30 @@ are reported (``already_joined``, ``already_installed``...) instead of failing.
 
 from ._endorse import ProposalRejected, TransactionInvalid
 from .ccaas import ChaincodePackage, ccaas_package, package_id, package_label
+from .channelconfig import (
+    AnchorPeer,
+    ChannelConfig,
+    Consenter,
+    MspDefinition,
+    OrganizationConfig,
+    config_from_block,
+    read_channel_config,
+)
+from .channelupdate import (
+    ChannelUpdate,
+    SignatureCheck,
+    SignaturesInsufficient,
+    UpdateSignature,
+    check_signatures,
+    new_channel_update,
+    sign_update,
+    submit_update,
+)
+from .configedit import add_crl, add_organization, remove_consenter, remove_organization, set_anchor_peers
+from .configupdate import ConfigChange, changes_of, compute_update, describe_update
 from .definition import ChaincodeDefinition, CollectionConfig, CommittedDefinition
 from .deploy import DeployReport, deploy
+from .joinrequest import JoinRequest, JoinRequestError
 from .lifecycle import (
     ApproveResult,
     CommitReadiness,
@@ -30,33 +58,59 @@ from .peer import ChainInfo, InstalledChaincode, InstallResult, PeerAdmin, PeerJ
 from .policy import PolicySyntaxError, format_signature_policy, parse_signature_policy
 
 __all__ = [
+    "AnchorPeer",
     "ApproveResult",
     "ChainInfo",
     "ChaincodeDefinition",
     "ChaincodePackage",
+    "ChannelConfig",
     "ChannelInfo",
+    "ChannelUpdate",
     "CollectionConfig",
     "CommitReadiness",
     "CommitResult",
     "CommittedDefinition",
+    "ConfigChange",
+    "Consenter",
     "DeployReport",
     "InstallResult",
     "InstalledChaincode",
+    "JoinRequest",
+    "JoinRequestError",
+    "MspDefinition",
     "OrdererAdmin",
     "OrdererJoin",
+    "OrganizationConfig",
     "PeerAdmin",
     "PeerJoin",
     "PolicySyntaxError",
     "ProposalRejected",
+    "SignatureCheck",
+    "SignaturesInsufficient",
     "TransactionInvalid",
+    "UpdateSignature",
+    "add_crl",
+    "add_organization",
     "approve_for_my_org",
     "ccaas_package",
+    "changes_of",
     "check_commit_readiness",
+    "check_signatures",
     "commit",
+    "compute_update",
+    "config_from_block",
     "deploy",
+    "describe_update",
     "format_signature_policy",
+    "new_channel_update",
     "package_id",
     "package_label",
     "parse_signature_policy",
     "query_committed",
+    "read_channel_config",
+    "remove_consenter",
+    "remove_organization",
+    "set_anchor_peers",
+    "sign_update",
+    "submit_update",
 ]

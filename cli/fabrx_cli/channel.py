@@ -1,0 +1,360 @@
+"""``fabrx channel``: read a running channel's configuration and change it with signed updates.
+
+The update flow passes only files between members: ``update <change> -o update.pb`` creates the update,
+each admin runs ``update describe`` and ``update sign update.pb -o <org>.sig``, and anyone runs
+``update submit update.pb *.sig``, which refuses (naming what is missing) unless the signatures satisfy
+the update's policies. ``--as ORG`` acts as that organization's admin from the run directory (its own
+peer reads the current configuration); ``sign`` also takes any MSP folder (``--msp-id``/``--msp-dir``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from fabrx import load_msp_folder
+from fabrx.admin import (
+    AnchorPeer,
+    ChannelConfig,
+    ChannelUpdate,
+    JoinRequest,
+    UpdateSignature,
+    add_crl,
+    add_organization,
+    check_signatures,
+    describe_update,
+    new_channel_update,
+    read_channel_config,
+    remove_consenter,
+    remove_organization,
+    set_anchor_peers,
+    sign_update,
+    submit_update,
+)
+from fabrx.errors import AdminError
+from fabrx_network import open_network
+from fabrx_network.admins import OrgAdmin, org_admin
+
+from .main import CliContext, cli
+
+_as_option = click.option(
+    "--as",
+    "as_org",
+    required=True,
+    help="Act as this organization's admin (name or MSP id) from the run directory.",
+)
+_channel_option = click.option("--channel", default="pharma", show_default=True, help="Channel id.")
+_output_option = click.option(
+    "-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True, help="File to write."
+)
+
+
+@cli.group()
+def channel() -> None:
+    """Read a channel's configuration and change it with updates signed by its admins."""
+
+
+@channel.group()
+def update() -> None:
+    """Create, describe, sign and submit channel configuration updates (files between admins)."""
+
+
+def _admin(obj: CliContext, as_org: str) -> OrgAdmin:
+    return org_admin(open_network(obj.config_path, obj.run_dir), as_org)
+
+
+def _current(admin: OrgAdmin, channel_id: str) -> ChannelConfig:
+    return read_channel_config(admin.require_peer(), channel_id)
+
+
+def _config_summary(config: ChannelConfig) -> dict[str, Any]:
+    return {
+        "channel": config.channel_id,
+        "sequence": config.sequence,
+        "application_orgs": [
+            {
+                "name": org.name,
+                "msp_id": org.msp_id,
+                "anchor_peers": [str(a) for a in org.anchor_peers],
+                "crls": len(org.msp.revocation_list),
+            }
+            for org in config.application_orgs
+        ],
+        "orderer_orgs": [{"name": org.name, "msp_id": org.msp_id} for org in config.orderer_orgs],
+        "consensus": config.consensus_type,
+        "consenters": [str(c) for c in config.consenters],
+    }
+
+
+def _render_summary(data: dict[str, Any]) -> str:
+    lines = [f"channel {data['channel']}, configuration sequence {data['sequence']}"]
+    for org in data["application_orgs"]:
+        anchors = ", ".join(org["anchor_peers"]) or "none"
+        lines.append(f"  {org['msp_id']} (group {org['name']}): anchor peers {anchors}; CRLs {org['crls']}")
+    for org in data["orderer_orgs"]:
+        lines.append(f"  orderer organization {org['msp_id']} (group {org['name']})")
+    lines.append(f"  {data['consensus']} consenters: {', '.join(data['consenters'])}")
+    return "\n".join(lines)
+
+
+@channel.command("config")
+@_as_option
+@_channel_option
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write the common.Config bytes.",
+)
+@click.pass_obj
+def show_config(obj: CliContext, as_org: str, channel: str, output: Path | None) -> None:
+    """Show the channel's current configuration as the organization's peer has it."""
+    config = _current(_admin(obj, as_org), channel)
+    if output is not None:
+        _write(output, config.serialize())
+    obj.output.result(_config_summary(config), _render_summary)
+
+
+@channel.command("join-request")
+@click.option("--name", required=True, help="The organization's group name in the channel, e.g. HospitalC.")
+@click.option("--msp-id", required=True, help="The organization's MSP id, e.g. HospitalCMSP.")
+@click.option(
+    "--msp-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="The organization MSP folder (cacerts/, tlscacerts/, config.yaml with node OUs).",
+)
+@click.option(
+    "--anchor-peer", "anchor_peers", multiple=True, help="host:port of an anchor peer (repeatable)."
+)
+@_output_option
+@click.pass_obj
+def join_request(
+    obj: CliContext, name: str, msp_id: str, msp_dir: Path, anchor_peers: tuple[str, ...], output: Path
+) -> None:
+    """Write a new organization's join request (public certificates and anchor peers only)."""
+    request = JoinRequest.from_msp_folder(
+        name, msp_id, msp_dir, tuple(AnchorPeer.parse(a) for a in anchor_peers)
+    )
+    _write(output, request.to_json().encode())
+    obj.output.result(
+        {"request": str(output), "msp_id": msp_id, "name": name},
+        lambda d: f"join request of {d['msp_id']} written to {d['request']}",
+    )
+
+
+def _create(obj: CliContext, admin: OrgAdmin, channel_id: str, changed: Any, output: Path) -> None:
+    current = _current(admin, channel_id)
+    created = new_channel_update(current, changed(current))
+    _write(output, created.bytes)
+    lines = describe_update(created.update, current)
+    obj.output.result(
+        {"update": str(output), "channel": channel_id, "changes": list(lines)},
+        lambda d: f"update of {d['channel']} written to {d['update']}:\n  " + "\n  ".join(d["changes"]),
+    )
+
+
+@update.command("anchor-peers")
+@_as_option
+@_channel_option
+@click.option("--org", "msp_id", help="MSP id of the organization (default: the --as organization).")
+@click.option(
+    "--peer", "peers", multiple=True, help="host:port of an anchor peer (repeatable; none removes)."
+)
+@_output_option
+@click.pass_obj
+def anchor_peers(
+    obj: CliContext, as_org: str, channel: str, msp_id: str | None, peers: tuple[str, ...], output: Path
+) -> None:
+    """Create an update setting an organization's anchor peers (its own admins sign it)."""
+    admin = _admin(obj, as_org)
+    parsed = [AnchorPeer.parse(p) for p in peers]
+    _create(obj, admin, channel, lambda c: set_anchor_peers(c, msp_id or admin.msp_id, parsed), output)
+
+
+@update.command("add-org")
+@_as_option
+@_channel_option
+@click.option(
+    "--request", "request_file", type=click.Path(path_type=Path, dir_okay=False, exists=True), required=True
+)
+@_output_option
+@click.pass_obj
+def add_org(obj: CliContext, as_org: str, channel: str, request_file: Path, output: Path) -> None:
+    """Create an update adding the organization of a join request (a majority of admins sign it)."""
+    request = JoinRequest.from_json(request_file.read_text(encoding="utf-8"))
+    _create(obj, _admin(obj, as_org), channel, lambda c: add_organization(c, request), output)
+
+
+@update.command("remove-org")
+@_as_option
+@_channel_option
+@click.option("--org", "msp_id", required=True, help="MSP id of the organization to remove.")
+@_output_option
+@click.pass_obj
+def remove_org(obj: CliContext, as_org: str, channel: str, msp_id: str, output: Path) -> None:
+    """Create an update removing an organization from the channel (a majority of admins sign it)."""
+    _create(obj, _admin(obj, as_org), channel, lambda c: remove_organization(c, msp_id), output)
+
+
+@update.command("add-crl")
+@_as_option
+@_channel_option
+@click.option("--org", "msp_id", help="MSP id whose CA issued the CRL (default: the --as organization).")
+@click.option(
+    "--crl", "crl_file", type=click.Path(path_type=Path, dir_okay=False, exists=True), required=True
+)
+@click.option("--serial", "serials", multiple=True, help="Hex serial the CRL must revoke (repeatable).")
+@_output_option
+@click.pass_obj
+def add_crl_command(
+    obj: CliContext,
+    as_org: str,
+    channel: str,
+    msp_id: str | None,
+    crl_file: Path,
+    serials: tuple[str, ...],
+    output: Path,
+) -> None:
+    """Create an update putting a CA's CRL into the organization's MSP (its own admins sign it)."""
+    admin = _admin(obj, as_org)
+    try:
+        revoked = [int(s.replace(":", ""), 16) for s in serials]
+    except ValueError as exc:
+        raise click.BadParameter(f"a serial is hexadecimal: {exc}", param_hint="--serial") from exc
+    crl = crl_file.read_bytes()
+    _create(obj, admin, channel, lambda c: add_crl(c, msp_id or admin.msp_id, crl, revoked=revoked), output)
+
+
+@update.command("remove-consenter")
+@_as_option
+@_channel_option
+@click.option("--consenter", required=True, help="host:port of the Raft consenter to remove.")
+@_output_option
+@click.pass_obj
+def remove_consenter_command(
+    obj: CliContext, as_org: str, channel: str, consenter: str, output: Path
+) -> None:
+    """Create an update removing a Raft consenter (the orderer organizations' admins sign it)."""
+    address = AnchorPeer.parse(consenter)
+    _create(
+        obj, _admin(obj, as_org), channel, lambda c: remove_consenter(c, address.host, address.port), output
+    )
+
+
+def _read_update(path: Path) -> ChannelUpdate:
+    try:
+        return ChannelUpdate.from_bytes(path.read_bytes())
+    except OSError as exc:
+        raise AdminError(f"cannot read update file {path}: {exc.strerror}") from exc
+
+
+def _read_signatures(paths: tuple[Path, ...]) -> list[UpdateSignature]:
+    signatures = []
+    for path in paths:
+        try:
+            signatures.append(UpdateSignature.from_bytes(path.read_bytes()))
+        except OSError as exc:
+            raise AdminError(f"cannot read signature file {path}: {exc.strerror}") from exc
+        except AdminError as exc:
+            raise AdminError(f"{path}: {exc}") from exc
+    return signatures
+
+
+_update_file = click.argument("update_file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+_signature_files = click.argument(
+    "signature_files", nargs=-1, type=click.Path(path_type=Path, dir_okay=False, exists=True)
+)
+
+
+@update.command("describe")
+@_update_file
+@_as_option
+@click.pass_obj
+def describe(obj: CliContext, update_file: Path, as_org: str) -> None:
+    """Say in words what an update changes, against the channel's current configuration."""
+    created = _read_update(update_file)
+    current = _current(_admin(obj, as_org), created.channel_id)
+    lines = describe_update(created.update, current)
+    obj.output.result(
+        {"channel": created.channel_id, "sequence": current.sequence, "changes": list(lines)},
+        lambda d: (
+            f"update of {d['channel']} (at configuration sequence {d['sequence']}):\n  "
+            + "\n  ".join(d["changes"])
+        ),
+    )
+
+
+@update.command("sign")
+@_update_file
+@click.option("--as", "as_org", help="Sign as this organization's admin from the run directory.")
+@click.option("--msp-id", help="Sign with an MSP folder of this MSP id instead (with --msp-dir).")
+@click.option("--msp-dir", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@_output_option
+@click.pass_obj
+def sign(
+    obj: CliContext,
+    update_file: Path,
+    as_org: str | None,
+    msp_id: str | None,
+    msp_dir: Path | None,
+    output: Path,
+) -> None:
+    """Sign an update; the signature goes to its own file and the update file is unchanged."""
+    created = _read_update(update_file)
+    if as_org and not (msp_id or msp_dir):
+        admin = _admin(obj, as_org)
+        identity, signer = admin.identity, admin.signer
+    elif msp_id and msp_dir and not as_org:
+        identity, signer, _ = load_msp_folder(msp_id, msp_dir)
+    else:
+        raise click.UsageError("give either --as ORG, or --msp-id and --msp-dir")
+    signature = sign_update(created, identity, signer)
+    _write(output, signature.bytes)
+    obj.output.result(
+        {"signature": str(output), "msp_id": identity.msp_id, "channel": created.channel_id},
+        lambda d: f"signed the update of {d['channel']} as {d['msp_id']}: {d['signature']}",
+    )
+
+
+@update.command("check")
+@_update_file
+@_signature_files
+@_as_option
+@click.pass_obj
+def check(obj: CliContext, update_file: Path, signature_files: tuple[Path, ...], as_org: str) -> None:
+    """Check whether the signatures satisfy the update's policies (exit 1 when not); nothing is sent."""
+    created = _read_update(update_file)
+    verdict = check_signatures(
+        created, _read_signatures(signature_files), _current(_admin(obj, as_org), created.channel_id)
+    )
+    if not verdict.satisfied:
+        raise AdminError(verdict.explain())
+    obj.output.result({"satisfied": True, "explanation": verdict.explain()}, lambda d: d["explanation"])
+
+
+@update.command("submit")
+@_update_file
+@_signature_files
+@_as_option
+@click.pass_obj
+def submit(obj: CliContext, update_file: Path, signature_files: tuple[Path, ...], as_org: str) -> None:
+    """Submit an update with its signatures and wait until the organization's peer has the new config.
+
+    Refused, with nothing sent, unless the signatures satisfy the policies of everything it changes.
+    """
+    created = _read_update(update_file)
+    admin = _admin(obj, as_org)
+    config = submit_update(
+        created, _read_signatures(signature_files), peer=admin.require_peer(), orderer=admin.orderer
+    )
+    obj.output.result(_config_summary(config), lambda d: "updated; now " + _render_summary(d))
+
+
+def _write(path: Path, data: bytes) -> None:
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        raise AdminError(f"cannot write {path}: {exc.strerror}") from exc

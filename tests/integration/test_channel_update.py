@@ -1,0 +1,452 @@
+"""Changing the running test channel with signed config updates, and what is refused.
+
+Every update here is computed by fabrx, signed by the organizations' admins from the run directory as
+separate signature files would be, checked and submitted; the channel is read back from a peer. Tests
+that change the channel put it back (anchor peers restored, the added organization removed), so the
+rest of the session sees the consortium it started with. Fabric's own ``configtxlator compute_update``
+is the reference for the update computation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from fabric_protos.common import configtx_pb2, policies_pb2
+from netsupport import TEST_PORT_BASE, installed_fabric
+
+import fabrx
+from fabrx.admin import (
+    AnchorPeer,
+    ChannelConfig,
+    ChannelUpdate,
+    JoinRequest,
+    JoinRequestError,
+    SignaturesInsufficient,
+    UpdateSignature,
+    add_crl,
+    add_organization,
+    compute_update,
+    describe_update,
+    new_channel_update,
+    read_channel_config,
+    remove_consenter,
+    remove_organization,
+    set_anchor_peers,
+    sign_update,
+    submit_update,
+)
+from fabrx.ca import CAClient
+from fabrx.errors import AdminError, CAError, FabrxError
+from fabrx_network import ConsortiumNetwork
+from fabrx_network.admins import OrgAdmin, org_admin, org_registrar
+
+pytestmark = pytest.mark.integration
+
+CHANNEL = "pharma"
+APPLICATION_ORGS = ("Regulator", "Manufacturer", "DistributorA", "DistributorB", "HospitalA", "HospitalB")
+# The new organization's CA runs on ports of this suite's range, above the consortium's own.
+NEW_ORG_CA_PORT = TEST_PORT_BASE + 950
+NEW_ORG_ANCHOR_PORT = TEST_PORT_BASE + 952
+
+
+def _admin(network: ConsortiumNetwork, org: str) -> OrgAdmin:
+    return org_admin(network, org)
+
+
+def _current(network: ConsortiumNetwork) -> ChannelConfig:
+    return read_channel_config(_admin(network, "Regulator").require_peer(), CHANNEL)
+
+
+def _signatures(
+    update: ChannelUpdate, network: ConsortiumNetwork, orgs: tuple[str, ...]
+) -> list[UpdateSignature]:
+    """Each admin signs on its own; only the signature bytes travel back, as files would."""
+    signatures = []
+    for org in orgs:
+        admin = _admin(network, org)
+        signed = sign_update(ChannelUpdate.from_bytes(update.bytes), admin.identity, admin.signer)
+        signatures.append(UpdateSignature.from_bytes(signed.bytes))
+    return signatures
+
+
+def _submit(
+    network: ConsortiumNetwork, update: ChannelUpdate, signatures: list[UpdateSignature]
+) -> ChannelConfig:
+    admin = _admin(network, "Regulator")
+    return submit_update(update, signatures, peer=admin.require_peer(), orderer=admin.orderer)
+
+
+def _wait_sequence_everywhere(network: ConsortiumNetwork, sequence: int, timeout: float = 30.0) -> None:
+    """Every application peer has the configuration of at least ``sequence``."""
+    deadline = time.monotonic() + timeout
+    for org in APPLICATION_ORGS:
+        peer = _admin(network, org).require_peer()
+        while (seen := read_channel_config(peer, CHANNEL).sequence) < sequence:
+            if time.monotonic() > deadline:
+                pytest.fail(f"{org}'s peer is at configuration sequence {seen}, expected {sequence}")
+            time.sleep(0.1)
+
+
+# --- reading and computing ---------------------------------------------------------------------------
+
+
+def test_channel_configuration_is_read_from_a_peer_as_typed_object(network: ConsortiumNetwork) -> None:
+    config = _current(network)
+    orgs = {org.msp_id: org for org in config.application_orgs}
+    assert set(orgs) >= {network.consortium.org(o).msp_id for o in APPLICATION_ORGS}
+    hospital = network.consortium.org("HospitalA")
+    assert orgs["HospitalAMSP"].anchor_peers == (AnchorPeer(network.consortium.host, hospital.peers[0].port),)
+    assert orgs["HospitalAMSP"].msp.node_ous
+    assert orgs["HospitalAMSP"].msp.root_certs == (network.layout.ca_cert("HospitalA").read_bytes(),)
+    assert config.consensus_type == "etcdraft"
+    assert [c.port for c in config.consenters] == [o.port for o in network.consortium.orderer_org.orderers]
+
+
+def _changed_batch_timeout(config: ChannelConfig) -> configtx_pb2.Config:
+    from fabric_protos.orderer import configuration_pb2
+
+    changed = config.copy()
+    value = changed.channel_group.groups["Orderer"].values["BatchTimeout"]
+    value.value = configuration_pb2.BatchTimeout(timeout="25ms").SerializeToString()
+    return changed
+
+
+def _changed_admins_policy(config: ChannelConfig) -> configtx_pb2.Config:
+    changed = config.copy()
+    policy = changed.channel_group.groups["Application"].policies["Admins"]
+    policy.policy.value = policies_pb2.ImplicitMetaPolicy(
+        rule=policies_pb2.ImplicitMetaPolicy.ANY, sub_policy="Admins"
+    ).SerializeToString()
+    policy.mod_policy = "/Channel/Orderer/Admins"
+    return changed
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["anchor_peers", "remove_org", "add_org", "batch_timeout", "admins_policy", "add_and_remove"],
+)
+def test_compute_update_equals_configtxlator_compute_update(
+    network: ConsortiumNetwork, join_request: JoinRequest, tmp_path: Path, change: str
+) -> None:
+    config = _current(network)
+    changes = {
+        "anchor_peers": lambda: set_anchor_peers(config, "HospitalAMSP", [AnchorPeer("127.0.0.1", 1)]),
+        "remove_org": lambda: remove_organization(config, "DistributorBMSP"),
+        "add_org": lambda: add_organization(config, join_request),
+        "batch_timeout": lambda: _changed_batch_timeout(config),
+        "admins_policy": lambda: _changed_admins_policy(config),
+        "add_and_remove": lambda: remove_organization(
+            ChannelConfig(CHANNEL, add_organization(config, join_request)), "ManufacturerMSP"
+        ),
+    }
+    updated = changes[change]()
+    (tmp_path / "original.pb").write_bytes(config.serialize())
+    (tmp_path / "updated.pb").write_bytes(updated.SerializeToString())
+    result = subprocess.run(
+        [
+            str(installed_fabric().binary("configtxlator")),
+            "compute_update",
+            "--channel_id",
+            CHANNEL,
+            "--original",
+            str(tmp_path / "original.pb"),
+            "--updated",
+            str(tmp_path / "updated.pb"),
+            "--output",
+            str(tmp_path / "update.pb"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    reference = configtx_pb2.ConfigUpdate.FromString((tmp_path / "update.pb").read_bytes())
+    ours = compute_update(config, updated)
+    # Go serializes maps in random order: compare the messages, not the bytes.
+    assert ours == reference
+
+
+# --- anchor peers: one organization's own admins --------------------------------------------------------
+
+
+def test_anchor_peers_are_set_by_the_organizations_own_admin_and_restored(network: ConsortiumNetwork) -> None:
+    before = _current(network)
+    original = before.application_org("HospitalAMSP").anchor_peers
+    extra = AnchorPeer(network.consortium.host, NEW_ORG_ANCHOR_PORT)
+    update = new_channel_update(before, set_anchor_peers(before, "HospitalAMSP", [*original, extra]))
+    assert describe_update(update.update, before) == (
+        f"sets the anchor peers of HospitalAMSP to {', '.join(map(str, (*original, extra)))} "
+        f"(were: {', '.join(map(str, original))})",
+    )
+
+    # Another organization's admin cannot change HospitalA's anchor peers.
+    with pytest.raises(SignaturesInsufficient) as refused:
+        _submit(network, update, _signatures(update, network, ("Manufacturer",)))
+    assert "/Channel/Application/HospitalA/Admins" in str(refused.value)
+    assert _current(network).sequence == before.sequence
+
+    after = _submit(network, update, _signatures(update, network, ("HospitalA",)))
+    assert after.sequence == before.sequence + 1
+    assert after.application_org("HospitalAMSP").anchor_peers == (*original, extra)
+
+    restore = new_channel_update(after, set_anchor_peers(after, "HospitalAMSP", original))
+    restored = _submit(network, restore, _signatures(restore, network, ("HospitalA",)))
+    assert restored.application_org("HospitalAMSP").anchor_peers == original
+    _wait_sequence_everywhere(network, restored.sequence)
+
+
+# --- a new organization: a majority of admins --------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def new_org_ca(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, CAClient, fabrx.Enrollment]]:
+    """HospitalC's own Fabric CA, on its own host in real life: its home and an enrolled bootstrap admin."""
+    home = tmp_path_factory.mktemp("hospitalc-ca")
+    argv = [
+        str(installed_fabric().ca_bin_dir / "fabric-ca-server"), "start",
+        "--home", str(home),
+        "--boot", "admin:adminpw",
+        "--ca.name", "ca-HospitalC",
+        "--csr.cn", "ca.HospitalC",
+        "--address", "127.0.0.1",
+        "--port", str(NEW_ORG_CA_PORT),
+        "--operations.listenaddress", f"127.0.0.1:{NEW_ORG_CA_PORT + 1}",
+        "--tls.enabled",
+        "--csr.hosts", "127.0.0.1,localhost",
+    ]  # fmt: skip
+    log = home / "server.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(argv, cwd=home, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"fabric-ca-server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+            if (home / "ca-cert.pem").exists() and (home / "tls-cert.pem").exists():
+                client = CAClient(
+                    f"https://127.0.0.1:{NEW_ORG_CA_PORT}",
+                    tls_root_certs=home / "ca-cert.pem",
+                    ca_name="ca-HospitalC",
+                    timeout=10,
+                )
+                with contextlib.suppress(CAError):
+                    client.info()
+                    break
+                client.close()
+            if time.monotonic() > deadline:
+                pytest.fail(f"HospitalC's CA did not serve within 60 s:\n{log.read_text()[-3000:]}")
+            time.sleep(0.1)
+        with client:
+            yield home, client, client.enroll("admin", "adminpw")
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def hospital_c_admin(
+    new_org_ca: tuple[Path, CAClient, fabrx.Enrollment], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, fabrx.Identity, fabrx.Signer]:
+    """HospitalC's organization MSP folder and its admin (an identity of node OU ``admin``)."""
+    home, client, registrar = new_org_ca
+    secret = client.register(
+        fabrx.Identity("", registrar.certificate), registrar.signer(), "admin.HospitalC", type="admin"
+    )
+    admin = client.enroll("admin.HospitalC", secret)
+    msp = tmp_path_factory.mktemp("hospitalc-msp")
+    for folder in ("cacerts", "tlscacerts"):
+        (msp / folder).mkdir()
+        (msp / folder / "ca.pem").write_bytes((home / "ca-cert.pem").read_bytes())
+    from fabrx_network.render import NODE_OU_CONFIG
+
+    (msp / "config.yaml").write_text(NODE_OU_CONFIG, encoding="utf-8")
+    return msp, fabrx.Identity("HospitalCMSP", admin.certificate), admin.signer()
+
+
+@pytest.fixture(scope="module")
+def join_request(
+    hospital_c_admin: tuple[Path, fabrx.Identity, fabrx.Signer], tmp_path_factory: pytest.TempPathFactory
+) -> JoinRequest:
+    msp, _, _ = hospital_c_admin
+    request = JoinRequest.from_msp_folder(
+        "HospitalC", "HospitalCMSP", msp, (AnchorPeer("127.0.0.1", NEW_ORG_ANCHOR_PORT),)
+    )
+    # The request travels as a file.
+    path = tmp_path_factory.mktemp("join") / "HospitalC.json"
+    path.write_text(request.to_json(), encoding="utf-8")
+    return JoinRequest.from_json(path.read_text(encoding="utf-8"))
+
+
+def test_new_organization_joins_with_a_majority_of_admins_and_is_removed_again(
+    network: ConsortiumNetwork,
+    join_request: JoinRequest,
+    hospital_c_admin: tuple[Path, fabrx.Identity, fabrx.Signer],
+) -> None:
+    before = _current(network)
+    update = new_channel_update(before, add_organization(before, join_request))
+    assert describe_update(update.update, before) == (
+        f"adds organization HospitalCMSP (group HospitalC) with anchor peers 127.0.0.1:{NEW_ORG_ANCHOR_PORT}",
+    )
+
+    # Three of six admins are not a majority: refused, naming the policy and what is missing.
+    three = _signatures(update, network, ("Regulator", "HospitalA", "DistributorA"))
+    with pytest.raises(SignaturesInsufficient) as refused:
+        _submit(network, update, three)
+    message = str(refused.value)
+    assert "/Channel/Application/Admins (MAJORITY Admins (4 of 6))" in message
+    assert "1 more of" in message and "/Channel/Application/HospitalB/Admins" in message
+    assert _current(network).sequence == before.sequence
+
+    # A tampered update (the anchor port changed after signing) is refused: the signatures no longer match.
+    tampered_config = add_organization(
+        before,
+        JoinRequest.from_json(
+            join_request.to_json().replace(str(NEW_ORG_ANCHOR_PORT), str(NEW_ORG_ANCHOR_PORT + 1))
+        ),
+    )
+    tampered = ChannelUpdate(CHANNEL, compute_update(before, tampered_config).SerializeToString())
+    four = [*three, *_signatures(update, network, ("Manufacturer",))]
+    with pytest.raises(SignaturesInsufficient) as refused:
+        _submit(network, tampered, four)
+    assert "does not match this update's bytes" in str(refused.value)
+    assert _current(network).sequence == before.sequence
+
+    joined = _submit(network, update, four)
+    assert joined.sequence == before.sequence + 1
+    org = joined.application_org("HospitalCMSP")
+    assert org.name == "HospitalC"
+    assert org.anchor_peers == (AnchorPeer("127.0.0.1", NEW_ORG_ANCHOR_PORT),)
+    assert org.msp.root_certs == join_request.root_certs
+    _wait_sequence_everywhere(network, joined.sequence)
+
+    # The same request again: the MSP id is already in the channel.
+    with pytest.raises(AdminError, match="MSP id HospitalCMSP is already used by organization HospitalC"):
+        add_organization(joined, join_request)
+
+    # Removal needs a majority of the seven, and the new member's own admin counts.
+    _, identity, signer = hospital_c_admin
+    removal = new_channel_update(joined, remove_organization(joined, "HospitalCMSP"))
+    assert describe_update(removal.update, joined) == ("removes organization HospitalCMSP (group HospitalC)",)
+    signatures = [
+        *_signatures(removal, network, ("Regulator", "HospitalA", "DistributorA")),
+        sign_update(removal, identity, signer),
+    ]
+    removed = _submit(network, removal, signatures)
+    assert "HospitalCMSP" not in {o.msp_id for o in removed.application_orgs}
+    assert {o.msp_id for o in removed.application_orgs} == {o.msp_id for o in before.application_orgs}
+    _wait_sequence_everywhere(network, removed.sequence)
+
+
+def test_malformed_join_requests_are_refused_naming_each_problem(
+    network: ConsortiumNetwork, join_request: JoinRequest
+) -> None:
+    text = join_request.to_json()
+    broken = text.replace("-----BEGIN CERTIFICATE-----\\nMII", "-----BEGIN CERTIFICATE-----\\nXXX", 1)
+    with pytest.raises(JoinRequestError, match=r"root_certs\[0\]: not a PEM certificate"):
+        JoinRequest.from_json(broken)
+    with pytest.raises(JoinRequestError, match="format"):
+        JoinRequest.from_json('{"name": "X"}')
+    with pytest.raises(JoinRequestError) as refused:
+        JoinRequest.from_json(
+            text.replace('"HospitalCMSP"', '"Hospital C!"').replace(f":{NEW_ORG_ANCHOR_PORT}", ":99999")
+        )
+    assert any(p.startswith("msp_id:") for p in refused.value.problems)
+    assert any(p.startswith("anchor_peers[0]:") for p in refused.value.problems)
+    current = _current(network)
+    existing = JoinRequest.from_json(text.replace('"HospitalCMSP"', '"HospitalAMSP"'))
+    with pytest.raises(AdminError, match="MSP id HospitalAMSP is already used by organization HospitalA"):
+        add_organization(current, existing)
+
+
+# --- revocation: a CRL in the member's MSP ------------------------------------------------------------
+
+
+def test_revoked_client_is_refused_on_every_peer_once_the_crl_is_in_the_channel(
+    network: ConsortiumNetwork,
+) -> None:
+    client, registrar = org_registrar(network, "HospitalB")
+    with client:
+        registrar_identity = fabrx.Identity("", registrar.certificate)
+        secret = client.register(registrar_identity, registrar.signer(), "leaver.HospitalB", type="client")
+        leaver = client.enroll("leaver.HospitalB", secret)
+        identity = fabrx.Identity("HospitalBMSP", leaver.certificate)
+        serial = x509.load_pem_x509_certificate(leaver.certificate).serial_number
+
+        def read_on(org: str) -> bytes:
+            organization = network.consortium.org(org)
+            with fabrx.connect(
+                network.peer_endpoint(organization, organization.peers[0]),
+                identity=identity,
+                signer=leaver.signer(),
+            ) as gateway:
+                contract = gateway.get_network(CHANNEL).get_contract("asset-py")
+                return contract.evaluate_transaction("GetAllAssets")
+
+        read_on("HospitalB")  # accepted before the revocation
+
+        # Revoking a serial the CA never issued is refused by the CA.
+        with pytest.raises(CAError):
+            client.revoke(
+                registrar_identity, registrar.signer(), serial="ab" * 10, aki=_aki(leaver.certificate)
+            )
+
+        revocation = client.revoke(
+            registrar_identity, registrar.signer(), certificate=leaver.certificate, gen_crl=True
+        )
+    assert revocation.crl is not None
+    before = _current(network)
+    # A CRL that does not list the serial the admin means to revoke is refused before anything is signed.
+    with pytest.raises(AdminError, match="does not revoke serial"):
+        add_crl(before, "HospitalBMSP", revocation.crl, revoked=[serial + 1])
+    # A CRL of another organization's CA is refused.
+    with pytest.raises(AdminError, match="is not signed by a CA of HospitalAMSP"):
+        add_crl(before, "HospitalAMSP", revocation.crl)
+
+    update = new_channel_update(before, add_crl(before, "HospitalBMSP", revocation.crl, revoked=[serial]))
+    assert describe_update(update.update, before) == (
+        f"updates the CRL of HospitalBMSP, revoking certificate serial(s) {serial:x}",
+    )
+    after = _submit(network, update, _signatures(update, network, ("HospitalB",)))
+    _wait_sequence_everywhere(network, after.sequence)
+    for org in APPLICATION_ORGS:
+        with pytest.raises(FabrxError):
+            read_on(org)
+
+
+def _aki(certificate: bytes) -> str:
+    cert = x509.load_pem_x509_certificate(certificate)
+    return cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier.hex()  # type: ignore[union-attr]
+
+
+# --- what else is refused -------------------------------------------------------------------------------
+
+
+def test_removing_the_last_orderer_is_refused(network: ConsortiumNetwork) -> None:
+    config = _current(network)
+    (only,) = config.consenters
+    with pytest.raises(AdminError, match="is the last orderer of pharma"):
+        remove_consenter(config, only.host, only.port)
+
+
+def test_a_signature_of_another_update_does_not_count(network: ConsortiumNetwork) -> None:
+    before = _current(network)
+    anchors = before.application_org("HospitalBMSP").anchor_peers
+    one = new_channel_update(
+        before, set_anchor_peers(before, "HospitalBMSP", [*anchors, AnchorPeer("127.0.0.1", 1)])
+    )
+    other = new_channel_update(
+        before, set_anchor_peers(before, "HospitalBMSP", [*anchors, AnchorPeer("127.0.0.1", 2)])
+    )
+    with pytest.raises(SignaturesInsufficient, match="does not match this update's bytes"):
+        _submit(network, one, _signatures(other, network, ("HospitalB",)))
+    assert _current(network).sequence == before.sequence
