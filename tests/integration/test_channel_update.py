@@ -10,12 +10,14 @@ is the reference for the update computation.
 from __future__ import annotations
 
 import contextlib
+import json
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from cryptography import x509
 from fabric_protos.common import configtx_pb2, policies_pb2
 from netsupport import TEST_PORT_BASE, installed_fabric
@@ -43,6 +45,7 @@ from fabrx.admin import (
 )
 from fabrx.ca import CAClient
 from fabrx.errors import AdminError, CAError, FabrxError
+from fabrx_cli.main import cli
 from fabrx_network import ConsortiumNetwork
 from fabrx_network.admins import OrgAdmin, org_admin, org_registrar
 
@@ -450,3 +453,67 @@ def test_a_signature_of_another_update_does_not_count(network: ConsortiumNetwork
     with pytest.raises(SignaturesInsufficient, match="does not match this update's bytes"):
         _submit(network, one, _signatures(other, network, ("HospitalB",)))
     assert _current(network).sequence == before.sequence
+
+
+# --- the same flow through the fabrx command, with files only -------------------------------------------
+
+
+def test_cli_flow_passes_only_files_and_refuses_too_few_signatures(
+    network: ConsortiumNetwork, tmp_path: Path
+) -> None:
+    def fabrx_cli(*args: str) -> str:
+        result = CliRunner().invoke(
+            cli,
+            ["--config", str(network.base_dir / "consortium.yaml"), "--run-dir", str(network.run_dir), *args],
+        )
+        return f"exit {result.exit_code}\n{result.output}"
+
+    before = _current(network)
+    original = before.application_org("ManufacturerMSP").anchor_peers
+    extra = f"{network.consortium.host}:{NEW_ORG_ANCHOR_PORT}"
+    update_file = tmp_path / "update.pb"
+    created = fabrx_cli(
+        "channel", "update", "anchor-peers", "--as", "Manufacturer",
+        *(a for p in original for a in ("--peer", str(p))), "--peer", extra, "-o", str(update_file),
+    )  # fmt: skip
+    assert created.startswith("exit 0"), created
+    assert "sets the anchor peers of ManufacturerMSP to" in created
+    described = fabrx_cli("channel", "update", "describe", str(update_file), "--as", "HospitalA")
+    assert f"sets the anchor peers of ManufacturerMSP to {original[0]}, {extra}" in described, described
+    content = update_file.read_bytes()
+
+    wrong = fabrx_cli(
+        "channel", "update", "sign", str(update_file), "--as", "HospitalA", "-o", str(tmp_path / "a.sig")
+    )
+    assert wrong.startswith("exit 0"), wrong
+    refused = fabrx_cli(
+        "channel", "update", "submit", str(update_file), str(tmp_path / "a.sig"), "--as", "Regulator"
+    )
+    assert refused.startswith("exit 1"), refused
+    assert "/Channel/Application/Manufacturer/Admins" in refused and "missing" in refused
+    assert _current(network).sequence == before.sequence
+
+    signed = fabrx_cli(
+        "channel", "update", "sign", str(update_file), "--as", "Manufacturer", "-o", str(tmp_path / "m.sig")
+    )
+    assert signed.startswith("exit 0"), signed
+    assert update_file.read_bytes() == content
+    checked = fabrx_cli(
+        "channel", "update", "check", str(update_file), str(tmp_path / "m.sig"), "--as", "Regulator"
+    )
+    assert checked.startswith("exit 0") and "satisfied" in checked, checked
+    submitted = fabrx_cli(
+        "channel", "update", "submit", str(update_file), str(tmp_path / "a.sig"), str(tmp_path / "m.sig"),
+        "--as", "Regulator",
+    )  # fmt: skip
+    assert submitted.startswith("exit 0"), submitted
+    shown = fabrx_cli("--json", "channel", "config", "--as", "DistributorA")
+    data = json.loads(shown.split("\n", 1)[1])
+    manufacturer = next(o for o in data["application_orgs"] if o["msp_id"] == "ManufacturerMSP")
+    assert manufacturer["anchor_peers"] == [*map(str, original), extra]
+
+    # Put it back, for the rest of the session.
+    after = _current(network)
+    restore = new_channel_update(after, set_anchor_peers(after, "ManufacturerMSP", original))
+    restored = _submit(network, restore, _signatures(restore, network, ("Manufacturer",)))
+    _wait_sequence_everywhere(network, restored.sequence)

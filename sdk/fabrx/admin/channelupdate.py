@@ -88,8 +88,9 @@ class ChannelUpdate:
         """The update file: an unsigned ``CONFIG_UPDATE`` envelope, as ``peer channel signconfigtx`` reads."""
         payload = common_pb2.Payload(
             header=common_pb2.Header(
-                channel_header=new_channel_header(
-                    common_pb2.CONFIG_UPDATE, self.channel_id
+                # No timestamp: the same update always gives the same file.
+                channel_header=common_pb2.ChannelHeader(
+                    type=common_pb2.CONFIG_UPDATE, channel_id=self.channel_id
                 ).SerializeToString()
             ),
             data=configtx_pb2.ConfigUpdateEnvelope(config_update=self.config_update).SerializeToString(),

@@ -216,7 +216,7 @@ def changes_of(update: configtx_pb2.ConfigUpdate, current: ChannelConfig) -> tup
         )
     changes: list[ConfigChange] = []
     _check_read_set(update.read_set, current.channel_group, "/Channel")
-    _group_changes(update.write_set, current.channel_group, "/Channel", changes)
+    _group_changes(update.write_set, update.read_set, current.channel_group, "/Channel", changes)
     return tuple(changes)
 
 
@@ -253,11 +253,16 @@ def _policy_path(mod_policy: str, group_path: str) -> str:
 
 def _group_changes(
     write: configtx_pb2.ConfigGroup,
+    read: configtx_pb2.ConfigGroup | None,
     current: configtx_pb2.ConfigGroup,
     path: str,
     changes: list[ConfigChange],
 ) -> None:
-    if write.version != current.version:
+    # As the orderer computes it: an element is changed when it is written at another version than
+    # the read set holds for it (or is written without being read); a changed element must be exactly
+    # one version past the channel's.
+    modified = read is None or read.version != write.version
+    if modified:
         if write.version != current.version + 1:
             raise _stale(path, write.version - 1, current.version)
         # A group's relative mod_policy names one of its own policies.
@@ -269,29 +274,39 @@ def _group_changes(
         ):
             for name in sorted(set(existing) - set(written)):
                 changes.append(ConfigChange(f"{path}/{name}", kind, "remove", ""))
-    for kind, written, existing in (
-        ("policy", write.policies, current.policies),
-        ("value", write.values, current.values),
+    for kind, written, was_read, existing in (
+        ("policy", write.policies, read.policies if read else None, current.policies),
+        ("value", write.values, read.values if read else None, current.values),
     ):
         for name, item in sorted(written.items()):
+            read_item = was_read.get(name) if was_read is not None else None
+            if read_item is not None and read_item.version == item.version:
+                continue
             before = existing.get(name)
             if before is None:
-                if item.version != 0:
-                    raise AdminError(f"the update writes new {kind} {path}/{name} at version {item.version}")
+                if item.version != 0 or not modified:
+                    raise AdminError(
+                        f"the update adds {kind} {path}/{name} at version {item.version} "
+                        f"without a new version of {path}: it is malformed"
+                    )
                 changes.append(ConfigChange(f"{path}/{name}", kind, "add", ""))
-            elif item.version != before.version:
-                if item.version != before.version + 1:
-                    raise _stale(f"{path}/{name}", item.version - 1, before.version)
-                # A value's or policy's relative mod_policy names a policy of the group holding it.
-                changes.append(
-                    ConfigChange(f"{path}/{name}", kind, "modify", _policy_path(before.mod_policy, path))
-                )
+                continue
+            if item.version != before.version + 1:
+                raise _stale(f"{path}/{name}", item.version - 1, before.version)
+            # A value's or policy's relative mod_policy names a policy of the group holding it.
+            changes.append(
+                ConfigChange(f"{path}/{name}", kind, "modify", _policy_path(before.mod_policy, path))
+            )
     for name, child in sorted(write.groups.items()):
         if name in current.groups:
-            _group_changes(child, current.groups[name], f"{path}/{name}", changes)
+            child_read = read.groups.get(name) if read is not None else None
+            _group_changes(child, child_read, current.groups[name], f"{path}/{name}", changes)
         else:
-            if child.version != 0:
-                raise AdminError(f"the update writes new group {path}/{name} at version {child.version}")
+            if child.version != 0 or not modified:
+                raise AdminError(
+                    f"the update adds group {path}/{name} at version {child.version} "
+                    f"without a new version of {path}: it is malformed"
+                )
             changes.append(ConfigChange(f"{path}/{name}", "group", "add", ""))
 
 
