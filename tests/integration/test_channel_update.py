@@ -507,6 +507,8 @@ def test_cli_flow_passes_only_files_and_refuses_too_few_signatures(
         "--as", "Regulator",
     )  # fmt: skip
     assert submitted.startswith("exit 0"), submitted
+    # submit waits for the submitter's peer; another organization's peer has the block a moment later.
+    _wait_sequence_everywhere(network, before.sequence + 1)
     shown = fabrx_cli("--json", "channel", "config", "--as", "DistributorA")
     data = json.loads(shown.split("\n", 1)[1])
     manufacturer = next(o for o in data["application_orgs"] if o["msp_id"] == "ManufacturerMSP")
