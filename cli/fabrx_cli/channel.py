@@ -27,6 +27,7 @@ from fabrx.admin import (
     describe_update,
     new_channel_update,
     read_channel_config,
+    read_channel_config_from_orderer,
     remove_consenter,
     remove_organization,
     set_anchor_peers,
@@ -66,7 +67,10 @@ def _admin(obj: CliContext, as_org: str) -> OrgAdmin:
 
 
 def _current(admin: OrgAdmin, channel_id: str) -> ChannelConfig:
-    return read_channel_config(admin.require_peer(), channel_id)
+    """The configuration from the organization's own peer, or from the orderer if it runs none."""
+    if admin.peer is None:
+        return read_channel_config_from_orderer(admin.orderer, admin.identity, admin.signer, channel_id)
+    return read_channel_config(admin.peer, channel_id)
 
 
 def _config_summary(config: ChannelConfig) -> dict[str, Any]:
@@ -110,7 +114,7 @@ def _render_summary(data: dict[str, Any]) -> str:
 )
 @click.pass_obj
 def show_config(obj: CliContext, as_org: str, channel: str, output: Path | None) -> None:
-    """Show the channel's current configuration as the organization's peer has it."""
+    """Show the channel's current configuration as the organization's peer (or the orderer) has it."""
     config = _current(_admin(obj, as_org), channel)
     if output is not None:
         _write(output, config.serialize())

@@ -37,6 +37,7 @@ from fabrx.admin import (
     describe_update,
     new_channel_update,
     read_channel_config,
+    read_channel_config_from_orderer,
     remove_consenter,
     remove_organization,
     set_anchor_peers,
@@ -85,6 +86,35 @@ def _submit(
     return submit_update(update, signatures, peer=admin.require_peer(), orderer=admin.orderer)
 
 
+def _broadcast_unchecked(
+    network: ConsortiumNetwork, update: ChannelUpdate, signatures: list[UpdateSignature]
+) -> None:
+    """Send ``update`` to the orderer as ``peer channel update`` would, without fabrx's signature check."""
+    from fabric_protos.common import common_pb2
+
+    from fabrx._protocol import new_channel_header, sign_envelope
+    from fabrx.admin._endorse import broadcast
+
+    admin = _admin(network, "Regulator")
+    data = configtx_pb2.ConfigUpdateEnvelope(
+        config_update=update.config_update,
+        signatures=[
+            configtx_pb2.ConfigSignature(signature_header=s.signature_header, signature=s.signature)
+            for s in signatures
+        ],
+    )
+    payload = common_pb2.Payload(
+        header=common_pb2.Header(
+            channel_header=new_channel_header(common_pb2.CONFIG_UPDATE, CHANNEL).SerializeToString(),
+            signature_header=common_pb2.SignatureHeader(
+                creator=admin.identity.serialize(), nonce=b"n" * 24
+            ).SerializeToString(),
+        ),
+        data=data.SerializeToString(),
+    )
+    broadcast(admin.orderer, sign_envelope(payload, admin.signer, fabrx.hashing.sha256), "unchecked update")
+
+
 def _wait_sequence_everywhere(network: ConsortiumNetwork, sequence: int, timeout: float = 30.0) -> None:
     """Every application peer has the configuration of at least ``sequence``."""
     deadline = time.monotonic() + timeout
@@ -109,6 +139,27 @@ def test_channel_configuration_is_read_from_a_peer_as_typed_object(network: Cons
     assert orgs["HospitalAMSP"].msp.root_certs == (network.layout.ca_cert("HospitalA").read_bytes(),)
     assert config.consensus_type == "etcdraft"
     assert [c.port for c in config.consenters] == [o.port for o in network.consortium.orderer_org.orderers]
+
+
+def test_orderer_organization_reads_the_same_configuration_from_the_orderer(
+    network: ConsortiumNetwork,
+) -> None:
+    orderer_admin = _admin(network, "Orderer")
+    assert orderer_admin.peer is None
+    from_orderer = read_channel_config_from_orderer(
+        orderer_admin.orderer, orderer_admin.identity, orderer_admin.signer, CHANNEL
+    )
+    _wait_sequence_everywhere(network, from_orderer.sequence)
+    assert from_orderer.copy() == _current(network).copy()
+    assert [o.msp_id for o in from_orderer.orderer_orgs] == ["OrdererMSP"]
+    # An identity of no channel organization may not read it.
+    with pytest.raises(AdminError, match=r"refused with (FORBIDDEN|BAD_REQUEST)"):
+        read_channel_config_from_orderer(
+            orderer_admin.orderer,
+            fabrx.Identity("NoSuchMSP", orderer_admin.identity.credentials),
+            orderer_admin.signer,
+            CHANNEL,
+        )
 
 
 def _changed_batch_timeout(config: ChannelConfig) -> configtx_pb2.Config:
@@ -308,6 +359,11 @@ def test_new_organization_joins_with_a_majority_of_admins_and_is_removed_again(
     message = str(refused.value)
     assert "/Channel/Application/Admins (MAJORITY Admins (4 of 6))" in message
     assert "1 more of" in message and "/Channel/Application/HospitalB/Admins" in message
+    assert _current(network).sequence == before.sequence
+
+    # Sent without fabrx's check, the orderer itself refuses it: the channel's own rule, not only fabrx's.
+    with pytest.raises(AdminError, match="refused the transaction"):
+        _broadcast_unchecked(network, update, three)
     assert _current(network).sequence == before.sequence
 
     # A tampered update (the anchor port changed after signing) is refused: the signatures no longer match.

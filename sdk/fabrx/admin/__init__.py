@@ -7,7 +7,8 @@
 * :func:`approve_for_my_org`, :func:`check_commit_readiness`, :func:`commit`,
   :func:`query_committed`: the ``_lifecycle`` steps on a channel; :func:`deploy` runs them all.
 * :func:`ccaas_package`: chaincode-as-a-service packages; :func:`parse_signature_policy`: policy strings.
-* Changing a running channel: :func:`read_channel_config` (a typed :class:`ChannelConfig`), the edits
+* Changing a running channel: :func:`read_channel_config` (a typed :class:`ChannelConfig`, from a peer;
+  :func:`read_channel_config_from_orderer` from an orderer), the edits
   (:func:`set_anchor_peers`, :func:`add_organization` from a :class:`JoinRequest`,
   :func:`remove_organization`, :func:`add_crl`, :func:`remove_consenter`), :func:`new_channel_update`
   (or :func:`compute_update`), :func:`describe_update`, :func:`sign_update` (one admin, one signature
@@ -39,6 +40,7 @@ from .channelupdate import (
     sign_update,
     submit_update,
 )
+from .configblock import fetch_block, fetch_config_block, read_channel_config_from_orderer
 from .configedit import add_crl, add_organization, remove_consenter, remove_organization, set_anchor_peers
 from .configupdate import ConfigChange, changes_of, compute_update, describe_update
 from .definition import ChaincodeDefinition, CollectionConfig, CommittedDefinition
@@ -101,6 +103,8 @@ __all__ = [
     "config_from_block",
     "deploy",
     "describe_update",
+    "fetch_block",
+    "fetch_config_block",
     "format_signature_policy",
     "new_channel_update",
     "package_id",
@@ -108,6 +112,7 @@ __all__ = [
     "parse_signature_policy",
     "query_committed",
     "read_channel_config",
+    "read_channel_config_from_orderer",
     "remove_consenter",
     "remove_organization",
     "set_anchor_peers",
