@@ -1,4 +1,5 @@
-"""The portal's pages: sign-in, and the hospital pharmacist's one-place invoice verification.
+"""The portal's pages: sign-in, the hospital pharmacist's one-place invoice verification, and the
+regulator's findings (with filters), the trace of an adverse event drawn as a picture, and recall scopes.
 
 Server-rendered (Jinja2, autoescaped), no JavaScript. Chinese labels first, English with ``?lang=en``.
 Every POST carries a CSRF token: the session's, or before sign-in a random one held in a
@@ -24,6 +25,7 @@ from ..audit import AuditEntry, AuditLog
 from ..members import Member
 from ..translation import service_error
 from .accounts import Account, AccountStore
+from .picture import trace_picture
 from .sessions import Session, SessionStore
 
 __all__ = ["LABELS", "Portal", "portal_router"]
@@ -74,6 +76,30 @@ LABELS: dict[str, dict[str, str]] = {
         "discrepancies": "问题",
         "bad_copy": "第一票复印件不是有效的发票 JSON：",
         "forbidden": "此页面仅供医院药师使用。",
+        "findings_title": "监管发现",
+        "rule": "规则",
+        "severity": "严重程度",
+        "subject": "对象",
+        "reason": "原因",
+        "all": "全部",
+        "filter": "筛选",
+        "trace_title": "不良反应追溯",
+        "prescription_id": "处方号",
+        "trace": "追溯",
+        "adverse_events": "不良反应报告",
+        "recalled": "已召回",
+        "recall_title": "召回范围",
+        "product_id": "产品编号",
+        "batch_number": "批号",
+        "show": "查询",
+        "produced": "生产数量",
+        "holders": "经手单位",
+        "received": "收货",
+        "passed_on": "售出/调出",
+        "on_hand": "库存",
+        "prescriptions": "处方",
+        "invoices": "发票",
+        "regulator_only": "此页面仅供监管部门使用。",
     },
     "en": {
         "title": "Two-invoice supervision · hospital verification",
@@ -110,6 +136,30 @@ LABELS: dict[str, dict[str, str]] = {
         "discrepancies": "Problems",
         "bad_copy": "The first-invoice copy is not a valid invoice JSON: ",
         "forbidden": "This page is for hospital pharmacists.",
+        "findings_title": "Findings",
+        "rule": "Rule",
+        "severity": "Severity",
+        "subject": "Subject",
+        "reason": "Reason",
+        "all": "all",
+        "filter": "Filter",
+        "trace_title": "Trace of an adverse event",
+        "prescription_id": "Prescription id",
+        "trace": "Trace",
+        "adverse_events": "adverse event reports",
+        "recalled": "recalled",
+        "recall_title": "Recall scope",
+        "product_id": "Product id",
+        "batch_number": "Batch number",
+        "show": "Show",
+        "produced": "produced",
+        "holders": "Holders",
+        "received": "received",
+        "passed_on": "passed on",
+        "on_hand": "on hand",
+        "prescriptions": "Prescriptions",
+        "invoices": "Invoices",
+        "regulator_only": "This page is for the regulator.",
     },
 }
 
@@ -269,7 +319,79 @@ def portal_router(member: Member, portal: Portal, audit: AuditLog) -> APIRouter:
         )
         return page(request, "verify.html", **{**context, "result": result})
 
+    def regulator_page(
+        request: Request, name: str, operation: str, key: str, query: Any, **context: Any
+    ) -> Response:
+        """A regulator's read-only page: ``query(facade)`` gives the extra context, or an error page."""
+        current = signed_in(request)
+        if current is None:
+            return to_login(request)
+        session, account = current
+        t = LABELS[lang_of(request)]
+        base = {"account": account, "csrf": session.csrf, **context}
+        if account.role is not Role.REGULATOR:
+            return page(request, "home.html", 403, error=t["regulator_only"], **base)
+        if query is None:
+            return page(request, name, **base)
+        try:
+            extra = query(member.facade(account.identity, account.role))
+        except Exception as exc:
+            error = service_error(exc)
+            note(account.name, account.identity, operation, key, error.status, error.code)
+            return page(
+                request, name, error.status, error=f"{error.code} {error.field}: {error.message}", **base
+            )
+        note(account.name, account.identity, operation, key, 200, "ok")
+        return page(request, name, **{**base, **extra})
+
+    @router.get("/findings")
+    def findings(request: Request, rule: str = "", severity: str = "") -> Response:
+        def query(facade: Any) -> dict[str, Any]:
+            every = facade.compliance_report()
+            chosen = [
+                f
+                for f in every
+                if (not rule or f.rule.value == rule) and (not severity or f.severity.value == severity)
+            ]
+            return {"findings": chosen, "total": len(every), "rules": sorted({f.rule.value for f in every})}
+
+        context = {"rule": rule, "severity": severity, "findings": [], "total": 0, "rules": []}
+        return regulator_page(request, "findings.html", "compliance_report", rule, query, **context)
+
+    @router.get("/trace")
+    def trace(request: Request, prescription_id: str = "") -> Response:
+        def query(facade: Any) -> dict[str, Any]:
+            traces = facade.trace(prescription_id=prescription_id)
+            return {"traces": [(t, trace_picture(t)) for t in traces]}
+
+        context = {"prescription_id": prescription_id, "traces": [], "colours": _COLOURS}
+        return regulator_page(
+            request, "trace.html", "trace", prescription_id, query if prescription_id else None, **context
+        )
+
+    @router.get("/recall-scope")
+    def recall_scope(request: Request, product_id: str = "", batch_number: str = "") -> Response:
+        def query(facade: Any) -> dict[str, Any]:
+            return {"scope": facade.recall_scope(product_id, batch_number)}
+
+        context = {"product_id": product_id, "batch_number": batch_number, "scope": None}
+        ready = product_id and batch_number
+        key = f"{product_id}/{batch_number}"
+        return regulator_page(
+            request, "recall.html", "recall_scope", key, query if ready else None, **context
+        )
+
     return router
+
+
+_COLOURS = {
+    "lot": "#f3e8c8",
+    "batch": "#f7d9a8",
+    "manufacturer": "#cfe3f7",
+    "distributor": "#d8efd3",
+    "hospital": "#f4d3da",
+    "prescription": "#e4dcf2",
+}
 
 
 async def _form(request: Request) -> dict[str, str]:

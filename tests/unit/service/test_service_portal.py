@@ -15,7 +15,7 @@ from service_fakes import ROLES, LedgerContract, LedgerMember, memory_ledger
 
 from fabrx.pharma import Regulator
 from fabrx_chaincode import MemoryLedger
-from fabrx_pharma import Invoice
+from fabrx_pharma import GoodsLine, Invoice, InvoiceLine, InvoiceNumber, Prescription
 from fabrx_pharma.sample import build_sample_scenario
 from fabrx_pharma_service import ApplicationRegistry, AuditLog, CredentialError, ServiceState, create_app
 from fabrx_pharma_service.members import FACADES
@@ -48,6 +48,22 @@ def ledger() -> MemoryLedger:
     for submitter, record in SAMPLE.writes:
         facade = FACADES[ROLES[submitter]](LedgerContract(ledger, submitter, []), submitter)
         getattr(facade, WRITERS[record.RECORD_TYPE])(record)
+    # One more sale whose goods are never received: the report's RECEIPT_MISSING warning.
+    line = SECOND_A.lines[0]
+    unreceived = dataclasses.replace(
+        SECOND_A,
+        number=InvoiceNumber.parse(str(SECOND_A.number)[:-2] + "99"),
+        lines=(InvoiceLine(line.product_id, line.batch_number, 1, line.unit_price, line.unit_price),),
+        total=line.unit_price,
+        shipment=dataclasses.replace(
+            SECOND_A.shipment,
+            shipment_id="SHP-UNRECEIVED",
+            lines=(GoodsLine(line.product_id, line.batch_number, 1),),
+        ),
+    )
+    FACADES[ROLES["DistributorAMSP"]](
+        LedgerContract(ledger, "DistributorAMSP", []), "DistributorAMSP"
+    ).issue_invoice(unreceived)
     return ledger
 
 
@@ -56,22 +72,30 @@ def accounts(tmp_path_factory: pytest.TempPathFactory) -> AccountStore:
     accounts = AccountStore(tmp_path_factory.mktemp("portal") / "portal_accounts.json")
     accounts.add("pharmacist", PASSWORD, role="hospital", identity="client")
     accounts.add("clerk", PASSWORD, role="distributor", identity="client")
+    accounts.add("analyst", PASSWORD, role="regulator", identity="client")
     return accounts
 
 
-@pytest.fixture
-def portal_client(
-    ledger: MemoryLedger, accounts: AccountStore, tmp_path: Path
-) -> tuple[TestClient, AccountStore, AuditLog]:
+def _portal(ledger: MemoryLedger, accounts: AccountStore, tmp_path: Path, msp_id: str) -> PortalClient:
     audit = AuditLog(tmp_path / "audit.jsonl")
     app = create_app(
-        LedgerMember(ledger, "HospitalAMSP"),
+        LedgerMember(ledger, msp_id),
         ApplicationRegistry(tmp_path / "applications.json"),
         ServiceState(tmp_path / "state.sqlite"),
         audit,
         portal=Portal(accounts, SessionStore(tmp_path / "portal_sessions.sqlite")),
     )
     return TestClient(app, base_url="https://testserver"), accounts, audit
+
+
+@pytest.fixture
+def portal_client(ledger: MemoryLedger, accounts: AccountStore, tmp_path: Path) -> PortalClient:
+    return _portal(ledger, accounts, tmp_path, "HospitalAMSP")
+
+
+@pytest.fixture
+def regulator_portal(ledger: MemoryLedger, accounts: AccountStore, tmp_path: Path) -> PortalClient:
+    return _portal(ledger, accounts, tmp_path, "RegulatorMSP")
 
 
 def _csrf(html: str) -> str:
@@ -215,3 +239,47 @@ def test_the_portal_is_not_part_of_the_api_document(portal_client: PortalClient)
     client, _, _ = portal_client
     document = client.get("/v1/openapi.json").json()
     assert not [path for path in document["paths"] if path.startswith("/portal")]
+
+
+PRESCRIPTION = next(r for r in SAMPLE.records(Prescription) if isinstance(r, Prescription))
+
+
+def test_the_regulator_filters_findings(regulator_portal: PortalClient) -> None:
+    client, _, _ = regulator_portal
+    sign_in(client, "analyst")
+    every = client.get("/portal/findings?lang=en")
+    assert every.status_code == 200 and "<code>RECEIPT_MISSING</code>" in every.text
+    warnings = client.get("/portal/findings?rule=RECEIPT_MISSING&severity=warning")
+    codes = re.findall(r"<td><code>([A-Z_]+)</code>", warnings.text)
+    assert codes and set(codes) == {"RECEIPT_MISSING"}
+    violations = client.get("/portal/findings?rule=RECEIPT_MISSING&severity=violation")
+    assert re.findall(r"<td><code>([A-Z_]+)</code>", violations.text) == []
+
+
+def test_the_trace_of_an_adverse_event_is_drawn_as_a_picture(regulator_portal: PortalClient) -> None:
+    client, _, _ = regulator_portal
+    sign_in(client, "analyst")
+    page = client.get(f"/portal/trace?prescription_id={PRESCRIPTION.prescription_id}")
+    assert page.status_code == 200 and "<svg" in page.text
+    kinds = re.findall(r'class="node node-([a-z]+)"', page.text)
+    assert {"lot", "batch", "manufacturer", "distributor", "hospital", "prescription"} <= set(kinds)
+    assert PRESCRIPTION.prescription_id in page.text and PRESCRIPTION.patient_pseudonym not in page.text
+    assert page.text.count("<line") >= len(kinds) - 1
+    assert "<script" not in page.text
+
+
+def test_the_recall_scope_page_lists_holders_and_prescriptions(regulator_portal: PortalClient) -> None:
+    client, _, _ = regulator_portal
+    sign_in(client, "analyst")
+    item = PRESCRIPTION.items[0]
+    page = client.get(f"/portal/recall-scope?product_id={item.product_id}&batch_number={item.batch_number}")
+    assert (
+        page.status_code == 200 and PRESCRIPTION.prescription_id in page.text and 'id="holders"' in page.text
+    )
+
+
+def test_the_regulator_pages_are_for_the_regulator(portal_client: PortalClient) -> None:
+    client, _, _ = portal_client
+    sign_in(client)
+    assert client.get("/portal/findings").status_code == 403
+    assert client.get(f"/portal/trace?prescription_id={PRESCRIPTION.prescription_id}").status_code == 403
