@@ -8,12 +8,18 @@ operations kept up to date as records arrive. Its answers equal the domain's ``c
 
 - :class:`SupervisionStore`: open (SQLite file or PostgreSQL URL), migrate, apply blocks, re-evaluate,
   report, trace, recall scope.
-- :class:`LedgerBlock`, :class:`LedgerWrite`: what the store is fed.
+- :class:`LedgerBlock`, :class:`LedgerWrite`: what the store is fed; :class:`LedgerFeed` feeds it from a
+  member's own peer (blocks with private data, :func:`decode_block`).
+- :class:`FindingFilter` and the store's query methods: findings by rule, party, product, region and
+  period; purchases, sales, stock; one traceability code's chain; CSV exports.
+- :mod:`~fabrx_pharma_supervision.province`: a synthetic province with known violations.
 - :mod:`~fabrx_pharma_supervision.schema`: the tables; :mod:`~fabrx_pharma_supervision.migrate`: their
   versioned migrations.
 """
 
+from .decode import DecodedBlock, MissingRecord, decode_block
 from .errors import (
+    BlockUndecodable,
     FeedOutOfOrder,
     NotFound,
     SchemaMismatch,
@@ -21,19 +27,31 @@ from .errors import (
     SupervisionError,
     WriteInvalid,
 )
+from .feed import FeedProgress, LedgerFeed
+from .queries import CodeChain, FindingFilter, StoredFinding, TradeRow
 from .store import DEFAULT_FEED, SupervisionStore, engine_url
 from .writes import LedgerBlock, LedgerWrite
 
 __all__ = [
     "DEFAULT_FEED",
+    "BlockUndecodable",
+    "CodeChain",
+    "DecodedBlock",
     "FeedOutOfOrder",
+    "FeedProgress",
+    "FindingFilter",
     "LedgerBlock",
+    "LedgerFeed",
     "LedgerWrite",
+    "MissingRecord",
     "NotFound",
     "SchemaMismatch",
     "StoreUnavailable",
+    "StoredFinding",
     "SupervisionError",
     "SupervisionStore",
+    "TradeRow",
     "WriteInvalid",
+    "decode_block",
     "engine_url",
 ]

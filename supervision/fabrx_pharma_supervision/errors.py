@@ -7,6 +7,7 @@ Every error derives from :class:`SupervisionError`. Grouped by what the caller c
     ├── SchemaMismatch     the database is at another schema revision: run ``SupervisionStore.upgrade``
     ├── FeedOutOfOrder     a block would leave a gap after the checkpoint: feed the missing blocks first
     ├── WriteInvalid       a write's metadata is malformed: fix the caller (nothing was stored)
+    ├── BlockUndecodable   a block, transaction, anchor or record on the ledger cannot be read
     └── NotFound           the record asked about is not in the store (also a ``KeyError``)
 
 Database driver errors (SQLAlchemy's ``DBAPIError`` family) are translated to :class:`StoreUnavailable`
@@ -17,6 +18,7 @@ back everything it wrote, the checkpoint included.
 from __future__ import annotations
 
 __all__ = [
+    "BlockUndecodable",
     "FeedOutOfOrder",
     "NotFound",
     "SchemaMismatch",
@@ -67,6 +69,11 @@ class WriteInvalid(SupervisionError, ValueError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+class BlockUndecodable(SupervisionError):
+    """A block's bytes are not the Fabric block the decoder expects, or a pharma anchor or record on it
+    is corrupt (the message names the block, the transaction and the part)."""
 
 
 class NotFound(SupervisionError, KeyError):
