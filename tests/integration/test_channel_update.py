@@ -45,7 +45,7 @@ from fabrx.admin import (
     submit_update,
 )
 from fabrx.ca import CAClient
-from fabrx.errors import AdminError, CAError, FabrxError
+from fabrx.errors import AdminError, CAError, EndorseError, FabrxError
 from fabrx_cli.main import cli
 from fabrx_network import ConsortiumNetwork
 from fabrx_network.admins import OrgAdmin, org_admin, org_registrar
@@ -344,8 +344,30 @@ def join_request(
 def test_new_organization_joins_with_a_majority_of_admins_and_is_removed_again(
     network: ConsortiumNetwork,
     join_request: JoinRequest,
+    new_org_ca: tuple[Path, CAClient, fabrx.Enrollment],
     hospital_c_admin: tuple[Path, fabrx.Identity, fabrx.Signer],
 ) -> None:
+    _, client, registrar = new_org_ca
+    secret = client.register(
+        fabrx.Identity("", registrar.certificate), registrar.signer(), "client.HospitalC", type="client"
+    )
+    member = client.enroll("client.HospitalC", secret)
+    hospital_a = network.consortium.org("HospitalA")
+
+    def submit_as_member(asset_id: str) -> bytes:
+        # HospitalC runs no peer yet: its client goes through HospitalA's gateway peer.
+        with fabrx.connect(
+            network.peer_endpoint(hospital_a, hospital_a.peers[0]),
+            identity=fabrx.Identity("HospitalCMSP", member.certificate),
+            signer=member.signer(),
+        ) as gateway:
+            contract = gateway.get_network(CHANNEL).get_contract("asset-py")
+            return contract.submit_transaction("CreateAsset", asset_id, "white", "1", "hospital-c", "1")
+
+    with pytest.raises(EndorseError) as not_yet:  # not a member yet
+        submit_as_member("hospital-c-before")
+    assert "creator org unknown" in " ".join(d.message for d in not_yet.value.details)
+
     before = _current(network)
     update = new_channel_update(before, add_organization(before, join_request))
     assert describe_update(update.update, before) == (
@@ -387,6 +409,7 @@ def test_new_organization_joins_with_a_majority_of_admins_and_is_removed_again(
     assert org.anchor_peers == (AnchorPeer("127.0.0.1", NEW_ORG_ANCHOR_PORT),)
     assert org.msp.root_certs == join_request.root_certs
     _wait_sequence_everywhere(network, joined.sequence)
+    submit_as_member(f"hospital-c-{joined.sequence}")  # a member now: its client's submit commits
 
     # The same request again: the MSP id is already in the channel.
     with pytest.raises(AdminError, match="MSP id HospitalCMSP is already used by organization HospitalC"):
@@ -404,6 +427,9 @@ def test_new_organization_joins_with_a_majority_of_admins_and_is_removed_again(
     assert "HospitalCMSP" not in {o.msp_id for o in removed.application_orgs}
     assert {o.msp_id for o in removed.application_orgs} == {o.msp_id for o in before.application_orgs}
     _wait_sequence_everywhere(network, removed.sequence)
+    with pytest.raises(EndorseError) as removed_refusal:  # removed: refused again
+        submit_as_member(f"hospital-c-{removed.sequence}")
+    assert "creator org unknown" in " ".join(d.message for d in removed_refusal.value.details)
 
 
 def test_malformed_join_requests_are_refused_naming_each_problem(
@@ -478,8 +504,16 @@ def test_revoked_client_is_refused_on_every_peer_once_the_crl_is_in_the_channel(
     after = _submit(network, update, _signatures(update, network, ("HospitalB",)))
     _wait_sequence_everywhere(network, after.sequence)
     for org in APPLICATION_ORGS:
-        with pytest.raises(FabrxError):
+        with pytest.raises(FabrxError) as refused:
             read_on(org)
+        assert "access denied: channel [pharma] creator org [HospitalBMSP]" in str(refused.value)
+    # Only that identity: HospitalB's other client still reads.
+    hospital_b = network.consortium.org("HospitalB")
+    other, other_signer, _ = fabrx.load_msp_folder("HospitalBMSP", network.client_msp(hospital_b))
+    with fabrx.connect(
+        network.peer_endpoint(hospital_b, hospital_b.peers[0]), identity=other, signer=other_signer
+    ) as gateway:
+        gateway.get_network(CHANNEL).get_contract("asset-py").evaluate_transaction("GetAllAssets")
 
 
 def _aki(certificate: bytes) -> str:
