@@ -548,7 +548,33 @@ class ConsortiumNetwork:
         name = org if isinstance(org, str) else org.name
         return self.layout.user_msp(name, user).path
 
+    def _nodes(self) -> list[tuple[str, str, str]]:
+        """Every node of the consortium as (name, kind, organization), CAs first, chaincode servers last."""
+        c = self.consortium
+        nodes: list[tuple[str, str, str]] = [(f"ca.{c.orderer_org.name}", "ca", c.orderer_org.name)]
+        nodes += [(f"ca.{o.name}", "ca", o.name) for o in c.orgs]
+        nodes += [
+            (orderer_node(c.orderer_org.name, o.name), "orderer", c.orderer_org.name)
+            for o in c.orderer_org.orderers
+        ]
+        nodes += [(peer_node(o.name, p.name), "peer", o.name) for o in c.orgs for p in o.peers]
+        nodes += [(f"chaincode.{cc.name}", "chaincode", "") for cc in c.chaincodes]
+        return nodes
+
     def node_spec(self, node: str) -> ProcessSpec:
+        """How ``node`` is started: its argv, environment, log file and ports.
+
+        Raises:
+            NetworkError: no node of that name in the consortium (the message lists them), the run
+                directory was never brought up, or Fabric is not installed.
+        """
+        names = [name for name, _, _ in self._nodes()]
+        if node not in names:
+            raise NetworkError(
+                f"no node called {node!r} in consortium {self.consortium.name} (nodes: {', '.join(names)})"
+            )
+        if not self.layout.state_file.exists():
+            raise NetworkError(f"{self.run_dir} holds no network yet: bring it up with `fabrx network up`")
         install = find_fabric(self.consortium.fabric.version, self.consortium.fabric.ca_version)
         if install is None:
             raise NetworkError("Fabric is not installed: run `fabrx fabric install`")
@@ -565,12 +591,14 @@ class ConsortiumNetwork:
                 files = chaincode_files(self.layout, chaincode)
                 from fabrx.admin import package_id
 
+                try:
+                    package = files.package.read_bytes()
+                except FileNotFoundError:
+                    raise NetworkError(
+                        f"{node} has no package yet ({files.package}): deploy it with `fabrx network up`"
+                    ) from None
                 return chaincode_process(
-                    self.consortium,
-                    self.layout,
-                    chaincode,
-                    package_id(files.package.read_bytes()),
-                    self.base_dir,
+                    self.consortium, self.layout, chaincode, package_id(package), self.base_dir
                 )
         raise NetworkError(f"no node called {node!r} in consortium {self.consortium.name}")
 
@@ -635,14 +663,7 @@ class ConsortiumNetwork:
         records = self.supervisor.processes if self.layout.root.exists() else {}
         nodes: list[NodeStatus] = []
         c = self.consortium
-        expected: list[tuple[str, str, str]] = [(f"ca.{c.orderer_org.name}", "ca", c.orderer_org.name)]
-        expected += [(f"ca.{o.name}", "ca", o.name) for o in c.orgs]
-        expected += [
-            (orderer_node(c.orderer_org.name, o.name), "orderer", c.orderer_org.name)
-            for o in c.orderer_org.orderers
-        ]
-        expected += [(peer_node(o.name, p.name), "peer", o.name) for o in c.orgs for p in o.peers]
-        expected += [(f"chaincode.{cc.name}", "chaincode", "") for cc in c.chaincodes]
+        expected = self._nodes()
         ports = self._operations_ports()
 
         def probe(item: tuple[str, str, str]) -> NodeStatus:

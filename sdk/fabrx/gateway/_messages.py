@@ -274,10 +274,17 @@ def parse_transaction_status(payload: bytes, transaction_id: str) -> Status:
 def with_proposal_signature(
     proposal_bytes: bytes, signature: bytes
 ) -> tuple[gateway_pb2.ProposedTransaction, str]:
-    """Rebuild a proposal from its ``.bytes`` and a detached signature; also returns its channel id."""
-    proposed = gateway_pb2.ProposedTransaction.FromString(proposal_bytes)
-    proposed.proposal.signature = signature
-    return proposed, proposal_channel_id(proposed.proposal.proposal_bytes)
+    """Rebuild a proposal from its ``.bytes`` and a detached signature; also returns its channel id.
+
+    Raises:
+        ArgumentError: the bytes are not a proposal.
+    """
+    try:
+        proposed = gateway_pb2.ProposedTransaction.FromString(proposal_bytes)
+        proposed.proposal.signature = signature
+        return proposed, proposal_channel_id(proposed.proposal.proposal_bytes)
+    except DecodeError as exc:
+        raise ArgumentError(f"not the bytes of a proposal: {exc}") from exc
 
 
 def with_transaction_signature(
@@ -286,29 +293,49 @@ def with_transaction_signature(
     """Rebuild a transaction from its ``.bytes`` and a detached signature.
 
     Returns the prepared transaction, its channel id and the chaincode result.
+
+    Raises:
+        ArgumentError: the bytes are not an endorsed transaction.
     """
-    prepared = gateway_pb2.PreparedTransaction.FromString(transaction_bytes)
-    prepared.envelope.signature = signature
-    channel_id, result = parse_prepared_transaction(prepared.envelope.payload)
+    try:
+        prepared = gateway_pb2.PreparedTransaction.FromString(transaction_bytes)
+        prepared.envelope.signature = signature
+        channel_id, result = parse_prepared_transaction(prepared.envelope.payload)
+    except DecodeError as exc:
+        raise ArgumentError(f"not the bytes of an endorsed transaction: {exc}") from exc
     return prepared, channel_id, result
 
 
 def with_commit_signature(
     commit_bytes: bytes, signature: bytes
 ) -> tuple[gateway_pb2.SignedCommitStatusRequest, str]:
-    """Rebuild a commit status request from its ``.bytes`` and a detached signature; with its tx id."""
-    signed = gateway_pb2.SignedCommitStatusRequest.FromString(commit_bytes)
-    signed.signature = signature
-    return signed, gateway_pb2.CommitStatusRequest.FromString(signed.request).transaction_id
+    """Rebuild a commit status request from its ``.bytes`` and a detached signature; with its tx id.
+
+    Raises:
+        ArgumentError: the bytes are not a commit status request.
+    """
+    try:
+        signed = gateway_pb2.SignedCommitStatusRequest.FromString(commit_bytes)
+        signed.signature = signature
+        return signed, gateway_pb2.CommitStatusRequest.FromString(signed.request).transaction_id
+    except DecodeError as exc:
+        raise ArgumentError(f"not the bytes of a commit status request: {exc}") from exc
 
 
 def with_events_signature(
     request_bytes: bytes, signature: bytes
 ) -> tuple[gateway_pb2.SignedChaincodeEventsRequest, gateway_pb2.ChaincodeEventsRequest]:
-    """Rebuild a chaincode events request from its ``.bytes`` and a detached signature."""
-    signed = gateway_pb2.SignedChaincodeEventsRequest.FromString(request_bytes)
-    signed.signature = signature
-    return signed, gateway_pb2.ChaincodeEventsRequest.FromString(signed.request)
+    """Rebuild a chaincode events request from its ``.bytes`` and a detached signature.
+
+    Raises:
+        ArgumentError: the bytes are not a chaincode events request.
+    """
+    try:
+        signed = gateway_pb2.SignedChaincodeEventsRequest.FromString(request_bytes)
+        signed.signature = signature
+        return signed, gateway_pb2.ChaincodeEventsRequest.FromString(signed.request)
+    except DecodeError as exc:
+        raise ArgumentError(f"not the bytes of a chaincode events request: {exc}") from exc
 
 
 def with_seek_signature(request_bytes: bytes, signature: bytes) -> tuple[common_pb2.Envelope, Seek]:

@@ -58,3 +58,17 @@ def test_connect_needs_exactly_one_of_endpoint_and_channel() -> None:
 def test_a_reconnect_policy_that_cannot_work_is_refused() -> None:
     with pytest.raises(ArgumentError, match="initial_delay"):
         Reconnect(initial_delay=-1)
+
+
+def test_offline_signed_requests_rebuilt_from_garbage_bytes_raise_argument_error() -> None:
+    from fabrx.gateway import _messages as messages
+
+    garbage = b"\xff\xff\xff\xff"
+    for rebuild, what in [
+        (messages.with_proposal_signature, "a proposal"),
+        (messages.with_transaction_signature, "an endorsed transaction"),
+        (messages.with_commit_signature, "a commit status request"),
+        (messages.with_events_signature, "a chaincode events request"),
+    ]:
+        with pytest.raises(ArgumentError, match=f"not the bytes of {what}"):
+            rebuild(garbage, b"signature")  # type: ignore[operator]
