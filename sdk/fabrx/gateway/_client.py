@@ -6,6 +6,7 @@ module sees gRPC exceptions. Streams are returned raw; their iterators translate
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from enum import Enum
 from typing import Any, Protocol
@@ -16,7 +17,10 @@ from fabric_protos.gateway import gateway_pb2, gateway_pb2_grpc
 from fabric_protos.peer import events_pb2_grpc
 
 from .._rpc_errors import translate, translate_commit_status, translate_submit
-from ..errors import EndorseError, GatewayError
+from ..errors import CommitStatusUnknown, EndorseError, GatewayError
+
+# How often a call given a cancel event looks at it.
+_CANCEL_POLL = 0.05
 
 
 class DeliverKind(Enum):
@@ -51,34 +55,63 @@ class GatewayClient:
         self._deliver = {kind: getattr(deliver, kind.value) for kind in DeliverKind}
 
     def evaluate(
-        self, request: gateway_pb2.EvaluateRequest, timeout: float | None
+        self,
+        request: gateway_pb2.EvaluateRequest,
+        timeout: float | None,
+        cancel: threading.Event | None = None,
     ) -> gateway_pb2.EvaluateResponse:
+        transaction_id = request.transaction_id
         try:
-            return self._evaluate(request, timeout=timeout)
+            response: gateway_pb2.EvaluateResponse = _call(self._evaluate, request, timeout, cancel)
         except grpc.RpcError as error:
-            raise translate(error, GatewayError, "evaluate", transaction_id=request.transaction_id) from error
+            raise translate(error, GatewayError, "evaluate", transaction_id=transaction_id) from error
+        except grpc.FutureCancelledError as cancelled:
+            raise GatewayError(
+                _CANCELLED.format("evaluate"), code="CANCELLED", transaction_id=transaction_id
+            ) from (cancelled)
+        return response
 
     def endorse(
-        self, request: gateway_pb2.EndorseRequest, timeout: float | None
+        self,
+        request: gateway_pb2.EndorseRequest,
+        timeout: float | None,
+        cancel: threading.Event | None = None,
     ) -> gateway_pb2.EndorseResponse:
+        transaction_id = request.transaction_id
         try:
-            return self._endorse(request, timeout=timeout)
+            response: gateway_pb2.EndorseResponse = _call(self._endorse, request, timeout, cancel)
         except grpc.RpcError as error:
-            raise translate(error, EndorseError, "endorse", transaction_id=request.transaction_id) from error
+            raise translate(error, EndorseError, "endorse", transaction_id=transaction_id) from error
+        except grpc.FutureCancelledError as cancelled:
+            raise EndorseError(
+                _CANCELLED.format("endorse"), code="CANCELLED", transaction_id=transaction_id
+            ) from (cancelled)
+        return response
 
-    def submit(self, request: gateway_pb2.SubmitRequest, timeout: float | None) -> None:
+    def submit(
+        self, request: gateway_pb2.SubmitRequest, timeout: float | None, cancel: threading.Event | None = None
+    ) -> None:
         try:
-            self._submit(request, timeout=timeout)
+            _call(self._submit, request, timeout, cancel)
         except grpc.RpcError as error:
             raise translate_submit(error, request.transaction_id) from error
+        except grpc.FutureCancelledError as cancelled:
+            raise _cancelled_unknown("submit", request.transaction_id) from cancelled
 
     def commit_status(
-        self, request: gateway_pb2.SignedCommitStatusRequest, transaction_id: str, timeout: float | None
+        self,
+        request: gateway_pb2.SignedCommitStatusRequest,
+        transaction_id: str,
+        timeout: float | None,
+        cancel: threading.Event | None = None,
     ) -> gateway_pb2.CommitStatusResponse:
         try:
-            return self._commit_status(request, timeout=timeout)
+            response: gateway_pb2.CommitStatusResponse = _call(self._commit_status, request, timeout, cancel)
         except grpc.RpcError as error:
             raise translate_commit_status(error, transaction_id) from error
+        except grpc.FutureCancelledError as cancelled:
+            raise _cancelled_unknown("commit status", transaction_id) from cancelled
+        return response
 
     def chaincode_events(
         self, request: gateway_pb2.SignedChaincodeEventsRequest, timeout: float | None
@@ -93,3 +126,34 @@ class GatewayClient:
         # position (never reached) or until the call is cancelled.
         stream: ResponseStream = self._deliver[kind](iter((envelope,)), timeout=timeout)
         return stream
+
+
+_CANCELLED = "{} cancelled by the caller"
+
+
+def _call(method: Any, request: Any, timeout: float | None, cancel: threading.Event | None) -> Any:
+    """One unary call; with ``cancel``, the request in flight is cancelled as soon as it is set.
+
+    Raises:
+        grpc.RpcError: the call failed.
+        grpc.FutureCancelledError: ``cancel`` was set (also when it was set before the call).
+    """
+    if cancel is None:
+        return method(request, timeout=timeout)
+    future = method.future(request, timeout=timeout)
+    while True:
+        if cancel.is_set():
+            future.cancel()
+        try:
+            return future.result(timeout=_CANCEL_POLL)
+        except grpc.FutureTimeoutError:
+            continue
+
+
+def _cancelled_unknown(action: str, transaction_id: str) -> CommitStatusUnknown:
+    return CommitStatusUnknown(
+        f"{_CANCELLED.format(action)}; the transaction may have committed: ask the ledger "
+        "(Network.transaction_status) before trying again",
+        code="CANCELLED",
+        transaction_id=transaction_id,
+    )

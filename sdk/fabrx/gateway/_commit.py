@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import threading
 
 from fabric_protos.gateway import gateway_pb2
 
@@ -67,10 +68,11 @@ class Commit(CommitState):
         super().__init__(session.signing, signed_request, transaction_id)
         self._session = session
 
-    def status(self, *, timeout: float | None = None) -> Status:
+    def status(self, *, timeout: float | None = None, cancel: threading.Event | None = None) -> Status:
         """Block until the transaction is committed and return how it was validated.
 
-        An invalid transaction is not an error here: check ``Status.successful``.
+        An invalid transaction is not an error here: check ``Status.successful``. Setting ``cancel``
+        (from any thread) stops waiting (``CommitStatusUnknown``, code ``CANCELLED``).
 
         Raises:
             CommitStatusUnknown: the status could not be obtained (deadline passed, gateway peer gone or
@@ -83,5 +85,6 @@ class Commit(CommitState):
             self._status_request(),
             self._transaction_id,
             session.timeouts.commit_status if timeout is None else timeout,
+            cancel,
         )
         return self._status(response)

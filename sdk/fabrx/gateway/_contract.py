@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 
 from fabric_protos.gateway import gateway_pb2
@@ -191,7 +192,7 @@ class Contract(ContractState):
             return cached
         try:
             proposal = Proposal(self._session, self._definition_proposal(), self._channel_id)
-            payload = proposal.evaluate(timeout=deadline.left())
+            payload = proposal.evaluate(timeout=deadline.left(), cancel=deadline.cancel)
         except GatewayError as error:
             raise self._unreadable(error) from error
         return self._store_definition(payload)
@@ -202,7 +203,7 @@ class Contract(ContractState):
             return cached
         try:
             proposal = Proposal(self._session, self._config_proposal(), self._channel_id)
-            payload = proposal.evaluate(timeout=deadline.left())
+            payload = proposal.evaluate(timeout=deadline.left(), cancel=deadline.cancel)
         except GatewayError as error:
             raise self._config_unreadable(error) from error
         return self._store_channel_policies(payload)
@@ -272,12 +273,14 @@ class Contract(ContractState):
         endorsing_organizations: Sequence[str] | None = None,
         collections: Sequence[str] | None = None,
         timeout: float | None = None,
+        cancel: threading.Event | None = None,
     ) -> bytes:
         """Run a transaction function without changing the ledger (a query); return its result.
 
         With ``collections`` (and no ``endorsing_organizations``) it runs on a peer of an organization
         that is a member of every named collection, the client's own first. ``timeout`` bounds the
-        whole call in seconds (default: the Gateway's evaluate deadline per request).
+        whole call in seconds (default: the Gateway's evaluate deadline per request); setting ``cancel``
+        (a ``threading.Event``, from any thread) cancels it (``GatewayError``, code ``CANCELLED``).
 
         Raises:
             GatewayError: the chaincode or a peer returned an error, or ``timeout`` passed (code
@@ -286,11 +289,11 @@ class Contract(ContractState):
             ConnectionFailure: the gateway peer cannot be reached.
             ArgumentError: ``timeout`` is not a positive number.
         """
-        deadline = Deadline(timeout)
+        deadline = Deadline(timeout, cancel=cancel)
         organizations = self._organizations("evaluate", endorsing_organizations, collections, deadline)
         return self.new_proposal(
             transaction_name, args=args, transient=transient, endorsing_organizations=organizations
-        ).evaluate(timeout=deadline.left())
+        ).evaluate(timeout=deadline.left(), cancel=cancel)
 
     def submit_async(
         self,
@@ -300,12 +303,13 @@ class Contract(ContractState):
         endorsing_organizations: Sequence[str] | None = None,
         collections: Sequence[str] | None = None,
         timeout: float | None = None,
+        cancel: threading.Event | None = None,
     ) -> tuple[bytes, Commit]:
         """Endorse and submit a transaction without waiting for it to commit.
 
         Returns the chaincode result and the :class:`Commit` whose ``status()`` waits for the commit.
         ``collections``: see :meth:`endorsing_organizations_for`. ``timeout`` bounds endorse and submit
-        together, in seconds.
+        together, in seconds; setting ``cancel`` cancels the request in flight.
 
         Raises:
             EndorseError: endorsement failed, or no endorsers could be chosen; nothing was ordered.
@@ -315,7 +319,12 @@ class Contract(ContractState):
             ArgumentError: ``timeout`` is not a positive number.
         """
         return self._submit_async(
-            transaction_name, args, transient, endorsing_organizations, collections, Deadline(timeout)
+            transaction_name,
+            args,
+            transient,
+            endorsing_organizations,
+            collections,
+            Deadline(timeout, cancel=cancel),
         )
 
     def _submit_async(
@@ -332,12 +341,12 @@ class Contract(ContractState):
             transaction_name, args=args, transient=transient, endorsing_organizations=organizations
         )
         try:
-            transaction = proposal.endorse(timeout=deadline.left())
+            transaction = proposal.endorse(timeout=deadline.left(), cancel=deadline.cancel)
         except EndorseError as error:
             if organizations is not endorsing_organizations:
                 self._forget_plan(error)
             raise
-        return transaction.result, transaction.submit(timeout=deadline.left())
+        return transaction.result, transaction.submit(timeout=deadline.left(), cancel=deadline.cancel)
 
     def submit_transaction(
         self,
@@ -347,6 +356,7 @@ class Contract(ContractState):
         endorsing_organizations: Sequence[str] | None = None,
         collections: Sequence[str] | None = None,
         timeout: float | None = None,
+        cancel: threading.Event | None = None,
     ) -> bytes:
         """Endorse, submit and wait until the transaction commits as valid; return its result.
 
@@ -355,7 +365,9 @@ class Contract(ContractState):
         ``timeout`` bounds the whole call in seconds, commit included (default: the Gateway's
         :class:`Timeouts`, per step). When it passes before the submit, nothing was ordered
         (``EndorseError``/``GatewayError`` with code ``DEADLINE_EXCEEDED``); from the submit on, the
-        outcome is unknown (``CommitStatusUnknown``).
+        outcome is unknown (``CommitStatusUnknown``). Setting ``cancel`` (a ``threading.Event``, from any
+        thread) cancels the call the same way: code ``CANCELLED``, the error type telling whether
+        anything may have been ordered.
 
         Raises:
             EndorseError: endorsement failed; nothing was ordered.
@@ -367,11 +379,11 @@ class Contract(ContractState):
             ConnectionFailure: the gateway peer cannot be reached before anything was submitted.
             ArgumentError: ``timeout`` is not a positive number.
         """
-        deadline = Deadline(timeout)
+        deadline = Deadline(timeout, cancel=cancel)
         result, commit = self._submit_async(
             transaction_name, args, transient, endorsing_organizations, collections, deadline
         )
-        status = commit.status(timeout=deadline.left())
+        status = commit.status(timeout=deadline.left(), cancel=cancel)
         if collections and endorsing_organizations is None:
             self._forget_plan(status)
         check_committed(status)

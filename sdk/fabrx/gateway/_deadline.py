@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 
@@ -15,14 +16,22 @@ class Deadline:
     step (reading the chaincode definition, endorse, submit, commit status) gets what is left of it, so
     the whole call ends within ``timeout`` seconds: the step that runs out fails with code
     ``DEADLINE_EXCEEDED`` as that step's error (before submit: nothing was ordered; from submit on:
-    :class:`~fabrx.errors.CommitStatusUnknown`).
+    :class:`~fabrx.errors.CommitStatusUnknown`). ``cancel``, when given, is handed to every step of a
+    sync call: setting it cancels the request in flight.
     """
 
-    __slots__ = ("_clock", "_end")
+    __slots__ = ("_clock", "_end", "cancel")
 
-    def __init__(self, timeout: float | None, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        timeout: float | None,
+        *,
+        cancel: threading.Event | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if timeout is not None and not timeout > 0:
             raise ArgumentError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        self.cancel = cancel
         self._clock = clock
         self._end = None if timeout is None else clock() + timeout
 

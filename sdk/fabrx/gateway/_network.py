@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 
 from fabric_protos.common import common_pb2
@@ -145,7 +146,9 @@ class Network(NetworkState):
         """The chaincode ``chaincode_name`` (and its contract ``contract_name``, if it has several)."""
         return Contract(self._session, self._channel_id, chaincode_name, contract_name)
 
-    def transaction_status(self, transaction_id: str, *, timeout: float | None = None) -> Status | None:
+    def transaction_status(
+        self, transaction_id: str, *, timeout: float | None = None, cancel: threading.Event | None = None
+    ) -> Status | None:
         """Ask the ledger whether ``transaction_id`` committed on this channel, and how it was validated.
 
         Read from the gateway peer's ledger (``qscc GetBlockByTxID``, allowed to channel readers). Use it
@@ -163,9 +166,13 @@ class Network(NetworkState):
         proposal = Proposal(
             self._session, self._transaction_status_proposal(transaction_id), self._channel_id
         )
-        return transaction_status_of(transaction_id, lambda: proposal.evaluate(timeout=timeout))
+        return transaction_status_of(
+            transaction_id, lambda: proposal.evaluate(timeout=timeout, cancel=cancel)
+        )
 
-    def commit_status(self, transaction_id: str, *, timeout: float | None = None) -> Status:
+    def commit_status(
+        self, transaction_id: str, *, timeout: float | None = None, cancel: threading.Event | None = None
+    ) -> Status:
         """Wait until ``transaction_id`` is committed on the gateway peer, and return how it was validated.
 
         A fresh commit status request, for a transaction submitted earlier (by this or another process,
@@ -178,7 +185,7 @@ class Network(NetworkState):
             IdentityError: the Gateway has no signer.
         """
         request = self._commit_status_request(transaction_id)
-        return Commit(self._session, request, transaction_id).status(timeout=timeout)
+        return Commit(self._session, request, transaction_id).status(timeout=timeout, cancel=cancel)
 
     def _pinned(self, start_block: int | None) -> int | None:
         if not self._needs_pinned_start(start_block, self._session.reconnect):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import threading
 
 from fabric_protos.gateway import gateway_pb2
 
@@ -72,10 +73,13 @@ class Proposal(ProposalState):
         super().__init__(session.signing, proposed, channel_id)
         self._session = session
 
-    def evaluate(self, *, timeout: float | None = None) -> builtins.bytes:
+    def evaluate(
+        self, *, timeout: float | None = None, cancel: threading.Event | None = None
+    ) -> builtins.bytes:
         """Run the transaction on the gateway's chosen peers without ordering it; return its result.
 
-        The ledger is not changed. ``timeout`` defaults to the Gateway's evaluate deadline.
+        The ledger is not changed. ``timeout`` defaults to the Gateway's evaluate deadline; setting
+        ``cancel`` (from any thread) cancels the request in flight (``GatewayError``, code ``CANCELLED``).
 
         Raises:
             GatewayError: the chaincode or a peer returned an error (details name the peers).
@@ -84,21 +88,23 @@ class Proposal(ProposalState):
         """
         session = self._session
         response = session.client.evaluate(
-            self._evaluate_request(), session.timeouts.evaluate if timeout is None else timeout
+            self._evaluate_request(), session.timeouts.evaluate if timeout is None else timeout, cancel
         )
         return response.result.payload
 
-    def endorse(self, *, timeout: float | None = None) -> Transaction:
+    def endorse(self, *, timeout: float | None = None, cancel: threading.Event | None = None) -> Transaction:
         """Collect endorsements that satisfy the endorsement policy; return the transaction to submit.
 
+        Setting ``cancel`` cancels the request in flight (``EndorseError``, code ``CANCELLED``).
+
         Raises:
-            EndorseError: endorsement failed; nothing was ordered.
+            EndorseError: endorsement failed or was cancelled; nothing was ordered.
             ConnectionFailure: the gateway peer cannot be reached.
             IdentityError: the proposal is unsigned and the Gateway has no signer.
         """
         session = self._session
         response = session.client.endorse(
-            self._endorse_request(), session.timeouts.endorse if timeout is None else timeout
+            self._endorse_request(), session.timeouts.endorse if timeout is None else timeout, cancel
         )
         prepared, result = self._prepared(response)
         return Transaction(session, prepared, self._channel_id, result)

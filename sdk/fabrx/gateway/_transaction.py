@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import threading
 
 from fabric_protos.gateway import gateway_pb2
 
@@ -78,8 +79,10 @@ class Transaction(TransactionState):
         super().__init__(session.signing, prepared, channel_id, result)
         self._session = session
 
-    def submit(self, *, timeout: float | None = None) -> Commit:
+    def submit(self, *, timeout: float | None = None, cancel: threading.Event | None = None) -> Commit:
         """Send the transaction to ordering and return without waiting for it to commit.
+
+        Setting ``cancel`` cancels the request in flight (``CommitStatusUnknown``, code ``CANCELLED``).
 
         Raises:
             SubmitError: the orderer refused the transaction; the ledger is unchanged.
@@ -89,5 +92,7 @@ class Transaction(TransactionState):
             IdentityError: the transaction is unsigned and the Gateway has no signer.
         """
         session = self._session
-        session.client.submit(self._submit_request(), session.timeouts.submit if timeout is None else timeout)
+        session.client.submit(
+            self._submit_request(), session.timeouts.submit if timeout is None else timeout, cancel
+        )
         return Commit(session, self._commit_request(), self.transaction_id)

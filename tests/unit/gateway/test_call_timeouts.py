@@ -149,3 +149,43 @@ def test_cancelling_an_async_submit_cancels_the_request_in_flight(
 
     assert _run_async(server, client, body) == b"Read y"
     assert len(fabric.received.submit) == 1
+
+
+def test_setting_cancel_ends_a_sync_evaluate_in_flight(unbounded: Gateway, hanging: threading.Event) -> None:
+    cancel = threading.Event()
+    threading.Timer(0.2, cancel.set).start()
+    with pytest.raises(GatewayError) as caught:
+        contract_of(unbounded).evaluate_transaction("Read", cancel=cancel)
+    assert caught.value.code == "CANCELLED"
+    assert "evaluate cancelled by the caller" in str(caught.value)
+
+
+def test_cancelling_a_sync_submit_while_it_waits_for_the_commit_is_an_unknown_outcome(
+    unbounded: Gateway, fabric: FakeFabric
+) -> None:
+    fabric.auto_commit = False
+    cancel = threading.Event()
+
+    def cancel_once_waiting() -> None:
+        while not fabric.received.commit_status:
+            threading.Event().wait(0.01)
+        cancel.set()
+
+    threading.Thread(target=cancel_once_waiting, daemon=True).start()
+    with pytest.raises(CommitStatusUnknown) as caught:
+        contract_of(unbounded).submit_transaction("Create", cancel=cancel)
+    assert caught.value.code == "CANCELLED"
+    assert caught.value.transaction_id == fabric.received.submit[0].transaction_id
+    # The connection is still usable.
+    assert contract_of(unbounded).evaluate_transaction("Read", "z") == b"Read z"
+
+
+def test_cancelling_a_sync_endorse_means_nothing_was_ordered(
+    unbounded: Gateway, fabric: FakeFabric, hanging: threading.Event
+) -> None:
+    cancel = threading.Event()
+    threading.Timer(0.2, cancel.set).start()
+    with pytest.raises(EndorseError) as caught:
+        contract_of(unbounded).submit_transaction("Create", cancel=cancel)
+    assert caught.value.code == "CANCELLED"
+    assert fabric.received.submit == []
