@@ -71,5 +71,7 @@ def test_gateway_peer_stopped_after_submit_gives_an_unknown_outcome_and_the_ledg
     other = _committed(gateway_for("Regulator").get_network(CHANNEL), commit.transaction_id)
     assert own == other
     assert own.code is StatusCode.VALID and own.block_number > 0
+    # A transaction id the ledger never saw: None, not an error.
+    assert gateway_for("Regulator").get_network(CHANNEL).transaction_status("0" * 64) is None
     # Later tests choose endorsers through this peer's gateway: let gossip see every peer again.
     network.wait_converged()
