@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import sys
+from typing import Any
 
 import click
 
@@ -40,8 +43,22 @@ def _call(
         contract = gw.get_network(channel).get_contract(name)
         call = contract.submit_transaction if submit else contract.evaluate_transaction
         result = call(function, *args)
-    text = result.decode("utf-8", "replace")
-    obj.output.result({"result": text}, lambda d: d["result"])
+    obj.output.result(result_data(result), lambda _: result.decode("utf-8", "replace"))
+
+
+def result_data(result: bytes) -> dict[str, Any]:
+    """A chaincode's result for ``--json``: JSON as JSON, other text as a string, other bytes as base64.
+
+    ``format`` says which (``json``, ``text``, ``base64``), so a script never decodes twice.
+    """
+    try:
+        text = result.decode("utf-8")
+    except UnicodeDecodeError:
+        return {"format": "base64", "result": base64.b64encode(result).decode("ascii")}
+    try:
+        return {"format": "json", "result": json.loads(text)}
+    except ValueError:
+        return {"format": "text", "result": text}
 
 
 _org_option = click.option(

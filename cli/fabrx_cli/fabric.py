@@ -45,11 +45,12 @@ def install(obj: CliContext, verbose_build: bool) -> None:
 @cli.command("doctor")
 @click.pass_obj
 def doctor_command(obj: CliContext) -> None:
-    """Show the installed Fabric binaries with their versions, the tools fabrx needs, and problems."""
+    """Show the installed Fabric binaries with their versions, the tools fabrx needs, and problems.
+
+    Exits 3 when it finds a problem.
+    """
     report = doctor()
-    obj.output.result(_as_dict(report), lambda _: _render(report))
-    if not report.ok:
-        raise click.exceptions.Exit(1)
+    obj.output.result(_as_dict(report), lambda _: _render(report), ok=report.ok)
 
 
 def _as_dict(report: DoctorReport) -> dict[str, Any]:

@@ -1,8 +1,17 @@
-"""Root ``fabrx`` group: global options, the typed CLI context, and the single error boundary."""
+"""Root ``fabrx`` group: global options, the typed CLI context, and the single error boundary.
+
+Exit codes, the same for every command (docs/network.md, "Scripting the CLI"):
+
+- 0: done, and the answer is positive;
+- 1 (:data:`EXIT_FAILURE`): the command could not do its job (bad input, an unreachable node, a refusal);
+- 2 (:data:`EXIT_USAGE`): the command line itself is wrong;
+- 3 (:data:`EXIT_NEGATIVE`): done, and the answer is negative (an unhealthy network, a failed check).
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,12 +19,25 @@ from typing import Any
 import click
 
 from fabrx.errors import FabrxError
+from fabrx_network.config import ConfigError
 from fabrx_network.errors import NetworkError
 
-from ._output import Output
+from ._output import EXIT_NEGATIVE, Output, Problem
+
+__all__ = [
+    "EXIT_FAILURE",
+    "EXIT_NEGATIVE",
+    "EXIT_USAGE",
+    "CliContext",
+    "FabrxCommand",
+    "FabrxGroup",
+    "cli",
+]
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
+
+_JSON_META = "fabrx.json"
 
 
 @dataclass
@@ -27,19 +49,112 @@ class CliContext:
     output: Output = field(default_factory=Output)
 
 
+def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.meta[_JSON_META] = True
+        obj = ctx.find_object(CliContext)
+        if obj is not None:
+            obj.output.json_mode = True
+
+
+def _json_option() -> click.Option:
+    return click.Option(
+        ["--json"],
+        is_flag=True,
+        expose_value=False,
+        callback=_set_json,
+        help="Machine-readable JSON output (accepted at any level: `fabrx --json network status` too).",
+    )
+
+
+class FabrxCommand(click.Command):
+    """A command that accepts ``--json`` after its own name as well as at the root."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params.append(_json_option())
+
+
 class FabrxGroup(click.Group):
-    """Translates library errors into a message and an exit code, in one place."""
+    """A command group whose commands and subgroups all accept ``--json``."""
+
+    command_class = FabrxCommand
+    group_class = type
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params.append(_json_option())
+
+
+def _json_requested(args: Sequence[str]) -> bool:
+    """``--json`` anywhere on the command line before ``--``: known before any parsing can fail."""
+    options = args[: list(args).index("--")] if "--" in args else args
+    return "--json" in options
+
+
+def problems_of(exc: Exception) -> tuple[str, list[Problem]]:
+    """The summary line and the ``{path, message}`` problems of an error the CLI reports."""
+    if isinstance(exc, ConfigError):
+        return str(exc).splitlines()[0], [
+            Problem(path=p.path or exc.source, message=p.message, severity=p.severity) for p in exc.problems
+        ]
+    if isinstance(exc, click.BadParameter):
+        hint = exc.param_hint if isinstance(exc.param_hint, str) else None
+        if hint is None and exc.param is not None:
+            hint = exc.param.opts[0] if exc.param.opts else exc.param.name
+        message = exc.format_message()
+        return message, [Problem(path=hint, message=exc.message)]
+    if isinstance(exc, click.NoSuchOption):
+        return exc.format_message(), [Problem(path=exc.option_name, message=exc.format_message())]
+    message = exc.format_message() if isinstance(exc, click.ClickException) else str(exc)
+    return message.splitlines()[0] if message else type(exc).__name__, [Problem(path=None, message=message)]
+
+
+class FabrxCli(FabrxGroup):
+    """The root group: the one place where errors become a message and an exit code."""
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        json_mode = _json_requested(args)
+        try:
+            ctx = super().make_context(info_name, args, parent, **extra)
+        except click.ClickException as exc:
+            if not json_mode:
+                raise
+            _report(Output(json_mode=True), exc)
+            raise click.exceptions.Exit(exc.exit_code) from None
+        ctx.meta[_JSON_META] = json_mode
+        return ctx
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (FabrxError, NetworkError) as exc:
-            obj = ctx.find_object(CliContext)
-            (obj.output if obj else Output()).error(str(exc))
+        except (FabrxError, NetworkError, OSError) as exc:
+            _report(_output(ctx), exc)
             ctx.exit(EXIT_FAILURE)
+        except click.ClickException as exc:
+            output = _output(ctx)
+            if not output.json_mode:
+                raise
+            _report(output, exc)
+            ctx.exit(exc.exit_code)
 
 
-@click.group(cls=FabrxGroup)
+def _output(ctx: click.Context) -> Output:
+    obj = ctx.find_object(CliContext)
+    return obj.output if obj else Output(json_mode=bool(ctx.meta.get(_JSON_META)))
+
+
+def _report(output: Output, exc: Exception) -> None:
+    if output.json_mode:
+        summary, problems = problems_of(exc)
+        output.error(summary, problems)
+    else:
+        output.error(exc.format_message() if isinstance(exc, click.ClickException) else str(exc))
+
+
+@click.group(cls=FabrxCli)
 @click.option(
     "--config",
     "config_path",
@@ -53,21 +168,17 @@ class FabrxGroup(click.Group):
     envvar="FABRX_RUN_DIR",
     help="Run directory for generated files, ledgers and logs (env FABRX_RUN_DIR; default .fabrx/<name>).",
 )
-@click.option("--json", "json_mode", is_flag=True, help="Machine-readable JSON output.")
 @click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
 @click.version_option(package_name="fabrx")
 @click.pass_context
-def cli(
-    ctx: click.Context, config_path: Path | None, run_dir: Path | None, json_mode: bool, verbose: int
-) -> None:
-    """fabrx: the pharmaceutical supervision consortium on Hyperledger Fabric."""
+def cli(ctx: click.Context, config_path: Path | None, run_dir: Path | None, verbose: int) -> None:
+    """fabrx: run a Hyperledger Fabric consortium from one file and call its chaincodes."""
     if verbose:
         logging.basicConfig(
             level=logging.DEBUG if verbose > 1 else logging.INFO, format="%(name)s: %(message)s"
         )
-    ctx.obj = CliContext(
-        config_path=config_path, run_dir=run_dir, output=Output(json_mode=json_mode, verbose=verbose)
-    )
+    output = Output(json_mode=bool(ctx.meta.get(_JSON_META)), verbose=verbose)
+    ctx.obj = CliContext(config_path=config_path, run_dir=run_dir, output=output)
 
 
 def _register_commands() -> None:

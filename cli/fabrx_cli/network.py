@@ -63,12 +63,13 @@ def restart(obj: CliContext, node: str) -> None:
 @network.command()
 @click.pass_obj
 def status(obj: CliContext) -> None:
-    """Every node up or down, its health and version, ledger height per channel, deployed chaincodes."""
+    """Every node up or down, its health and version, ledger height per channel, deployed chaincodes.
+
+    Exits 3 when any node is down or unhealthy.
+    """
     net = open_network(obj.config_path, obj.run_dir)
     result: NetworkStatus = net.status()
-    obj.output.result(result.as_dict(), lambda _: result.render())
-    if not result.healthy:
-        raise click.exceptions.Exit(3)
+    obj.output.result(result.as_dict(), lambda _: result.render(), ok=result.healthy)
 
 
 @network.command()

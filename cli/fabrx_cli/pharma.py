@@ -60,21 +60,22 @@ _FACADES: dict[str, type[PharmaClient]] = {
 @dataclasses.dataclass
 class PharmaContext:
     cli: CliContext
-    org: str
+    org: str | None
 
 
 @cli.group()
-@click.option(
-    "--org", required=True, help="Organization whose SDK client acts (e.g. HospitalA or HospitalAMSP)."
-)
+@click.option("--org", help="Organization whose SDK client acts (e.g. HospitalA or HospitalAMSP). Required.")
 @click.pass_context
-def pharma(ctx: click.Context, org: str) -> None:
+def pharma(ctx: click.Context, org: str | None) -> None:
     """Write records and run checks as one organization of the pharma consortium."""
+    # --org is checked where a command uses it, so `fabrx pharma COMMAND --help` works without it.
     ctx.obj = PharmaContext(cli=ctx.find_object(CliContext) or CliContext(None, None), org=org)
 
 
 @contextmanager
 def _facade(obj: PharmaContext, expected: type[F]) -> Iterator[F]:
+    if obj.org is None:
+        raise click.UsageError("Missing option '--org' (fabrx pharma --org ORG COMMAND).")
     net = open_network(obj.cli.config_path, obj.cli.run_dir)
     org = next((o for o in net.consortium.orgs if obj.org in (o.name, o.msp_id)), None)
     if org is None:

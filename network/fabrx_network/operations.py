@@ -70,13 +70,22 @@ __all__ = [
 
 Progress = Callable[[str], None]
 
+# The default consortium file ships inside the package of an installed distribution (``make dist`` copies
+# ``network/consortium.yaml`` there); a development install reads the repository's file beside the package.
 _PACKAGED_DEFAULT = Path(__file__).with_name("consortium.yaml")
+_SOURCE_DEFAULT = Path(__file__).resolve().parent.parent / "consortium.yaml"
 
 
 def default_config_path() -> Path:
-    """``network/consortium.yaml`` of the current project if present, else the default packaged with fabrx."""
+    """``network/consortium.yaml`` of the current project if present, else the default shipped with fabrx.
+
+    The shipped default is the copy inside the installed ``fabrx_network`` package, or in a development
+    install the repository's ``network/consortium.yaml``.
+    """
     local = Path("network/consortium.yaml")
-    return local if local.exists() else _PACKAGED_DEFAULT
+    if local.exists():
+        return local
+    return _PACKAGED_DEFAULT if _PACKAGED_DEFAULT.exists() else _SOURCE_DEFAULT
 
 
 def open_network(
@@ -513,10 +522,16 @@ class ConsortiumNetwork:
     # --- handles for the SDK and tests ---------------------------------------------------------------
 
     def peer_endpoint(self, org: Organization, peer: Peer) -> Endpoint:
-        """The gRPC endpoint of a peer, verified with its organization's TLS CA."""
+        """The gRPC endpoint of a peer, verified with its organization's TLS CA.
+
+        Raises:
+            NetworkError: the organization's CA certificate is missing: the network is not up here.
+        """
         return Endpoint(
             address=f"{self.consortium.host}:{peer.port}",
-            tls_root_certs=self.layout.ca_cert(org.name).read_bytes(),
+            tls_root_certs=self._created(
+                self.layout.ca_cert(org.name), f"the TLS CA of {org.name}"
+            ).read_bytes(),
         )
 
     def orderer_endpoint(self, name: str | None = None) -> Endpoint:
@@ -544,9 +559,23 @@ class ConsortiumNetwork:
         )
 
     def client_msp(self, org: Organization | str, user: str = "client") -> Path:
-        """The MSP folder of an SDK client identity (``load_msp_folder`` reads it)."""
+        """The MSP folder of an SDK client identity (``load_msp_folder`` reads it).
+
+        Raises:
+            NetworkError: the identity was never enrolled: the network is not up in this run directory.
+        """
         name = org if isinstance(org, str) else org.name
-        return self.layout.user_msp(name, user).path
+        path = self.layout.user_msp(name, user).path
+        return self._created(path / "signcerts", f"the client identity {user!r} of {name}").parent
+
+    def _created(self, path: Path, what: str) -> Path:
+        """``path`` if ``network up`` has created it, else the error a caller can act on."""
+        if not path.exists():
+            raise NetworkError(
+                f"the network {self.consortium.name!r} is not up in {self.run_dir}: {what} does not exist "
+                f"yet ({path}); start it with `fabrx network up` (with the same --config and --run-dir)"
+            )
+        return path
 
     def _nodes(self) -> list[tuple[str, str, str]]:
         """Every node of the consortium as (name, kind, organization), CAs first, chaincode servers last."""

@@ -136,3 +136,28 @@ def test_stopped_peer_is_reported_down_then_restarts_and_catches_up(
     assert heights[node] == target, heights
     assert network.status().healthy
     network.wait_converged()  # the session network goes on serving later tests
+
+
+def test_cli_chaincode_calls_give_scripts_decoded_json_and_a_json_error_with_an_exit_code(
+    network: ConsortiumNetwork,
+) -> None:
+    base = ["--config", str(network.base_dir / "consortium.yaml"), "--run-dir", str(network.run_dir)]
+    call = ["--org", "HospitalA", "asset-py"]
+
+    created = CliRunner().invoke(
+        cli,
+        [*base, "chaincode", "invoke", *call, "CreateAsset", "cli-json", "green", "4", "ops", "90", "--json"],
+    )
+    assert created.exit_code == 0, created.output
+    queried = CliRunner().invoke(cli, [*base, "chaincode", "query", "--json", *call, "ReadAsset", "cli-json"])
+    assert queried.exit_code == 0, queried.output
+    assert json.loads(queried.stdout) == {
+        "format": "json",
+        "result": {"ID": "cli-json", "Color": "green", "Size": 4, "Owner": "ops", "AppraisedValue": 90},
+    }
+
+    failed = CliRunner().invoke(cli, [*base, "chaincode", "query", *call, "Fail", "ops says no", "--json"])
+    assert failed.exit_code == 1
+    assert failed.stdout == ""
+    error = json.loads(failed.stderr)
+    assert "ops says no" in error["error"] and error["problems"][0]["message"]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from fabrx_cli.chaincode import result_data
 from fabrx_cli.main import cli
 
 DEFAULT = Path(__file__).resolve().parents[3] / "network" / "consortium.yaml"
@@ -33,7 +34,82 @@ def test_json_mode_reports_errors_as_json(tmp_path: Path) -> None:
     missing = tmp_path / "nope.yaml"
     result = CliRunner().invoke(cli, ["--json", "--config", str(missing), "network", "status"])
     assert result.exit_code == 1
-    assert "cannot read the file" in json.loads(result.output.strip().splitlines()[-1])["error"]
+    error = json.loads(result.stderr)
+    assert [p["path"] for p in error["problems"]] == [str(missing)]
+    assert "cannot read the file" in error["problems"][0]["message"]
+
+
+def test_json_errors_list_every_problem_of_the_consortium_file_with_its_path(tmp_path: Path) -> None:
+    text = (
+        DEFAULT.read_text(encoding="utf-8")
+        .replace("port_base: 7050", "port_base: 70")
+        .replace("role: hospital", "role: clinic", 1)
+    )
+    bad = tmp_path / "consortium.yaml"
+    bad.write_text(text, encoding="utf-8")
+
+    result = CliRunner().invoke(cli, ["--config", str(bad), "network", "status", "--json"])
+
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    error = json.loads(result.stderr)
+    assert error["error"].startswith(f"{bad}: 2 errors")
+    by_path = {p["path"]: p for p in error["problems"]}
+    assert set(by_path) >= {"port_base", "orgs[4].role"}
+    assert "clinic" in by_path["orgs[4].role"]["message"]
+    assert all(p["severity"] in ("error", "warning") for p in error["problems"])
+
+
+def test_json_is_accepted_after_any_command_and_group(tmp_path: Path) -> None:
+    run = str(tmp_path / "run")
+    for argv in (
+        ["--json", "--run-dir", run, "network", "status"],
+        ["--run-dir", run, "network", "--json", "status"],
+        ["--run-dir", run, "network", "status", "--json"],
+    ):
+        result = CliRunner().invoke(cli, ["--config", str(DEFAULT), *argv])
+        assert result.exit_code == 3, argv
+        assert json.loads(result.stdout)["healthy"] is False, argv
+
+
+def test_a_wrong_command_line_in_json_mode_is_a_json_error_naming_the_option() -> None:
+    result = CliRunner().invoke(cli, ["network", "status", "--bogus", "--json"])
+    assert result.exit_code == 2
+    error = json.loads(result.stderr)
+    assert error["problems"][0]["path"] == "--bogus"
+
+    result = CliRunner().invoke(cli, ["--json", "--no-such-root-option"])
+    assert result.exit_code == 2
+    assert json.loads(result.stderr)["problems"][0]["path"] == "--no-such-root-option"
+
+
+def test_help_of_a_command_works_without_the_options_its_group_requires(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["pharma", "issue-invoice", "--help"])
+    assert result.exit_code == 0, result.output
+    assert "FILE" in result.stdout
+
+    result = CliRunner().invoke(cli, ["--run-dir", str(tmp_path), "pharma", "report"])
+    assert result.exit_code == 2
+    assert "Missing option '--org'" in result.stderr
+
+
+def test_a_command_on_a_network_never_started_says_the_network_is_not_up(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    for argv in (
+        ["chaincode", "query", "--org", "HospitalA", "pharma", "ReadParty", "x"],
+        ["pharma", "--org", "HospitalA", "stock", "P1", "B1"],
+    ):
+        result = CliRunner().invoke(cli, ["--config", str(DEFAULT), "--run-dir", str(run), *argv])
+        assert result.exit_code == 1, argv
+        assert "is not up" in result.stderr and "fabrx network up" in result.stderr, result.stderr
+        assert "signcerts" not in result.stderr.split("(")[0]
+        assert not run.exists(), "a read command must not create the run directory"
+
+
+def test_chaincode_results_are_encoded_once_for_json() -> None:
+    assert result_data(b'{"id": "a1", "size": 5}') == {"format": "json", "result": {"id": "a1", "size": 5}}
+    assert result_data("批号 B1".encode()) == {"format": "text", "result": "批号 B1"}
+    assert result_data(b"\xff\x00") == {"format": "base64", "result": "/wA="}
 
 
 def test_status_of_a_network_never_started_says_every_node_is_down(tmp_path: Path) -> None:
