@@ -11,14 +11,30 @@ BIN    := $(VENV)/bin
 FABRX  := $(BIN)/fabrx
 STAMP  := $(VENV)/.fabrx-installed
 
-.PHONY: install fabric postgres network-up network-down network-status demo test test-unit test-integration test-compat lint bench node-deps clean
+.PHONY: install lock dist fabric postgres network-up network-down network-status demo test test-unit test-integration test-compat lint bench node-deps clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $@
+
+# Re-resolve the development install against pyproject.toml's ranges in a scratch virtualenv and pin the
+# result in constraints.txt (then run make test before committing it).
+LOCK_VENV := .fabrx/lock-venv
+lock:
+	rm -rf $(LOCK_VENV) && $(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	{ sed -n '/^#/p' constraints.txt; $(LOCK_VENV)/bin/python -m pip freeze --all --exclude-editable \
+		| grep -v '^pip=='; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+	rm -rf $(LOCK_VENV)
+
+# The user-facing distributions (fabrx, fabrx-chaincode, fabrx-network, fabrx-pharma): wheels and sdists
+# in dist/, built from distributions/*/pyproject.toml (docs/install.md).
+dist: install
+	$(BIN)/python distributions/build.py --out dist
 
 fabric: install
 	$(FABRX) fabric install
@@ -66,4 +82,4 @@ bench: fabric node-deps
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .fabrx .mypy_cache .ruff_cache
+	rm -rf $(VENV) .fabrx .mypy_cache .ruff_cache dist

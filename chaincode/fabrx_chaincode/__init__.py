@@ -10,6 +10,14 @@ variables), or in-process with :func:`serve` (blocking), :class:`ChaincodeServer
 :class:`ChaincodeServerThread` (from synchronous code).
 """
 
+from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
+from importlib.metadata import version as _distribution_version
+
+try:
+    __version__ = _distribution_version("fabrx-chaincode")
+except _PackageNotFoundError:  # the development install: one distribution, fabrx, holds every package
+    __version__ = _distribution_version("fabrx")
+
 import logging as _logging
 
 from ._loader import load_contracts

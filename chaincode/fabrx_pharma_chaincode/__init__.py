@@ -17,6 +17,14 @@ transaction is refused.
 - :mod:`~fabrx_pharma_chaincode.encoding`: JSON for results.
 """
 
+from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
+from importlib.metadata import version as _distribution_version
+
+try:
+    __version__ = _distribution_version("fabrx-pharma")
+except _PackageNotFoundError:  # the development install: one distribution, fabrx, holds every package
+    __version__ = _distribution_version("fabrx")
+
 from fabrx_pharma.privacy import (
     CollectionSpec,
     books_collection,

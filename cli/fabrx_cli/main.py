@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,11 @@ from fabrx.errors import FabrxError
 from fabrx_network.config import ConfigError
 from fabrx_network.errors import NetworkError
 
+from . import __version__
 from ._output import EXIT_NEGATIVE, Output, Problem
 
 __all__ = [
+    "COMMAND_ENTRY_POINTS",
     "EXIT_FAILURE",
     "EXIT_NEGATIVE",
     "EXIT_USAGE",
@@ -169,7 +172,7 @@ def _report(output: Output, exc: Exception) -> None:
     help="Run directory for generated files, ledgers and logs (env FABRX_RUN_DIR; default .fabrx/<name>).",
 )
 @click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
-@click.version_option(package_name="fabrx")
+@click.version_option(__version__, prog_name="fabrx")
 @click.pass_context
 def cli(ctx: click.Context, config_path: Path | None, run_dir: Path | None, verbose: int) -> None:
     """fabrx: run a Hyperledger Fabric consortium from one file and call its chaincodes."""
@@ -181,10 +184,38 @@ def cli(ctx: click.Context, config_path: Path | None, run_dir: Path | None, verb
     ctx.obj = CliContext(config_path=config_path, run_dir=run_dir, output=output)
 
 
+#: Entry-point group of command modules that attach themselves to ``cli`` when loaded (the pharma
+#: application's ``pharma`` and ``demo`` commands come this way, from its own distribution).
+COMMAND_ENTRY_POINTS = "fabrx.cli"
+
+
 def _register_commands() -> None:
     # Command modules attach themselves to ``cli`` on import; importing here keeps ``fabrx_cli.main:cli``
     # the single entry point.
-    from . import chaincode, channel, demo, fabric, network, pharma, serve  # noqa: F401
+    from . import chaincode, channel, fabric, network  # noqa: F401
+
+    for entry_point in entry_points(group=COMMAND_ENTRY_POINTS):
+        try:
+            entry_point.load()
+        except ImportError as exc:
+            # An optional dependency left out (fabrx-pharma without its `service` extra) must not take the
+            # other commands down: the command stays listed and says what it lacks when called.
+            if entry_point.name not in cli.commands:
+                cli.add_command(_unavailable(entry_point.name, exc))
+
+
+def _unavailable(name: str, exc: ImportError) -> click.Command:
+    reason = f"the {name!r} command cannot load here: {exc} (install its distribution's extra)"
+
+    def fail() -> None:
+        raise click.ClickException(reason)
+
+    return FabrxCommand(
+        name,
+        callback=fail,
+        help=f"Not available: {exc}.",
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    )
 
 
 _register_commands()

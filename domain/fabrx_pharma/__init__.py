@@ -15,6 +15,25 @@ the pharma chaincode and the ``fabrx`` SDK. Standard library only: no I/O, no Fa
 - :mod:`~fabrx_pharma.sample`: sample data (invented parties and codes) for demos and tests.
 """
 
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+
+if _TYPE_CHECKING:
+    __version__: str
+else:
+
+    def __getattr__(name: str) -> str:
+        # Resolved on first use: importlib.metadata loads socket and email, which importing the pure domain
+        # core must not.
+        if name != "__version__":
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("fabrx-pharma")
+        except PackageNotFoundError:  # the development install: one distribution, fabrx, holds every package
+            return version("fabrx")
+
+
 from .analysis import (
     Finding,
     Holding,

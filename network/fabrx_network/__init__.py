@@ -6,6 +6,14 @@ Pipeline: :func:`load_consortium` (parse, validate every problem at once, resolv
 :func:`ensure_fabric`.
 """
 
+from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
+from importlib.metadata import version as _distribution_version
+
+try:
+    __version__ = _distribution_version("fabrx-network")
+except _PackageNotFoundError:  # the development install: one distribution, fabrx, holds every package
+    __version__ = _distribution_version("fabrx")
+
 from .config import ConfigError, Consortium, Problem, load_consortium
 from .errors import HealthError, InstallError, NetworkError, ProcessError, UpError
 from .install import FabricInstall, doctor, ensure_fabric, find_fabric

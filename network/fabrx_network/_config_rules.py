@@ -9,13 +9,11 @@ in; it runs only when :func:`check` found no error.
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-
-from fabrx_pharma import Role as PharmaRole
-from fabrx_pharma import ValidationError
-from fabrx_pharma.privacy import collection_plan
+from typing import TYPE_CHECKING
 
 from ._config_parse import Problems, suggest
 from ._signature_policy import signature_policy_principals
@@ -37,6 +35,11 @@ from .config import (
     Organization,
     Peer,
 )
+
+if TYPE_CHECKING:
+    # The pharma application's collection plan is imported only where `private_data: trading_pairs` asks
+    # for it, so the network tooling installs and runs without the pharma application.
+    from fabrx_pharma import Role as PharmaRole
 
 __all__ = ["check", "ephemeral_port_range", "msp_id_of", "resolve", "trading_pair_collections"]
 
@@ -293,7 +296,14 @@ def _check_chaincodes(problems: Problems, c: Consortium) -> None:
                 problems.error(
                     f"{path}.private_data", f"trading_pairs needs an organization with role regulator {where}"
                 )
+            elif importlib.util.find_spec("fabrx_pharma") is None:
+                problems.error(
+                    f"{path}.private_data",
+                    "trading_pairs is the pharma application's collection plan: install fabrx-pharma",
+                )
             else:
+                from fabrx_pharma import ValidationError
+
                 try:
                     generated = list(trading_pair_collections(orgs, msp_by_org))
                 except ValidationError as exc:
@@ -367,6 +377,9 @@ def trading_pair_collections(
       endorsement time, which with one peer per organization is every member.
     - ``block_to_live: 0``: kept forever, since supervision and recalls need the history.
     """
+    from fabrx_pharma import Role as PharmaRole
+    from fabrx_pharma.privacy import collection_plan
+
     # An organization with an unknown role was reported while parsing; it takes no part in the plan.
     members = [_PharmaMember(msp_by_org[o.name], PharmaRole(o.role)) for o in orgs if o.role in ROLES]
     for spec in collection_plan(members):

@@ -9,6 +9,10 @@ evaluate and submit transactions, listen to events, and load identities. Subpack
 - :mod:`fabrx.errors`: the exception tree rooted at :class:`FabrxError`
 """
 
+from importlib.metadata import version as _distribution_version
+
+__version__ = _distribution_version("fabrx")
+
 from . import hashing
 from .ca import CAClient, Enrollment
 from .endpoint import Endpoint

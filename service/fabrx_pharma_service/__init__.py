@@ -14,6 +14,14 @@ the service acts through the member's own Fabric identities (keys stay with the 
 endpoints, the signature scheme, errors, idempotency and the audit log.
 """
 
+from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
+from importlib.metadata import version as _distribution_version
+
+try:
+    __version__ = _distribution_version("fabrx-pharma")
+except _PackageNotFoundError:  # the development install: one distribution, fabrx, holds every package
+    __version__ = _distribution_version("fabrx")
+
 from .app import API_VERSION, ServiceLimits, create_app, openapi_document, service_error, service_openapi
 from .applications import ALGORITHMS, Application, ApplicationRegistry, CredentialError
 from .audit import AuditEntry, AuditLog

@@ -17,6 +17,14 @@ operations kept up to date as records arrive. Its answers equal the domain's ``c
   versioned migrations.
 """
 
+from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
+from importlib.metadata import version as _distribution_version
+
+try:
+    __version__ = _distribution_version("fabrx-pharma")
+except _PackageNotFoundError:  # the development install: one distribution, fabrx, holds every package
+    __version__ = _distribution_version("fabrx")
+
 from .decode import DecodedBlock, MissingRecord, decode_block
 from .errors import (
     BlockUndecodable,
