@@ -170,7 +170,10 @@ def test_the_pharma_application_adds_its_commands_to_the_installed_tooling(
     )
     assert versions.split() == [VERSION] * 4
     fabrx = network.bin / "fabrx"
-    assert {"pharma", "demo"} <= _commands(_ok([fabrx, "--help"], tmp_path))
+    assert {"pharma", "demo", "serve"} <= _commands(_ok([fabrx, "--help"], tmp_path))
+    # The HTTP service's libraries come with the `service` extra, which this install left out.
+    served = _run([fabrx, "serve", "openapi"], tmp_path)
+    assert served.returncode == 1 and "fastapi" in served.stderr and "extra" in served.stderr
     assert "--org" in _ok([fabrx, "pharma", "--help"], tmp_path)
     assert "FILE" in _ok([fabrx, "pharma", "issue-invoice", "--help"], tmp_path)
     # The default consortium file inside the installed package loads: status of a network never started.
