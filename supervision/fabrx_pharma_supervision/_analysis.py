@@ -37,28 +37,25 @@ def trace_prescription(
     connection: sa.Connection, *, prescription_id: str | None, patient_pseudonym: str | None
 ) -> tuple[Trace, ...]:
     view = StoreView(connection)
-    p = t.prescription
-    query = sa.select(p.c.prescription_id).order_by(p.c.prescribed_us, p.c.position)
     if prescription_id is not None:
-        query = query.where(p.c.prescription_id == prescription_id)
+        found = connection.execute(_BY_ID, {"prescription_id": prescription_id}).scalars()
     else:
         assert patient_pseudonym is not None
-        query = query.where(p.c.patient_pseudonym == patient_pseudonym.lower())
+        found = connection.execute(_BY_PATIENT, {"patient_pseudonym": patient_pseudonym.lower()}).scalars()
     traces: list[Trace] = []
-    for found_id in connection.execute(query).scalars():
+    for found_id in list(found):
         prescription = view.prescription(found_id)
         assert isinstance(prescription, Prescription)
         for item in prescription.items:
             batch = view.batch(item.product_id, item.batch_number)
             events = tuple(
                 connection.execute(
-                    sa.select(t.adverse_event.c.report_id)
-                    .where(
-                        t.adverse_event.c.prescription_id == prescription.prescription_id,
-                        t.adverse_event.c.product_id == item.product_id,
-                        t.adverse_event.c.batch_number == item.batch_number,
-                    )
-                    .order_by(t.adverse_event.c.position)
+                    _EVENTS,
+                    {
+                        "prescription_id": prescription.prescription_id,
+                        "product_id": item.product_id,
+                        "batch_number": item.batch_number,
+                    },
                 ).scalars()
             )
             traces.append(
@@ -93,28 +90,15 @@ def _sources(
 ) -> list[tuple[InvoiceHop, str]]:
     """Invoices that brought the batch to ``buyer`` (hop, seller); only those carrying ``codes`` if any
     of them do."""
-    i, il, r = t.invoice, t.invoice_line, t.receipt
-    query = (
-        sa.select(i.c.number, i.c.kind, i.c.seller, i.c.buyer, i.c.issue_date, r.c.received_at, i.c.position)
-        .select_from(i.outerjoin(r, r.c.invoice_number == i.c.number))
-        .where(
-            i.c.buyer == buyer,
-            sa.exists().where(
-                il.c.number == i.c.number, il.c.product_id == batch_key[0], il.c.batch_number == batch_key[1]
-            ),
+    rows = list(
+        connection.execute(
+            _SOURCES, {"buyer": buyer, "product_id": batch_key[0], "batch_number": batch_key[1]}
         )
-        .order_by(i.c.position)
     )
-    rows = list(connection.execute(query))
     if codes and rows:
         pinned_numbers = set(
             connection.execute(
-                sa.select(t.shipment_code.c.number)
-                .distinct()
-                .where(
-                    t.shipment_code.c.number.in_([row.number for row in rows]),
-                    t.shipment_code.c.trace_code.in_(sorted(codes)),
-                )
+                _PINNED, {"numbers": [row.number for row in rows], "codes": sorted(codes)}
             ).scalars()
         )
         pinned = [row for row in rows if row.number in pinned_numbers]
@@ -190,13 +174,10 @@ def recall_scope(connection: sa.Connection, product_id: str, batch_number: str) 
     invoices = sorted(
         (row.issue_date, row.number)
         for row in connection.execute(
-            sa.select(i.c.number, i.c.issue_date).where(
-                sa.exists().where(
-                    il.c.number == i.c.number,
-                    il.c.product_id == product_id,
-                    il.c.batch_number == batch_number,
-                )
-            )
+            sa.select(i.c.number, i.c.issue_date)
+            .distinct()
+            .select_from(il.join(i, i.c.number == il.c.number))
+            .where(il.c.product_id == product_id, il.c.batch_number == batch_number)
         )
     )
     events = tuple(
@@ -236,3 +217,50 @@ def _holdings(
             Holding(row["holder"], role, int(row["received"]), int(out), int(row["received"] - out))
         )
     return tuple(sorted(holdings, key=lambda h: h.msp_id))
+
+
+# Built once, so SQLAlchemy reuses their compiled form on every trace.
+_P = t.prescription
+_BY_ID = (
+    sa.select(_P.c.prescription_id)
+    .where(_P.c.prescription_id == sa.bindparam("prescription_id"))
+    .order_by(_P.c.prescribed_us, _P.c.position)
+)
+_BY_PATIENT = (
+    sa.select(_P.c.prescription_id)
+    .where(_P.c.patient_pseudonym == sa.bindparam("patient_pseudonym"))
+    .order_by(_P.c.prescribed_us, _P.c.position)
+)
+_EVENTS = (
+    sa.select(t.adverse_event.c.report_id)
+    .where(
+        t.adverse_event.c.prescription_id == sa.bindparam("prescription_id"),
+        t.adverse_event.c.product_id == sa.bindparam("product_id"),
+        t.adverse_event.c.batch_number == sa.bindparam("batch_number"),
+    )
+    .order_by(t.adverse_event.c.position)
+)
+_I, _IL, _R = t.invoice, t.invoice_line, t.receipt
+# From the batch's invoice lines (an index), not from the buyer's invoices: a batch has a few hundred
+# lines even in a large province, a hospital thousands of invoices.
+_SOURCES = (
+    sa.select(
+        _I.c.number, _I.c.kind, _I.c.seller, _I.c.buyer, _I.c.issue_date, _R.c.received_at, _I.c.position
+    )
+    .distinct()
+    .select_from(_IL.join(_I, _I.c.number == _IL.c.number).outerjoin(_R, _R.c.invoice_number == _I.c.number))
+    .where(
+        _IL.c.product_id == sa.bindparam("product_id"),
+        _IL.c.batch_number == sa.bindparam("batch_number"),
+        _I.c.buyer == sa.bindparam("buyer"),
+    )
+    .order_by(_I.c.position)
+)
+_PINNED = (
+    sa.select(t.shipment_code.c.number)
+    .distinct()
+    .where(
+        t.shipment_code.c.number.in_(sa.bindparam("numbers", expanding=True)),
+        t.shipment_code.c.trace_code.in_(sa.bindparam("codes", expanding=True)),
+    )
+)
