@@ -3,18 +3,22 @@
 The update flow passes only files between members: ``update <change> -o update.pb`` creates the update,
 each admin runs ``update describe`` and ``update sign update.pb -o <org>.sig``, and anyone runs
 ``update submit update.pb *.sig``, which refuses (naming what is missing) unless the signatures satisfy
-the update's policies. ``--as ORG`` acts as that organization's admin from the run directory (its own
-peer reads the current configuration); ``sign`` also takes any MSP folder (``--msp-id``/``--msp-dir``).
+the update's policies. The acting admin is ``--as ORG`` from the run directory (its organization's peer
+reads the current configuration), or, on a member's own host, ``--msp-id``/``--msp-dir`` with
+``--peer``/``--peer-tls-ca`` and ``--orderer``/``--orderer-tls-ca`` as the command needs them.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
-from fabrx import load_msp_folder
+from fabrx import Endpoint
 from fabrx.admin import (
     AnchorPeer,
     ChannelConfig,
@@ -40,12 +44,102 @@ from fabrx_network.admins import OrgAdmin, org_admin
 
 from .main import CliContext, cli
 
-_as_option = click.option(
-    "--as",
-    "as_org",
-    required=True,
-    help="Act as this organization's admin (name or MSP id) from the run directory.",
-)
+
+@dataclass(frozen=True)
+class AdminSource:
+    """Whose admin acts, from the run directory (``--as``) or from a member's own files."""
+
+    as_org: str | None
+    msp_id: str | None
+    msp_dir: Path | None
+    peer: str | None
+    peer_tls_ca: Path | None
+    orderer: str | None
+    orderer_tls_ca: Path | None
+
+    def resolve(self, obj: CliContext) -> OrgAdmin:
+        explicit = self.msp_id or self.msp_dir or self.peer or self.orderer
+        if self.as_org and not explicit:
+            return org_admin(open_network(obj.config_path, obj.run_dir), self.as_org)
+        if self.as_org or not (self.msp_id and self.msp_dir):
+            raise click.UsageError(
+                "act either --as ORG (run directory), or with --msp-id and --msp-dir "
+                "(plus --peer/--peer-tls-ca and --orderer/--orderer-tls-ca where the command needs them)"
+            )
+        return OrgAdmin.from_files(
+            self.msp_id,
+            self.msp_dir,
+            peer=_endpoint(self.peer, self.peer_tls_ca, "--peer"),
+            orderer=_endpoint(self.orderer, self.orderer_tls_ca, "--orderer"),
+        )
+
+
+def _endpoint(address: str | None, tls_ca: Path | None, option: str) -> Endpoint | None:
+    if address is None:
+        return None
+    if tls_ca is None:
+        raise click.UsageError(f"{option} needs {option}-tls-ca (the PEM CA of its TLS certificate)")
+    return Endpoint.from_files(address, tls_root_cert=tls_ca)
+
+
+_ACTING_OPTIONS = ("as_org", "msp_id", "msp_dir", "peer", "peer_tls_ca", "orderer", "orderer_tls_ca")
+
+
+def _acting_admin(command: Callable[..., None]) -> Callable[..., None]:
+    """Adds the options naming the acting admin; the command receives them as ``who``."""
+
+    @functools.wraps(command)
+    def wrapper(**kwargs: Any) -> None:
+        who = AdminSource(*(kwargs.pop(f"acting_{name}") for name in _ACTING_OPTIONS))
+        command(who=who, **kwargs)
+
+    existing = click.Path(path_type=Path, dir_okay=False, exists=True)
+    options = [
+        click.option(
+            "--as",
+            "acting_as_org",
+            help="Act as this organization's admin (name or MSP id) from the run directory.",
+        ),
+        click.option(
+            "--msp-id",
+            "acting_msp_id",
+            help="Or act with your own admin MSP folder: its MSP id (with --msp-dir).",
+        ),
+        click.option(
+            "--msp-dir",
+            "acting_msp_dir",
+            type=click.Path(path_type=Path, file_okay=False, exists=True),
+            help="Your admin MSP folder.",
+        ),
+        click.option(
+            "--peer",
+            "acting_peer",
+            help="host:port of your organization's peer (reads the channel configuration).",
+        ),
+        click.option(
+            "--peer-tls-ca",
+            "acting_peer_tls_ca",
+            type=existing,
+            help="PEM CA certificate of the peer's TLS certificate.",
+        ),
+        click.option(
+            "--orderer",
+            "acting_orderer",
+            help="host:port of an orderer of the channel (submit; reading without a peer).",
+        ),
+        click.option(
+            "--orderer-tls-ca",
+            "acting_orderer_tls_ca",
+            type=existing,
+            help="PEM CA certificate of the orderer's TLS certificate.",
+        ),
+    ]
+    decorated: Callable[..., None] = wrapper
+    for option in reversed(options):
+        decorated = option(decorated)
+    return decorated
+
+
 _channel_option = click.option("--channel", default="pharma", show_default=True, help="Channel id.")
 _output_option = click.option(
     "-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True, help="File to write."
@@ -62,14 +156,11 @@ def update() -> None:
     """Create, describe, sign and submit channel configuration updates (files between admins)."""
 
 
-def _admin(obj: CliContext, as_org: str) -> OrgAdmin:
-    return org_admin(open_network(obj.config_path, obj.run_dir), as_org)
-
-
 def _current(admin: OrgAdmin, channel_id: str) -> ChannelConfig:
     """The configuration from the organization's own peer, or from the orderer if it runs none."""
     if admin.peer is None:
-        return read_channel_config_from_orderer(admin.orderer, admin.identity, admin.signer, channel_id)
+        orderer = admin.require_orderer()
+        return read_channel_config_from_orderer(orderer, admin.identity, admin.signer, channel_id)
     return read_channel_config(admin.peer, channel_id)
 
 
@@ -104,7 +195,7 @@ def _render_summary(data: dict[str, Any]) -> str:
 
 
 @channel.command("config")
-@_as_option
+@_acting_admin
 @_channel_option
 @click.option(
     "-o",
@@ -113,9 +204,9 @@ def _render_summary(data: dict[str, Any]) -> str:
     help="Also write the common.Config bytes.",
 )
 @click.pass_obj
-def show_config(obj: CliContext, as_org: str, channel: str, output: Path | None) -> None:
+def show_config(obj: CliContext, who: AdminSource, channel: str, output: Path | None) -> None:
     """Show the channel's current configuration as the organization's peer (or the orderer) has it."""
-    config = _current(_admin(obj, as_org), channel)
+    config = _current(who.resolve(obj), channel)
     if output is not None:
         _write(output, config.serialize())
     obj.output.result(_config_summary(config), _render_summary)
@@ -161,50 +252,50 @@ def _create(obj: CliContext, admin: OrgAdmin, channel_id: str, changed: Any, out
 
 
 @update.command("anchor-peers")
-@_as_option
+@_acting_admin
 @_channel_option
 @click.option("--org", "msp_id", help="MSP id of the organization (default: the --as organization).")
 @click.option(
-    "--peer", "peers", multiple=True, help="host:port of an anchor peer (repeatable; none removes)."
+    "--anchor-peer", "peers", multiple=True, help="host:port of an anchor peer (repeatable; none removes)."
 )
 @_output_option
 @click.pass_obj
 def anchor_peers(
-    obj: CliContext, as_org: str, channel: str, msp_id: str | None, peers: tuple[str, ...], output: Path
+    obj: CliContext, who: AdminSource, channel: str, msp_id: str | None, peers: tuple[str, ...], output: Path
 ) -> None:
     """Create an update setting an organization's anchor peers (its own admins sign it)."""
-    admin = _admin(obj, as_org)
+    admin = who.resolve(obj)
     parsed = [AnchorPeer.parse(p) for p in peers]
     _create(obj, admin, channel, lambda c: set_anchor_peers(c, msp_id or admin.msp_id, parsed), output)
 
 
 @update.command("add-org")
-@_as_option
+@_acting_admin
 @_channel_option
 @click.option(
     "--request", "request_file", type=click.Path(path_type=Path, dir_okay=False, exists=True), required=True
 )
 @_output_option
 @click.pass_obj
-def add_org(obj: CliContext, as_org: str, channel: str, request_file: Path, output: Path) -> None:
+def add_org(obj: CliContext, who: AdminSource, channel: str, request_file: Path, output: Path) -> None:
     """Create an update adding the organization of a join request (a majority of admins sign it)."""
     request = JoinRequest.from_json(request_file.read_text(encoding="utf-8"))
-    _create(obj, _admin(obj, as_org), channel, lambda c: add_organization(c, request), output)
+    _create(obj, who.resolve(obj), channel, lambda c: add_organization(c, request), output)
 
 
 @update.command("remove-org")
-@_as_option
+@_acting_admin
 @_channel_option
 @click.option("--org", "msp_id", required=True, help="MSP id of the organization to remove.")
 @_output_option
 @click.pass_obj
-def remove_org(obj: CliContext, as_org: str, channel: str, msp_id: str, output: Path) -> None:
+def remove_org(obj: CliContext, who: AdminSource, channel: str, msp_id: str, output: Path) -> None:
     """Create an update removing an organization from the channel (a majority of admins sign it)."""
-    _create(obj, _admin(obj, as_org), channel, lambda c: remove_organization(c, msp_id), output)
+    _create(obj, who.resolve(obj), channel, lambda c: remove_organization(c, msp_id), output)
 
 
 @update.command("add-crl")
-@_as_option
+@_acting_admin
 @_channel_option
 @click.option("--org", "msp_id", help="MSP id whose CA issued the CRL (default: the --as organization).")
 @click.option(
@@ -215,7 +306,7 @@ def remove_org(obj: CliContext, as_org: str, channel: str, msp_id: str, output: 
 @click.pass_obj
 def add_crl_command(
     obj: CliContext,
-    as_org: str,
+    who: AdminSource,
     channel: str,
     msp_id: str | None,
     crl_file: Path,
@@ -223,7 +314,7 @@ def add_crl_command(
     output: Path,
 ) -> None:
     """Create an update putting a CA's CRL into the organization's MSP (its own admins sign it)."""
-    admin = _admin(obj, as_org)
+    admin = who.resolve(obj)
     try:
         revoked = [int(s.replace(":", ""), 16) for s in serials]
     except ValueError as exc:
@@ -233,19 +324,17 @@ def add_crl_command(
 
 
 @update.command("remove-consenter")
-@_as_option
+@_acting_admin
 @_channel_option
 @click.option("--consenter", required=True, help="host:port of the Raft consenter to remove.")
 @_output_option
 @click.pass_obj
 def remove_consenter_command(
-    obj: CliContext, as_org: str, channel: str, consenter: str, output: Path
+    obj: CliContext, who: AdminSource, channel: str, consenter: str, output: Path
 ) -> None:
     """Create an update removing a Raft consenter (the orderer organizations' admins sign it)."""
     address = AnchorPeer.parse(consenter)
-    _create(
-        obj, _admin(obj, as_org), channel, lambda c: remove_consenter(c, address.host, address.port), output
-    )
+    _create(obj, who.resolve(obj), channel, lambda c: remove_consenter(c, address.host, address.port), output)
 
 
 def _read_update(path: Path) -> ChannelUpdate:
@@ -275,12 +364,12 @@ _signature_files = click.argument(
 
 @update.command("describe")
 @_update_file
-@_as_option
+@_acting_admin
 @click.pass_obj
-def describe(obj: CliContext, update_file: Path, as_org: str) -> None:
+def describe(obj: CliContext, update_file: Path, who: AdminSource) -> None:
     """Say in words what an update changes, against the channel's current configuration."""
     created = _read_update(update_file)
-    current = _current(_admin(obj, as_org), created.channel_id)
+    current = _current(who.resolve(obj), created.channel_id)
     lines = describe_update(created.update, current)
     obj.output.result(
         {"channel": created.channel_id, "sequence": current.sequence, "changes": list(lines)},
@@ -293,32 +382,20 @@ def describe(obj: CliContext, update_file: Path, as_org: str) -> None:
 
 @update.command("sign")
 @_update_file
-@click.option("--as", "as_org", help="Sign as this organization's admin from the run directory.")
-@click.option("--msp-id", help="Sign with an MSP folder of this MSP id instead (with --msp-dir).")
-@click.option("--msp-dir", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@_acting_admin
 @_output_option
 @click.pass_obj
-def sign(
-    obj: CliContext,
-    update_file: Path,
-    as_org: str | None,
-    msp_id: str | None,
-    msp_dir: Path | None,
-    output: Path,
-) -> None:
-    """Sign an update; the signature goes to its own file and the update file is unchanged."""
+def sign(obj: CliContext, update_file: Path, who: AdminSource, output: Path) -> None:
+    """Sign an update; the signature goes to its own file and the update file is unchanged.
+
+    Needs only the admin's identity (--as, or --msp-id and --msp-dir): review it first with describe.
+    """
     created = _read_update(update_file)
-    if as_org and not (msp_id or msp_dir):
-        admin = _admin(obj, as_org)
-        identity, signer = admin.identity, admin.signer
-    elif msp_id and msp_dir and not as_org:
-        identity, signer, _ = load_msp_folder(msp_id, msp_dir)
-    else:
-        raise click.UsageError("give either --as ORG, or --msp-id and --msp-dir")
-    signature = sign_update(created, identity, signer)
+    admin = who.resolve(obj)
+    signature = sign_update(created, admin.identity, admin.signer)
     _write(output, signature.bytes)
     obj.output.result(
-        {"signature": str(output), "msp_id": identity.msp_id, "channel": created.channel_id},
+        {"signature": str(output), "msp_id": admin.msp_id, "channel": created.channel_id},
         lambda d: f"signed the update of {d['channel']} as {d['msp_id']}: {d['signature']}",
     )
 
@@ -326,13 +403,13 @@ def sign(
 @update.command("check")
 @_update_file
 @_signature_files
-@_as_option
+@_acting_admin
 @click.pass_obj
-def check(obj: CliContext, update_file: Path, signature_files: tuple[Path, ...], as_org: str) -> None:
+def check(obj: CliContext, update_file: Path, signature_files: tuple[Path, ...], who: AdminSource) -> None:
     """Check whether the signatures satisfy the update's policies (exit 1 when not); nothing is sent."""
     created = _read_update(update_file)
     verdict = check_signatures(
-        created, _read_signatures(signature_files), _current(_admin(obj, as_org), created.channel_id)
+        created, _read_signatures(signature_files), _current(who.resolve(obj), created.channel_id)
     )
     if not verdict.satisfied:
         raise AdminError(verdict.explain())
@@ -342,17 +419,17 @@ def check(obj: CliContext, update_file: Path, signature_files: tuple[Path, ...],
 @update.command("submit")
 @_update_file
 @_signature_files
-@_as_option
+@_acting_admin
 @click.pass_obj
-def submit(obj: CliContext, update_file: Path, signature_files: tuple[Path, ...], as_org: str) -> None:
+def submit(obj: CliContext, update_file: Path, signature_files: tuple[Path, ...], who: AdminSource) -> None:
     """Submit an update with its signatures and wait until the organization's peer has the new config.
 
     Refused, with nothing sent, unless the signatures satisfy the policies of everything it changes.
     """
     created = _read_update(update_file)
-    admin = _admin(obj, as_org)
+    admin = who.resolve(obj)
     config = submit_update(
-        created, _read_signatures(signature_files), peer=admin.require_peer(), orderer=admin.orderer
+        created, _read_signatures(signature_files), peer=admin.require_peer(), orderer=admin.require_orderer()
     )
     obj.output.result(_config_summary(config), lambda d: "updated; now " + _render_summary(d))
 

@@ -26,8 +26,11 @@ __all__ = ["OrgAdmin", "org_admin", "org_admin_name", "org_registrar"]
 
 @dataclass(frozen=True)
 class OrgAdmin:
-    """An organization's admin identity in the run directory, with its organization's first peer
-    (``None`` for the orderer organization) and the channel's first orderer."""
+    """An organization's admin identity, with one of its organization's peers and an orderer.
+
+    :func:`org_admin` finds them in a run directory (``peer`` is ``None`` for the orderer
+    organization); :meth:`from_files` takes them from a member's own files on its own host.
+    """
 
     name: str
     msp_id: str
@@ -35,7 +38,31 @@ class OrgAdmin:
     identity: Identity
     signer: Signer
     peer: PeerAdmin | None
-    orderer: Endpoint
+    orderer: Endpoint | None
+
+    @classmethod
+    def from_files(
+        cls, msp_id: str, msp_dir: Path, *, peer: Endpoint | None = None, orderer: Endpoint | None = None
+    ) -> OrgAdmin:
+        """The admin whose MSP folder is ``msp_dir`` (``signcerts/``, ``keystore/``), with its own peer
+        and an orderer of the channel where given.
+
+        Raises:
+            IdentityError: the folder holds no single certificate and key.
+        """
+        identity, signer, _ = load_msp_folder(msp_id, msp_dir)
+        admin_peer = PeerAdmin(peer, identity, signer) if peer is not None else None
+        return cls(msp_id, msp_id, msp_dir, identity, signer, admin_peer, orderer)
+
+    def require_orderer(self) -> Endpoint:
+        """The orderer to send updates to.
+
+        Raises:
+            NetworkError: none was given.
+        """
+        if self.orderer is None:
+            raise NetworkError(f"no orderer given for {self.name}: name one (host:port and its TLS CA)")
+        return self.orderer
 
     def require_peer(self) -> PeerAdmin:
         """The admin's handle on its organization's peer.
@@ -44,7 +71,9 @@ class OrgAdmin:
             NetworkError: the organization runs no peer (the orderer organization).
         """
         if self.peer is None:
-            raise NetworkError(f"{self.name} runs no peer: act as an application organization's admin")
+            raise NetworkError(
+                f"no peer of {self.name} to use: act as an application organization's admin with a peer"
+            )
         return self.peer
 
 

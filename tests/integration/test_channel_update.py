@@ -83,7 +83,7 @@ def _submit(
     network: ConsortiumNetwork, update: ChannelUpdate, signatures: list[UpdateSignature]
 ) -> ChannelConfig:
     admin = _admin(network, "Regulator")
-    return submit_update(update, signatures, peer=admin.require_peer(), orderer=admin.orderer)
+    return submit_update(update, signatures, peer=admin.require_peer(), orderer=admin.require_orderer())
 
 
 def _broadcast_unchecked(
@@ -112,7 +112,8 @@ def _broadcast_unchecked(
         ),
         data=data.SerializeToString(),
     )
-    broadcast(admin.orderer, sign_envelope(payload, admin.signer, fabrx.hashing.sha256), "unchecked update")
+    envelope = sign_envelope(payload, admin.signer, fabrx.hashing.sha256)
+    broadcast(admin.require_orderer(), envelope, "unchecked update")
 
 
 def _wait_sequence_everywhere(network: ConsortiumNetwork, sequence: int, timeout: float = 30.0) -> None:
@@ -147,7 +148,7 @@ def test_orderer_organization_reads_the_same_configuration_from_the_orderer(
     orderer_admin = _admin(network, "Orderer")
     assert orderer_admin.peer is None
     from_orderer = read_channel_config_from_orderer(
-        orderer_admin.orderer, orderer_admin.identity, orderer_admin.signer, CHANNEL
+        orderer_admin.require_orderer(), orderer_admin.identity, orderer_admin.signer, CHANNEL
     )
     _wait_sequence_everywhere(network, from_orderer.sequence)
     assert from_orderer.copy() == _current(network).copy()
@@ -155,7 +156,7 @@ def test_orderer_organization_reads_the_same_configuration_from_the_orderer(
     # An identity of no channel organization may not read it.
     with pytest.raises(AdminError, match=r"refused with (FORBIDDEN|BAD_REQUEST)"):
         read_channel_config_from_orderer(
-            orderer_admin.orderer,
+            orderer_admin.require_orderer(),
             fabrx.Identity("NoSuchMSP", orderer_admin.identity.credentials),
             orderer_admin.signer,
             CHANNEL,
@@ -548,7 +549,7 @@ def test_a_signature_of_another_update_does_not_count(network: ConsortiumNetwork
 # --- the same flow through the fabrx command, with files only -------------------------------------------
 
 
-def test_cli_flow_passes_only_files_and_refuses_too_few_signatures(
+def test_cli_flow_passes_only_files_between_hosts_and_refuses_too_few_signatures(
     network: ConsortiumNetwork, tmp_path: Path
 ) -> None:
     def fabrx_cli(*args: str) -> str:
@@ -558,17 +559,36 @@ def test_cli_flow_passes_only_files_and_refuses_too_few_signatures(
         )
         return f"exit {result.exit_code}\n{result.output}"
 
+    def own_host(org_name: str, *, orderer: bool = False) -> list[str]:
+        """The acting-admin options of a member on its own host: its files, no run directory."""
+        org = network.consortium.org(org_name)
+        options = [
+            *("--msp-id", org.msp_id, "--msp-dir", str(network.layout.user_msp(org_name, "admin").path)),
+            *("--peer", f"{network.consortium.host}:{org.peers[0].port}"),
+            *("--peer-tls-ca", str(network.layout.ca_cert(org_name))),
+        ]
+        if orderer:
+            options += [
+                *("--orderer", network.orderer_endpoint().address),
+                *("--orderer-tls-ca", str(network.layout.ca_cert("Orderer"))),
+            ]
+        return options
+
+    def fabrx_own_host(*args: str) -> str:
+        result = CliRunner().invoke(cli, list(args), env={"FABRX_CONFIG": None, "FABRX_RUN_DIR": None})
+        return f"exit {result.exit_code}\n{result.output}"
+
     before = _current(network)
     original = before.application_org("ManufacturerMSP").anchor_peers
     extra = f"{network.consortium.host}:{NEW_ORG_ANCHOR_PORT}"
     update_file = tmp_path / "update.pb"
     created = fabrx_cli(
         "channel", "update", "anchor-peers", "--as", "Manufacturer",
-        *(a for p in original for a in ("--peer", str(p))), "--peer", extra, "-o", str(update_file),
+        *(a for p in (*original, extra) for a in ("--anchor-peer", str(p))), "-o", str(update_file),
     )  # fmt: skip
     assert created.startswith("exit 0"), created
     assert "sets the anchor peers of ManufacturerMSP to" in created
-    described = fabrx_cli("channel", "update", "describe", str(update_file), "--as", "HospitalA")
+    described = fabrx_own_host("channel", "update", "describe", str(update_file), *own_host("HospitalA"))
     assert f"sets the anchor peers of ManufacturerMSP to {original[0]}, {extra}" in described, described
     content = update_file.read_bytes()
 
@@ -583,8 +603,14 @@ def test_cli_flow_passes_only_files_and_refuses_too_few_signatures(
     assert "/Channel/Application/Manufacturer/Admins" in refused and "missing" in refused
     assert _current(network).sequence == before.sequence
 
-    signed = fabrx_cli(
-        "channel", "update", "sign", str(update_file), "--as", "Manufacturer", "-o", str(tmp_path / "m.sig")
+    signed = fabrx_own_host(
+        "channel",
+        "update",
+        "sign",
+        str(update_file),
+        *own_host("Manufacturer")[:4],
+        "-o",
+        str(tmp_path / "m.sig"),
     )
     assert signed.startswith("exit 0"), signed
     assert update_file.read_bytes() == content
@@ -592,9 +618,9 @@ def test_cli_flow_passes_only_files_and_refuses_too_few_signatures(
         "channel", "update", "check", str(update_file), str(tmp_path / "m.sig"), "--as", "Regulator"
     )
     assert checked.startswith("exit 0") and "satisfied" in checked, checked
-    submitted = fabrx_cli(
+    submitted = fabrx_own_host(
         "channel", "update", "submit", str(update_file), str(tmp_path / "a.sig"), str(tmp_path / "m.sig"),
-        "--as", "Regulator",
+        *own_host("Regulator", orderer=True),
     )  # fmt: skip
     assert submitted.startswith("exit 0"), submitted
     # submit waits for the submitter's peer; another organization's peer has the block a moment later.
