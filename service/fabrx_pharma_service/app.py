@@ -733,10 +733,49 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
                 "See docs/service.md.",
             }
         }
+        document["components"]["parameters"] = _HEADER_PARAMETERS
         document["security"] = [{"httpMessageSignature": []}]
-        document["paths"]["/v1/health"]["get"]["security"] = []
+        for path, item in document["paths"].items():
+            for method, operation in item.items():
+                if path == "/v1/health":
+                    operation["security"] = []
+                    continue
+                names = ["SignatureInput"]
+                if method in ("post", "put"):
+                    names.append("ContentDigest")
+                    if path not in ("/v1/verifications", "/v1/bulk"):
+                        names.append("IdempotencyKey")
+                refs = [{"$ref": f"#/components/parameters/{name}"} for name in names]
+                operation["parameters"] = [*operation.get("parameters", []), *refs]
         app.openapi_schema = document
     return app.openapi_schema
+
+
+_HEADER_PARAMETERS = {
+    "SignatureInput": {
+        "name": "Signature-Input",
+        "in": "header",
+        "required": True,
+        "description": 'RFC 9421: sig1=("@method" "@path" "@query" ["idempotency-key"] ["content-digest"])'
+        ';created=<unix seconds>;keyid="<application id>";alg="<algorithm>";nonce="<fresh random>"',
+        "schema": {"type": "string"},
+    },
+    "ContentDigest": {
+        "name": "Content-Digest",
+        "in": "header",
+        "required": True,
+        "description": "RFC 9530: sha-256=:<base64 of SHA-256 of the body>: (covered by the signature)",
+        "schema": {"type": "string"},
+    },
+    "IdempotencyKey": {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": False,
+        "description": "1-255 printable ASCII characters; the same key with the same request answers the "
+        "first answer again, with another request 409 (covered by the signature when sent)",
+        "schema": {"type": "string", "maxLength": 255},
+    },
+}
 
 
 class _Unconnected:

@@ -45,3 +45,8 @@ def test_every_operation_is_documented_with_its_errors_and_record_schemas(tmp_pa
     }
     assert schemas["Invoice"]["properties"]["lines"]["items"] == {"$ref": "#/components/schemas/InvoiceLine"}
     assert document["openapi"].startswith("3.")
+    invoice_headers = [p["$ref"] for p in document["paths"]["/v1/invoices"]["post"]["parameters"]]
+    assert invoice_headers == [
+        f"#/components/parameters/{n}" for n in ("SignatureInput", "ContentDigest", "IdempotencyKey")
+    ]
+    assert document["paths"]["/v1/health"]["get"]["security"] == []
