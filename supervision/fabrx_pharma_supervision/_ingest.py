@@ -372,23 +372,16 @@ class Ingest:
         return len(seen)
 
     def _invoices_of_holdings(self, holdings: Iterable[tuple[str, str, str]]) -> set[str]:
-        """Second invoices whose seller just received its first goods of a batch the buyer received."""
-        i, rl = t.invoice, t.receipt_line
+        """Second invoices whose seller just received its first goods of a batch the buyer received
+        (one indexed lookup per such holding: a holder's first receipt of a batch)."""
         found: set[str] = set()
-        ordered = sorted(holdings)
-        for start in range(0, len(ordered), _SUBJECT_CHUNK):
-            query = (
-                sa.select(i.c.number)
-                .distinct()
-                .select_from(i.join(rl, rl.c.invoice_number == i.c.number))
-                .where(
-                    i.c.kind == "second",
-                    sa.tuple_(i.c.seller, rl.c.product_id, rl.c.batch_number).in_(
-                        ordered[start : start + _SUBJECT_CHUNK]
-                    ),
-                )
+        for holder, product_id, batch_number in sorted(holdings):
+            found.update(
+                self._connection.execute(
+                    _SOLD_BY_HOLDER,
+                    {"seller": holder, "product_id": product_id, "batch_number": batch_number},
+                ).scalars()
             )
-            found.update(self._connection.execute(query).scalars())
         return found
 
     def _prescriptions_of_codes(self, codes: set[str]) -> set[str]:
@@ -436,3 +429,17 @@ def _locate(finding: Finding, record: AnyRecord, field: str, write: LedgerWrite,
         elif isinstance(record, AdverseEvent):
             occurred = micros(record.reported_at)
     return Located(finding, party, counterparty, product_id, batch_number, occurred, seq)
+
+
+# From the batch's receipt lines (an index), then the invoice by its key.
+_SOLD_BY_HOLDER = (
+    sa.select(t.invoice.c.number)
+    .distinct()
+    .select_from(t.receipt_line.join(t.invoice, t.invoice.c.number == t.receipt_line.c.invoice_number))
+    .where(
+        t.receipt_line.c.product_id == sa.bindparam("product_id"),
+        t.receipt_line.c.batch_number == sa.bindparam("batch_number"),
+        t.invoice.c.seller == sa.bindparam("seller"),
+        t.invoice.c.kind == "second",
+    )
+)
