@@ -46,6 +46,7 @@ MSP_KEY = "MSP"
 ANCHOR_PEERS_KEY = "AnchorPeers"
 CONSENSUS_TYPE_KEY = "ConsensusType"
 ORDERERS_KEY = "Orderers"
+ENDPOINTS_KEY = "Endpoints"
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ naming what is wrong, before anything is computed; hand the result to
   (``/Channel/Application/Admins``, usually ``MAJORITY Admins``).
 * :func:`remove_organization`: drop an application organization (the same policy).
 * :func:`add_crl`: put a CRL issued by an organization's CA into its MSP definition (its ``Admins``).
-* :func:`remove_consenter`: drop a Raft consenter (``/Channel/Orderer/Admins``); never the last one.
+* :func:`remove_consenter`: drop a Raft consenter and its orderer endpoint (``/Channel/Orderer/Admins``
+  and the orderer organization's ``Admins``); never the last one.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Sequence
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
-from fabric_protos.common import configtx_pb2, policies_pb2
+from fabric_protos.common import configtx_pb2, configuration_pb2, policies_pb2
 from fabric_protos.msp import msp_config_pb2
 from fabric_protos.orderer import configuration_pb2 as orderer_configuration_pb2
 from fabric_protos.orderer.etcdraft import configuration_pb2 as etcdraft_pb2
@@ -30,6 +31,7 @@ from .channelconfig import (
     ANCHOR_PEERS_KEY,
     APPLICATION,
     CONSENSUS_TYPE_KEY,
+    ENDPOINTS_KEY,
     MSP_KEY,
     ORDERER,
     AnchorPeer,
@@ -246,6 +248,17 @@ def remove_consenter(config: ChannelConfig, host: str, port: int) -> configtx_pb
     metadata.consenters.extend(remaining)
     consensus.metadata = metadata.SerializeToString()
     value.value = consensus.SerializeToString()
+    # Clients and peers find orderers through the orderer organizations' endpoints: drop it there too.
+    address = f"{host}:{port}"
+    for org in changed.channel_group.groups[ORDERER].groups.values():
+        if ENDPOINTS_KEY not in org.values:
+            continue
+        endpoints = configuration_pb2.OrdererAddresses.FromString(org.values[ENDPOINTS_KEY].value)
+        if address in endpoints.addresses:
+            kept = [a for a in endpoints.addresses if a != address]
+            org.values[ENDPOINTS_KEY].value = configuration_pb2.OrdererAddresses(
+                addresses=kept
+            ).SerializeToString()
     return changed
 
 

@@ -20,13 +20,21 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fabric_protos.common import configtx_pb2, policies_pb2
+from fabric_protos.common import configtx_pb2, configuration_pb2, policies_pb2
 from fabric_protos.msp import msp_config_pb2
 from fabric_protos.peer import configuration_pb2 as peer_configuration_pb2
 from google.protobuf.message import DecodeError, Message
 
 from ..errors import AdminError
-from .channelconfig import ANCHOR_PEERS_KEY, MSP_KEY, ChannelConfig, MspDefinition
+from .channelconfig import (
+    ANCHOR_PEERS_KEY,
+    CONSENSUS_TYPE_KEY,
+    ENDPOINTS_KEY,
+    MSP_KEY,
+    ORDERER,
+    ChannelConfig,
+    MspDefinition,
+)
 from .policy import format_signature_policy
 
 __all__ = ["ConfigChange", "changes_of", "compute_update", "describe_update"]
@@ -391,6 +399,14 @@ def _describe(change: ConfigChange, write_set: configtx_pb2.ConfigGroup, current
             return f"removes the anchor peers of {owner_msp} (were: {old})"
         new = _anchor_peers(after.values.get(ANCHOR_PEERS_KEY) if after else None)
         return f"sets the anchor peers of {owner_msp} to {new} (were: {old})"
+    if change.kind == "value" and name == CONSENSUS_TYPE_KEY and change.action == "modify":
+        return _describe_consensus_change(write_set, current)
+    if change.kind == "value" and name == ENDPOINTS_KEY and change.action == "modify":
+        before = _find(current_root, owner_path)
+        after = _find(write_set, owner_path)
+        return (
+            f"sets the orderer endpoints of {owner_msp} to {_addresses(after)} (were: {_addresses(before)})"
+        )
     if change.kind == "value" and name == MSP_KEY and change.action == "modify":
         return _describe_msp_change(owner_msp, owner_path, write_set, current)
     if change.kind == "policy" and change.action != "remove":
@@ -420,6 +436,28 @@ def _describe_msp_change(
     if rest_before != rest_after:
         sentences.append(f"changes the MSP definition of {msp_id} (certificates or node OUs)")
     return "; ".join(sentences) or f"rewrites the MSP definition of {msp_id} without changing it"
+
+
+def _addresses(group: configtx_pb2.ConfigGroup | None) -> str:
+    if group is None or ENDPOINTS_KEY not in group.values:
+        return "none"
+    addresses = configuration_pb2.OrdererAddresses.FromString(group.values[ENDPOINTS_KEY].value).addresses
+    return ", ".join(addresses) or "none"
+
+
+def _describe_consensus_change(write_set: configtx_pb2.ConfigGroup, current: ChannelConfig) -> str:
+    orderer = write_set.groups.get(ORDERER)
+    if orderer is None or CONSENSUS_TYPE_KEY not in orderer.values:
+        return "changes the consensus settings"
+    proposed = current.copy()
+    proposed.channel_group.groups[ORDERER].values[CONSENSUS_TYPE_KEY].CopyFrom(
+        orderer.values[CONSENSUS_TYPE_KEY]
+    )
+    before = {str(c) for c in current.consenters}
+    after = {str(c) for c in ChannelConfig(current.channel_id, proposed).consenters}
+    sentences = [f"removes consenter {c}" for c in sorted(before - after)]
+    sentences += [f"adds consenter {c}" for c in sorted(after - before)]
+    return "; ".join(sentences) or "changes the consensus settings (consenters unchanged)"
 
 
 def _without_crls(msp: MspDefinition) -> tuple[object, ...]:

@@ -18,7 +18,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from fabric_protos.common import configtx_pb2, policies_pb2
+from fabric_protos.common import configtx_pb2, configuration_pb2, policies_pb2
+from fabric_protos.orderer import configuration_pb2 as orderer_configuration_pb2
+from fabric_protos.orderer.etcdraft import configuration_pb2 as etcdraft_pb2
 
 from fabrx.admin import (
     AnchorPeer,
@@ -34,6 +36,7 @@ from fabrx.admin import (
     compute_update,
     describe_update,
     new_channel_update,
+    remove_consenter,
     remove_organization,
     set_anchor_peers,
     sign_update,
@@ -334,3 +337,58 @@ def test_cli_signs_with_an_msp_folder_into_its_own_file_leaving_the_update_uncha
     signature = UpdateSignature.from_bytes((tmp_path / "OrgA.sig").read_bytes())
     assert signature.signer.msp_id == "OrgAMSP"
     assert check_signatures(update, [signature], config).satisfied
+
+
+def _raft_channel(config: ChannelConfig, orgs: dict[str, Org], ports: tuple[int, ...]) -> ChannelConfig:
+    """``config`` with an orderer group: Raft consenters on ``ports``, OrgD's MSP as orderer organization."""
+    tls = orgs["OrgD"].admin.cert_pem
+    metadata = etcdraft_pb2.ConfigMetadata(
+        consenters=[
+            etcdraft_pb2.Consenter(host="127.0.0.1", port=p, client_tls_cert=tls, server_tls_cert=tls)
+            for p in ports
+        ]
+    )
+    consensus = orderer_configuration_pb2.ConsensusType(
+        type="etcdraft", metadata=metadata.SerializeToString()
+    )
+    majority = policies_pb2.ImplicitMetaPolicy.MAJORITY
+    with_orderer = ChannelConfig(CHANNEL, add_organization(config, orgs["OrgD"].request()))
+    changed = with_orderer.copy()
+    org_group = changed.channel_group.groups["Application"].groups["OrgD"]
+    del changed.channel_group.groups["Application"].groups["OrgD"]
+    org_group.values["Endpoints"].mod_policy = "Admins"
+    org_group.values["Endpoints"].value = configuration_pb2.OrdererAddresses(
+        addresses=[f"127.0.0.1:{p}" for p in ports]
+    ).SerializeToString()
+    orderer = changed.channel_group.groups["Orderer"]
+    orderer.mod_policy = "Admins"
+    orderer.policies["Admins"].CopyFrom(_implicit(majority, "Admins"))
+    orderer.values["ConsensusType"].mod_policy = "Admins"
+    orderer.values["ConsensusType"].value = consensus.SerializeToString()
+    orderer.groups["OrgD"].CopyFrom(org_group)
+    return ChannelConfig(CHANNEL, changed)
+
+
+def test_removing_a_consenter_drops_its_endpoint_and_needs_the_orderer_admins(
+    config: ChannelConfig, orgs: dict[str, Org]
+) -> None:
+    raft = _raft_channel(config, orgs, (7050, 7055))
+    assert [str(c) for c in raft.consenters] == ["127.0.0.1:7050", "127.0.0.1:7055"]
+    update = new_channel_update(raft, remove_consenter(raft, "127.0.0.1", 7055))
+    assert describe_update(update.update, raft) == (
+        "removes consenter 127.0.0.1:7055",
+        "sets the orderer endpoints of OrgDMSP to 127.0.0.1:7050 (were: 127.0.0.1:7050, 127.0.0.1:7055)",
+    )
+    assert sorted(c.mod_policy_path for c in changes_of(update.update, raft)) == [
+        "/Channel/Orderer/Admins",
+        "/Channel/Orderer/OrgD/Admins",
+    ]
+    d = orgs["OrgD"]
+    assert check_signatures(update, _sign(update, (d.identity(), d.signer())), raft).satisfied
+    a = orgs["OrgA"]
+    assert not check_signatures(update, _sign(update, (a.identity(), a.signer())), raft).satisfied
+    with pytest.raises(AdminError, match=r"has no consenter 127\.0\.0\.1:9999"):
+        remove_consenter(raft, "127.0.0.1", 9999)
+    single = _raft_channel(config, orgs, (7050,))
+    with pytest.raises(AdminError, match="is the last orderer of testchannel"):
+        remove_consenter(single, "127.0.0.1", 7050)
