@@ -662,17 +662,25 @@ class ConsortiumNetwork:
     def restart(self, node: str, *, timeout: float = 60) -> RestartReport:
         """Restart one node (stop it if it runs, start it, wait until healthy); no other node is touched.
 
-        A node killed outright (``kill -9``) is simply started. Its ledger and keys stay.
+        A node killed outright (``kill -9``) is simply started. Its ledger and keys stay. For an orderer
+        it also waits until every Raft channel has a leader again, for a peer until every peer's gossip
+        view shows every peer again, so the next transaction finds the network as ``up`` leaves it.
 
         Raises:
             NetworkError: no node of that name in the consortium.
             ProcessError: it could not be stopped, a port it needs is taken (named with what holds it),
                 or it exited while starting; it is then down.
             HealthError: it was started but is not healthy after ``timeout`` seconds.
+            NetworkError: an orderer's channels have no Raft leader, or gossip has not converged, after
+                ``timeout`` seconds.
         """
-        self.node_spec(node)
+        kind = self.node_spec(node).kind
         was_running = self.supervisor.stop(node)
         self.start_node(node, timeout=timeout)
+        if kind == "orderer":
+            self._wait_raft_leaders(timeout)
+        elif kind == "peer":
+            self.wait_converged(timeout=timeout)
         record = self.supervisor.processes[node]
         return RestartReport(node=node, was_running=was_running, pid=record.pid)
 

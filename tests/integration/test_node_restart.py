@@ -144,3 +144,24 @@ def test_a_busy_port_fails_up_naming_port_and_program_and_touches_no_running_nod
     assert report.started == [node]
     after = _pids(network)
     assert {n: p for n, p in after.items() if n != node} == running
+
+
+def test_restart_of_the_regulators_peer_returns_when_the_network_serves_again(
+    network: ConsortiumNetwork,
+) -> None:
+    node = "peer0.Regulator"
+    before = _pids(network)
+
+    report = network.restart(node)
+
+    assert report.was_running and report.pid != before[node]
+    after = _pids(network)
+    assert {n: p for n, p in after.items() if n != node} == {n: p for n, p in before.items() if n != node}
+    org = network.consortium.org("Regulator")
+    identity, signer, _ = fabrx.load_msp_folder(org.msp_id, network.client_msp(org))
+    with fabrx.connect(network.peer_endpoint(org, org.peers[0]), identity=identity, signer=signer) as gateway:
+        contract = gateway.get_network("pharma").get_contract("asset-node")
+        created = json.loads(
+            contract.submit_transaction("CreateAsset", "after-restart", "red", "1", "reg", "1")
+        )
+    assert created["ID"] == "after-restart"
