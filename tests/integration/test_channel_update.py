@@ -127,6 +127,25 @@ def _wait_sequence_everywhere(network: ConsortiumNetwork, sequence: int, timeout
             time.sleep(0.1)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def channel_put_back(network: ConsortiumNetwork) -> Iterator[None]:
+    """Whatever a failing test left behind, the session's other tests get the channel's organizations and
+    anchor peers back (the CRL of the revocation test stays: it revokes only that test's identity)."""
+    start = _current(network)
+    yield
+    current = _current(network)
+    majority = ("Regulator", "HospitalA", "DistributorA", "Manufacturer")
+    for org in current.application_orgs:
+        if org.msp_id not in {o.msp_id for o in start.application_orgs}:
+            removal = new_channel_update(current, remove_organization(current, org.msp_id))
+            current = _submit(network, removal, _signatures(removal, network, majority))
+    for org in start.application_orgs:
+        if current.application_org(org.msp_id).anchor_peers != org.anchor_peers:
+            restore = new_channel_update(current, set_anchor_peers(current, org.msp_id, org.anchor_peers))
+            current = _submit(network, restore, _signatures(restore, network, (org.name,)))
+    _wait_sequence_everywhere(network, current.sequence)
+
+
 # --- reading and computing ---------------------------------------------------------------------------
 
 
