@@ -59,6 +59,25 @@ def test_the_generic_distributions_ship_nothing_of_the_pharma_application() -> N
         assert [t for t in targets if "pharma" in t.removesuffix("consortium.yaml")] == [], dist.name
 
 
+def test_each_command_module_ships_with_the_distribution_that_registers_it() -> None:
+    registered = _root_project()["project"]["entry-points"]["fabrx.cli"]
+    generic = {"chaincode", "channel", "fabric", "network"}  # imported by fabrx_cli.main itself
+    for dist in build.distributions():
+        with (dist.folder / "pyproject.toml").open("rb") as f:
+            declared = tomllib.load(f)["project"].get("entry-points", {}).get("fabrx.cli", {})
+        shipped = {
+            str(target.with_suffix("")).replace("/", ".")
+            for _, target in dist.sources()
+            if target.parent == Path("fabrx_cli") and target.suffix == ".py"
+        }
+        for module in shipped - {"fabrx_cli.__init__", "fabrx_cli.main", "fabrx_cli._output"}:
+            name = module.removeprefix("fabrx_cli.")
+            if name in generic:
+                assert dist.name == "fabrx-network", module
+            else:
+                assert declared.get(name) == registered.get(name) == module, (dist.name, module)
+
+
 def test_distributions_declare_the_development_install_s_ranges_and_each_other_at_the_same_release() -> None:
     root = {Requirement(r).name: Requirement(r) for r in _root_project()["project"]["dependencies"]}
     ours = {d.name for d in build.distributions()}
