@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,8 @@ from fabrx_pharma_service import (
     wallet_identities,
 )
 from fabrx_pharma_service.portal import AccountStore, Portal, SessionStore
-from fabrx_pharma_supervision import SupervisionError, SupervisionStore
+from fabrx_pharma_service.supervision import BackgroundFeed
+from fabrx_pharma_supervision import LedgerFeed, SupervisionError, SupervisionStore
 
 from .main import CliContext, cli
 
@@ -94,6 +96,12 @@ class ServeContext:
     help="Answer the regulator's report, traces and recall scopes from this supervision store "
     "(sqlite:///path or postgresql://...), kept current by its own feed.",
 )
+@click.option(
+    "--feed",
+    is_flag=True,
+    help="Keep the supervision store current from the member's own peer while serving (creates or "
+    "migrates its schema).",
+)
 @click.pass_context
 def serve(
     ctx: click.Context,
@@ -105,6 +113,7 @@ def serve(
     tls_key: Path | None,
     wallet: Path | None,
     supervision_store: str | None,
+    feed: bool,
 ) -> None:
     """Run the member's HTTP service (or manage its applications, see the subcommands).
 
@@ -117,6 +126,8 @@ def serve(
     ctx.obj = obj
     if ctx.invoked_subcommand is not None:
         return
+    if feed and supervision_store is None:
+        raise click.UsageError("--feed needs --supervision-store")
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("give both --tls-cert and --tls-key, or neither")
     net = obj.network()
@@ -140,7 +151,7 @@ def serve(
     store = None
     if supervision_store is not None:
         try:
-            store = SupervisionStore.open(supervision_store, migrate=False)
+            store = SupervisionStore.open(supervision_store, migrate=feed)
         except SupervisionError as exc:
             raise click.ClickException(f"supervision store {supervision_store}: {exc}") from None
     service_app = create_app(
@@ -155,9 +166,20 @@ def serve(
         f"serving {member_org.msp_id} on https://{host}:{port} (certificate {tls.certificate}, "
         f"applications {files.applications}); portal at https://{host}:{port}/portal/"
     )
+    feeder = None
+    if store is not None and feed:
+        fed = store
+
+        def one_round(stop: Callable[[], bool], seconds: float) -> object:
+            network = member.gateway("client").get_network("pharma")
+            return LedgerFeed(fed, network).run(stop=stop, timeout=seconds)
+
+        feeder = BackgroundFeed(one_round).start()
     try:
         run(service_app, host=host, port=port, tls=tls)
     finally:
+        if feeder is not None:
+            feeder.stop()
         member.close()
         if store is not None:
             store.close()

@@ -9,14 +9,20 @@ method names, so the routes call either; answers from the store carry the header
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
+from fabrx.errors import FabrxError
 from fabrx.pharma import PharmaError
 from fabrx_pharma import Finding, RecallScope, Trace
 from fabrx_pharma_chaincode.supervision import DIVERSION_RULES
 
-__all__ = ["SOURCE_HEADER", "StoreQueries", "SupervisionLike"]
+__all__ = ["SOURCE_HEADER", "BackgroundFeed", "StoreQueries", "SupervisionLike"]
+
+_log = logging.getLogger(__name__)
 
 SOURCE_HEADER = "Fabrx-Source"
 
@@ -62,3 +68,47 @@ class StoreQueries:
 
     def recall_scope(self, product_id: str, batch_number: str) -> RecallScope:
         return self._store.recall_scope(product_id, batch_number)
+
+
+class BackgroundFeed:
+    """Keeps a supervision store current from the member's own peer, in a background thread.
+
+    ``run()`` is ``LedgerFeed(store, network).run``-like: it applies blocks until told to stop. The
+    thread feeds in rounds of at most ``round_seconds`` (a round without blocks ends when the event
+    stream times out), so :meth:`stop` returns within a round; a round that fails (the peer
+    unreachable, the database down) is logged and retried after ``retry_seconds``. Every block applied
+    stays applied: the store's checkpoint is the resume point.
+    """
+
+    def __init__(
+        self,
+        feed: Callable[[Callable[[], bool], float], object],
+        *,
+        round_seconds: float = 5.0,
+        retry_seconds: float = 2.0,
+    ) -> None:
+        self._feed = feed
+        self._round = round_seconds
+        self._retry = retry_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="fabrx-supervision-feed", daemon=True)
+
+    def start(self) -> BackgroundFeed:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self._round + self._retry + 30)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._feed(self._stop.is_set, self._round)
+            except FabrxError as exc:
+                if getattr(exc, "code", "") != "DEADLINE_EXCEEDED" and "deadline" not in str(exc).lower():
+                    _log.warning("supervision feed round failed (%s); retrying", exc)
+                    self._stop.wait(self._retry)
+            except Exception as exc:  # the store or a block: keep serving, say why
+                _log.warning("supervision feed round failed (%s: %s); retrying", type(exc).__name__, exc)
+                self._stop.wait(self._retry)

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -360,44 +360,80 @@ def test_bad_requests_are_refused_and_write_nothing(
     assert {e.outcome for e in refused} >= {"SIGNATURE", "CLOCK_SKEW", "REPLAYED"}
 
 
-def test_fabrx_serve_runs_the_service_from_the_run_directory(
-    network: ConsortiumNetwork, tmp_path: Path
-) -> None:
-    """The command line as docs/service.md shows it: register an application and an account, serve,
-    call the API with the curl + openssl client, open the portal's sign-in page."""
-    fabrx = [
+def _fabrx_serve(network: ConsortiumNetwork, org: str, state_dir: Path) -> list[str]:
+    return [
         str(Path(sys.executable).parent / "fabrx"),
         "--config",
         str(network.run_dir.parent / "consortium.yaml"),
-    ]
-    fabrx += [
         "--run-dir",
         str(network.run_dir),
         "serve",
         "--org",
-        "HospitalA",
+        org,
         "--state-dir",
-        str(tmp_path / "svc"),
+        str(state_dir),
     ]
+
+
+def _application(fabrx: list[str], tmp_path: Path, app_id: str) -> tuple[rsa.RSAPrivateKey, Path, str]:
+    """Register a fresh RSA application with ``fabrx serve app add``: its key, key file and the output."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    key_file, public_file = tmp_path / "cli-app.pem", tmp_path / "cli-app.pub.pem"
+    key_file, public_file = tmp_path / f"{app_id}.pem", tmp_path / f"{app_id}.pub.pem"
     key_file.write_bytes(
         key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
     )
+    key_file.chmod(0o600)
     public_file.write_bytes(
         key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
     )
     added = subprocess.run(
-        [*fabrx, "app", "add", "cli-app", "--public-key", str(public_file)],
+        [*fabrx, "app", "add", app_id, "--public-key", str(public_file)],
         capture_output=True,
         text=True,
         check=False,
     )
-    assert added.returncode == 0 and "role hospital" in added.stdout, added.stderr
+    assert added.returncode == 0, added.stderr
+    return key, key_file, added.stdout
+
+
+@contextmanager
+def _served(command: list[str], ca: Path, port: int) -> Iterator[str]:
+    """Run ``fabrx serve`` until its health check answers; stop it on leaving."""
+    server = subprocess.Popen(
+        [*command, "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        url = f"https://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:
+            assert server.poll() is None, server.stderr.read() if server.stderr else ""
+            if ca.exists():
+                try:
+                    with httpx2.Client(verify=ssl.create_default_context(cafile=ca)) as client:
+                        if client.get(url + "/v1/health").status_code == 200:
+                            break
+                except httpx2.TransportError:
+                    pass
+            assert time.monotonic() < deadline, "fabrx serve did not answer within 120 s"
+            time.sleep(0.2)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
+def test_fabrx_serve_runs_the_service_from_the_run_directory(
+    network: ConsortiumNetwork, tmp_path: Path
+) -> None:
+    """The command line as docs/service.md shows it: register an application and an account, serve,
+    call the API with the curl + openssl client, open the portal's sign-in page."""
+    fabrx = _fabrx_serve(network, "HospitalA", tmp_path / "svc")
+    key, key_file, added = _application(fabrx, tmp_path, "cli-app")
+    assert "role hospital" in added
     user = subprocess.run(
         [*fabrx, "user", "add", "pharmacist", "--password-stdin"],
         input="a long enough password\n",
@@ -413,35 +449,11 @@ def test_fabrx_serve_runs_the_service_from_the_run_directory(
         check=False,
     )
     assert unmigrated.returncode != 0 and "supervision store" in unmigrated.stderr, unmigrated.stderr
-    port = TEST_PORT_BASE + 800
-    server = subprocess.Popen(
-        [*fabrx, "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
-    try:
-        ca = tmp_path / "svc" / "tls" / "server.crt"
-        url = f"https://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while True:
-            assert server.poll() is None, server.stderr.read() if server.stderr else ""
-            if ca.exists():
-                try:
-                    with httpx2.Client(verify=ssl.create_default_context(cafile=ca)) as client:
-                        if client.get(url + "/v1/health").status_code == 200:
-                            break
-                except httpx2.TransportError:
-                    pass
-            assert time.monotonic() < deadline, "fabrx serve did not answer within 120 s"
-            time.sleep(0.2)
+    ca = tmp_path / "svc" / "tls" / "server.crt"
+    with _served(fabrx, ca, TEST_PORT_BASE + 800) as url:
+        audit = AuditLog(tmp_path / "svc" / "audit.jsonl")
         service = Service(
-            "HospitalA",
-            "HospitalAMSP",
-            url,
-            ca,
-            "cli-app",
-            key,
-            key_file,
-            "rsa-pss-sha512",
-            AuditLog(tmp_path / "svc" / "audit.jsonl"),
+            "HospitalA", "HospitalAMSP", url, ca, "cli-app", key, key_file, "rsa-pss-sha512", audit
         )
         status, policy = _curl(service, "GET", "/v1/policy", None, tmp_path)
         assert status == 200 and "one_invoice_mode" in policy
@@ -449,6 +461,37 @@ def test_fabrx_serve_runs_the_service_from_the_run_directory(
             login = client.get(url + "/portal/login")
         assert login.status_code == 200 and "登录" in login.text
         assert service.audit.entries()[-1].operation == "read_policy"
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
+
+
+def test_the_regulators_service_feeds_a_supervision_store_and_answers_from_it(
+    network: ConsortiumNetwork, trade: dict[str, Any], tmp_path: Path
+) -> None:
+    """fabrx serve --supervision-store URL --feed: the store follows the regulator's peer, and the report
+    it answers equals the chaincode's."""
+    fabrx = _fabrx_serve(network, "Regulator", tmp_path / "svc")
+    key, key_file, _ = _application(fabrx, tmp_path, "analyst")
+    store = f"sqlite:///{tmp_path / 'supervision.db'}"
+    ca = tmp_path / "svc" / "tls" / "server.crt"
+    with _served([*fabrx, "--supervision-store", store, "--feed"], ca, TEST_PORT_BASE + 801) as url:
+        audit = AuditLog(tmp_path / "svc" / "audit.jsonl")
+        service = Service(
+            "Regulator", "RegulatorMSP", url, ca, "analyst", key, key_file, "rsa-pss-sha512", audit
+        )
+        org = network.consortium.org("Regulator")
+        with network.peer_admin(org, org.peers[0]) as admin:
+            last_block = admin.chain_info("pharma").height - 1
+        deadline = time.monotonic() + 180
+        while True:
+            answer = service.call("GET", "/v1/compliance-report")
+            assert answer.status_code == 200, answer.text
+            checkpoint = answer.headers["Fabrx-Source"].rsplit("=", 1)[-1]
+            if checkpoint != "none" and int(checkpoint) >= last_block:
+                break
+            assert time.monotonic() < deadline, f"the store is at block {checkpoint} of {last_block}"
+            time.sleep(0.5)
+        with PharmaClients(network) as clients:
+            expected = {(f.rule.value, f.subject, f.reason) for f in clients.regulator.compliance_report()}
+        assert {(f["rule"], f["subject"], f["reason"]) for f in answer.json()} == expected
+        line = trade["first"].lines[0]
+        scope = service.call("GET", f"/v1/recall-scope/{line.product_id}/{line.batch_number}")
+        assert scope.status_code == 200 and scope.headers["Fabrx-Source"].startswith("supervision-store")
