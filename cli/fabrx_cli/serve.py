@@ -42,7 +42,6 @@ from fabrx_pharma_service import (
 )
 from fabrx_pharma_service.portal import AccountStore, Portal, SessionStore
 from fabrx_pharma_service.supervision import BackgroundFeed
-from fabrx_pharma_supervision import LedgerFeed, SupervisionError, SupervisionStore
 
 from .main import CliContext, cli
 
@@ -150,6 +149,9 @@ def serve(
     portal = Portal(AccountStore(files.accounts), SessionStore(files.sessions))
     store = None
     if supervision_store is not None:
+        # The supervision store is an optional part of the service (fabrx-pharma's `supervision` extra).
+        from fabrx_pharma_supervision import LedgerFeed, SupervisionError, SupervisionStore
+
         try:
             store = SupervisionStore.open(supervision_store, migrate=feed)
         except SupervisionError as exc:

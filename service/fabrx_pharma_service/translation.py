@@ -6,8 +6,6 @@ from fabrx import CommitError, ConnectionFailure, GatewayError
 from fabrx.errors import CommitStatusUnknown, FabrxError
 from fabrx.pharma import AccessRefused, PharmaError, RecordInvalid, RecordNotFound
 from fabrx_pharma import RecordError
-from fabrx_pharma_supervision import NotFound as SupervisionNotFound
-from fabrx_pharma_supervision import StoreUnavailable, SupervisionError
 
 from .errors import Conflict, Forbidden, NetworkFailed, NetworkUnavailable, NotFound, Refused, ServiceError
 
@@ -40,12 +38,9 @@ def service_error(error: BaseException) -> ServiceError:
     if isinstance(error, RecordError):
         problems = tuple((p.field, p.message) for p in error.problems)
         return Refused("RECORD", problems[0][0] if problems else "body", str(error), problems=problems)
-    if isinstance(error, StoreUnavailable):
-        return NetworkUnavailable("STORE_UNAVAILABLE", "supervision_store", str(error))
-    if isinstance(error, SupervisionNotFound):
-        return NotFound("NOT_FOUND", "key", str(error))
-    if isinstance(error, SupervisionError):
-        return ServiceError("SUPERVISION_STORE", "supervision_store", str(error))
+    store_error = _supervision_error(error)
+    if store_error is not None:
+        return store_error
     if isinstance(error, CommitError):
         return Conflict(
             error.validation_code,
@@ -75,3 +70,20 @@ def service_error(error: BaseException) -> ServiceError:
     if isinstance(error, FabrxError):
         return ServiceError("IDENTITY", "identity", f"the service cannot act for this application: {error}")
     return ServiceError("INTERNAL", "", "internal error")
+
+
+def _supervision_error(error: BaseException) -> ServiceError | None:
+    """A supervision store's error, when the service has one. The store's package (and its database
+    drivers) is an optional part of the service: it is imported only when an error may come from it."""
+    if not type(error).__module__.startswith("fabrx_pharma_supervision"):
+        return None
+    from fabrx_pharma_supervision import NotFound as StoreNotFound
+    from fabrx_pharma_supervision import StoreUnavailable, SupervisionError
+
+    if isinstance(error, StoreUnavailable):
+        return NetworkUnavailable("STORE_UNAVAILABLE", "supervision_store", str(error))
+    if isinstance(error, StoreNotFound):
+        return NotFound("NOT_FOUND", "key", str(error))
+    if isinstance(error, SupervisionError):
+        return ServiceError("SUPERVISION_STORE", "supervision_store", str(error))
+    return None
