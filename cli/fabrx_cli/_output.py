@@ -2,7 +2,7 @@
 
 Commands build plain data and hand it here; ``--json`` switches every command to machine output: the
 result as JSON on stdout, errors as JSON on stderr (``{"error": summary, "problems": [{"path",
-"message", "severity"}, ...]}``), progress lines on stderr.
+"message", "severity", "code"}, ...]}``), progress lines on stderr.
 """
 
 from __future__ import annotations
@@ -22,11 +22,13 @@ EXIT_NEGATIVE = 3
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong, where: a consortium file path (``orgs[1].peers[0].port``), an option
-    (``--org``), a file; ``None`` when the error has no single place."""
+    (``--org``), a file, a record field; ``None`` when the error has no single place. ``code`` is a
+    machine-readable reason when the error has one (a pharma refusal's rule, ``INVOICE_REUSED``)."""
 
     path: str | None
     message: str
     severity: str = "error"
+    code: str | None = None
 
 
 @dataclass

@@ -110,7 +110,31 @@ def problems_of(exc: Exception) -> tuple[str, list[Problem]]:
     if isinstance(exc, click.NoSuchOption):
         return exc.format_message(), [Problem(path=exc.option_name, message=exc.format_message())]
     message = exc.format_message() if isinstance(exc, click.ClickException) else str(exc)
-    return message.splitlines()[0] if message else type(exc).__name__, [Problem(path=None, message=message)]
+    summary = message.splitlines()[0] if message else type(exc).__name__
+    return summary, _carried_problems(exc) or [Problem(path=None, message=message)]
+
+
+def _carried_problems(exc: Exception) -> list[Problem]:
+    """Problems an application error carries by convention, without the CLI knowing its type.
+
+    ``problems``: ``(path, message)`` pairs or objects with ``field``/``path`` and ``message``; else
+    ``field`` and ``message``. A string ``rule`` becomes each problem's ``code`` (e.g. a pharma refusal's
+    ``INVOICE_REUSED``).
+    """
+    rule = getattr(exc, "rule", None)
+    code = rule if isinstance(rule, str) and rule else None
+    problems = []
+    for item in getattr(exc, "problems", None) or ():
+        if isinstance(item, tuple) and len(item) == 2:
+            path, text = item
+        else:
+            path = getattr(item, "field", None) or getattr(item, "path", None)
+            text = getattr(item, "message", item)
+        problems.append(Problem(path=str(path) if path else None, message=str(text), code=code))
+    field, text = getattr(exc, "field", None), getattr(exc, "message", None)
+    if not problems and isinstance(field, str) and field and isinstance(text, str):
+        problems.append(Problem(path=field, message=text, code=code))
+    return problems
 
 
 class FabrxCli(FabrxGroup):

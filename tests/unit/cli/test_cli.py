@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from fabrx_cli.chaincode import result_data
-from fabrx_cli.main import cli
+from fabrx_cli.main import cli, problems_of
 
 DEFAULT = Path(__file__).resolve().parents[3] / "network" / "consortium.yaml"
 
@@ -128,3 +128,27 @@ def test_chaincode_serve_without_ccaas_environment_names_the_variables(monkeypat
     result = CliRunner().invoke(cli, ["chaincode", "serve", "examples.chaincode.asset:AssetContract"])
     assert result.exit_code == 1
     assert "CHAINCODE_ID" in result.output and "CHAINCODE_SERVER_ADDRESS" in result.output
+
+
+def test_a_refusal_s_rule_and_fields_become_problems_with_a_code() -> None:
+    from fabrx.pharma import PharmaError, RecordInvalid
+
+    _, problems = problems_of(
+        PharmaError("INVOICE_REUSED", "number", "invoice 2435 is already on the ledger")
+    )
+    assert [(p.path, p.code) for p in problems] == [("number", "INVOICE_REUSED")]
+    assert problems[0].message == "invoice 2435 is already on the ledger"
+
+    invalid = RecordInvalid(
+        "lines[0].quantity",
+        "2 problems",
+        problems=(("lines[0].quantity", "must be > 0"), ("issue_date", "is required")),
+    )
+    _, problems = problems_of(invalid)
+    assert [(p.path, p.message, p.code) for p in problems] == [
+        ("lines[0].quantity", "must be > 0", "RECORD"),
+        ("issue_date", "is required", "RECORD"),
+    ]
+
+    _, problems = problems_of(RuntimeError("peer unreachable"))
+    assert [(p.path, p.message, p.code) for p in problems] == [(None, "peer unreachable", None)]
