@@ -57,7 +57,7 @@ def trace_picture(trace: Trace) -> Picture:
                 "manufacturer",
                 "manufacturer",
                 _name(trace),
-                trace.manufacturer.msp_id if trace.manufacturer else "?",
+                trace.manufacturer.key if trace.manufacturer else "?",
             )
         ],
         [("dist:" + d, "distributor", d, "") for d in trace.distributors],
