@@ -29,6 +29,8 @@ from fabrx.admin import (
     add_organization,
     check_signatures,
     describe_update,
+    fetch_block,
+    fetch_config_block,
     new_channel_update,
     read_channel_config,
     read_channel_config_from_orderer,
@@ -210,6 +212,36 @@ def show_config(obj: CliContext, who: AdminSource, channel: str, output: Path | 
     if output is not None:
         _write(output, config.serialize())
     obj.output.result(_config_summary(config), _render_summary)
+
+
+@channel.command("fetch-block")
+@_acting_admin
+@_channel_option
+@click.option(
+    "--number",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Block number (0: the genesis block; -1: newest).",
+)
+@click.option("--config-block", is_flag=True, help="Fetch the latest config block instead of --number.")
+@_output_option
+@click.pass_obj
+def fetch_block_command(
+    obj: CliContext, who: AdminSource, channel: str, number: int, config_block: bool, output: Path
+) -> None:
+    """Fetch a block of the channel from an orderer, e.g. the genesis block a new member's peer joins with."""
+    admin = who.resolve(obj)
+    orderer = admin.require_orderer()
+    if config_block:
+        block = fetch_config_block(orderer, admin.identity, admin.signer, channel)
+    else:
+        block = fetch_block(orderer, admin.identity, admin.signer, channel, number)
+    _write(output, block)
+    obj.output.result(
+        {"block": str(output), "channel": channel, "bytes": len(block)},
+        lambda d: f"block of {d['channel']} written to {d['block']} ({d['bytes']} bytes)",
+    )
 
 
 @channel.command("join-request")

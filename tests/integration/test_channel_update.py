@@ -34,7 +34,9 @@ from fabrx.admin import (
     add_crl,
     add_organization,
     compute_update,
+    config_from_block,
     describe_update,
+    fetch_block,
     new_channel_update,
     read_channel_config,
     read_channel_config_from_orderer,
@@ -384,6 +386,9 @@ def test_new_organization_joins_with_a_majority_of_admins_and_is_removed_again(
             contract = gateway.get_network(CHANNEL).get_contract("asset-py")
             return contract.submit_transaction("CreateAsset", asset_id, "white", "1", "hospital-c", "1")
 
+    _, admin_identity, admin_signer = hospital_c_admin
+    with pytest.raises(AdminError, match="refused with FORBIDDEN"):
+        fetch_block(network.orderer_endpoint(), admin_identity, admin_signer, CHANNEL, 0)
     with pytest.raises(EndorseError) as not_yet:  # not a member yet
         submit_as_member("hospital-c-before")
     assert "creator org unknown" in " ".join(d.message for d in not_yet.value.details)
@@ -430,6 +435,11 @@ def test_new_organization_joins_with_a_majority_of_admins_and_is_removed_again(
     assert org.msp.root_certs == join_request.root_certs
     _wait_sequence_everywhere(network, joined.sequence)
     submit_as_member(f"hospital-c-{joined.sequence}")  # a member now: its client's submit commits
+    # Its admin can now fetch the genesis block its own peer will join with (refused before it joined).
+    _, admin_identity, admin_signer = hospital_c_admin
+    genesis = fetch_block(network.orderer_endpoint(), admin_identity, admin_signer, CHANNEL, 0)
+    assert config_from_block(genesis).sequence == 0
+    assert "HospitalCMSP" not in {o.msp_id for o in config_from_block(genesis).application_orgs}
 
     # The same request again: the MSP id is already in the channel.
     with pytest.raises(AdminError, match="MSP id HospitalCMSP is already used by organization HospitalC"):
@@ -648,6 +658,12 @@ def test_cli_flow_passes_only_files_between_hosts_and_refuses_too_few_signatures
     data = json.loads(shown.split("\n", 1)[1])
     manufacturer = next(o for o in data["application_orgs"] if o["msp_id"] == "ManufacturerMSP")
     assert manufacturer["anchor_peers"] == [*map(str, original), extra]
+    # The orderer organization (no peer) fetches the latest config block from the orderer.
+    fetched = fabrx_cli(
+        "channel", "fetch-block", "--as", "Orderer", "--config-block", "-o", str(tmp_path / "config.block")
+    )
+    assert fetched.startswith("exit 0"), fetched
+    assert config_from_block((tmp_path / "config.block").read_bytes()).sequence == before.sequence + 1
 
     # Put it back, for the rest of the session.
     after = _current(network)
