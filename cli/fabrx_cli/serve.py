@@ -24,6 +24,7 @@ import click
 from fabrx import FileSystemWallet
 from fabrx_network import ConsortiumNetwork
 from fabrx_network.operations import open_network
+from fabrx_pharma import Role
 from fabrx_pharma_service import (
     Application,
     ApplicationRegistry,
@@ -146,7 +147,8 @@ def serve(
         ) from None
     member = GatewayMember(member_org.msp_id, endpoint, identities)
     tls = TlsFiles(tls_cert, tls_key) if tls_cert and tls_key else self_signed_tls(files.tls)
-    portal = Portal(AccountStore(files.accounts), SessionStore(files.sessions))
+    org_role = Role(str(getattr(member_org.role, "value", member_org.role)))
+    portal = Portal(AccountStore(files.accounts), SessionStore(files.sessions), public=("client", org_role))
     store = None
     if supervision_store is not None:
         # The supervision store is an optional part of the service (fabrx-pharma's `supervision` extra).

@@ -658,7 +658,7 @@ def create_app(
         return {"status": "ok", "member": member.msp_id}
 
     if portal is not None:
-        app.include_router(portal_router(member, portal, audit))
+        app.include_router(portal_router(member, portal, audit, queries))
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     return app
 

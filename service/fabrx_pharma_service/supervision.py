@@ -13,7 +13,7 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from fabrx.errors import FabrxError
 from fabrx.pharma import PharmaError
@@ -36,6 +36,7 @@ class SupervisionLike(Protocol):
         self, *, prescription_id: str | None = None, patient_pseudonym: str | None = None
     ) -> tuple[Trace, ...]: ...
     def recall_scope(self, product_id: str, batch_number: str) -> RecallScope: ...
+    def code_chain(self, trace_code: str) -> Any: ...
 
 
 class StoreQueries:
@@ -68,6 +69,26 @@ class StoreQueries:
 
     def recall_scope(self, product_id: str, batch_number: str) -> RecallScope:
         return self._store.recall_scope(product_id, batch_number)
+
+    def package(self, trace_code: str, facade: Any) -> dict[str, str] | None:
+        """What one package is, in public terms (product, manufacturer, batch, expiry, recall), or ``None``
+        when the store knows no shipment or dispensing of it. Nothing about who bought or received it."""
+        try:
+            chain = self._store.code_chain(trace_code)
+        except KeyError:  # the store's NotFound is also a KeyError
+            return None
+        if chain.product_id is None or chain.batch_number is None:
+            return None
+        product = facade.read_product(chain.product_id)
+        return {
+            "product": f"{product.name} ({product.approval_number})",
+            "manufacturer": chain.manufacturer.name if chain.manufacturer else product.manufacturer,
+            "batch_number": chain.batch_number,
+            "expiry": chain.batch.expiry_date.isoformat() if chain.batch else "",
+            "recall": ""
+            if chain.recall is None
+            else f"{chain.recall.recalled_at.date()} {chain.recall.reason}",
+        }
 
 
 class BackgroundFeed:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
@@ -28,7 +28,14 @@ from .accounts import Account, AccountStore
 from .picture import trace_picture
 from .sessions import Session, SessionStore
 
-__all__ = ["LABELS", "Portal", "portal_router"]
+__all__ = ["LABELS", "PackageLookup", "Portal", "portal_router"]
+
+
+class PackageLookup(Protocol):
+    """What a traceability code is, for the public page: product, manufacturer, batch, expiry, recall."""
+
+    def package(self, trace_code: str, facade: Any) -> dict[str, str] | None: ...
+
 
 SESSION_COOKIE = "fabrx_session"
 LOGIN_COOKIE = "fabrx_login"
@@ -100,6 +107,21 @@ LABELS: dict[str, dict[str, str]] = {
         "prescriptions": "处方",
         "invoices": "发票",
         "regulator_only": "此页面仅供监管部门使用。",
+        "package_title": "药品追溯码查询",
+        "package_help": "输入药盒上的药品追溯码，查看药品、生产企业、批号、有效期、是否召回，"
+        "以及这一盒是否已经发出过。不显示任何个人信息。",
+        "trace_code": "药品追溯码",
+        "check": "查询",
+        "product": "药品",
+        "manufacturer": "生产企业",
+        "expiry": "有效期至",
+        "recall_status": "召回状态",
+        "not_recalled": "未召回",
+        "dispensed_status": "发药记录",
+        "dispensed_yes": "这一盒已经发出过：如果您刚从别处买到它，请咨询药师（可能是回流药）。",
+        "dispensed_no": "尚未发药",
+        "unknown_package": "账本上没有这一盒的发货记录。",
+        "bad_code": "追溯码应为 1-100 个可见字符。",
     },
     "en": {
         "title": "Two-invoice supervision · hospital verification",
@@ -160,20 +182,44 @@ LABELS: dict[str, dict[str, str]] = {
         "prescriptions": "Prescriptions",
         "invoices": "Invoices",
         "regulator_only": "This page is for the regulator.",
+        "package_title": "Check a package",
+        "package_help": "Enter the traceability code on the box to see the drug, its manufacturer, batch, "
+        "expiry, whether it is recalled, and whether this package was already dispensed. Nothing personal "
+        "is shown.",
+        "trace_code": "Traceability code",
+        "check": "Check",
+        "product": "Drug",
+        "manufacturer": "Manufacturer",
+        "expiry": "Expires",
+        "recall_status": "Recall",
+        "not_recalled": "not recalled",
+        "dispensed_status": "Dispensing",
+        "dispensed_yes": "This package was already dispensed: if you just bought it elsewhere, ask a "
+        "pharmacist (it may be a resold returned drug).",
+        "dispensed_no": "not dispensed yet",
+        "unknown_package": "No shipment of this package is on the ledger.",
+        "bad_code": "A traceability code has 1-100 visible characters.",
     },
 }
 
 
 class Portal:
-    """What the portal keeps: its accounts and sessions."""
+    """What the portal keeps: its accounts and sessions; ``public`` is the ``(identity, role)`` the public
+    package page reads the ledger with (``None``: no public page)."""
 
-    def __init__(self, accounts: AccountStore, sessions: SessionStore) -> None:
+    def __init__(
+        self, accounts: AccountStore, sessions: SessionStore, *, public: tuple[str, Role] | None = None
+    ) -> None:
         self.accounts = accounts
         self.sessions = sessions
+        self.public = public
 
 
-def portal_router(member: Member, portal: Portal, audit: AuditLog) -> APIRouter:
-    """The portal's routes under ``/portal`` (left out of the OpenAPI document)."""
+def portal_router(
+    member: Member, portal: Portal, audit: AuditLog, packages: PackageLookup | None = None
+) -> APIRouter:
+    """The portal's routes under ``/portal`` (left out of the OpenAPI document). ``packages`` (a
+    supervision store's queries) tells the public page what a traceability code is."""
     router = APIRouter(prefix="/portal", include_in_schema=False)
 
     def lang_of(request: Request) -> str:
@@ -380,6 +426,33 @@ def portal_router(member: Member, portal: Portal, audit: AuditLog) -> APIRouter:
         return regulator_page(
             request, "recall.html", "recall_scope", key, query if ready else None, **context
         )
+
+    @router.get("/package")
+    def package(request: Request, code: str = "") -> Response:
+        """The public page (no sign-in): what a package is and whether it was dispensed; nothing private."""
+        t = LABELS[lang_of(request)]
+        context: dict[str, Any] = {"account": None, "csrf": "", "code": code}
+        context.update(dispensing=None, package=None)
+        if portal.public is None:
+            return page(request, "package.html", 404, error=t["unknown_package"], **context)
+        code = code.strip()
+        if not code:
+            return page(request, "package.html", **context)
+        if len(code) > 100 or not code.isprintable():
+            return page(request, "package.html", 400, error=t["bad_code"], **context)
+        identity, role = portal.public
+        try:
+            facade: Any = member.facade(identity, role)
+            context["dispensing"] = facade.trace_code_status(code)
+            context["package"] = None if packages is None else packages.package(code, facade)
+        except Exception as exc:
+            error = service_error(exc)
+            audit.record(AuditEntry("public", identity, "package", "", "", error.status, error.code))
+            return page(
+                request, "package.html", error.status, error=f"{error.code}: {error.message}", **context
+            )
+        audit.record(AuditEntry("public", identity, "package", "", "", 200, "ok"))
+        return page(request, "package.html", **context)
 
     return router
 

@@ -15,7 +15,7 @@ from service_fakes import ROLES, LedgerContract, LedgerMember, memory_ledger
 
 from fabrx.pharma import Regulator
 from fabrx_chaincode import MemoryLedger
-from fabrx_pharma import GoodsLine, Invoice, InvoiceLine, InvoiceNumber, Prescription
+from fabrx_pharma import GoodsLine, Invoice, InvoiceLine, InvoiceNumber, Prescription, Role
 from fabrx_pharma.sample import build_sample_scenario
 from fabrx_pharma_service import ApplicationRegistry, AuditLog, CredentialError, ServiceState, create_app
 from fabrx_pharma_service.members import FACADES
@@ -83,7 +83,9 @@ def _portal(ledger: MemoryLedger, accounts: AccountStore, tmp_path: Path, msp_id
         ApplicationRegistry(tmp_path / "applications.json"),
         ServiceState(tmp_path / "state.sqlite"),
         audit,
-        portal=Portal(accounts, SessionStore(tmp_path / "portal_sessions.sqlite")),
+        portal=Portal(
+            accounts, SessionStore(tmp_path / "portal_sessions.sqlite"), public=("client", Role.HOSPITAL)
+        ),
     )
     return TestClient(app, base_url="https://testserver"), accounts, audit
 
@@ -283,3 +285,21 @@ def test_the_regulator_pages_are_for_the_regulator(portal_client: PortalClient) 
     sign_in(client)
     assert client.get("/portal/findings").status_code == 403
     assert client.get(f"/portal/trace?prescription_id={PRESCRIPTION.prescription_id}").status_code == 403
+
+
+def test_the_public_page_says_whether_a_package_was_dispensed_without_sign_in(
+    portal_client: PortalClient,
+) -> None:
+    client, _, audit = portal_client
+    dispensed = PRESCRIPTION.items[0].trace_codes[0]
+    page = client.get(f"/portal/package?code={dispensed}")
+    assert page.status_code == 200 and 'class="bad dispensed"' in page.text
+    section = page.text.split('<section id="package">', 1)[1].split("</section>", 1)[0]
+    assert PRESCRIPTION.prescription_id not in section and PRESCRIPTION.hospital not in section
+    fresh = client.get("/portal/package?code=69012340000000099999&lang=en")
+    assert fresh.status_code == 200 and 'class="ok not-dispensed"' in fresh.text
+    assert "No shipment of this package is on the ledger" in fresh.text
+    assert client.get("/portal/package?code=" + "9" * 101).status_code == 400
+    assert {e.app_id for e in audit.entries()} == {"public"} and {e.record_key for e in audit.entries()} == {
+        ""
+    }

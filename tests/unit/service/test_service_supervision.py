@@ -8,16 +8,25 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from service_fakes import LedgerMember, SignedClient, ec_key, memory_ledger, public_pem
+from service_fakes import LedgerContract, LedgerMember, SignedClient, ec_key, memory_ledger, public_pem
 
-from fabrx_pharma import InMemoryLedger, Prescription, compliance_report
+from fabrx.pharma import Manufacturer, Regulator
+from fabrx_pharma import InMemoryLedger, Party, Prescription, Product, Role, compliance_report
 from fabrx_pharma.sample import build_sample_scenario
 from fabrx_pharma_service import Application, ApplicationRegistry, AuditLog, ServiceState, create_app
+from fabrx_pharma_service.portal import AccountStore, Portal, SessionStore
 from fabrx_pharma_supervision import LedgerBlock, LedgerWrite, SupervisionStore
 
 SAMPLE = build_sample_scenario()
 PRESCRIPTION = next(r for r in SAMPLE.records(Prescription) if isinstance(r, Prescription))
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
+LEDGER = memory_ledger()
+Regulator(LedgerContract(LEDGER, "RegulatorMSP", []), "RegulatorMSP").bootstrap(SAMPLE.regulator)
+for _submitter, _record in SAMPLE.writes:
+    if isinstance(_record, Party):
+        Regulator(LedgerContract(LEDGER, "RegulatorMSP", []), "RegulatorMSP").register_party(_record)
+    if isinstance(_record, Product):
+        Manufacturer(LedgerContract(LEDGER, _submitter, []), _submitter).register_product(_record)
 
 
 @pytest.fixture
@@ -32,18 +41,25 @@ def store(tmp_path: Path) -> Iterator[SupervisionStore]:
         yield opened
 
 
-def service(tmp_path: Path, store: SupervisionStore, role: str = "regulator") -> SignedClient:
+def service(
+    tmp_path: Path, store: SupervisionStore, role: str = "regulator", member: str = "RegulatorMSP"
+) -> SignedClient:
     registry = ApplicationRegistry(tmp_path / "applications.json")
     registry.add(
         Application.new("analyst", role=role, identity="client", public_key_pem=public_pem(ec_key()))
     )
-    # The member's ledger is empty: every answer below can only come from the store.
+    # The member's ledger holds only the products: every other answer can only come from the store.
     app = create_app(
-        LedgerMember(memory_ledger(), "RegulatorMSP"),
+        LedgerMember(LEDGER, member),
         registry,
         ServiceState(tmp_path / "state.sqlite"),
         AuditLog(tmp_path / "audit.jsonl"),
         supervision=store,
+        portal=Portal(
+            AccountStore(tmp_path / "accounts.json"),
+            SessionStore(tmp_path / "sessions.sqlite"),
+            public=("client", Role.HOSPITAL),
+        ),
     )
     return SignedClient(TestClient(app), "analyst", ec_key(), "ecdsa-p256-sha256")
 
@@ -77,3 +93,12 @@ def test_traces_and_recall_scopes_come_from_the_store(tmp_path: Path, store: Sup
 def test_the_store_answers_only_the_regulator(tmp_path: Path, store: SupervisionStore) -> None:
     client = service(tmp_path, store, role="hospital")
     assert client.get("/v1/compliance-report").status_code == 403
+
+
+def test_the_public_page_tells_a_package_from_the_store(tmp_path: Path, store: SupervisionStore) -> None:
+    client = service(tmp_path, store, role="hospital", member="HospitalAMSP").client
+    item = PRESCRIPTION.items[0]
+    page = client.get(f"/portal/package?code={item.trace_codes[0]}&lang=en")
+    assert page.status_code == 200, page.text
+    assert item.batch_number in page.text and 'class="ok not-recalled"' in page.text
+    assert PRESCRIPTION.prescription_id not in page.text and PRESCRIPTION.patient_pseudonym not in page.text
