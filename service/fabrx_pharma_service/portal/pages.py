@@ -57,6 +57,7 @@ LABELS: dict[str, dict[str, str]] = {
         "sign_in": "登录",
         "sign_out": "退出",
         "bad_login": "用户名或密码错误。",
+        "locked": "登录失败次数过多，请 15 分钟后再试。",
         "bad_csrf": "表单已过期，请重新提交。",
         "welcome": "欢迎，",
         "role": "角色",
@@ -130,6 +131,7 @@ LABELS: dict[str, dict[str, str]] = {
         "sign_in": "Sign in",
         "sign_out": "Sign out",
         "bad_login": "Wrong user name or password.",
+        "locked": "Too many failed sign-ins: try again in 15 minutes.",
         "bad_csrf": "The form has expired; please submit it again.",
         "welcome": "Welcome,",
         "role": "role",
@@ -265,11 +267,17 @@ def portal_router(
         cookie = request.cookies.get(LOGIN_COOKIE)
         if not cookie or not secrets.compare_digest(cookie, form.get("csrf", "")):
             return page(request, "login.html", 403, csrf=cookie or "", account=None, error=t["bad_csrf"])
-        name = form.get("name", "")
-        account = portal.accounts.authenticate(name, form.get("password", ""))
+        name = form.get("name", "")[:64]
+        if portal.sessions.locked(name):
+            note(name if portal.accounts.get(name) else "", "", "sign_in", "", 429, "LOCKED")
+            return page(request, "login.html", 429, csrf=cookie, account=None, error=t["locked"])
+        # Argon2 is deliberately slow: verify off the event loop.
+        account = await run_in_threadpool(portal.accounts.authenticate, name, form.get("password", ""))
         if account is None:
+            portal.sessions.failed(name)
             note(name if portal.accounts.get(name) else "", "", "sign_in", "", 401, "BAD_PASSWORD")
             return page(request, "login.html", 401, csrf=cookie, account=None, error=t["bad_login"])
+        portal.sessions.succeeded(account.name)
         token, _ = portal.sessions.create(account.name)
         note(account.name, account.identity, "sign_in", "", 200, "ok")
         response = RedirectResponse(f"/portal/?lang={lang_of(request)}", status_code=303, headers=_HEADERS)

@@ -3,7 +3,8 @@
 The browser holds only the session token (cookie ``fabrx_session``: ``HttpOnly``, ``Secure``,
 ``SameSite=Strict``); the server stores its SHA-256, so a copy of the database cannot be replayed as a
 cookie. A session ends after :data:`IDLE_TIMEOUT` without use, after :data:`MAX_AGE` in any case, and
-at sign-out. Every form carries the session's CSRF token, compared in constant time.
+at sign-out. Every form carries the session's CSRF token, compared in constant time. A name that failed
+to sign in :data:`MAX_FAILURES` times within :data:`LOCKOUT` is refused until the failures age out.
 """
 
 from __future__ import annotations
@@ -18,16 +19,21 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["IDLE_TIMEOUT", "MAX_AGE", "Session", "SessionStore"]
+__all__ = ["IDLE_TIMEOUT", "LOCKOUT", "MAX_AGE", "MAX_FAILURES", "Session", "SessionStore"]
 
 IDLE_TIMEOUT = 30 * 60.0
 MAX_AGE = 10 * 3600.0
+MAX_FAILURES = 5
+"""Failed sign-ins of one name within :data:`LOCKOUT` after which it is refused until they age out."""
+LOCKOUT = 15 * 60.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
     token_hash TEXT PRIMARY KEY, account TEXT NOT NULL, csrf TEXT NOT NULL,
     created_at REAL NOT NULL, used_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS failures (name TEXT NOT NULL, at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS failures_name ON failures (name, at);
 """
 
 
@@ -89,6 +95,22 @@ class SessionStore:
         if token:
             with self._lock:
                 self._db.execute("DELETE FROM sessions WHERE token_hash = ?", (_hash(token),))
+
+    def locked(self, name: str) -> bool:
+        """Whether ``name`` failed to sign in :data:`MAX_FAILURES` times within :data:`LOCKOUT`."""
+        now = time.time()
+        with self._lock:
+            self._db.execute("DELETE FROM failures WHERE at < ?", (now - LOCKOUT,))
+            (count,) = self._db.execute("SELECT COUNT(*) FROM failures WHERE name = ?", (name,)).fetchone()
+        return int(count) >= MAX_FAILURES
+
+    def failed(self, name: str) -> None:
+        with self._lock:
+            self._db.execute("INSERT INTO failures VALUES (?, ?)", (name, time.time()))
+
+    def succeeded(self, name: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM failures WHERE name = ?", (name,))
 
     def close(self) -> None:
         with self._lock:

@@ -303,3 +303,18 @@ def test_the_public_page_says_whether_a_package_was_dispensed_without_sign_in(
     assert {e.app_id for e in audit.entries()} == {"public"} and {e.record_key for e in audit.entries()} == {
         ""
     }
+
+
+def test_a_name_is_locked_after_repeated_wrong_passwords(portal_client: PortalClient) -> None:
+    client, _, audit = portal_client
+    form = client.get("/portal/login")
+    token = _csrf(form.text)
+    for _ in range(5):
+        wrong = client.post(
+            "/portal/login", data={"csrf": token, "name": "clerk", "password": "not the password"}
+        )
+        assert wrong.status_code == 401
+    locked = client.post("/portal/login", data={"csrf": token, "name": "clerk", "password": PASSWORD})
+    assert locked.status_code == 429 and "fabrx_session" not in client.cookies
+    assert [e.outcome for e in audit.entries()][-1] == "LOCKED"
+    sign_in(client, "pharmacist")  # another name is not affected
