@@ -19,6 +19,7 @@ from .endpoint import Endpoint
 from .errors import (
     AdminError,
     ArgumentError,
+    ArgumentTypeError,
     CAError,
     CommitError,
     CommitStatusError,
@@ -57,6 +58,7 @@ from .wallet import FileSystemWallet, InMemoryWallet, Wallet, X509Identity
 __all__ = [
     "AdminError",
     "ArgumentError",
+    "ArgumentTypeError",
     "CAClient",
     "CAError",
     "ChaincodeEvent",

@@ -8,7 +8,9 @@ Grouped by what a caller can do about them::
 
     FabrxError
     ├── ArgumentError        an argument is unusable (also a ValueError): a malformed address or port,
-    │                        connection profile, transaction id or timeout; nothing was sent
+    │   │                    connection profile, transaction id or timeout; nothing was sent
+    │   └── ArgumentTypeError  an argument of the wrong type (also a TypeError), e.g. an int where a
+    │                          transaction argument must be str or bytes
     ├── IdentityError        credentials or keys are unusable: fix the wallet / MSP folder
     ├── GatewayError         a Fabric service answered with an error (gRPC status + per-node details)
     │   ├── ConnectionFailure  unreachable node or failed TLS handshake before anything was sent to
@@ -31,6 +33,7 @@ from dataclasses import dataclass
 __all__ = [
     "AdminError",
     "ArgumentError",
+    "ArgumentTypeError",
     "CAError",
     "CommitError",
     "CommitStatusError",
@@ -54,6 +57,10 @@ class ArgumentError(FabrxError, ValueError):
 
     Also a :class:`ValueError`, so code written against Python's conventions still catches it.
     """
+
+
+class ArgumentTypeError(ArgumentError, TypeError):
+    """An argument has the wrong type. Also a :class:`TypeError`, as Python code expects."""
 
 
 class IdentityError(FabrxError):

@@ -9,7 +9,7 @@ from fabric_protos.gateway import gateway_pb2
 
 from .._protocol import new_transaction_context
 from ..admin.definition import CommittedDefinition
-from ..errors import CommitError, EndorseError, GatewayError
+from ..errors import ArgumentTypeError, CommitError, EndorseError, GatewayError
 from . import _messages as messages
 from ._channelpolicy import ChannelPolicies, config_query, parse_config
 from ._commit import Commit
@@ -41,10 +41,10 @@ def check_collections(collections: Sequence[str] | None) -> tuple[str, ...]:
     """The collection names as a tuple.
 
     Raises:
-        TypeError: ``collections`` is a single string (it would be read as one name per character).
+        ArgumentTypeError: ``collections`` is a single string (it would be read as one name per character).
     """
     if isinstance(collections, str):
-        raise TypeError(f"collections must be a list of collection names, e.g. [{collections!r}]")
+        raise ArgumentTypeError(f"collections must be a list of collection names, e.g. [{collections!r}]")
     return tuple(collections or ())
 
 

@@ -18,7 +18,7 @@ from fabric_protos.peer import proposal_pb2, proposal_response_pb2, transaction_
 from google.protobuf.message import DecodeError
 
 from .._protocol import NONCE_LENGTH, TransactionContext, new_channel_header, new_proposal
-from ..errors import ArgumentError
+from ..errors import ArgumentError, ArgumentTypeError
 from ._status import Status, StatusCode
 
 Argument = str | bytes
@@ -31,13 +31,13 @@ def to_bytes(value: Argument, what: str) -> bytes:
     """UTF-8 encode a ``str``; pass ``bytes`` through.
 
     Raises:
-        TypeError: ``value`` is neither ``str`` nor ``bytes``.
+        ArgumentTypeError: ``value`` is neither ``str`` nor ``bytes``.
     """
     if isinstance(value, bytes):
         return value
     if isinstance(value, str):
         return value.encode()
-    raise TypeError(
+    raise ArgumentTypeError(
         f"{what} must be str or bytes, not {type(value).__name__}: encode it (e.g. json.dumps) first"
     )
 

@@ -72,3 +72,14 @@ def test_offline_signed_requests_rebuilt_from_garbage_bytes_raise_argument_error
     ]:
         with pytest.raises(ArgumentError, match=f"not the bytes of {what}"):
             rebuild(garbage, b"signature")  # type: ignore[operator]
+
+
+def test_arguments_of_the_wrong_type_are_in_the_fabrx_tree_and_still_type_errors() -> None:
+    from fabrx.errors import ArgumentTypeError
+    from fabrx.gateway import _messages as messages
+    from fabrx.gateway._contract import check_collections
+
+    for call in (lambda: messages.to_bytes(5, "argument 1"), lambda: check_collections("private")):  # type: ignore[arg-type]
+        with pytest.raises(ArgumentTypeError) as caught:
+            call()
+        assert isinstance(caught.value, FabrxError) and isinstance(caught.value, TypeError)

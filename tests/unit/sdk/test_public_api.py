@@ -8,6 +8,7 @@ def test_top_level_names_are_pinned() -> None:
         [
             "AdminError",
             "ArgumentError",
+            "ArgumentTypeError",
             "CAClient",
             "CAError",
             "ChaincodeEvent",
