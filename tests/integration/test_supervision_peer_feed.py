@@ -7,14 +7,17 @@ into an SQLite store, and a hospital's feed reads what the hospital's peer hands
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
 
 from fabrx.pharma import PharmaClients
 from fabrx.pharma.scenario import ScenarioReport, run_scenario
+from fabrx_cli.main import cli
 from fabrx_network import ConsortiumNetwork
 from fabrx_pharma_supervision import LedgerFeed, SupervisionStore
 from fabrx_pharma_supervision.schema import invoice
@@ -88,3 +91,25 @@ def test_a_hospitals_store_holds_only_what_its_peer_may_read(
                 for row in connection.execute(sa.select(invoice.c.seller, invoice.c.buyer))
             }
         assert pairs and all(hospital in pair for pair in pairs)
+
+
+def test_the_feed_command_catches_a_store_up_with_the_regulators_peer(
+    network: ConsortiumNetwork, clients: PharmaClients, scenario: ScenarioReport, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    base = ["--config", str(network.base_dir / "consortium.yaml"), "--run-dir", str(network.run_dir)]
+    result = CliRunner().invoke(
+        cli, [*base, "--json", "supervision", "--store", url, "feed", "--org", "Regulator"]
+    )
+    assert result.exit_code == 0, result.output
+    progress = json.loads(result.stdout)
+    assert progress["missing"] == 0 and progress["blocks"] > 0
+    report = CliRunner().invoke(cli, ["--json", "supervision", "--store", url, "report"])
+    assert report.exit_code == 0
+    rules = {finding["rule"] for finding in json.loads(report.stdout)}
+    assert {"DIVERSION", "RECEIPT_MISSING"} <= rules
+    again = CliRunner().invoke(
+        cli, [*base, "--json", "supervision", "--store", url, "feed", "--org", "Regulator"]
+    )
+    assert again.exit_code == 0
+    assert json.loads(again.stdout)["last_block"] >= progress["last_block"]
