@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -29,6 +30,8 @@ from fabrx.admin import (
     ChannelUpdate,
     JoinRequest,
     JoinRequestError,
+    PeerAdmin,
+    ProposalRejected,
     SignaturesInsufficient,
     UpdateSignature,
     add_crl,
@@ -368,6 +371,7 @@ def test_new_organization_joins_with_a_majority_of_admins_and_is_removed_again(
     join_request: JoinRequest,
     new_org_ca: tuple[Path, CAClient, fabrx.Enrollment],
     hospital_c_admin: tuple[Path, fabrx.Identity, fabrx.Signer],
+    tmp_path: Path,
 ) -> None:
     _, client, registrar = new_org_ca
     secret = client.register(
@@ -441,6 +445,27 @@ def test_new_organization_joins_with_a_majority_of_admins_and_is_removed_again(
     assert config_from_block(genesis).sequence == 0
     assert "HospitalCMSP" not in {o.msp_id for o in config_from_block(genesis).application_orgs}
 
+    # HospitalC's own peer (on its own host in real life: its own run directory here) joins from the
+    # genesis block and catches up with the channel.
+    home, ca_client, ca_registrar = new_org_ca
+    with _new_member_peer(
+        network, home, ca_client, ca_registrar, (admin_identity, admin_signer), tmp_path
+    ) as new_peer:
+        assert new_peer.join_channel(genesis).already_joined is False
+        regulator_peer = _admin(network, "Regulator").require_peer()
+        target = regulator_peer.chain_info(CHANNEL).height
+        deadline = time.monotonic() + 60
+        height = 0
+        while height < target:
+            assert time.monotonic() < deadline, f"HospitalC's peer is at height {height} of {target}"
+            time.sleep(0.2)
+            try:
+                height = new_peer.chain_info(CHANNEL).height
+            except ProposalRejected as exc:
+                # Until the peer has the block that adds HospitalC, its own admin is no reader there.
+                assert "access denied" in exc.reason
+        assert read_channel_config(new_peer, CHANNEL).application_org("HospitalCMSP").name == "HospitalC"
+
     # The same request again: the MSP id is already in the channel.
     with pytest.raises(AdminError, match="MSP id HospitalCMSP is already used by organization HospitalC"):
         add_organization(joined, join_request)
@@ -460,6 +485,80 @@ def test_new_organization_joins_with_a_majority_of_admins_and_is_removed_again(
     with pytest.raises(EndorseError) as removed_refusal:  # removed: refused again
         submit_as_member(f"hospital-c-{removed.sequence}")
     assert "creator org unknown" in " ".join(d.message for d in removed_refusal.value.details)
+
+
+@contextlib.contextmanager
+def _new_member_peer(
+    network: ConsortiumNetwork,
+    ca_home: Path,
+    client: CAClient,
+    registrar: fabrx.Enrollment,
+    admin: tuple[fabrx.Identity, fabrx.Signer],
+    root: Path,
+) -> Iterator[PeerAdmin]:
+    """Start peer0 of HospitalC from its own CA's identities, rendered as fabrx renders any peer."""
+    from fabrx_network.config import Organization, Peer
+    from fabrx_network.identities import IdentityPlan, issue_identity
+    from fabrx_network.layout import RunLayout
+    from fabrx_network.render import render_peer
+
+    layout = RunLayout(root / "hospitalc-host")
+    peer = Peer("peer0", port=NEW_ORG_ANCHOR_PORT, chaincode_port=NEW_ORG_ANCHOR_PORT + 1,
+                operations_port=NEW_ORG_ANCHOR_PORT + 2)  # fmt: skip
+    org = Organization(name="HospitalC", role="hospital", peers=(peer,), msp_id="HospitalCMSP")
+    plan = IdentityPlan(
+        "HospitalC",
+        "peer0.HospitalC",
+        "peer",
+        layout.peer_msp("HospitalC", "peer0"),
+        layout.peer_tls("HospitalC", "peer0"),
+    )
+    issue_identity(
+        client, registrar, "new-member-secret", plan, ("peer0.HospitalC", "localhost", "127.0.0.1")
+    )
+    shutil.copytree(network.layout.ccaas_builder, layout.ccaas_builder)
+    spec = render_peer(network.consortium, org, peer, layout, installed_fabric())
+    spec.cwd.mkdir(parents=True, exist_ok=True)
+    spec.log_path.parent.mkdir(parents=True, exist_ok=True)
+    peer_admin = PeerAdmin(
+        fabrx.Endpoint(
+            address=f"127.0.0.1:{peer.port}", tls_root_certs=(ca_home / "ca-cert.pem").read_bytes()
+        ),
+        *admin,
+    )
+    with spec.log_path.open("wb") as log:
+        process = subprocess.Popen(
+            list(spec.argv),
+            env={**spec.env, "PATH": "/usr/bin:/bin"},
+            cwd=spec.cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                pytest.fail(
+                    f"HospitalC's peer exited with {process.returncode}:\n{spec.log_path.read_text()[-3000:]}"
+                )
+            try:
+                peer_admin.channels()
+                break
+            except AdminError:
+                if time.monotonic() > deadline:
+                    pytest.fail(
+                        f"HospitalC's peer did not answer within 60 s:\n{spec.log_path.read_text()[-3000:]}"
+                    )
+                time.sleep(0.3)
+        yield peer_admin
+    finally:
+        peer_admin.close()
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def test_malformed_join_requests_are_refused_naming_each_problem(
