@@ -10,6 +10,7 @@ is the reference for the update computation.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -36,11 +37,13 @@ from fabrx.admin import (
     UpdateSignature,
     add_crl,
     add_organization,
+    approve_for_my_org,
     compute_update,
     config_from_block,
     describe_update,
     fetch_block,
     new_channel_update,
+    query_committed,
     read_channel_config,
     read_channel_config_from_orderer,
     remove_consenter,
@@ -54,6 +57,7 @@ from fabrx.errors import AdminError, CAError, EndorseError, FabrxError
 from fabrx_cli.main import cli
 from fabrx_network import ConsortiumNetwork
 from fabrx_network.admins import OrgAdmin, org_admin, org_registrar
+from fabrx_network.chaincodes import chaincode_definition
 
 pytestmark = pytest.mark.integration
 
@@ -465,6 +469,27 @@ def test_new_organization_joins_with_a_majority_of_admins_and_is_removed_again(
                 # Until the peer has the block that adds HospitalC, its own admin is no reader there.
                 assert "access denied" in exc.reason
         assert read_channel_config(new_peer, CHANNEL).application_org("HospitalCMSP").name == "HospitalC"
+
+        # It installs the chaincode package and approves the committed definition for its organization;
+        # its own client then calls the chaincode on its own peer.
+        asset = next(c for c in network.consortium.chaincodes if c.name == "asset-py")
+        package = (
+            network.layout.chaincode_dir(asset.name) / f"{asset.name}_{asset.version}.tar.gz"
+        ).read_bytes()
+        installed = new_peer.install(package)
+        definition = dataclasses.replace(
+            chaincode_definition(network.consortium, asset), package_id=installed.package_id
+        )
+        approve_for_my_org(new_peer, CHANNEL, definition, orderer=network.orderer_endpoint())
+        (committed,) = query_committed(new_peer, CHANNEL, asset.name)
+        assert committed.approvals.get("HospitalCMSP") is True
+        with fabrx.connect(
+            new_peer.endpoint,
+            identity=fabrx.Identity("HospitalCMSP", member.certificate),
+            signer=member.signer(),
+        ) as own_gateway:
+            contract = own_gateway.get_network(CHANNEL).get_contract(asset.name)
+            assert b"hospital-c-" in contract.evaluate_transaction("GetAllAssets")
 
     # The same request again: the MSP id is already in the channel.
     with pytest.raises(AdminError, match="MSP id HospitalCMSP is already used by organization HospitalC"):
