@@ -20,7 +20,7 @@ import dataclasses
 import json
 import tempfile
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -114,7 +114,6 @@ class Call:
     path: str
     body: bytes
     idempotency_key: str | None
-    audit: dict[str, str] = field(default_factory=dict)
 
 
 def _error_response(error: ServiceError) -> JSONResponse:

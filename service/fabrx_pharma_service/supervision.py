@@ -37,6 +37,9 @@ class SupervisionLike(Protocol):
     ) -> tuple[Trace, ...]: ...
     def recall_scope(self, product_id: str, batch_number: str) -> RecallScope: ...
     def code_chain(self, trace_code: str) -> Any: ...
+    def purchases(
+        self, party_id: str, *, product_id: str | None = None, batch_number: str | None = None
+    ) -> Any: ...
 
 
 class StoreQueries:
@@ -69,6 +72,12 @@ class StoreQueries:
 
     def recall_scope(self, product_id: str, batch_number: str) -> RecallScope:
         return self._store.recall_scope(product_id, batch_number)
+
+    def purchases(
+        self, party_id: str, *, product_id: str | None = None, batch_number: str | None = None
+    ) -> list[Any]:
+        """What ``party_id`` bought, per seller, invoice kind and batch (the store's ``purchases``)."""
+        return list(self._store.purchases(party_id, product_id=product_id, batch_number=batch_number))
 
     def package(self, trace_code: str, facade: Any) -> dict[str, str] | None:
         """What one package is, in public terms (product, manufacturer, batch, expiry, recall), or ``None``

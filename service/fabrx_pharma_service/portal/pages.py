@@ -32,9 +32,13 @@ __all__ = ["LABELS", "PackageLookup", "Portal", "portal_router"]
 
 
 class PackageLookup(Protocol):
-    """What a traceability code is, for the public page: product, manufacturer, batch, expiry, recall."""
+    """What a supervision store tells the portal: what a traceability code is (product, manufacturer,
+    batch, expiry, recall), and what a party bought from whom."""
 
     def package(self, trace_code: str, facade: Any) -> dict[str, str] | None: ...
+    def purchases(
+        self, party_id: str, *, product_id: str | None = None, batch_number: str | None = None
+    ) -> Any: ...
 
 
 SESSION_COOKIE = "fabrx_session"
@@ -123,6 +127,13 @@ LABELS: dict[str, dict[str, str]] = {
         "dispensed_no": "尚未发药",
         "unknown_package": "账本上没有这一盒的发货记录。",
         "bad_code": "追溯码应为 1-100 个可见字符。",
+        "purchases_title": "采购查询（全部供应商）",
+        "supplier": "供应商",
+        "kind": "票种",
+        "invoice_count": "发票数",
+        "quantity": "数量",
+        "amount": "金额",
+        "no_store": "本服务未配置监管库（--supervision-store），无法查询采购汇总。",
     },
     "en": {
         "title": "Two-invoice supervision · hospital verification",
@@ -201,6 +212,13 @@ LABELS: dict[str, dict[str, str]] = {
         "dispensed_no": "not dispensed yet",
         "unknown_package": "No shipment of this package is on the ledger.",
         "bad_code": "A traceability code has 1-100 visible characters.",
+        "purchases_title": "Purchases from every supplier",
+        "supplier": "Supplier",
+        "kind": "Kind",
+        "invoice_count": "Invoices",
+        "quantity": "Quantity",
+        "amount": "Amount",
+        "no_store": "This service has no supervision store (--supervision-store): no purchase summary.",
     },
 }
 
@@ -434,6 +452,33 @@ def portal_router(
         return regulator_page(
             request, "recall.html", "recall_scope", key, query if ready else None, **context
         )
+
+    @router.get("/purchases")
+    def purchases(request: Request, product_id: str = "", batch_number: str = "") -> Response:
+        """The hospital's purchases from every supplier (from the service's supervision store)."""
+        current = signed_in(request)
+        if current is None:
+            return to_login(request)
+        session, account = current
+        t = LABELS[lang_of(request)]
+        context: dict[str, Any] = {"account": account, "csrf": session.csrf, "rows": None}
+        context.update(product_id=product_id, batch_number=batch_number)
+        if account.role is not Role.HOSPITAL:
+            return page(request, "home.html", 403, error=t["forbidden"], **context)
+        if packages is None:
+            return page(request, "purchases.html", 404, error=t["no_store"], **context)
+        try:
+            rows = packages.purchases(
+                member.msp_id, product_id=product_id or None, batch_number=batch_number or None
+            )
+        except Exception as exc:
+            error = service_error(exc)
+            note(account.name, account.identity, "purchases", product_id, error.status, error.code)
+            return page(
+                request, "purchases.html", error.status, error=f"{error.code}: {error.message}", **context
+            )
+        note(account.name, account.identity, "purchases", product_id, 200, "ok")
+        return page(request, "purchases.html", **{**context, "rows": rows})
 
     @router.get("/package")
     def package(request: Request, code: str = "") -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,7 +12,7 @@ from fastapi.testclient import TestClient
 from service_fakes import LedgerContract, LedgerMember, SignedClient, ec_key, memory_ledger, public_pem
 
 from fabrx.pharma import Manufacturer, Regulator
-from fabrx_pharma import InMemoryLedger, Party, Prescription, Product, Role, compliance_report
+from fabrx_pharma import InMemoryLedger, Invoice, Party, Prescription, Product, Role, compliance_report
 from fabrx_pharma.sample import build_sample_scenario
 from fabrx_pharma_service import Application, ApplicationRegistry, AuditLog, ServiceState, create_app
 from fabrx_pharma_service.portal import AccountStore, Portal, SessionStore
@@ -102,3 +103,27 @@ def test_the_public_page_tells_a_package_from_the_store(tmp_path: Path, store: S
     assert page.status_code == 200, page.text
     assert item.batch_number in page.text and 'class="ok not-recalled"' in page.text
     assert PRESCRIPTION.prescription_id not in page.text and PRESCRIPTION.patient_pseudonym not in page.text
+
+
+def test_a_pharmacist_sees_the_hospitals_purchases_from_every_supplier(
+    tmp_path: Path, store: SupervisionStore
+) -> None:
+    signed = service(tmp_path, store, role="hospital", member="HospitalAMSP")
+    accounts = AccountStore(tmp_path / "accounts.json")
+    accounts.add("pharmacist", "correct horse battery staple", role="hospital", identity="client")
+    client = signed.client
+    client.base_url = "https://testserver"  # type: ignore[assignment]
+    form = client.get("/portal/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert token is not None
+    client.post(
+        "/portal/login",
+        data={"csrf": token.group(1), "name": "pharmacist", "password": "correct horse battery staple"},
+    )
+    page = client.get("/portal/purchases")
+    assert page.status_code == 200, page.text
+    suppliers = set(re.findall(r"<tr><td>([A-Za-z]+MSP)</td>", page.text))
+    expected = {
+        r.seller for r in SAMPLE.records(Invoice) if isinstance(r, Invoice) and r.buyer == "HospitalAMSP"
+    }
+    assert suppliers == expected and suppliers
