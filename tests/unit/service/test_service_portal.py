@@ -278,6 +278,8 @@ def test_the_recall_scope_page_lists_holders_and_prescriptions(regulator_portal:
     assert (
         page.status_code == 200 and PRESCRIPTION.prescription_id in page.text and 'id="holders"' in page.text
     )
+    holders = page.text.split('id="holders"', 1)[1].split("</table>", 1)[0]
+    assert f"<td>{PRESCRIPTION.hospital}</td>" in holders and "<td>DistributorAMSP</td>" in holders
 
 
 def test_the_regulator_pages_are_for_the_regulator(portal_client: PortalClient) -> None:
