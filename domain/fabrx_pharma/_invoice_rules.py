@@ -106,11 +106,12 @@ def check_transfer_invoice(
                 "exemption",
                 "the policy does not allow group transfers as a third invoice",
             )
-        if buyer.parent_msp_id != seller.msp_id:
+        if buyer.parent_party_id != seller.party_id:
             fail(
                 RuleId.CHAIN_LENGTH,
                 "buyer",
-                f"{buyer.msp_id} is not a subsidiary of {seller.msp_id}, so this would be a third invoice",
+                f"{buyer.party_id} is not a subsidiary of {seller.party_id}, "
+                "so this would be a third invoice",
             )
     else:
         if not policy.allow_remote_delivery:
@@ -123,7 +124,7 @@ def check_transfer_invoice(
             fail(
                 RuleId.CHAIN_LENGTH,
                 "buyer",
-                f"{buyer.msp_id} does not serve remote areas, so this would be a third invoice",
+                f"{buyer.party_id} does not serve remote areas, so this would be a third invoice",
             )
     _check_invoice_goods(invoice, view, policy, seller=seller, buyer=buyer)
 
@@ -184,7 +185,7 @@ def _check_invoice_goods(
             fail(
                 RuleId.ROLE,
                 "seller",
-                f"{seller.msp_id} is not (and does not count as) {batch.manufacturer}, who makes it",
+                f"{seller.party_id} is not (and does not count as) {batch.manufacturer}, who makes it",
             )
         usable(view, batch, invoice.issue_date, path, "issue_date", "sold")
         batches[batch.batch_key] = (product, batch)
@@ -211,10 +212,11 @@ def _check_invoice_goods(
             fail(
                 RuleId.BUYER_SELLER_MATCH,
                 "seller",
-                f"{holder} was never the buyer on an invoice for {label}, so it cannot sell it",
+                f"{holder} has no purchase of {label} on record, so it cannot sell it (on the ledger a "
+                "purchase counts from its receipt)",
             )
         if quantity <= position.available(Outflow.REMOTE_HOSPITAL):
-            onward = "to another distributor" if outflow is Outflow.ONWARD else f"to {buyer.msp_id}"
+            onward = "to another distributor" if outflow is Outflow.ONWARD else f"to {buyer.party_id}"
             fail(
                 RuleId.CHAIN_LENGTH,
                 field,

@@ -20,28 +20,28 @@ def fail(rule: RuleId, field: str, message: str) -> NoReturn:
 
 def counts_as_manufacturer(party: Party, manufacturer: str) -> bool:
     """Whether ``party`` is ``manufacturer`` or counts as it (controlled sales company, general agent)."""
-    return party.msp_id == manufacturer or manufacturer in party.counts_as_manufacturer_of
+    return party.party_id == manufacturer or manufacturer in party.counts_as_manufacturer_of
 
 
-def registered(view: LedgerView, msp_id: str, field: str) -> Party:
-    party = view.party(msp_id)
+def registered(view: LedgerView, party_id: str, field: str) -> Party:
+    party = view.party(party_id)
     if party is None:
-        fail(RuleId.UNKNOWN_PARTY, field, f"{msp_id} is not a party registered by the regulator")
+        fail(RuleId.UNKNOWN_PARTY, field, f"{party_id} is not a party registered by the regulator")
     return party
 
 
-def acting_as(view: LedgerView, submitter: str, msp_id: str, field: str, action: str) -> Party:
+def acting_as(view: LedgerView, submitter: str, party_id: str, field: str, action: str) -> Party:
     """The party named at ``field``, which must be the submitter itself."""
-    if submitter != msp_id:
-        fail(RuleId.ROLE, field, f"only {msp_id} can {action}; the submitter is {submitter}")
-    return registered(view, msp_id, field)
+    if submitter != party_id:
+        fail(RuleId.ROLE, field, f"only {party_id} can {action}; the submitter is {submitter}")
+    return registered(view, party_id, field)
 
 
 def require_role(party: Party, roles: Iterable[Role], field: str, action: str) -> None:
     allowed = tuple(roles)
     if party.role not in allowed:
         names = " or ".join(r.value for r in allowed)
-        fail(RuleId.ROLE, field, f"{party.msp_id} is a {party.role.value}; {action} needs a {names}")
+        fail(RuleId.ROLE, field, f"{party.party_id} is a {party.role.value}; {action} needs a {names}")
 
 
 def product_and_batch(

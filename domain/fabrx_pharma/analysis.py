@@ -335,7 +335,7 @@ def trace_prescription(
 class Holding:
     """What one party received of the batch, passed on or dispensed, and still holds."""
 
-    msp_id: str
+    party_id: str
     role: Role | None
     received: int
     passed_on: int

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from ._base import Record
 from ._fields import FieldReader, Problems
-from .identifiers import validate_msp_id, validate_patient_pseudonym, validate_record_id
+from .identifiers import validate_party_id, validate_patient_pseudonym, validate_record_id
 from .trade import GoodsLine
 
 __all__ = ["AdverseEvent", "Dispensing", "Prescription"]
@@ -30,6 +30,7 @@ class Prescription(Record):
 
     prescription_id: str
     hospital: str
+    """Party id of the hospital (or clinic) that prescribed and dispensed."""
     patient_pseudonym: str
     prescribed_at: datetime
     items: tuple[Dispensing, ...]
@@ -48,7 +49,7 @@ class Prescription(Record):
         )
         return cls(
             prescription_id=f.checked("prescription_id", validate_record_id),
-            hospital=f.checked("hospital", validate_msp_id),
+            hospital=f.checked("hospital", validate_party_id),
             patient_pseudonym=f.checked("patient_pseudonym", validate_patient_pseudonym),
             prescribed_at=f.timestamp("prescribed_at"),
             items=f.objects("items", Dispensing.read),
@@ -72,6 +73,7 @@ class AdverseEvent(Record):
 
     report_id: str
     hospital: str
+    """Party id of the hospital that dispensed and reports."""
     prescription_id: str
     patient_pseudonym: str
     reported_at: datetime
@@ -88,7 +90,7 @@ class AdverseEvent(Record):
         f = FieldReader(data, path, problems, _EVENT_FIELDS)
         return cls(
             report_id=f.checked("report_id", validate_record_id),
-            hospital=f.checked("hospital", validate_msp_id),
+            hospital=f.checked("hospital", validate_party_id),
             prescription_id=f.checked("prescription_id", validate_record_id),
             patient_pseudonym=f.checked("patient_pseudonym", validate_patient_pseudonym),
             reported_at=f.timestamp("reported_at"),

@@ -34,6 +34,7 @@ __all__ = [
     "validate_gtin",
     "validate_invoice_number",
     "validate_msp_id",
+    "validate_party_id",
     "validate_patient_pseudonym",
     "validate_record_id",
     "validate_uscc",
@@ -293,6 +294,20 @@ def validate_msp_id(value: object, field: str = "msp_id") -> str:
     if not _MSP_ID.fullmatch(text):
         raise ValidationError(
             "MSP_ID_FORMAT", field, f"{text!r} is not an MSP id: 1-64 letters, digits, '.', '_' or '-'"
+        )
+    return text
+
+
+def validate_party_id(value: object, field: str = "party_id") -> str:
+    """Validate a party id: 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit.
+
+    A member organization's party id is its MSP id; a hosted party's is the id the regulator registered
+    (its unified social credit code, say). Raises :class:`ValidationError` with rule ``PARTY_ID_FORMAT``.
+    """
+    text = _text(value, field, "PARTY_ID")
+    if not _MSP_ID.fullmatch(text):
+        raise ValidationError(
+            "PARTY_ID_FORMAT", field, f"{text!r} is not a party id: 1-64 letters, digits, '.', '_' or '-'"
         )
     return text
 

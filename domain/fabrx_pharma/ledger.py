@@ -26,14 +26,14 @@ __all__ = ["Entry", "InMemoryLedger", "author_of"]
 
 @dataclass(frozen=True)
 class Entry:
-    """One write, in ledger order: the record and the MSP id that submitted it."""
+    """One write, in ledger order: the record and the party id that submitted it."""
 
     submitter: str
     record: AnyRecord
 
 
 def author_of(record: AnyRecord) -> str:
-    """The MSP id that writes a record of this kind; ``""`` for a party (written by the regulator)."""
+    """The party id that writes a record of this kind; ``""`` for a party (written by the regulator)."""
     if isinstance(record, Party):
         return ""
     if isinstance(record, Product | Batch):
@@ -82,9 +82,9 @@ class InMemoryLedger:
         """
         if regulator.role is not Role.REGULATOR:
             raise ValueError(
-                f"{regulator.msp_id} is a {regulator.role.value}; bootstrap registers the regulator"
+                f"{regulator.party_id} is a {regulator.role.value}; bootstrap registers the regulator"
             )
-        self.apply(regulator, submitter=regulator.msp_id)
+        self.apply(regulator, submitter=regulator.party_id)
 
     def submit(self, record: AnyRecord, *, submitter: str) -> None:
         """Check ``record`` against the rules as written by ``submitter``, then store it.
@@ -99,7 +99,7 @@ class InMemoryLedger:
         self._stock.update(stock_effects(record, self))
         self._entries.append(Entry(submitter if submitter is not None else author_of(record), record))
         if isinstance(record, Party):
-            self._parties[record.msp_id] = record
+            self._parties[record.party_id] = record
         elif isinstance(record, Product):
             self._products[record.product_id] = record
         elif isinstance(record, Batch):
@@ -120,8 +120,8 @@ class InMemoryLedger:
 
     # --- LedgerView ---------------------------------------------------------------------------------------
 
-    def party(self, msp_id: str) -> Party | None:
-        return self._parties.get(msp_id)
+    def party(self, party_id: str) -> Party | None:
+        return self._parties.get(party_id)
 
     def product(self, product_id: str) -> Product | None:
         return self._products.get(product_id)

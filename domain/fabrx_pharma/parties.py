@@ -12,6 +12,7 @@ from .identifiers import (
     validate_approval_number,
     validate_gtin,
     validate_msp_id,
+    validate_party_id,
     validate_record_id,
     validate_uscc,
 )
@@ -27,20 +28,35 @@ class Role(StrEnum):
     MANUFACTURER = "manufacturer"
     DISTRIBUTOR = "distributor"
     HOSPITAL = "hospital"
+    HOST = "host"
+    """A member organization that runs nodes for hosted parties and trades nothing itself (a city
+    hosting centre)."""
 
 
 @dataclass(frozen=True)
 class Party(Record):
-    """An organisation of the consortium, registered by the regulator under its Fabric MSP id."""
+    """A trading party (or the regulator, or a hosting member), registered by the regulator.
+
+    A *member organization* runs its own peers: its ``party_id`` is its Fabric MSP id and
+    ``host_msp_id`` equals it. A *hosted party* (节点账号: a small distributor, clinic or pharmacy) has no
+    node of its own: it is an account on a member's node, ``host_msp_id`` names that member, and its
+    users are enrolled by the member's Fabric CA with ``fabrx.party=<party_id>`` in their certificates.
+    Every rule applies to both alike; where a record's private copy lives follows ``host_msp_id``.
+    """
 
     RECORD_TYPE = "party"
 
-    msp_id: str
+    party_id: str
+    """How records name the party (seller, buyer, holder, hospital ...): a member's MSP id, or the id
+    the regulator gives a hosted party (its unified social credit code is a good choice)."""
     role: Role
     name: str
     uscc: str
     """Unified social credit code (统一社会信用代码)."""
-    parent_msp_id: str | None = None
+    host_msp_id: str = ""
+    """The member organization whose peers endorse and store the party's records; for a member
+    organization itself, its own MSP id (the default when left empty)."""
+    parent_party_id: str | None = None
     """The party this one is a wholly-owned or controlled subsidiary of (group relation)."""
     remote_area: bool = False
     """A facility (or a distributor serving facilities) in a remote township or village."""
@@ -48,24 +64,39 @@ class Party(Record):
     """Manufacturers this party counts as for the invoice chain: a manufacturer's controlled sales
     company, or the sole general agent of an imported drug (domain rule 1)."""
 
+    def __post_init__(self) -> None:
+        if not self.host_msp_id:
+            object.__setattr__(self, "host_msp_id", self.party_id)
+
     @property
     def key(self) -> str:
-        return self.msp_id
+        return self.party_id
+
+    @property
+    def is_member(self) -> bool:
+        """Whether the party is a member organization of the channel (runs its own peers)."""
+        return self.host_msp_id == self.party_id
 
     @classmethod
     def read(cls, data: object, path: str, problems: Problems) -> Party:
         f = FieldReader(data, path, problems, _PARTY_FIELDS)
         party = cls(
-            msp_id=f.checked("msp_id", validate_msp_id),
+            party_id=f.checked("party_id", validate_party_id),
             role=f.choice("role", Role) or Role.DISTRIBUTOR,
             name=f.text("name", max_length=200),
             uscc=f.checked("uscc", validate_uscc),
-            parent_msp_id=f.optional_checked("parent_msp_id", validate_msp_id),
+            host_msp_id=f.optional_checked("host_msp_id", validate_msp_id) or "",
+            parent_party_id=f.optional_checked("parent_party_id", validate_party_id),
             remote_area=f.flag("remote_area"),
-            counts_as_manufacturer_of=f.strings("counts_as_manufacturer_of", validate_msp_id, max_items=50),
+            counts_as_manufacturer_of=f.strings("counts_as_manufacturer_of", validate_party_id, max_items=50),
         )
-        if party.parent_msp_id is not None and party.parent_msp_id == party.msp_id:
-            f.problem(f.at("parent_msp_id"), "a party cannot be its own parent")
+        if party.parent_party_id is not None and party.parent_party_id == party.party_id:
+            f.problem(f.at("parent_party_id"), "a party cannot be its own parent")
+        if not party.is_member and party.role in (Role.REGULATOR, Role.HOST):
+            f.problem(
+                f.at("host_msp_id"),
+                f"a {party.role.value} is a member organization: host_msp_id must be its own party_id",
+            )
         if party.counts_as_manufacturer_of and party.role is not Role.DISTRIBUTOR:
             f.problem(
                 f.at("counts_as_manufacturer_of"),
@@ -75,22 +106,24 @@ class Party(Record):
 
     def to_dict(self) -> dict[str, object]:
         return {
-            "msp_id": self.msp_id,
+            "party_id": self.party_id,
             "role": self.role.value,
             "name": self.name,
             "uscc": self.uscc,
-            "parent_msp_id": self.parent_msp_id,
+            "host_msp_id": self.host_msp_id,
+            "parent_party_id": self.parent_party_id,
             "remote_area": self.remote_area,
             "counts_as_manufacturer_of": list(self.counts_as_manufacturer_of),
         }
 
 
 _PARTY_FIELDS = (
-    "msp_id",
+    "party_id",
     "role",
     "name",
     "uscc",
-    "parent_msp_id",
+    "host_msp_id",
+    "parent_party_id",
     "remote_area",
     "counts_as_manufacturer_of",
 )
@@ -117,7 +150,7 @@ class Product(Record):
     product_id: str
     name: str
     manufacturer: str
-    """MSP id of the manufacturer (the marketing authorisation holder)."""
+    """Party id of the manufacturer (the marketing authorisation holder)."""
     approval_number: str
     """批准文号."""
     gtin: str | None = None
@@ -135,7 +168,7 @@ class Product(Record):
         product = cls(
             product_id=f.checked("product_id", validate_record_id),
             name=f.text("name", max_length=200),
-            manufacturer=f.checked("manufacturer", validate_msp_id),
+            manufacturer=f.checked("manufacturer", validate_party_id),
             approval_number=f.checked("approval_number", validate_approval_number),
             gtin=f.optional_checked("gtin", validate_gtin),
             trace_prefix=f.optional_checked("trace_prefix", _drug_id),

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from ._base import Part, Record
 from ._fields import FieldReader, Problems
-from .identifiers import validate_msp_id, validate_record_id
+from .identifiers import validate_party_id, validate_record_id
 
 __all__ = ["Batch", "BatchKey", "RawMaterialLot"]
 
@@ -61,6 +61,7 @@ class Batch(Record):
     product_id: str
     batch_number: str
     manufacturer: str
+    """Party id of the manufacturer (the product's marketing authorisation holder)."""
     production_date: date
     expiry_date: date
     """The last day the batch may be sold or dispensed (有效期至)."""
@@ -81,7 +82,7 @@ class Batch(Record):
         batch = cls(
             product_id=f.checked("product_id", validate_record_id),
             batch_number=f.checked("batch_number", validate_record_id),
-            manufacturer=f.checked("manufacturer", validate_msp_id),
+            manufacturer=f.checked("manufacturer", validate_party_id),
             production_date=f.date("production_date"),
             expiry_date=f.date("expiry_date"),
             quantity=f.positive_int("quantity"),

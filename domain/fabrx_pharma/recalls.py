@@ -7,7 +7,7 @@ from datetime import datetime
 
 from ._base import Record
 from ._fields import FieldReader, Problems
-from .identifiers import validate_msp_id, validate_record_id
+from .identifiers import validate_party_id, validate_record_id
 from .production import BatchKey
 
 __all__ = ["Recall"]
@@ -27,7 +27,7 @@ class Recall(Record):
     reason: str
     recalled_at: datetime
     by: str
-    """MSP id of the party that ordered the recall."""
+    """Party id of the party that ordered the recall."""
 
     @property
     def batch_key(self) -> BatchKey:
@@ -45,7 +45,7 @@ class Recall(Record):
             batch_number=f.checked("batch_number", validate_record_id),
             reason=f.text("reason"),
             recalled_at=f.timestamp("recalled_at"),
-            by=f.checked("by", validate_msp_id),
+            by=f.checked("by", validate_party_id),
         )
 
     def to_dict(self) -> dict[str, object]:

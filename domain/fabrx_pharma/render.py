@@ -76,7 +76,7 @@ def render_recall_scope(scope: RecallScope) -> str:
         lines.append(f"  {title}:")
         for h in holdings:
             lines.append(
-                f"    {h.msp_id}: received {h.received}, passed on {h.passed_on}, on hand {h.on_hand}"
+                f"    {h.party_id}: received {h.received}, passed on {h.passed_on}, on hand {h.on_hand}"
             )
     lines.append(f"  invoices: {', '.join(scope.invoices) or 'none'}")
     lines.append(f"  prescriptions ({len(scope.patients)} patient(s)):")

@@ -1,11 +1,12 @@
 """The rules every write is checked against, written once for the chaincode and the SDK.
 
 Each ``check_*`` function takes a well-formed record (see :mod:`fabrx_pharma.records`), a
-:class:`~fabrx_pharma.view.LedgerView` of the committed state, the :class:`TwoInvoicePolicy` and the MSP
-id of the submitter (the chaincode reads it from the transaction creator). It returns nothing if the
-write is allowed and raises :class:`~fabrx_pharma.errors.RuleViolation` naming the first broken rule and
-the field at fault otherwise. A function never changes the view; applying the record is the caller's
-business (:func:`fabrx_pharma.stock.stock_effects` says how stock changes).
+:class:`~fabrx_pharma.view.LedgerView` of the committed state, the :class:`TwoInvoicePolicy` and the
+party id of the submitter (the chaincode reads it from the transaction creator: its ``fabrx.party``
+attribute, else its MSP id). It returns nothing if the write is allowed and raises
+:class:`~fabrx_pharma.errors.RuleViolation` naming the first broken rule and the field at fault
+otherwise. A function never changes the view; applying the record is the caller's business
+(:func:`fabrx_pharma.stock.stock_effects` says how stock changes).
 
 Who may write what (``ROLE``): the regulator registers parties and may recall any batch; a manufacturer,
 or a party counting as it, registers its products and batches, issues first and direct invoices and
@@ -73,12 +74,29 @@ def check_party(
     """
     regulator = view.party(submitter)
     if regulator is None or regulator.role is not Role.REGULATOR:
-        fail(RuleId.ROLE, "msp_id", f"only the regulator registers parties; the submitter is {submitter}")
-    if party.parent_msp_id is not None:
-        registered(view, party.parent_msp_id, "parent_msp_id")
+        fail(RuleId.ROLE, "party_id", f"only the regulator registers parties; the submitter is {submitter}")
+    if party.parent_party_id is not None:
+        registered(view, party.parent_party_id, "parent_party_id")
+    if not party.is_member:
+        host = registered(view, party.host_msp_id, "host_msp_id")
+        if not host.is_member:
+            fail(
+                RuleId.ROLE,
+                "host_msp_id",
+                f"{host.party_id} is itself hosted by {host.host_msp_id}: only a member organization hosts",
+            )
     for i, manufacturer in enumerate(party.counts_as_manufacturer_of):
         field = f"counts_as_manufacturer_of[{i}]"
-        require_role(registered(view, manufacturer, field), [Role.MANUFACTURER], field, "counting as one")
+        made_by = registered(view, manufacturer, field)
+        require_role(made_by, [Role.MANUFACTURER], field, "counting as one")
+        if made_by.host_msp_id != party.host_msp_id:
+            # It draws on the manufacturer's stock, which only the manufacturer's node keeps.
+            fail(
+                RuleId.ROLE,
+                field,
+                f"{party.party_id} counts as {manufacturer}, so it must be hosted where {manufacturer} is "
+                f"({made_by.host_msp_id}), not by {party.host_msp_id}",
+            )
 
 
 def check_product(
@@ -211,13 +229,13 @@ def check_prescription(
                 )
             seen[code] = prescription.prescription_id
     for i, ((product_id, batch_number), quantity) in enumerate(quantities(prescription.items).items()):
-        position = view.stock(hospital.msp_id, product_id, batch_number)
+        position = view.stock(hospital.party_id, product_id, batch_number)
         if quantity > position.available(Outflow.DISPENSED):
             fail(
                 RuleId.CONSERVATION,
                 _item_field(prescription, product_id, batch_number, i),
-                f"{hospital.msp_id} has received {position.received} of batch {batch_number} of {product_id} "
-                f"and dispensed {position.dispensed}; it cannot dispense {quantity} more",
+                f"{hospital.party_id} has received {position.received} of batch {batch_number} of "
+                f"{product_id} and dispensed {position.dispensed}; it cannot dispense {quantity} more",
             )
 
 

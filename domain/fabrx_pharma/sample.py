@@ -38,6 +38,8 @@ __all__ = [
 SAMPLE_PSEUDONYM_KEY = b"fabrx sample hospital key - not a secret"
 """The key the sample hospitals pseudonymise patients with. Public sample data: never use it for real."""
 
+# Party ids. Every sample party is a member organization running its own peers, so its party id is
+# also its Fabric MSP id (and its host_msp_id).
 REGULATOR = "RegulatorMSP"
 MANUFACTURER = "ManufacturerMSP"
 DISTRIBUTOR_A = "DistributorAMSP"
@@ -82,7 +84,7 @@ class SampleScenario:
 
     regulator: Party
     writes: tuple[tuple[str, AnyRecord], ...]
-    """(submitter MSP id, record) pairs, after the regulator's bootstrap."""
+    """(submitter party id, record) pairs, after the regulator's bootstrap."""
 
     def ledger(self, policy: TwoInvoicePolicy = DEFAULT_POLICY) -> InMemoryLedger:
         """A ledger with the regulator bootstrapped and every write submitted through the rules."""
@@ -99,7 +101,7 @@ class SampleScenario:
 
 def _parties() -> tuple[Party, list[Party]]:
     regulator = Party(
-        msp_id=REGULATOR,
+        party_id=REGULATOR,
         role=Role.REGULATOR,
         name="示例省卫生健康委员会 (Sample Provincial Health Commission)",
         uscc=sample_uscc("11", "350000", "00301234"),

@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 StockKey = tuple[str, str, str]
-"""(holder MSP id, product_id, batch_number)."""
+"""(holder party id, product_id, batch_number)."""
 
 
 class Inflow(StrEnum):

@@ -12,7 +12,7 @@ from typing import Self
 from ._base import Part, Record
 from ._fields import MAX_TRACE_CODES, FieldReader, Problems
 from .errors import ValidationError
-from .identifiers import InvoiceNumber, validate_msp_id, validate_record_id
+from .identifiers import InvoiceNumber, validate_party_id, validate_record_id
 from .production import BatchKey
 from .traceability import validate_trace_code
 
@@ -181,7 +181,9 @@ class Invoice(Record):
     number: InvoiceNumber
     kind: InvoiceKind
     seller: str
+    """Party id of the seller (who issues the invoice)."""
     buyer: str
+    """Party id of the buyer."""
     issue_date: date
     lines: tuple[InvoiceLine, ...]
     total: Decimal
@@ -199,8 +201,8 @@ class Invoice(Record):
         f = FieldReader(data, path, problems, _INVOICE_FIELDS)
         number = _number(f, "number")
         kind = f.choice("kind", InvoiceKind) or InvoiceKind.FIRST
-        seller = f.checked("seller", validate_msp_id)
-        buyer = f.checked("buyer", validate_msp_id)
+        seller = f.checked("seller", validate_party_id)
+        buyer = f.checked("buyer", validate_party_id)
         issue_date = f.date("issue_date")
         money = f.mark()
         lines = f.objects("lines", InvoiceLine.read)
@@ -283,6 +285,7 @@ class Receipt(Record):
     receipt_id: str
     invoice_number: InvoiceNumber
     receiver: str
+    """Party id of the receiver: the invoice's buyer."""
     received_at: datetime
     lines: tuple[GoodsLine, ...]
 
@@ -298,7 +301,7 @@ class Receipt(Record):
         return cls(
             receipt_id=f.checked("receipt_id", validate_record_id),
             invoice_number=_number(f, "invoice_number"),
-            receiver=f.checked("receiver", validate_msp_id),
+            receiver=f.checked("receiver", validate_party_id),
             received_at=f.timestamp("received_at"),
             lines=f.objects("lines", GoodsLine.read),
         )

@@ -25,8 +25,8 @@ class LedgerView(Protocol):
     returns ``None`` (or an empty position) for something never written; none raises.
     """
 
-    def party(self, msp_id: str) -> Party | None:
-        """The party registered under ``msp_id``."""
+    def party(self, party_id: str) -> Party | None:
+        """The party registered under ``party_id``."""
         ...
 
     def product(self, product_id: str) -> Product | None: ...
@@ -48,16 +48,21 @@ class LedgerView(Protocol):
     def recall(self, product_id: str, batch_number: str) -> Recall | None: ...
 
     def stock(self, holder: str, product_id: str, batch_number: str) -> StockPosition:
-        """The holder's stock counters for the batch; all zero if it never held any.
+        """The stock counters of ``holder`` (a party id) for the batch; all zero if it never held any.
 
-        ``purchased`` may be left 0: a view may count purchases apart (the chaincode keeps them in
-        the trade collections, where summing them costs a range query), and the rules ask
-        :meth:`purchased` for them, only when a sale does not fit.
+        ``purchased`` may be left 0: a view may count purchases apart (the chaincode answers from what
+        the holder's node knows), and the rules ask :meth:`purchased` for them, only when a sale does
+        not fit.
         """
         ...
 
     def purchased(self, holder: str, product_id: str, batch_number: str) -> int:
-        """What the holder bought of the batch on invoices addressed to it, received or not."""
+        """What ``holder`` (a party id) is known to have bought of the batch; the rules only ask whether
+        it bought any.
+
+        The in-memory ledger counts invoices addressed to it, received or not; the chaincode counts what
+        it received, since the holder's node learns of a purchase with its receipt.
+        """
         ...
 
     def dispensed_in(self, trace_code: str) -> str | None:

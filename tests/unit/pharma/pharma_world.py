@@ -56,18 +56,18 @@ def patient(name: str) -> str:
     return pseudonymise(KEY, name)
 
 
-def _party(msp_id: str, role: Role, org: str, **extra: object) -> Party:
-    return Party(msp_id, role, f"{msp_id} name", sample_uscc("91", "350100", org), **extra)  # type: ignore[arg-type]
+def _party(party_id: str, role: Role, org: str, **extra: object) -> Party:
+    return Party(party_id, role, f"{party_id} name", sample_uscc("91", "350100", org), **extra)  # type: ignore[arg-type]
 
 
 PARTIES = [
     _party(MAKER, Role.MANUFACTURER, "MA000001"),
     _party(OTHER_MAKER, Role.MANUFACTURER, "MA000002"),
     _party(DIST_A, Role.DISTRIBUTOR, "MA000003"),
-    _party(DIST_SUB, Role.DISTRIBUTOR, "MA000004", parent_msp_id=DIST_A),
+    _party(DIST_SUB, Role.DISTRIBUTOR, "MA000004", parent_party_id=DIST_A),
     _party(DIST_B, Role.DISTRIBUTOR, "MA000005"),
     _party(DIST_REMOTE, Role.DISTRIBUTOR, "MA000006", remote_area=True),
-    _party(SALES, Role.DISTRIBUTOR, "MA000007", counts_as_manufacturer_of=(MAKER,)),
+    _party(SALES, Role.DISTRIBUTOR, "MA000007", host_msp_id=MAKER, counts_as_manufacturer_of=(MAKER,)),
     _party(HOSP, Role.HOSPITAL, "48800001"),
     _party(HOSP_REMOTE, Role.HOSPITAL, "48800002", remote_area=True),
 ]

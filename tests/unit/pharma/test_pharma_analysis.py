@@ -178,7 +178,7 @@ def test_trace_from_prescription_reaches_batch_manufacturer_raw_materials_and_in
 ) -> None:
     (trace,) = trace_prescription(ledger, prescription_id="RX-A-0002")
     assert (trace.product_id, trace.batch_number, trace.hospital) == ("CEFT-1G", "C240320", HOSPITAL_A)
-    assert trace.manufacturer is not None and trace.manufacturer.msp_id == MANUFACTURER
+    assert trace.manufacturer is not None and trace.manufacturer.party_id == MANUFACTURER
     assert [lot.lot for lot in trace.raw_material_lots] == ["API-2403-11"]
     (chain,) = trace.chains
     first_a, second_a = (
@@ -248,11 +248,11 @@ def test_recall_scope_lists_distributors_hospitals_prescriptions_and_quantities(
 ) -> None:
     scope = recall_scope(ledger, "AMOX-0.25G-24", "A240301")
     assert (scope.manufacturer, scope.produced) == (MANUFACTURER, 1000)
-    assert [(h.msp_id, h.received, h.passed_on, h.on_hand) for h in scope.distributors] == [
+    assert [(h.party_id, h.received, h.passed_on, h.on_hand) for h in scope.distributors] == [
         (DISTRIBUTOR_A, 200, 10, 190),
         (DISTRIBUTOR_B, 150, 6, 144),
     ]
-    assert [(h.msp_id, h.received, h.passed_on, h.on_hand) for h in scope.hospitals] == [
+    assert [(h.party_id, h.received, h.passed_on, h.on_hand) for h in scope.hospitals] == [
         (HOSPITAL_A, 10, 2, 8),
         (HOSPITAL_B, 6, 1, 5),
     ]
@@ -277,7 +277,7 @@ def test_recall_scope_shows_the_recall_and_adverse_events(ledger: InMemoryLedger
     )
     scope = recall_scope(ledger, "CEFT-1G", "C240320")
     assert scope.recall is not None and scope.adverse_events == ("ADR-A-0001",)
-    assert [h.msp_id for h in scope.distributors] == [DISTRIBUTOR_A] and scope.patients
+    assert [h.party_id for h in scope.distributors] == [DISTRIBUTOR_A] and scope.patients
     text = render_recall_scope(scope)
     assert "recalled" in text and "RX-A-0002" in text and "ADR-A-0001" in text
     (trace,) = trace_prescription(ledger, prescription_id="RX-A-0002")

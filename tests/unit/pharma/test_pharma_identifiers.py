@@ -17,6 +17,7 @@ from fabrx_pharma.identifiers import (
     validate_gtin,
     validate_invoice_number,
     validate_msp_id,
+    validate_party_id,
     validate_patient_pseudonym,
     validate_record_id,
     validate_uscc,
@@ -246,9 +247,21 @@ def test_patient_id_in_clear_is_not_a_pseudonym() -> None:
     assert "350102198001011234" not in error.message  # the clear id is not echoed into logs
 
 
-def test_msp_and_record_ids_exclude_separators_and_control_characters() -> None:
+def test_msp_party_and_record_ids_exclude_separators_and_control_characters() -> None:
     assert validate_msp_id("Org1MSP") == "Org1MSP"
+    assert validate_party_id("Org1MSP", "seller") == "Org1MSP"
     assert validate_record_id("AMOX-0.25G/24", "product_id") == "AMOX-0.25G/24"
-    rejected("MSP_ID_FORMAT", "seller", validate_msp_id, "Org 1", "seller")
+    rejected("MSP_ID_FORMAT", "host_msp_id", validate_msp_id, "Org 1", "host_msp_id")
+    rejected("PARTY_ID_FORMAT", "seller", validate_party_id, "Org 1", "seller")
     rejected("RECORD_ID_FORMAT", "batch_number", validate_record_id, "A1\x00B", "batch_number")
     rejected("RECORD_ID_FORMAT", "batch_number", validate_record_id, "x" * 65, "batch_number")
+
+
+def test_a_party_id_may_be_a_uscc_and_is_refused_when_malformed() -> None:
+    uscc = sample_uscc("52", "350102", "MJ000001")  # a hosted clinic's id: its unified social credit code
+    assert validate_party_id(uscc) == uscc
+    assert validate_party_id(f" {uscc} ", "buyer") == uscc
+    for bad in ("", "Org 1", "-Org1", "Org1/MSP", "医院", "x" * 65):
+        rejected("PARTY_ID_FORMAT", "buyer", validate_party_id, bad, "buyer")
+    rejected("PARTY_ID_TYPE", "buyer", validate_party_id, 42, "buyer")
+    assert validate_party_id("x" * 64) == "x" * 64

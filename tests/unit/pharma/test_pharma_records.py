@@ -16,12 +16,13 @@ from fabrx_pharma import (
     Prescription,
     Product,
     RecordError,
+    Role,
     canonical_json,
     record_from_json,
     record_hash,
 )
 from fabrx_pharma.records import MAX_RECORD_BYTES, Batch, GoodsLine, InvoiceLine, Recall, Receipt
-from fabrx_pharma.sample import build_sample_scenario
+from fabrx_pharma.sample import build_sample_scenario, sample_uscc
 
 SCENARIO = build_sample_scenario()
 ALL_RECORDS = [record for _, record in SCENARIO.writes] + [SCENARIO.regulator]
@@ -178,11 +179,13 @@ def test_timestamps_need_a_utc_offset() -> None:
 
 def test_party_fields_are_validated() -> None:
     data = SCENARIO.regulator.to_dict()
-    data.update(role="patient", uscc="91350100M000100Y44", parent_msp_id=data["msp_id"], remote_area="yes")
+    data.update(
+        role="patient", uscc="91350100M000100Y44", parent_party_id=data["party_id"], remote_area="yes"
+    )
     assert problems(Party, data) == {
         "role": "CHOICE",
         "uscc": "USCC_CHECK",
-        "parent_msp_id": "FORMAT",
+        "parent_party_id": "FORMAT",
         "remote_area": "TYPE",
     }
 
@@ -191,6 +194,48 @@ def test_only_a_distributor_can_count_as_a_manufacturer() -> None:
     data = SCENARIO.regulator.to_dict()
     data["counts_as_manufacturer_of"] = ["MakerMSP"]
     assert problems(Party, data) == {"counts_as_manufacturer_of": "FORMAT"}
+
+
+DISTRIBUTOR = next(r for r in ALL_RECORDS if isinstance(r, Party) and r.role is Role.DISTRIBUTOR)
+CLINIC_ID = sample_uscc("52", "350102", "MJ000001")
+
+
+def test_party_ids_are_validated_as_party_ids_and_the_host_as_an_msp_id() -> None:
+    data = DISTRIBUTOR.to_dict()
+    data.update(
+        party_id="Distributor A",
+        host_msp_id="Org 1",
+        parent_party_id="-A",
+        counts_as_manufacturer_of=["Maker/MSP"],
+    )
+    assert problems(Party, data) == {
+        "party_id": "PARTY_ID_FORMAT",
+        "host_msp_id": "MSP_ID_FORMAT",
+        "parent_party_id": "PARTY_ID_FORMAT",
+        "counts_as_manufacturer_of[0]": "PARTY_ID_FORMAT",
+    }
+
+
+def test_party_json_names_the_host_which_defaults_to_the_party_itself() -> None:
+    data = DISTRIBUTOR.to_dict()
+    assert data["host_msp_id"] == data["party_id"] and DISTRIBUTOR.is_member
+    without = {k: v for k, v in data.items() if k != "host_msp_id"}
+    assert Party.from_dict(without) == Party.from_dict({**data, "host_msp_id": None}) == DISTRIBUTOR
+    # A hosted clinic, named by its USCC; the fifth positional argument is the host.
+    clinic = Party(CLINIC_ID, Role.HOSPITAL, "Sample Street Clinic", CLINIC_ID, DISTRIBUTOR.party_id)
+    assert (clinic.host_msp_id, clinic.is_member) == (DISTRIBUTOR.party_id, False)
+    assert json.loads(clinic.to_json())["host_msp_id"] == DISTRIBUTOR.party_id
+    assert Party.from_json(clinic.to_json()) == clinic
+    assert record_from_json("party", canonical_json(clinic)) == clinic
+
+
+@pytest.mark.parametrize("role", ["regulator", "host"])
+def test_a_regulator_or_a_host_is_a_member_organization(role: str) -> None:
+    data = {**DISTRIBUTOR.to_dict(), "role": role}
+    assert Party.from_dict(data).is_member
+    data["host_msp_id"] = "OtherMSP"
+    assert problems(Party, data) == {"host_msp_id": "FORMAT"}
+    assert not Party.from_dict({**data, "role": "hospital"}).is_member  # trading parties may be hosted
 
 
 def test_product_needs_a_trace_prefix_or_a_gtin() -> None:
@@ -263,5 +308,5 @@ def test_to_dict_output_is_independent_of_the_record() -> None:
 def test_arithmetic_is_still_checked_when_an_unrelated_field_is_bad() -> None:
     data = first_invoice_dict()
     data["total"] = "1.00"
-    data["buyer"] = "not an msp id"
-    assert problems(Invoice, data) == {"buyer": "MSP_ID_FORMAT", "total": "ARITHMETIC"}
+    data["buyer"] = "not a party id"
+    assert problems(Invoice, data) == {"buyer": "PARTY_ID_FORMAT", "total": "ARITHMETIC"}

@@ -72,22 +72,22 @@ def new_party(**changes: object) -> Party:
 
 
 def test_regulator_registers_parties_with_group_relations(w: World) -> None:
-    w.ledger.submit(new_party(parent_msp_id=DIST_A), submitter=REG)
+    w.ledger.submit(new_party(parent_party_id=DIST_A), submitter=REG)
     party = w.ledger.party("NewMSP")
-    assert party is not None and party.parent_msp_id == DIST_A
+    assert party is not None and party.parent_party_id == DIST_A
 
 
 def test_only_the_regulator_registers_parties(w: World) -> None:
-    violates(RuleId.ROLE, "msp_id", lambda: w.ledger.submit(new_party(), submitter=DIST_A))
-    violates(RuleId.ROLE, "msp_id", lambda: w.ledger.submit(new_party(), submitter="NobodyMSP"))
+    violates(RuleId.ROLE, "party_id", lambda: w.ledger.submit(new_party(), submitter=DIST_A))
+    violates(RuleId.ROLE, "party_id", lambda: w.ledger.submit(new_party(), submitter="NobodyMSP"))
     assert w.ledger.party("NewMSP") is None
 
 
 def test_party_relations_must_name_registered_parties(w: World) -> None:
     violates(
         RuleId.UNKNOWN_PARTY,
-        "parent_msp_id",
-        lambda: w.ledger.submit(new_party(parent_msp_id="X"), submitter=REG),
+        "parent_party_id",
+        lambda: w.ledger.submit(new_party(parent_party_id="X"), submitter=REG),
     )
     violates(
         RuleId.UNKNOWN_PARTY,
@@ -97,13 +97,95 @@ def test_party_relations_must_name_registered_parties(w: World) -> None:
     violates(
         RuleId.ROLE,
         "counts_as_manufacturer_of[1]",
-        lambda: w.ledger.submit(new_party(counts_as_manufacturer_of=(MAKER, DIST_B)), submitter=REG),
+        lambda: w.ledger.submit(
+            new_party(host_msp_id=MAKER, counts_as_manufacturer_of=(MAKER, DIST_B)), submitter=REG
+        ),
     )
 
 
 def test_bootstrap_registers_only_a_regulator() -> None:
     with pytest.raises(ValueError, match="bootstrap registers the regulator"):
         InMemoryLedger().bootstrap(new_party())
+
+
+# --- hosted parties -------------------------------------------------------------------------------
+
+CLINIC = sample_uscc("52", "350102", "MJ000001")  # a hosted clinic: the regulator gave it its USCC as id
+HOSTING = "CityHostingMSP"  # a city hosting centre: a member organization that runs nodes, trades nothing
+
+
+def hosted_clinic(host: str = HOSP) -> Party:
+    return Party(CLINIC, Role.HOSPITAL, "Sample Street Clinic", CLINIC, host)
+
+
+def test_a_hosted_clinic_buys_and_dispenses_under_the_rules_of_a_member(w: World) -> None:
+    w.ledger.submit(hosted_clinic(), submitter=REG)
+    clinic = w.ledger.party(CLINIC)
+    assert clinic is not None and (clinic.host_msp_id, clinic.is_member) == (HOSP, False)
+    w.stock_hospital(CLINIC)  # MAKER → DIST_A on a first invoice, DIST_A → the clinic on a second
+    w.ledger.submit(w.prescription(CLINIC, items=[(A1, 2, amox_codes(1, 2))]), submitter=CLINIC)
+    assert w.ledger.stock(CLINIC, "AMOX", "A1").on_hand == 8
+    assert w.ledger.stock(HOSP, "AMOX", "A1").received == 0  # the host holds none of its stock
+    assert w.ledger.dispensed_in(amox_codes(2, 1)[0]) == "RX-1"
+    # The same rules as for a member: its host cannot act for it, and it dispenses only what it received.
+    again = w.prescription(CLINIC, items=[(A1, 1, amox_codes(3, 1))], prescription_id="RX-2")
+    violates(RuleId.ROLE, "hospital", lambda: w.ledger.submit(again, submitter=HOSP))
+    too_many = w.prescription(CLINIC, items=[(A1, 9)], prescription_id="RX-2")
+    violates(RuleId.CONSERVATION, "items[0].quantity", lambda: w.ledger.submit(too_many, submitter=CLINIC))
+    reused = w.prescription(CLINIC, prescription_id="RX-3", who="patient-2")
+    violates(
+        RuleId.TRACE_CODE_REUSED, "items[0].trace_codes[0]", lambda: w.ledger.submit(reused, submitter=CLINIC)
+    )
+    w.ledger.submit(again, submitter=CLINIC)
+
+
+def test_a_hosting_centre_hosts_a_distributor_and_trades_nothing(w: World) -> None:
+    w.ledger.submit(
+        Party(HOSTING, Role.HOST, "city hosting centre", sample_uscc("12", "350100", "MB000001")),
+        submitter=REG,
+    )
+    w.ledger.submit(new_party(host_msp_id=HOSTING), submitter=REG)  # a small distributor it hosts
+    w.trade(FIRST, MAKER, "NewMSP", [(A1, 10)])
+    w.trade(SECOND, "NewMSP", HOSP, [(A1, 4)])
+    assert w.ledger.stock("NewMSP", "AMOX", "A1").on_hand == 6
+    violates(RuleId.ROLE, "buyer", lambda: w.ledger.submit(w.invoice(FIRST, MAKER, HOSTING), submitter=MAKER))
+    violates(
+        RuleId.ROLE, "seller", lambda: w.ledger.submit(w.invoice(SECOND, HOSTING, HOSP), submitter=HOSTING)
+    )
+
+
+def test_only_a_registered_member_organization_hosts(w: World) -> None:
+    w.ledger.submit(hosted_clinic(), submitter=REG)
+    violates(
+        RuleId.ROLE, "host_msp_id", lambda: w.ledger.submit(new_party(host_msp_id=CLINIC), submitter=REG)
+    )
+    violates(
+        RuleId.UNKNOWN_PARTY,
+        "host_msp_id",
+        lambda: w.ledger.submit(new_party(host_msp_id="NobodyMSP"), submitter=REG),
+    )
+    assert w.ledger.party("NewMSP") is None
+
+
+def test_a_party_counting_as_a_manufacturer_is_hosted_where_the_manufacturer_is(w: World) -> None:
+    for host in (DIST_A, "NewMSP"):  # hosted by another member, or a member itself
+        violates(
+            RuleId.ROLE,
+            "counts_as_manufacturer_of[0]",
+            lambda host=host: w.ledger.submit(  # type: ignore[misc]
+                new_party(host_msp_id=host, counts_as_manufacturer_of=(MAKER,)), submitter=REG
+            ),
+        )
+    violates(
+        RuleId.ROLE,
+        "counts_as_manufacturer_of[0]",
+        lambda: w.ledger.submit(
+            new_party(host_msp_id=MAKER, counts_as_manufacturer_of=(OTHER_MAKER,)), submitter=REG
+        ),
+    )
+    w.ledger.submit(new_party(host_msp_id=MAKER, counts_as_manufacturer_of=(MAKER,)), submitter=REG)
+    w.trade(FIRST, "NewMSP", DIST_A, [(A1, 10)])
+    assert w.ledger.stock(MAKER, "AMOX", "A1").transferred == 10
 
 
 # --- products and batches -------------------------------------------------------------------------
