@@ -3,11 +3,11 @@
 Written against a narrow :class:`StateStore` (what a chaincode stub offers), so the same code runs on a
 peer through :mod:`fabrx_pharma_chaincode.contract` and in unit tests over
 :mod:`fabrx_pharma_chaincode.testing`. The rules themselves are ``fabrx_pharma``'s; this package decides
-where records live (public anchors, private data collections, books), who may read them, and how a
-transaction is refused.
+where records live (public anchors, copies in the implicit collections of their author's host and the
+regulator), who may read them, and how a transaction is refused.
 
 - :mod:`~fabrx_pharma_chaincode.store`: the :class:`StateStore` protocol and composite keys.
-- collections, their members and the endorsement policy: :mod:`fabrx_pharma.privacy` (re-exported).
+- where copies go and who endorses: :mod:`fabrx_pharma.privacy` (re-exported).
 - :mod:`~fabrx_pharma_chaincode.layout`: keys and public anchors (the policy's JSON form is
   :mod:`fabrx_pharma.policy`'s, shared with the SDK).
 - :mod:`~fabrx_pharma_chaincode.ledger`: :class:`ChaincodeLedger`, the rules' ``LedgerView``.
@@ -26,11 +26,10 @@ except _PackageNotFoundError:  # the development install: one distribution, fabr
     __version__ = _distribution_version("fabrx")
 
 from fabrx_pharma.privacy import (
-    CollectionSpec,
-    books_collection,
     chaincode_endorsement_policy,
-    collection_plan,
-    trade_collection,
+    copy_collections,
+    endorsing_organizations,
+    implicit_collection,
 )
 
 from .encoding import encode, to_jsonable
@@ -43,15 +42,16 @@ from .errors import (
     RuleRefused,
 )
 from .layout import Anchor
-from .ledger import ChaincodeLedger, SealedRecord
+from .ledger import PARTY_ATTRIBUTE, ChaincodeLedger, SealedRecord
 from .service import (
     DEFAULT_REGULATORS,
+    INVOICE_TRANSIENT_KEY,
     RECORD_TRANSIENT_KEY,
     ROLE_ATTRIBUTE,
     PharmaService,
     TraceCodeStatus,
 )
-from .store import StateStore, composite_key
+from .store import NotHeldHere, StateStore, composite_key
 from .verification import (
     CopyCheck,
     Discrepancy,
@@ -62,18 +62,20 @@ from .verification import (
 
 __all__ = [
     "DEFAULT_REGULATORS",
+    "INVOICE_TRANSIENT_KEY",
+    "PARTY_ATTRIBUTE",
     "RECORD_TRANSIENT_KEY",
     "ROLE_ATTRIBUTE",
     "AccessDenied",
     "Anchor",
     "ChaincodeError",
     "ChaincodeLedger",
-    "CollectionSpec",
     "ConfigurationError",
     "CopyCheck",
     "Discrepancy",
     "InvoiceVerification",
     "NotFound",
+    "NotHeldHere",
     "PharmaService",
     "RecordRefused",
     "RuleRefused",
@@ -81,12 +83,12 @@ __all__ = [
     "StateStore",
     "TraceCodeStatus",
     "VerificationRequest",
-    "books_collection",
     "chaincode_endorsement_policy",
-    "collection_plan",
     "composite_key",
+    "copy_collections",
     "encode",
+    "endorsing_organizations",
+    "implicit_collection",
     "requests_from_json",
     "to_jsonable",
-    "trade_collection",
 ]

@@ -1,4 +1,4 @@
-"""Planning a record's writes: the anchor, the private copy, stock and indexes, computed before any put.
+"""Planning a record's writes: the anchor, the private copies, stock and indexes, computed before any put.
 
 The service checks a record, then asks :func:`plan_writes` for everything the transaction will write.
 Planning reads (stock positions, the invoice a receipt refers to) but never writes, so a refusal found
@@ -11,20 +11,16 @@ import json
 from dataclasses import dataclass, field, replace
 
 from fabrx_pharma import (
-    AdverseEvent,
     AnyRecord,
-    Batch,
     Invoice,
     Party,
     Prescription,
-    Product,
-    Recall,
     Receipt,
+    Role,
     StockPosition,
     canonical_json,
     record_hash,
 )
-from fabrx_pharma.privacy import books_collection, trade_collection, trade_pair
 from fabrx_pharma.records import quantities
 from fabrx_pharma.stock import StockKey, invoice_outflow, stock_effects, stock_holder
 
@@ -51,7 +47,8 @@ class WritePlan:
     """(collection, key, value)."""
 
     def apply(self, store: StateStore) -> None:
-        """Put every planned value and set the transaction's event (the anchor, which is public)."""
+        """Put every planned value and set the transaction's event (the anchor, which is public; a
+        transaction writing many records carries the last one's)."""
         for key, value in self.public:
             store.put_state(key, value)
         for collection, key, value in self.private:
@@ -59,34 +56,36 @@ class WritePlan:
         store.set_event(f"pharma.{self.anchor.record_type}", self.anchor.to_json())
 
 
-def _home(record: AnyRecord, ledger: ChaincodeLedger) -> tuple[str | None, tuple[str, ...]]:
-    """The collection holding the record's private copy and its non-regulator owners."""
-    if isinstance(record, Party | Product | Recall):
-        return None, ()
-    if isinstance(record, Batch):
-        return books_collection(record.manufacturer), (record.manufacturer,)
-    if isinstance(record, Prescription | AdverseEvent):
-        return books_collection(record.hospital), (record.hospital,)
+def _home(
+    record: AnyRecord, ledger: ChaincodeLedger, author: Party
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The collections keeping the record's private copy, and the parties who may read it.
+
+    A record the regulator writes is public whole. Any other is copied to its author's host and the
+    regulator; an invoice concerns its seller and buyer, a receipt its receiver and the invoice's seller.
+    """
+    if author.role is Role.REGULATOR or isinstance(record, Party):
+        return (), ()
+    collections = ledger.copies_for(author.party_id)
     if isinstance(record, Invoice):
-        seller, buyer = ledger.party(record.seller), ledger.party(record.buyer)
-        if seller is None or buyer is None:
-            raise ConfigurationError("seller", "an invoice between unregistered parties reached planning")
-        first, second = trade_pair(seller, buyer)
-        return trade_collection(first, second), (first.msp_id, second.msp_id)
-    invoice = ledger.anchor("invoice", str(record.invoice_number))
-    if invoice is None or invoice.collection is None:
-        raise ConfigurationError("invoice_number", "a receipt for an unknown invoice reached planning")
-    return invoice.collection, invoice.owners
+        return collections, (record.seller, record.buyer)
+    if isinstance(record, Receipt):
+        invoice = ledger.anchor("invoice", str(record.invoice_number))
+        seller = str(invoice.public.get("seller")) if invoice is not None else ""
+        return collections, tuple(p for p in (record.receiver, seller) if p)
+    return collections, (author.party_id,)
 
 
 def _stock_changes(record: AnyRecord, ledger: ChaincodeLedger) -> dict[StockKey, StockPosition]:
-    """Stock positions the record changes in books the writer keeps.
+    """Stock positions the record changes.
 
-    An invoice's purchase by its buyer is not one of them: the buyer's books are not the seller's to
-    write, and the invoice itself, in the pair's trade collection, records the purchase.
+    An invoice's purchase by its buyer is not one of them: the buyer's counters are not the seller's to
+    write, and the buyer's node learns of the purchase with its receipt.
     """
     if not isinstance(record, Invoice):
-        return stock_effects(record, ledger)
+        return {
+            key: replace(position, purchased=0) for key, position in stock_effects(record, ledger).items()
+        }
     outflow = invoice_outflow(record, ledger.party(record.buyer))
     changes: dict[StockKey, StockPosition] = {}
     for (product_id, batch_number), quantity in quantities(record.lines).items():
@@ -104,14 +103,19 @@ def plan_writes(record: AnyRecord, ledger: ChaincodeLedger, *, submitter: str) -
     in books the submitter cannot read.
     """
     store = ledger.store
-    collection, owners = _home(record, ledger)
+    author = ledger.party(submitter)
+    if author is None:
+        raise ConfigurationError(
+            "party_id", f"a record of the unregistered party {submitter} reached planning"
+        )
+    collections, parties = _home(record, ledger, author)
     changes = _stock_changes(record, ledger)
     # Every read is done: the order is now after everything this write depended on.
     order = order_after(ledger.horizon, store.timestamp)
     if isinstance(record, Party):
         # An update keeps the party's place in the replay: records written since its registration
         # (its products, batches, invoices) must still come after it.
-        registered = ledger.anchor("party", record.msp_id)
+        registered = ledger.anchor("party", record.party_id)
         if registered is not None:
             order = registered.order
     anchor = Anchor(
@@ -122,22 +126,20 @@ def plan_writes(record: AnyRecord, ledger: ChaincodeLedger, *, submitter: str) -
         transaction_id=store.transaction_id,
         timestamp=store.timestamp,
         hash=record_hash(record),
-        collection=collection,
-        owners=owners,
+        collections=collections,
+        parties=parties,
         public=public_part(record),
     )
     key = record_key(record)
     plan = WritePlan(anchor=anchor, public=[(key, anchor.to_json())])
-    if collection is not None:
-        plan.private.append((collection, key, canonical_json(record)))
+    value = canonical_json(record)
+    plan.private.extend((collection, key, value) for collection in collections)
+    if isinstance(record, Receipt):
+        plan.private.extend(_buyer_copy(record, ledger, author))
     for (holder, product_id, batch_number), position in changes.items():
-        plan.private.append(
-            (
-                books_collection(holder),
-                stock_key(product_id, batch_number),
-                stock_to_json(replace(position, purchased=0), order),
-            )
-        )
+        counters = stock_to_json(replace(position, purchased=0), order)
+        for collection in ledger.copies_for(holder):
+            plan.private.append((collection, stock_key(holder, product_id, batch_number), counters))
     if isinstance(record, Prescription):
         for item in record.items:
             for code in item.trace_codes:
@@ -148,3 +150,16 @@ def plan_writes(record: AnyRecord, ledger: ChaincodeLedger, *, submitter: str) -
                 }
                 plan.public.append((dispensed_key(code), json.dumps(entry, sort_keys=True).encode("utf-8")))
     return plan
+
+
+def _buyer_copy(receipt: Receipt, ledger: ChaincodeLedger, receiver: Party) -> list[tuple[str, str, bytes]]:
+    """The invoice's copy for the buyer's own node, written with the receipt unless it is there already."""
+    number = str(receipt.invoice_number)
+    anchor = ledger.anchor("invoice", number)
+    invoice = ledger.invoice(number)
+    if anchor is None or invoice is None:
+        raise ConfigurationError("invoice_number", "a receipt for an unknown invoice reached planning")
+    own = ledger.copies_for(receiver.party_id)[0]
+    if own in anchor.collections:
+        return []
+    return [(own, record_key(invoice), canonical_json(invoice))]

@@ -18,7 +18,9 @@ status 400 for rule and record refusals, 403 for access, 404 for missing records
 configuration problems.
 
 Configuration: ``FABRX_PHARMA_REGULATORS`` (comma-separated MSP ids, default ``RegulatorMSP``) names
-who may bootstrap the chaincode.
+who may bootstrap the chaincode. ``CHAINCODE_PEER_MSPID``, when a chaincode server serves the peers of one
+organization only, names that organization: the chaincode then reads private values straight from its
+collection (and prefetches them) instead of finding out which copy the peer keeps.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from fabrx_chaincode import Context, Contract, TransactionError, evaluate, submit
+from fabrx_chaincode.errors import PeerRequestError
 from fabrx_chaincode.iterators import StateQueryIterator
 from fabrx_pharma import (
     AdverseEvent,
@@ -42,14 +45,32 @@ from fabrx_pharma import (
     Product,
     Recall,
     Receipt,
+    RecordError,
 )
 from fabrx_pharma.policy import policy_to_json
+from fabrx_pharma.privacy import implicit_collection
 
 from .encoding import encode
-from .errors import AccessDenied, ChaincodeError, ConfigurationError, NotFound, RecordRefused
+from .errors import (
+    AccessDenied,
+    BatchRefused,
+    ChaincodeError,
+    ConfigurationError,
+    NotFound,
+    RecordRefused,
+    refused_record,
+)
+from .ledger import PARTY_ATTRIBUTE
 from .prefetch import keeps_books, likely_reads
-from .service import DEFAULT_REGULATORS, PharmaService, parse_input
-from .store import composite_key
+from .service import (
+    DEFAULT_REGULATORS,
+    INVOICES_TRANSIENT_KEY,
+    RECORDS_TRANSIENT_KEY,
+    PharmaService,
+    parse_input,
+    records_from_json,
+)
+from .store import NotHeldHere, composite_key
 from .verification import requests_from_json
 
 __all__ = ["REGULATORS_VARIABLE", "REQUESTS_TRANSIENT_KEY", "PharmaContract", "StubStore"]
@@ -57,6 +78,8 @@ __all__ = ["REGULATORS_VARIABLE", "REQUESTS_TRANSIENT_KEY", "PharmaContract", "S
 T = TypeVar("T")
 
 REGULATORS_VARIABLE = "FABRX_PHARMA_REGULATORS"
+PEER_MSPID_VARIABLE = "CHAINCODE_PEER_MSPID"
+_NOT_HELD = "private data matching public hash version is not available"
 REQUESTS_TRANSIENT_KEY = "requests"
 
 
@@ -74,10 +97,11 @@ class StubStore:
     service returned: a refused transaction never puts anything.
     """
 
-    def __init__(self, ctx: Context, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, ctx: Context, loop: asyncio.AbstractEventLoop, peer_msp_id: str | None = None) -> None:
         self._ctx = ctx
         self._stub = ctx.stub
         self._loop = loop
+        self._peer_msp_id = peer_msp_id
         self._reads: dict[tuple[str, str, str], bytes | None] = {}
         self._writes: list[tuple[str, str, bytes]] = []
         self._event: tuple[str, bytes] | None = None
@@ -88,7 +112,12 @@ class StubStore:
         marker = (kind, collection, key)
         if marker not in self._reads:
             # The stub returns b"" for a missing key (Fabric stores no empty values).
-            self._reads[marker] = self._wait(call()) or None
+            try:
+                self._reads[marker] = self._wait(call()) or None
+            except PeerRequestError as error:
+                if _NOT_HELD in error.peer_message:
+                    raise NotHeldHere(f"{collection} {key!r}: {error.peer_message}") from None
+                raise
         return self._reads[marker]
 
     def _wait(self, call: Coroutine[Any, Any, T]) -> T:
@@ -134,6 +163,10 @@ class StubStore:
     @property
     def creator_msp_id(self) -> str:
         return self._ctx.client_identity.msp_id
+
+    @property
+    def peer_msp_id(self) -> str | None:
+        return self._peer_msp_id
 
     def creator_attribute(self, name: str) -> str | None:
         return self._ctx.client_identity.get_attribute_value(name)
@@ -189,9 +222,10 @@ def _status(error: ChaincodeError) -> int:
 
 
 def _transaction_error(error: ChaincodeError) -> TransactionError:
-    payload = json.dumps(
-        {"code": error.code, "field": error.field, "message": error.message}, ensure_ascii=False
-    ).encode("utf-8")
+    body: dict[str, object] = {"code": error.code, "field": error.field, "message": error.message}
+    if isinstance(error, BatchRefused):
+        body["refused"] = error.to_list()
+    payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
     return TransactionError(str(error), status=_status(error), payload=payload)
 
 
@@ -205,6 +239,25 @@ def _moment(text: str | None, field: str) -> datetime | None:
     if moment is None or moment.tzinfo is None:
         raise RecordRefused("query", [(field, f"{text!r} is not an ISO 8601 time with a UTC offset")])
     return moment
+
+
+def _invoices(data: bytes | None) -> list[Invoice]:
+    if data is None:
+        return []
+    source = f"<transient:{INVOICES_TRANSIENT_KEY}>"
+    try:
+        raw = json.loads(data)
+    except ValueError as exc:
+        raise RecordRefused("invoices", [(source, f"is not JSON: {exc}")]) from None
+    if not isinstance(raw, list):
+        raise RecordRefused("invoices", [(source, "must be a list of invoices")])
+    invoices = []
+    for i, entry in enumerate(raw):
+        try:
+            invoices.append(Invoice.from_dict(entry, f"{source}[{i}]"))
+        except RecordError as exc:
+            raise refused_record(exc) from None
+    return invoices
 
 
 def _regulators() -> tuple[str, ...]:
@@ -222,13 +275,15 @@ class PharmaContract(Contract):
     def __init__(self, name: str | None = None) -> None:
         super().__init__(name)
         self._bootstrap_regulators = _regulators()
+        self.peer_msp_id: str | None = os.environ.get(PEER_MSPID_VARIABLE) or None
+        """The organization whose peers this server serves (``CHAINCODE_PEER_MSPID``), if only one."""
 
     def _service(self, store: StubStore) -> PharmaService:
         return PharmaService(store, bootstrap_regulators=self._bootstrap_regulators)
 
     async def _run(self, ctx: Context, action: Callable[[PharmaService], object]) -> bytes:
         """Run ``action`` in a worker thread over a fresh store, then put what it wrote."""
-        store = StubStore(ctx, asyncio.get_running_loop())
+        store = StubStore(ctx, asyncio.get_running_loop(), self.peer_msp_id)
 
         def work() -> bytes:
             result = action(self._service(store))
@@ -243,20 +298,30 @@ class PharmaContract(Contract):
 
     async def _write(self, ctx: Context, read: Callable[[PharmaService], AnyRecord]) -> bytes:
         """A write transaction: read its record, prefetch what the rules will read, check and write it."""
-        store = StubStore(ctx, asyncio.get_running_loop())
+        store = StubStore(ctx, asyncio.get_running_loop(), self.peer_msp_id)
         service = self._service(store)
         try:
             record = read(service)  # parsing only: no ledger access
-            plan = likely_reads(record, store.creator_msp_id)
-            await store.prefetch("", plan.public)
-            if keeps_books(store.cached_state(composite_key("party", store.creator_msp_id))):
-                for collection, keys in plan.private.items():
-                    await store.prefetch(collection, keys)
+            party_id = store.creator_attribute(PARTY_ATTRIBUTE) or store.creator_msp_id
+            await self._prefetch(store, [record], party_id)
             anchor = await asyncio.to_thread(service.write, record)
         except ChaincodeError as error:
             raise _transaction_error(error) from None
         await store.flush()
         return encode(anchor)
+
+    async def _prefetch(self, store: StubStore, records: Sequence[AnyRecord], party_id: str) -> None:
+        """Fetch what the rules of ``records`` will read: one request for public keys, one for the
+        submitter's own private keys when the server knows its peer's organization."""
+        public: list[str] = []
+        private: list[str] = []
+        for record in records:
+            plan = likely_reads(record, party_id)
+            public.extend(plan.public)
+            private.extend(plan.private)
+        await store.prefetch("", list(dict.fromkeys(public)))
+        if self.peer_msp_id and keeps_books(store.cached_state(composite_key("party", party_id))):
+            await store.prefetch(implicit_collection(self.peer_msp_id), list(dict.fromkeys(private)))
 
     # --- setup ---------------------------------------------------------------------------------------------
 
@@ -305,6 +370,24 @@ class PharmaContract(Contract):
     @submit
     async def recall_batch(self, ctx: Context, recall: str) -> bytes:
         return await self._write(ctx, lambda _: parse_input(Recall, recall, "recall"))
+
+    @submit
+    async def write_records(self, ctx: Context) -> bytes:
+        """Many records of one submitter in one transaction (transient ``records``; receipts' invoices
+        under ``invoices``); returns their anchors in order. Refusals: status 400, code ``BATCH``, the
+        payload's ``refused`` lists each refused record's index, code, field and message."""
+        store = StubStore(ctx, asyncio.get_running_loop(), self.peer_msp_id)
+        service = self._service(store)
+        try:
+            records = records_from_json(ctx.stub.transient.get(RECORDS_TRANSIENT_KEY))
+            invoices = _invoices(ctx.stub.transient.get(INVOICES_TRANSIENT_KEY))
+            party_id = store.creator_attribute(PARTY_ATTRIBUTE) or store.creator_msp_id
+            await self._prefetch(store, records, party_id)
+            anchors = await asyncio.to_thread(service.write_records, records, invoices)
+        except ChaincodeError as error:
+            raise _transaction_error(error) from None
+        await store.flush()
+        return encode(anchors)
 
     # --- reads ---------------------------------------------------------------------------------------------
 

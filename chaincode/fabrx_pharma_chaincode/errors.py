@@ -14,7 +14,9 @@ The tree, grouped by what the caller can do::
     ├── RecordRefused        the input is not a well-formed record: fix every field listed
     ├── AccessDenied         the submitter may not read or do this (code ``ROLE`` or ``PRIVATE_DATA``)
     ├── NotFound             nothing is stored under that key (code ``NOT_FOUND``)
-    └── ConfigurationError   the network or the ledger is not set up as the chaincode needs (``CONFIG``)
+    ├── ConfigurationError   the network or the ledger is not set up as the chaincode needs (``CONFIG``)
+    └── BatchRefused         records of a many-record write were refused (``BATCH``): each with its
+                             index, code and field; the transaction writes nothing
 
 A transaction that raises writes nothing: the service runs every check before its first write, and
 Fabric discards the write set of a failed invocation anyway.
@@ -26,6 +28,7 @@ from fabrx_pharma import RecordError, RuleId, RuleViolation
 
 __all__ = [
     "AccessDenied",
+    "BatchRefused",
     "ChaincodeError",
     "ConfigurationError",
     "NotFound",
@@ -86,6 +89,31 @@ class ConfigurationError(ChaincodeError):
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__("CONFIG", field, message)
+
+
+class BatchRefused(ChaincodeError):
+    """Some records of a many-record write were refused; ``refusals`` holds ``(index, error)`` for each.
+
+    Every record was checked (against the ledger and the accepted records before it), so the client can
+    drop exactly these and send the rest again.
+    """
+
+    def __init__(self, count: int, refusals: list[tuple[int, ChaincodeError]]) -> None:
+        index, first = refusals[0]
+        super().__init__(
+            "BATCH",
+            f"records[{index}].{first.field}",
+            f"{len(refusals)} of {count} records refused; first: records[{index}] {first.code} "
+            f"{first.field}: {first.message}",
+        )
+        self.count = count
+        self.refusals = tuple(refusals)
+
+    def to_list(self) -> list[dict[str, object]]:
+        """The refusals as ``[{"index", "code", "field", "message"}]``."""
+        return [
+            {"index": i, "code": e.code, "field": e.field, "message": e.message} for i, e in self.refusals
+        ]
 
 
 def refused_rule(violation: RuleViolation) -> RuleRefused:

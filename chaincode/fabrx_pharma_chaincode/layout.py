@@ -2,7 +2,7 @@
 
 Public state (world state, readable by every channel member)::
 
-    \\x00party\\x00<msp_id>\\x00                      anchor with the whole Party
+    \\x00party\\x00<party_id>\\x00                    anchor with the whole Party
     \\x00product\\x00<product_id>\\x00                anchor with the whole Product
     \\x00batch\\x00<product_id>\\x00<batch>\\x00        anchor with the Batch minus raw-material lots
     \\x00invoice\\x00<number>\\x00                    anchor: number, kind, seller, buyer, issue date
@@ -13,16 +13,19 @@ Public state (world state, readable by every channel member)::
     \\x00dispensed\\x00<sha256 of trace code>\\x00    prescription id and hospital that dispensed it
     \\x00config\\x00policy\\x00                        the TwoInvoicePolicy in force
 
-Private data (see :mod:`~fabrx_pharma.privacy` for the collections): a record's private copy
-sits under the same key as its anchor, and its value is the record's canonical JSON, so Fabric's
-private data hash of that key *is* the record hash (``fabrx_pharma.record_hash``). Also::
+Private data (see :mod:`fabrx_pharma.privacy`): a record's private copy sits under the same key as its
+anchor, in the implicit collection of its author's host and in the regulator's (``Anchor.collections``),
+and its value is the record's canonical JSON, so Fabric's private data hash of that key *is* the record
+hash (``fabrx_pharma.record_hash``). A buyer's copy of an invoice joins its host's collection with the
+receipt. Also, in the holder's host collection and the regulator's::
 
-    books_<X>:   \\x00stock\\x00<product_id>\\x00<batch>\\x00           X's counters (all but ``purchased``)
+    \\x00stock\\x00<holder>\\x00<product_id>\\x00<batch>\\x00    the holder's counters (all but ``purchased``)
 
-What a buyer purchased is not kept apart: its invoices, in the pair's trade collection, are the record.
-Summing them needs a private range query, and Fabric refuses every write in a transaction that ran one
-("Transaction has already performed queries on pvt data"), so the chaincode sums a buyer's purchases only
-when it is about to refuse a sale it does not have the stock for (and in ``read_stock``).
+A party's purchases are known to its own node once it records their receipt, so a stock counter says what
+it received; what it bought but has not received is in its suppliers' and the regulator's copies only.
+
+Config keys: ``config/policy`` (the policy in force) and ``config/regulator`` (the MSP id of the
+regulator's organization, set at bootstrap: every copy also goes to its implicit collection).
 
 Every anchor carries ``order``, a logical clock: larger than the order of everything the transaction
 read, and at least the transaction time in microseconds. Replaying records by order therefore never
@@ -54,6 +57,7 @@ from .store import composite_key
 
 __all__ = [
     "POLICY_KEY",
+    "REGULATOR_KEY",
     "Anchor",
     "dispensed_key",
     "order_after",
@@ -63,12 +67,13 @@ __all__ = [
 ]
 
 POLICY_KEY = composite_key("config", "policy")
+REGULATOR_KEY = composite_key("config", "regulator")
 
 
 def record_key(record: AnyRecord) -> str:
     """The key of a record's anchor (public) and of its private copy."""
     if isinstance(record, Party):
-        return composite_key("party", record.msp_id)
+        return composite_key("party", record.party_id)
     if isinstance(record, Product):
         return composite_key("product", record.product_id)
     if isinstance(record, Batch):
@@ -84,8 +89,9 @@ def record_key(record: AnyRecord) -> str:
     return composite_key("recall", record.product_id, record.batch_number)
 
 
-def stock_key(product_id: str, batch_number: str) -> str:
-    return composite_key("stock", product_id, batch_number)
+def stock_key(holder: str, product_id: str, batch_number: str) -> str:
+    """The key of ``holder``'s counters of a batch (in its host's collection and the regulator's)."""
+    return composite_key("stock", holder, product_id, batch_number)
 
 
 def dispensed_key(trace_code: str) -> str:
@@ -151,17 +157,19 @@ class Anchor:
     """The record's key text: its ``record.key`` (an invoice number, ``AMOX/A1``), except for a receipt,
     which is found by the number of the invoice it receives."""
     submitter: str
-    """MSP id of the client that wrote it."""
+    """Party id of the client that wrote it (its ``fabrx.party`` attribute, or its MSP id)."""
     order: int
     transaction_id: str
     timestamp: datetime
     """The transaction timestamp."""
     hash: str
     """SHA-256 of the record's canonical JSON (64 hex digits); for a batch, of the full batch."""
-    collection: str | None
-    """Where the private copy is, or ``None`` for a record that is public whole."""
-    owners: tuple[str, ...]
-    """The non-regulator parties whose collection holds the private copy (a pair, or a books holder)."""
+    collections: tuple[str, ...]
+    """The implicit collections holding the private copy (author's host, regulator); empty for a record
+    the regulator wrote, which is public whole."""
+    parties: tuple[str, ...]
+    """The parties the private copy concerns and who may read it (an invoice's seller and buyer, the
+    author of any other record); regulators may read everything."""
     public: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
     """See :func:`public_part`."""
 
@@ -174,8 +182,8 @@ class Anchor:
             "transaction_id": self.transaction_id,
             "timestamp": self.timestamp.isoformat(),
             "hash": self.hash,
-            "collection": self.collection,
-            "owners": list(self.owners),
+            "collections": list(self.collections),
+            "parties": list(self.parties),
             "public": dict(self.public),
         }
 
@@ -195,8 +203,8 @@ class Anchor:
                 transaction_id=str(raw["transaction_id"]),
                 timestamp=datetime.fromisoformat(raw["timestamp"]),
                 hash=str(raw["hash"]),
-                collection=None if raw["collection"] is None else str(raw["collection"]),
-                owners=tuple(str(o) for o in raw["owners"]),
+                collections=tuple(str(c) for c in raw["collections"]),
+                parties=tuple(str(p) for p in raw["parties"]),
                 public=MappingProxyType(dict(raw["public"])),
             )
         except (KeyError, TypeError, ValueError) as exc:

@@ -1,13 +1,22 @@
 """``ChaincodeLedger``: the rules' :class:`fabrx_pharma.LedgerView` over a :class:`StateStore`.
 
-Parties, products, batches and recalls come from the public state; trade records, prescriptions and
-adverse events from the private collection their anchor names; stock from the holder's books.
+Parties, products, batches and recalls come from the public state; trade records, prescriptions,
+adverse events and stock counters from the implicit collections their copies live in (see
+:mod:`fabrx_pharma.privacy`).
 
-What a peer may read depends on the submitting client: a record in a collection the client's
-organization is not a member of is *sealed*. The view then raises :class:`SealedRecord` instead of
-pretending the record does not exist, because the rules mostly ask in order to refuse duplicates
-(an invoice number used in another trade, a prescription id used at another hospital); the service
-turns that into the rule the domain would have named (see :mod:`~fabrx_pharma_chaincode.service`).
+Every private value the rules read is kept identically in two collections (its author's host and the
+regulator's), and the two endorsers of a write belong to those two organizations. Each endorser reads the
+value from the collection its own peer stores and the *hash* of the same key from the other one: Fabric
+records a value read and a hash read alike in the transaction's read set, so both endorsers produce the
+same read set and, from the same values, the same writes (:meth:`ChaincodeLedger.replicated`). The peer's
+organization comes from the chaincode server (``StateStore.peer_msp_id``); when the server does not know
+it (one server for the peers of several organizations), the ledger finds it by trying value reads.
+
+What a client may read depends on its party: a record it is not a party to is *sealed*. The view then
+raises :class:`SealedRecord` instead of pretending the record does not exist, because the rules mostly
+ask in order to refuse duplicates (an invoice number used in another trade, a prescription id used at
+another hospital); the service turns that into the rule the domain would have named (see
+:mod:`~fabrx_pharma_chaincode.service`).
 
 The view remembers the largest ``order`` of everything it read (:attr:`ChaincodeLedger.horizon`), so
 a write can be ordered after all it depended on (see :mod:`~fabrx_pharma_chaincode.layout`).
@@ -16,7 +25,7 @@ a write can be ordered after all it depended on (see :mod:`~fabrx_pharma_chainco
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
 from fabrx_pharma import (
@@ -33,25 +42,29 @@ from fabrx_pharma import (
     Role,
     StockPosition,
     TwoInvoicePolicy,
+    record_hash,
 )
 from fabrx_pharma.policy import policy_from_json
-from fabrx_pharma.privacy import BOOKS_PREFIX, books_collection, trade_collection
-from fabrx_pharma.records import quantities
+from fabrx_pharma.privacy import copy_collections, implicit_collection
 
-from .errors import ConfigurationError
-from .layout import POLICY_KEY, Anchor, dispensed_key, stock_key
-from .store import StateStore, composite_key
+from .errors import ChaincodeError, ConfigurationError
+from .layout import POLICY_KEY, REGULATOR_KEY, Anchor, dispensed_key, stock_key
+from .store import NotHeldHere, StateStore, composite_key
 
-__all__ = ["ChaincodeLedger", "SealedRecord", "stock_from_json", "stock_to_json"]
+__all__ = ["PARTY_ATTRIBUTE", "ChaincodeLedger", "SealedRecord", "stock_from_json", "stock_to_json"]
 
 R = TypeVar("R")
+
+PARTY_ATTRIBUTE = "fabrx.party"
+"""The certificate attribute naming the hosted party a client acts for (absent: its organization)."""
 
 
 class SealedRecord(Exception):
     """A record exists but this peer cannot show it to the submitting client.
 
-    ``reason`` is ``"not a member"`` (the client's organization is not a member of ``collection``) or
-    ``"not yet received"`` (the anchor is committed but the private data has not reached this peer).
+    ``reason`` is ``"not a member"`` (the client is not a party to it), ``"not held here"`` (this peer's
+    organization keeps no copy of it) or ``"not yet received"`` (the anchor is committed but the private
+    data has not reached this peer).
     """
 
     def __init__(self, record_type: str, key: str, collection: str, reason: str) -> None:
@@ -63,7 +76,7 @@ class SealedRecord(Exception):
 
 
 def stock_to_json(position: StockPosition, order: int) -> bytes:
-    """A stock position as stored in books: every counter but ``purchased`` (the holder's invoices say it)."""
+    """A stock position as stored: every counter but ``purchased`` (the holder's invoices say it)."""
     values = {name: count for name, count in position.counters().items() if name != "purchased"}
     values["order"] = order
     return json.dumps(values, sort_keys=True, separators=(",", ":")).encode("utf-8")
@@ -80,14 +93,21 @@ def _corrupt(what: str, error: Exception) -> ConfigurationError:
 
 
 class ChaincodeLedger:
-    """The committed ledger as the submitting client's organization may see it on this peer."""
+    """The committed ledger as the submitting client's party may see it on this peer."""
 
     def __init__(self, store: StateStore) -> None:
         self._store = store
         self._horizon = 0
         self._anchors: dict[str, Anchor | None] = {}
         self._records: dict[tuple[str, str, object], object] = {}
-        self._all_parties: list[Party] | None = None
+        self._regulator: str | None = None
+        self._local: str | None = None
+        if store.peer_msp_id:
+            self._local = implicit_collection(store.peer_msp_id)
+        self._elsewhere: set[str] = set()
+        self._supplied: dict[str, Invoice] = {}
+        self._pending_public: dict[str, bytes] = {}
+        self._pending_private: dict[tuple[str, str], bytes] = {}
 
     @property
     def store(self) -> StateStore:
@@ -101,73 +121,199 @@ class ChaincodeLedger:
     def _seen(self, order: int) -> None:
         self._horizon = max(self._horizon, order)
 
-    # --- access ------------------------------------------------------------------------------------------
+    # --- who is asking, and where ------------------------------------------------------------------------
+
+    @property
+    def creator_party_id(self) -> str:
+        """The party the client acts for: its ``fabrx.party`` attribute, else its organization's MSP id."""
+        return self._store.creator_attribute(PARTY_ATTRIBUTE) or self._store.creator_msp_id
 
     @property
     def creator(self) -> Party | None:
-        """The registered party of the submitting client's organization, if any."""
-        return self.party(self._store.creator_msp_id)
+        """The registered party the client acts for, if any (its host is checked by the service)."""
+        return self.party(self.creator_party_id)
 
-    def may_read(self, collection: str, owners: tuple[str, ...]) -> bool:
-        """Whether the submitting client's organization is a member of ``collection``.
+    @property
+    def regulator_msp_id(self) -> str:
+        """The regulator's organization (set at bootstrap), whose collection receives every copy.
 
-        Regulators are members of every collection; ``books_<X>`` also admits parties counting as X.
+        Raises :class:`ConfigurationError` before the chaincode is bootstrapped.
+        """
+        if self._regulator is None:
+            data = self._store.get_state(REGULATOR_KEY)
+            if not data:
+                raise ConfigurationError("regulator", "the pharma chaincode is not bootstrapped yet")
+            self._regulator = data.decode("utf-8")
+        return self._regulator
+
+    def host_of(self, party_id: str) -> str:
+        """The member organization hosting ``party_id`` (its own MSP id for a member).
+
+        Raises :class:`ConfigurationError` for an unregistered party (the rules refuse those first).
+        """
+        party = self.party(party_id)
+        if party is None:
+            raise ConfigurationError("party_id", f"{party_id} is not registered")
+        return party.host_msp_id
+
+    def copies_for(self, *party_ids: str) -> tuple[str, ...]:
+        """The collections that keep a private value of these parties: their hosts', the regulator's."""
+        return copy_collections([self.host_of(p) for p in party_ids], self.regulator_msp_id)
+
+    def may_read(self, anchor: Anchor) -> bool:
+        """Whether the client's party may read the private copy of ``anchor``.
+
+        Regulators read everything; a party reads records it is a party to; a party counting as a
+        manufacturer reads that manufacturer's batches.
         """
         creator = self.creator
-        msp_id = self._store.creator_msp_id
         if creator is not None and creator.role is Role.REGULATOR:
             return True
-        if msp_id in owners:
+        party_id = self.creator_party_id
+        if party_id in anchor.parties:
             return True
         return (
-            collection.startswith(BOOKS_PREFIX)
+            anchor.record_type == "batch"
             and creator is not None
-            and any(owner in creator.counts_as_manufacturer_of for owner in owners)
+            and any(owner in creator.counts_as_manufacturer_of for owner in anchor.parties)
         )
+
+    # --- earlier records of the same transaction ------------------------------------------------------------
+
+    def pend(self, public: Iterable[tuple[str, bytes]], private: Iterable[tuple[str, str, bytes]]) -> None:
+        """Show the writes of a record accepted earlier in this transaction to the records after it.
+
+        Fabric lets a transaction read only committed state; a transaction that writes many records
+        (``write_records``) checks each against the ledger *and* the records before it, so their writes
+        are kept here and read first. What they replace was read (and entered the read set) before.
+        """
+        for key, value in public:
+            self._pending_public[key] = value
+            self._anchors.pop(key, None)
+        for collection, key, value in private:
+            self._pending_private[(collection, key)] = value
+
+    def state(self, key: str) -> bytes | None:
+        """A public value: this transaction's earlier write, else the committed one."""
+        if key in self._pending_public:
+            return self._pending_public[key]
+        return self._store.get_state(key)
+
+    # --- reading copies ------------------------------------------------------------------------------------
+
+    def _held_here(self, collection: str) -> bool | None:
+        """Whether this peer stores ``collection``'s values; ``None`` while unknown."""
+        if self._local is not None:
+            return collection == self._local
+        return False if collection in self._elsewhere else None
+
+    def replicated(self, collections: Sequence[str], key: str, label: tuple[str, str]) -> bytes | None:
+        """A value kept identically in ``collections``: read from the one this peer stores, with a hash
+        read of every other, so every endorser records the same read set.
+
+        Returns ``None`` if the key was never written. Raises :class:`SealedRecord` (``"not held here"``)
+        if it exists but this peer stores none of the collections, (``"not yet received"``) if this
+        peer's copy has not arrived yet.
+        """
+        for collection in collections:
+            pending = self._pending_private.get((collection, key))
+            if pending is not None:
+                return pending
+        value: bytes | None = None
+        exists = False
+        for collection in collections:
+            held = self._held_here(collection)
+            if held is False:
+                exists = self._store.get_private_data_hash(collection, key) is not None or exists
+                continue
+            try:
+                found = self._store.get_private_data(collection, key)
+            except NotHeldHere:
+                if held:
+                    raise SealedRecord(*label, collection, "not yet received") from None
+                self._elsewhere.add(collection)
+                exists = self._store.get_private_data_hash(collection, key) is not None or exists
+                continue
+            if found is not None:
+                self._local = collection
+                value = found
+        if value is None and exists:
+            raise SealedRecord(*label, collections[0] if collections else "", "not held here")
+        return value
 
     def anchor(self, object_type: str, *attributes: str) -> Anchor | None:
         """The public anchor under ``(object_type, *attributes)``, or ``None``.
 
         Parsed once per transaction: a read returns the committed value however often it is asked.
         """
-        key = composite_key(object_type, *attributes)
+        return self.anchor_at(composite_key(object_type, *attributes))
+
+    def anchor_at(self, key: str) -> Anchor | None:
+        """The public anchor under the composite ``key``, or ``None`` (see :meth:`anchor`)."""
         if key in self._anchors:
             return self._anchors[key]
-        data = self._store.get_state(key)
+        data = self.state(key)
         anchor = None
         if data is not None:
             try:
                 anchor = Anchor.from_json(data)
             except ValueError as exc:
-                raise _corrupt(f"{object_type} {'/'.join(attributes)}", exc) from exc
+                raise _corrupt(f"record {key!r}", exc) from exc
             self._seen(anchor.order)
         self._anchors[key] = anchor
         return anchor
 
+    @staticmethod
+    def key_of(anchor: Anchor) -> str:
+        """The key of the record behind ``anchor`` (its anchor's and its private copies')."""
+        if anchor.record_type in ("batch", "recall"):
+            product_id = str(anchor.public["product_id"])
+            return composite_key(anchor.record_type, product_id, str(anchor.public["batch_number"]))
+        return composite_key(anchor.record_type, anchor.key)
+
     def private_record(self, anchor: Anchor, read: Callable[[bytes], R]) -> R:
         """The private copy an anchor points to, read with ``read`` (a record's ``from_json``).
 
-        Raises :class:`SealedRecord` if the client may not read it or this peer lacks it.
+        Raises :class:`SealedRecord` if the client may not read it or this peer does not hold it.
         """
-        collection = anchor.collection
-        if collection is None:
+        if not anchor.collections:
             raise ValueError(f"{anchor.record_type} {anchor.key} has no private copy")
-        if not self.may_read(collection, anchor.owners):
-            raise SealedRecord(anchor.record_type, anchor.key, collection, "not a member")
-        data = self._store.get_private_data(collection, self._key_of(anchor))
+        label = (anchor.record_type, anchor.key)
+        if not self.may_read(anchor):
+            raise SealedRecord(*label, anchor.collections[0], "not a member")
+        key = self.key_of(anchor)
+        collections = anchor.collections
+        if self._local is not None and self._local not in collections:
+            # An invoice's buyer keeps its copy from the receipt on: read it from its own collection.
+            collections = (self._local, *collections)
+        data = self.replicated(collections, key, label)
         if data is None:
-            raise SealedRecord(anchor.record_type, anchor.key, collection, "not yet received")
+            raise SealedRecord(*label, anchor.collections[0], "not yet received")
         try:
             return read(data)
         except RecordError as exc:
             raise _corrupt(f"{anchor.record_type} {anchor.key}", exc) from exc
 
-    @staticmethod
-    def _key_of(anchor: Anchor) -> str:
-        if anchor.record_type in ("batch", "recall"):
-            product_id = str(anchor.public["product_id"])
-            return composite_key(anchor.record_type, product_id, str(anchor.public["batch_number"]))
-        return composite_key(anchor.record_type, anchor.key)
+    def supply_invoice(self, invoice: Invoice) -> None:
+        """Use ``invoice`` as the committed invoice of its number, once it matches the ledger's hashes.
+
+        A receipt carries the invoice it receives, because the buyer's peer keeps no copy of it until then.
+        """
+        self._supplied[str(invoice.number)] = invoice
+
+    def _supplied_invoice(self, anchor: Anchor) -> Invoice:
+        invoice = self._supplied[anchor.key]
+        digest = record_hash(invoice)
+        key = self.key_of(anchor)
+        # Hash reads of every copy: the same read set on the buyer's peer and on the regulator's.
+        stored = {self._store.get_private_data_hash(c, key) for c in anchor.collections}
+        if digest != anchor.hash or stored != {bytes.fromhex(digest)}:
+            raise ChaincodeError(
+                "HASH_MISMATCH",
+                "invoice",
+                f"the copy of invoice {anchor.key} sent with the receipt differs from the one on the ledger",
+            )
+        return invoice
 
     def _public(self, anchor: Anchor | None, cls: Callable[[object], R]) -> R | None:
         """The record an anchor shows whole, validated once per transaction (records are immutable)."""
@@ -183,8 +329,8 @@ class ChaincodeLedger:
 
     # --- LedgerView --------------------------------------------------------------------------------------
 
-    def party(self, msp_id: str) -> Party | None:
-        return self._public(self.anchor("party", msp_id), Party.from_dict)
+    def party(self, party_id: str) -> Party | None:
+        return self._public(self.anchor("party", party_id), Party.from_dict)
 
     def product(self, product_id: str) -> Product | None:
         return self._public(self.anchor("product", product_id), Product.from_dict)
@@ -195,7 +341,11 @@ class ChaincodeLedger:
 
     def invoice(self, number: str) -> Invoice | None:
         anchor = self.anchor("invoice", number)
-        return None if anchor is None else self.private_record(anchor, Invoice.from_json)
+        if anchor is None:
+            return None
+        if number in self._supplied:
+            return self._supplied_invoice(anchor)
+        return self.private_record(anchor, Invoice.from_json)
 
     def receipt_of(self, invoice_number: str) -> Receipt | None:
         anchor = self.anchor("receipt", invoice_number)
@@ -212,91 +362,48 @@ class ChaincodeLedger:
     def recall(self, product_id: str, batch_number: str) -> Recall | None:
         return self._public(self.anchor("recall", product_id, batch_number), Recall.from_dict)
 
-    def stock(self, holder: str, product_id: str, batch_number: str) -> StockPosition:
-        """The holder's counters from ``books_<holder>``; ``purchased`` is left 0 (see :meth:`purchased`).
+    def may_read_stock(self, holder: str) -> bool:
+        """Whether the client's party may read ``holder``'s counters: its own, a manufacturer's it counts
+        as, or anyone's for a regulator."""
+        creator = self.creator
+        if creator is None:
+            return False
+        return (
+            creator.role is Role.REGULATOR
+            or creator.party_id == holder
+            or holder in creator.counts_as_manufacturer_of
+        )
 
-        Raises :class:`SealedRecord` if the client may not read the holder's books.
+    def stock(self, holder: str, product_id: str, batch_number: str) -> StockPosition:
+        """The holder's counters (``purchased`` left 0, see :meth:`purchased`).
+
+        Raises :class:`SealedRecord` if the client may not read the holder's counters.
         """
-        collection = books_collection(holder)
-        key = f"{holder}:{product_id}/{batch_number}"
-        if not self.may_read(collection, (holder,)):
-            raise SealedRecord("stock", key, collection, "not a member")
-        data = self._private_or_none(collection, stock_key(product_id, batch_number), "stock", key)
+        label = ("stock", f"{holder}:{product_id}/{batch_number}")
+        collections = self.copies_for(holder)
+        if not self.may_read_stock(holder):
+            raise SealedRecord(*label, collections[0], "not a member")
+        data = self.replicated(collections, stock_key(holder, product_id, batch_number), label)
         if data is None:
             return StockPosition()
         try:
             position, order = stock_from_json(data)
         except (KeyError, TypeError, ValueError) as exc:
-            raise _corrupt(f"stock {key}", exc) from exc
+            raise _corrupt(f"stock {label[1]}", exc) from exc
         self._seen(order)
         return position
 
     def purchased(self, holder: str, product_id: str, batch_number: str) -> int:
-        """What ``holder`` bought of a batch: the lines of the invoices addressed to it, in the trade
-        collections the client may read.
+        """What ``holder`` is known, on its own node, to have bought of a batch: what it received.
 
-        The invoices themselves are the record of purchases, so no write keeps a separate total. Summing
-        them is a private range query, after which Fabric refuses any write of the transaction: the rules
-        ask only when they are about to refuse a sale, and reads (``read_stock``) may ask freely.
+        A buyer's node learns of a purchase with its receipt (the invoice's copies are in the seller's and
+        the regulator's collections until then), so a sale of goods bought but not yet received is refused
+        as never bought (``BUYER_SELLER_MATCH``): record the receipt first.
         """
-        total = 0
-        for trade in self._trades_of(holder):
-            for _, data in self._store.scan_private_data(trade, "invoice"):
-                try:
-                    invoice = Invoice.from_json(data)
-                except RecordError as exc:
-                    raise _corrupt(f"an invoice in {trade}", exc) from exc
-                if invoice.buyer == holder:
-                    total += quantities(invoice.lines).get((product_id, batch_number), 0)
-        return total
-
-    def _private_or_none(self, collection: str, key: str, record_type: str, label: str) -> bytes | None:
-        """A private value, ``None`` if it was never written; :class:`SealedRecord` ("not yet received")
-        if it was written but this peer lacks the data. A counter silently read as 0 on one endorser
-        and as its value on another would make their results differ."""
-        data = self._store.get_private_data(collection, key)
-        if data is None and self._store.get_private_data_hash(collection, key) is not None:
-            raise SealedRecord(record_type, label, collection, "not yet received")
-        return data
-
-    def _trades_of(self, holder: str) -> list[str]:
-        """The trade collections of ``holder`` the client may read (its own, or all for a regulator).
-
-        A party counting as a manufacturer reads the manufacturer's books but not its trades; it then
-        sees ``purchased`` as 0, which only matters for a holder that is not a manufacturer.
-        """
-        party = self.party(holder)
-        if party is None:
-            return []
-        creator = self.creator
-        regulator = creator is not None and creator.role is Role.REGULATOR
-        names = []
-        for other in self.parties():
-            if other.msp_id == holder or other.role is Role.REGULATOR:
-                continue
-            if other.role is party.role and party.role is not Role.DISTRIBUTOR:
-                continue  # no trade collection between two manufacturers or two hospitals
-            if regulator or self._store.creator_msp_id in (holder, other.msp_id):
-                names.append(trade_collection(other, party))
-        return names
-
-    def parties(self) -> list[Party]:
-        """Every registered party (a public range query: allowed before writes, unlike a private one)."""
-        if self._all_parties is None:
-            listed = []
-            for _, value in self._store.scan_state("party"):
-                try:
-                    anchor = Anchor.from_json(value)
-                    party = Party.from_dict(dict(anchor.public))
-                except (ValueError, RecordError) as exc:
-                    raise _corrupt("a party", exc) from exc
-                self._seen(anchor.order)
-                listed.append(party)
-            self._all_parties = listed
-        return self._all_parties
+        return self.stock(holder, product_id, batch_number).received
 
     def dispensed_in(self, trace_code: str) -> str | None:
-        data = self._store.get_state(dispensed_key(trace_code))
+        data = self.state(dispensed_key(trace_code))
         if data is None:
             return None
         try:
@@ -320,14 +427,14 @@ class ChaincodeLedger:
             raise _corrupt("the policy", exc) from exc
 
     def full_batch(self, product_id: str, batch_number: str) -> Batch | None:
-        """The batch with its raw-material lots when the client may read the manufacturer's books,
-        else the public record."""
+        """The batch with its raw-material lots when the client may read them here, else the public
+        record."""
         anchor = self.anchor("batch", product_id, batch_number)
         if anchor is None:
             return None
-        if anchor.collection is not None and self.may_read(anchor.collection, anchor.owners):
+        if anchor.collections and self.may_read(anchor):
             try:
                 return self.private_record(anchor, Batch.from_json)
             except SealedRecord:
-                pass  # private copy not yet on this peer: the public part is still true
+                pass  # no copy on this peer (yet): the public part is still true
         return self._public(anchor, Batch.from_dict)

@@ -15,8 +15,9 @@ transaction's read set that a valid write would not read anyway. The one guess t
 first invoice issued by a party that counts as the manufacturer (a sales company) draws on the
 manufacturer's stock, not on the seller's own counters that were fetched; those stay unused.
 
-Private keys are listed only in ``books_<submitter>``, a collection the submitter's organization is a
-member of, so prefetching never asks a peer for private data its client may not read.
+Private keys are the submitter's own stock counters, which its host's collection and the regulator's
+both keep: the contract fetches them from the collection of the peer it runs on, when the chaincode server
+knows that peer's organization (the hash reads of the other copy still go one by one).
 """
 
 from __future__ import annotations
@@ -36,9 +37,8 @@ from fabrx_pharma import (
     Receipt,
     Role,
 )
-from fabrx_pharma.privacy import books_collection
 
-from .layout import POLICY_KEY, Anchor, dispensed_key, record_key, stock_key
+from .layout import POLICY_KEY, REGULATOR_KEY, Anchor, dispensed_key, record_key, stock_key
 from .store import composite_key
 
 __all__ = ["ReadPlan", "keeps_books", "likely_reads"]
@@ -46,19 +46,18 @@ __all__ = ["ReadPlan", "keeps_books", "likely_reads"]
 
 @dataclass
 class ReadPlan:
-    """Keys to fetch before a transaction runs: public keys, and private keys per collection."""
+    """Keys to fetch before a transaction runs: public keys, and the submitter's own private keys."""
 
     public: list[str] = field(default_factory=list)
-    private: dict[str, list[str]] = field(default_factory=dict)
+    private: list[str] = field(default_factory=list)
 
     def add_public(self, key: str) -> None:
         if key not in self.public:
             self.public.append(key)
 
-    def add_private(self, collection: str, key: str) -> None:
-        keys = self.private.setdefault(collection, [])
-        if key not in keys:
-            keys.append(key)
+    def add_private(self, key: str) -> None:
+        if key not in self.private:
+            self.private.append(key)
 
 
 def _goods(record: AnyRecord) -> list[tuple[str, str]]:
@@ -82,15 +81,16 @@ def _parties(record: AnyRecord) -> Iterable[str]:
     if isinstance(record, Prescription | AdverseEvent):
         return (record.hospital,)
     if isinstance(record, Party):
-        return (record.msp_id,)
+        return (record.party_id,)
     return ()
 
 
 def likely_reads(record: AnyRecord, submitter: str) -> ReadPlan:
-    """The keys the write pipeline reads for ``record`` submitted by a client of ``submitter``."""
+    """The keys the write pipeline reads for ``record`` submitted by a client acting for ``submitter``."""
     plan = ReadPlan()
     plan.add_public(composite_key("party", submitter))
     plan.add_public(POLICY_KEY)
+    plan.add_public(REGULATOR_KEY)
     plan.add_public(record_key(record))
     if isinstance(record, Receipt):
         plan.add_public(composite_key("invoice", str(record.invoice_number)))
@@ -115,16 +115,15 @@ def likely_reads(record: AnyRecord, submitter: str) -> ReadPlan:
     # Stock counters the submitter keeps: what it produces, sells, receives or dispenses.
     if not isinstance(record, Invoice) or record.seller == submitter:
         for product_id, batch_number in _goods(record):
-            plan.add_private(books_collection(submitter), stock_key(product_id, batch_number))
+            plan.add_private(stock_key(submitter, product_id, batch_number))
     return plan
 
 
 def keeps_books(party_anchor: bytes | None) -> bool:
-    """Whether the submitter, by the party anchor read for it, has ``books_<msp_id>`` to prefetch from.
+    """Whether the submitter, by the party anchor read for it, keeps stock counters to prefetch.
 
-    Only a registered manufacturer, distributor or hospital has one; asking a peer for a collection that
-    is not defined, or for an unregistered or regulator client, would fail the read instead of letting
-    the rules refuse the record by name.
+    Only a registered manufacturer, distributor or hospital does; for an unregistered client the rules
+    refuse the record by name before any private read.
     """
     if party_anchor is None:
         return False

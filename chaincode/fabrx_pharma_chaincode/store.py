@@ -10,10 +10,12 @@ Ledger semantics, as on a Fabric peer:
 - Writes are applied only if the transaction is valid at commit; a refused invocation writes nothing.
 - Keys are composite keys in Fabric's format (:func:`composite_key`), so record ids that contain ``/``
   cannot collide; a scan by a partial composite key returns keys in ascending order.
-- Private data lives in named collections. Reading one (``get_private_data``, ``scan_private_data``)
-  is allowed only to clients of its member organizations (``memberOnlyRead``); the SHA-256 of a value
-  (``get_private_data_hash``) is readable by everyone on the channel, because Fabric keeps it in the
-  public state.
+- Private data lives in named collections; the pharma chaincode uses the implicit per-organization
+  collections only. A peer stores the values of its own organization's collection alone: reading another
+  organization's value fails (:class:`NotHeldHere`) once the key exists, while the SHA-256 of any value
+  (``get_private_data_hash``) is readable on every peer, because Fabric keeps it in the public state. A
+  value read and a hash read of the same key record the same entry in the transaction's read set, which
+  is what lets two endorsers of different organizations produce identical results.
 """
 
 from __future__ import annotations
@@ -22,7 +24,12 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Protocol
 
-__all__ = ["COMPOSITE_KEY_NAMESPACE", "StateStore", "composite_key", "split_composite_key"]
+__all__ = ["COMPOSITE_KEY_NAMESPACE", "NotHeldHere", "StateStore", "composite_key", "split_composite_key"]
+
+
+class NotHeldHere(Exception):
+    """The key exists in a collection whose values this peer does not store (another organization's)."""
+
 
 COMPOSITE_KEY_NAMESPACE = "\x00"
 """What starts every composite key (Fabric's ``compositeKeyNamespace``); also separates its parts."""
@@ -68,6 +75,11 @@ class StateStore(Protocol):
         """The MSP id of the client that signed the proposal."""
         ...
 
+    @property
+    def peer_msp_id(self) -> str | None:
+        """The organization of the peer running the transaction, when the chaincode server knows it."""
+        ...
+
     def creator_attribute(self, name: str) -> str | None:
         """An attribute of the client's certificate (Fabric CA ``attrs``), ``None`` if absent."""
         ...
@@ -85,7 +97,10 @@ class StateStore(Protocol):
         ...
 
     def get_private_data(self, collection: str, key: str) -> bytes | None:
-        """Raises an error if the client's organization is not a member of ``collection``."""
+        """The committed value; ``None`` if the key was never written.
+
+        Raises :class:`NotHeldHere` if the key exists but this peer does not store the collection's values.
+        """
         ...
 
     def put_private_data(self, collection: str, key: str, value: bytes) -> None: ...

@@ -1,10 +1,10 @@
 """The regulator's queries: the whole ledger loaded into ``fabrx_pharma``'s analysis.
 
-A regulator's organization is a member of every collection, so on its peer the chaincode can read
-every record. :func:`load_ledger` reads every anchor and the private copy it points to, sorts them by
-their logical ``order`` (so each record comes after everything its write depended on) and applies them
-to an :class:`fabrx_pharma.InMemoryLedger`; the report, traces and recall scope are then the domain's
-own functions, written once for the chaincode and the SDK.
+The regulator's implicit collection receives a copy of every private record, so on its peer the
+chaincode can read every record. :func:`load_ledger` reads every anchor and the private copy it points
+to, sorts them by their logical ``order`` (so each record comes after everything its write depended
+on) and applies them to an :class:`fabrx_pharma.InMemoryLedger`; the report, traces and recall scope
+are then the domain's own functions, written once for the chaincode and the SDK.
 
 The cost grows with the ledger (every record is read per query); that suits a provincial pilot, and
 an off-chain index fed by block events is the way past it.
@@ -61,7 +61,7 @@ def load_ledger(ledger: ChaincodeLedger) -> InMemoryLedger:
                 anchor = Anchor.from_json(value)
                 record = (
                     cls.from_dict(dict(anchor.public))
-                    if anchor.collection is None
+                    if not anchor.collections
                     else ledger.private_record(anchor, cls.from_json)
                 )
             except SealedRecord as sealed:

@@ -1,36 +1,53 @@
 """An in-memory channel and :class:`StateStore` for tests of the pharma logic, with no peer.
 
-:class:`MemoryChannel` holds the committed state: public keys, one map per private data collection
-(defined up front, as a chaincode definition does) and the events of committed transactions.
-:meth:`MemoryChannel.transaction` opens a :class:`MemoryStore`: one transaction of one client, as the
-peer of that client's organization runs it. It follows the ledger semantics Fabric gives a chaincode:
+:class:`MemoryChannel` holds the committed state of one channel: public keys, the implicit collection of
+every member organization (``_implicit_org_<MSP>``) and the events of committed transactions.
+:meth:`MemoryChannel.transaction` opens a :class:`MemoryStore`: one transaction of one client, as *one
+peer* runs it. It follows the ledger semantics Fabric gives a chaincode:
 
 - reads see committed state only, never the transaction's own writes;
-- :meth:`MemoryStore.commit` applies the writes; a transaction that raised is simply not committed;
-- a collection not in the definition cannot be used at all, and one the client's organization is
-  not a member of can be neither read (``member_only_read``) nor written (``member_only_write``):
-  :class:`CollectionAccessError`, as the peer refuses; its hashes stay readable by everyone;
+- a peer stores the values of its own organization's implicit collection only: reading another
+  organization's value raises :class:`~fabrx_pharma_chaincode.store.NotHeldHere` once the key exists
+  (as the peer answers "private data matching public hash version is not available"), while hashes are
+  readable everywhere; any collection may be written (implicit collections are not member-only-write);
 - a transaction that ran a range query over private data may not write anything
-  (:class:`PrivateQueryWriteError`, as Fabric's transaction simulator refuses).
+  (:class:`PrivateQueryWriteError`, as Fabric's transaction simulator refuses);
+- every read is recorded with the version it saw (:attr:`MemoryStore.read_set`).
+
+:meth:`MemoryChannel.endorse` plays the part of the Gateway and the committing peers: it runs the same
+invocation on a peer of each endorsing organization, requires identical results (read set, writes,
+event, response), checks the endorsement policies (the chaincode's: the regulator's peer; each implicit
+collection written: its own organization's peer) and that nothing read has changed since, then commits.
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TypeVar
 
-from fabrx_pharma.privacy import CollectionSpec
+from fabrx_pharma.privacy import implicit_collection, member_of_implicit
 
-from .store import composite_key
+from .store import NotHeldHere, composite_key
 
-__all__ = ["CollectionAccessError", "MemoryChannel", "MemoryStore", "PrivateQueryWriteError"]
+__all__ = [
+    "CollectionAccessError",
+    "EndorsementMismatch",
+    "EndorsementPolicyFailure",
+    "MemoryChannel",
+    "MemoryStore",
+    "PrivateQueryWriteError",
+    "ReadConflict",
+]
+
+T = TypeVar("T")
 
 
 class CollectionAccessError(Exception):
-    """The client's organization may not use this collection (or it is not defined)."""
+    """The collection is not one the chaincode can use (not the implicit collection of a member)."""
 
 
 class PrivateQueryWriteError(Exception):
@@ -38,22 +55,50 @@ class PrivateQueryWriteError(Exception):
     queries on pvt data. Writes are not allowed")."""
 
 
+class EndorsementMismatch(Exception):
+    """The endorsing peers produced different results ("ProposalResponsePayloads do not match")."""
+
+
+class EndorsementPolicyFailure(Exception):
+    """The endorsements do not satisfy a policy the writes need (``ENDORSEMENT_POLICY_FAILURE``)."""
+
+
+class ReadConflict(Exception):
+    """A key read by the transaction changed before it committed (``MVCC_READ_CONFLICT``)."""
+
+
+_Versioned = tuple[bytes, int]
+
+
 @dataclass
 class MemoryChannel:
-    """The committed state of one channel with one chaincode."""
+    """The committed state of one channel with one chaincode whose policy is ``OR(regulator.peer)``."""
 
-    collections: Mapping[str, CollectionSpec]
+    members: frozenset[str]
+    regulator_msp_id: str
     now: datetime = field(default_factory=lambda: datetime(2025, 1, 1, tzinfo=UTC))
     """The timestamp the next transactions carry."""
-    public: dict[str, bytes] = field(default_factory=dict)
-    private: dict[str, dict[str, bytes]] = field(default_factory=dict)
+    public: dict[str, _Versioned] = field(default_factory=dict)
+    private: dict[str, dict[str, _Versioned]] = field(default_factory=dict)
     events: list[tuple[str, bytes]] = field(default_factory=list)
+    peer_msp_id_known: bool = True
+    """Whether stores tell the chaincode which organization's peer runs it (``CHAINCODE_PEER_MSPID``)."""
     _numbers: Iterator[int] = field(default_factory=itertools.count)
+    _version: int = 0
 
     @classmethod
-    def with_collections(cls, specs: Iterable[CollectionSpec]) -> MemoryChannel:
-        listed = {spec.name: spec for spec in specs}
-        return cls(collections=listed, private={name: {} for name in listed})
+    def with_members(cls, members: Iterable[str], regulator_msp_id: str) -> MemoryChannel:
+        listed = frozenset(members) | {regulator_msp_id}
+        return cls(
+            members=listed,
+            regulator_msp_id=regulator_msp_id,
+            private={implicit_collection(m): {} for m in listed},
+        )
+
+    def add_member(self, msp_id: str) -> None:
+        """A new organization joins the channel (a config update; no chaincode definition changes)."""
+        self.members = self.members | {msp_id}
+        self.private.setdefault(implicit_collection(msp_id), {})
 
     def transaction(
         self,
@@ -62,8 +107,9 @@ class MemoryChannel:
         attributes: Mapping[str, str] | None = None,
         transient: Mapping[str, bytes] | None = None,
         timestamp: datetime | None = None,
+        peer: str | None = None,
     ) -> MemoryStore:
-        """Open a transaction of a client of ``msp_id`` with these certificate attributes."""
+        """Open a transaction of a client of ``msp_id`` on a peer of ``peer`` (default: the client's)."""
         return MemoryStore(
             channel=self,
             transaction_id=f"tx{next(self._numbers):06d}",
@@ -71,12 +117,71 @@ class MemoryChannel:
             creator_msp_id=msp_id,
             attributes=dict(attributes or {}),
             transient_map=dict(transient or {}),
+            peer=peer or msp_id,
         )
+
+    def endorse(
+        self,
+        msp_id: str,
+        organizations: Sequence[str],
+        action: Callable[[MemoryStore], T],
+        *,
+        attributes: Mapping[str, str] | None = None,
+        transient: Mapping[str, bytes] | None = None,
+        timestamp: datetime | None = None,
+    ) -> T:
+        """Run ``action`` on a peer of each of ``organizations``, check, and commit; return its result.
+
+        An invocation that writes nothing on the first peer is a query: its answer is that peer's, as a
+        client evaluating on its own peer gets it, and nothing is committed.
+
+        Raises what ``action`` raised on a peer (nothing is committed), or
+        :class:`EndorsementMismatch`, :class:`EndorsementPolicyFailure`, :class:`ReadConflict`.
+        """
+        moment = timestamp or self.now
+        transaction_id = f"tx{next(self._numbers):06d}"
+        runs: list[tuple[MemoryStore, T]] = []
+        for organization in organizations:
+            store = MemoryStore(
+                channel=self,
+                transaction_id=transaction_id,
+                timestamp=moment,
+                creator_msp_id=msp_id,
+                attributes=dict(attributes or {}),
+                transient_map=dict(transient or {}),
+                peer=organization,
+            )
+            runs.append((store, action(store)))
+            if not store.written and store.event is None:
+                return runs[0][1]
+        first, result = runs[0]
+        for store, other in runs[1:]:
+            if store.outcome != first.outcome or other != result:
+                raise EndorsementMismatch(
+                    f"the peers of {first.peer} and {store.peer} produced different results:\n"
+                    f"{first.outcome}\n{store.outcome}"
+                )
+        first.check_policies(organizations)
+        first.commit()
+        return result
+
+    def value(self, collection: str, key: str) -> bytes | None:
+        """The committed private value (for assertions in tests)."""
+        entry = self.private.get(collection, {}).get(key)
+        return None if entry is None else entry[0]
+
+    def public_value(self, key: str) -> bytes | None:
+        entry = self.public.get(key)
+        return None if entry is None else entry[0]
+
+    def _next_version(self) -> int:
+        self._version += 1
+        return self._version
 
 
 @dataclass
 class MemoryStore:
-    """One transaction against a :class:`MemoryChannel`; a :class:`~fabrx_pharma_chaincode.StateStore`."""
+    """One transaction against a :class:`MemoryChannel`, on one peer; a ``StateStore``."""
 
     channel: MemoryChannel
     transaction_id: str
@@ -84,12 +189,25 @@ class MemoryStore:
     creator_msp_id: str
     attributes: dict[str, str]
     transient_map: dict[str, bytes]
+    peer: str
     writes: dict[str, bytes] = field(default_factory=dict)
     private_writes: dict[tuple[str, str], bytes] = field(default_factory=dict)
+    read_set: dict[tuple[str, str], int | None] = field(default_factory=dict)
+    """(collection or "", key) -> the version read (None: absent)."""
     event: tuple[str, bytes] | None = None
     committed: bool = False
     queried_private: bool = False
     """Whether the transaction ran a private data range query (after which it may not write)."""
+
+    @property
+    def peer_msp_id(self) -> str | None:
+        return self.peer if self.channel.peer_msp_id_known else None
+
+    @property
+    def outcome(self) -> tuple[object, ...]:
+        """What an endorsement signs: the read set, the writes (private ones as hashes) and the event."""
+        private = sorted((c, k, hashlib.sha256(v).hexdigest()) for (c, k), v in self.private_writes.items())
+        return (sorted(self.read_set.items()), sorted(self.writes.items()), private, self.event)
 
     def _check_writable(self) -> None:
         if self.queried_private:
@@ -106,67 +224,95 @@ class MemoryStore:
 
     # --- public state -----------------------------------------------------------------------------------
 
+    def _record_read(self, collection: str, key: str, entry: _Versioned | None) -> None:
+        self.read_set.setdefault((collection, key), None if entry is None else entry[1])
+
     def get_state(self, key: str) -> bytes | None:
-        return self.channel.public.get(key)
+        entry = self.channel.public.get(key)
+        self._record_read("", key, entry)
+        return None if entry is None else entry[0]
 
     def put_state(self, key: str, value: bytes) -> None:
         self._check_writable()
         self.writes[key] = bytes(value)
 
     def scan_state(self, object_type: str, attributes: Sequence[str] = ()) -> Iterator[tuple[str, bytes]]:
-        return _scan(self.channel.public, composite_key(object_type, *attributes))
+        prefix = composite_key(object_type, *attributes)
+        return iter([(k, v[0]) for k, v in sorted(self.channel.public.items()) if k.startswith(prefix)])
 
     # --- private data ------------------------------------------------------------------------------------
 
-    def _spec(self, collection: str, access: str) -> CollectionSpec:
-        spec = self.channel.collections.get(collection)
-        if spec is None:
-            raise CollectionAccessError(f"collection {collection} is not defined for the chaincode")
-        member = self.creator_msp_id in spec.members
-        if access == "read" and spec.member_only_read and not member:
-            raise CollectionAccessError(
-                f"tx creator {self.creator_msp_id} does not have read access permission on {collection}"
-            )
-        if access == "write" and spec.member_only_write and not member:
-            raise CollectionAccessError(
-                f"tx creator {self.creator_msp_id} does not have write access permission on {collection}"
-            )
-        return spec
+    def _values(self, collection: str) -> dict[str, _Versioned]:
+        owner = member_of_implicit(collection)
+        if owner is None or owner not in self.channel.members:
+            raise CollectionAccessError(f"collection {collection} does not exist for the chaincode")
+        return self.channel.private[collection]
+
+    def _held(self, collection: str) -> bool:
+        return member_of_implicit(collection) == self.peer
 
     def get_private_data(self, collection: str, key: str) -> bytes | None:
-        self._spec(collection, "read")
-        return self.channel.private[collection].get(key)
+        entry = self._values(collection).get(key)
+        if entry is not None and not self._held(collection):
+            raise NotHeldHere(
+                f"{collection} {key!r}: private data matching public hash version is not available"
+            )
+        self._record_read(collection, key, entry)
+        return None if entry is None else entry[0]
 
     def put_private_data(self, collection: str, key: str, value: bytes) -> None:
-        self._spec(collection, "write")
+        self._values(collection)
         self._check_writable()
         self.private_writes[(collection, key)] = bytes(value)
 
     def get_private_data_hash(self, collection: str, key: str) -> bytes | None:
-        self._spec(collection, "hash")
-        value = self.channel.private[collection].get(key)
-        return None if value is None else hashlib.sha256(value).digest()
+        entry = self._values(collection).get(key)
+        self._record_read(collection, key, entry)
+        return None if entry is None else hashlib.sha256(entry[0]).digest()
 
     def scan_private_data(
         self, collection: str, object_type: str, attributes: Sequence[str] = ()
     ) -> Iterator[tuple[str, bytes]]:
-        self._spec(collection, "read")
+        values = self._values(collection) if self._held(collection) else {}
         self.queried_private = True
-        return _scan(self.channel.private[collection], composite_key(object_type, *attributes))
+        prefix = composite_key(object_type, *attributes)
+        return iter([(k, v[0]) for k, v in sorted(values.items()) if k.startswith(prefix)])
 
     # --- the rest ----------------------------------------------------------------------------------------
 
     def set_event(self, name: str, payload: bytes) -> None:
         self.event = (name, bytes(payload))
 
+    def check_policies(self, organizations: Sequence[str]) -> None:
+        """The chaincode policy (the regulator's peer) and each written implicit collection's (its own
+        organization's peer) must be satisfied by ``organizations``."""
+        if self.channel.regulator_msp_id not in organizations:
+            raise EndorsementPolicyFailure(
+                f"the chaincode policy needs {self.channel.regulator_msp_id}.peer; "
+                f"endorsed by {organizations}"
+            )
+        for collection, _ in self.private_writes:
+            owner = member_of_implicit(collection)
+            if owner not in organizations:
+                raise EndorsementPolicyFailure(
+                    f"writing {collection} needs {owner}.peer; endorsed by {organizations}"
+                )
+
     def commit(self) -> None:
-        """Apply the writes to the channel, as a valid transaction's commit does (once)."""
+        """Apply the writes, as a valid transaction's commit does (once); refuse stale reads."""
         if self.committed:
             raise RuntimeError(f"transaction {self.transaction_id} is already committed")
+        for (collection, key), version in self.read_set.items():
+            values = self.channel.public if not collection else self.channel.private[collection]
+            entry = values.get(key)
+            if (None if entry is None else entry[1]) != version:
+                raise ReadConflict(f"{collection or 'public'} {key!r} changed since it was read")
         self.committed = True
-        self.channel.public.update(self.writes)
+        version = self.channel._next_version()
+        for key, value in self.writes.items():
+            self.channel.public[key] = (value, version)
         for (collection, key), value in self.private_writes.items():
-            self.channel.private[collection][key] = value
+            self.channel.private[collection][key] = (value, version)
         if self.event is not None:
             self.channel.events.append(self.event)
 
@@ -174,7 +320,3 @@ class MemoryStore:
     def written(self) -> bool:
         """Whether the transaction has put anything."""
         return bool(self.writes or self.private_writes)
-
-
-def _scan(values: Mapping[str, bytes], prefix: str) -> Iterator[tuple[str, bytes]]:
-    return iter([(key, values[key]) for key in sorted(values) if key.startswith(prefix)])

@@ -2,8 +2,9 @@
 
 For one invoice addressed to the submitter it answers three questions:
 
-1. Is the invoice genuine? Its private copy (in the hospital's trade collection), the hash on its public
-   anchor and the private data hash Fabric keeps in the public state all agree.
+1. Is the invoice genuine? Its private copy (the hospital's own from its receipt on, else the copy on the
+   peer answering: the seller's or the regulator's), the hash on its public anchor and the private data
+   hashes Fabric keeps in the public state for every copy all agree.
 2. Does it match what arrived (票货同行)? The hospital's recorded receipt lists the same products,
    batches, quantities and traceability codes as the invoice and its shipment.
 3. Is each copy of a first invoice the distributor handed over the one on the ledger? The copy's
@@ -29,7 +30,6 @@ from fabrx_pharma.verification import CopyCheck, Discrepancy, InvoiceVerificatio
 from .errors import AccessDenied, RecordRefused
 from .layout import Anchor
 from .ledger import ChaincodeLedger, SealedRecord
-from .store import composite_key
 
 __all__ = [
     "HASH_MISMATCH",
@@ -83,19 +83,25 @@ def requests_from_json(data: bytes | str) -> list[VerificationRequest]:
 
 
 def _matches_ledger(ledger: ChaincodeLedger, anchor: Anchor, computed: str) -> bool:
-    """Whether ``computed`` equals the anchor hash and Fabric's private data hash of the record."""
-    if anchor.collection is None or computed != anchor.hash:
+    """Whether ``computed`` equals the anchor hash and Fabric's private data hash of every copy."""
+    if not anchor.collections or computed != anchor.hash:
         return False
-    fabric_hash = ledger.store.get_private_data_hash(
-        anchor.collection, composite_key(anchor.record_type, anchor.key)
-    )
-    return fabric_hash is not None and fabric_hash.hex() == computed
+    key = ledger.key_of(anchor)
+    hashes = {ledger.store.get_private_data_hash(c, key) for c in anchor.collections}
+    return hashes == {bytes.fromhex(computed)}
 
 
 def _own_record(ledger: ChaincodeLedger, anchor: Anchor, cls: type[T]) -> T:
     try:
         return ledger.private_record(anchor, cls.from_json)
     except SealedRecord as sealed:
+        if sealed.reason == "not held here":
+            raise AccessDenied(
+                "PRIVATE_DATA",
+                "number",
+                f"this peer keeps no copy of {sealed.record_type} {sealed.key}: verify on the regulator's "
+                "peer or the seller's, or after recording the receipt",
+            ) from None
         raise AccessDenied("PRIVATE_DATA", "number", f"{sealed}; retry once this peer has it") from None
 
 

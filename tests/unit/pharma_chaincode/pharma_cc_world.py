@@ -37,14 +37,17 @@ from fabrx_pharma.sample import (
     sample_trace_codes,
     sample_uscc,
 )
+from fabrx_pharma.privacy import endorsing_organizations, implicit_collection
 from fabrx_pharma_chaincode import (
     RECORD_TRANSIENT_KEY,
     ROLE_ATTRIBUTE,
     Anchor,
     ChaincodeError,
     PharmaService,
-    collection_plan,
+    composite_key,
 )
+from fabrx_pharma_chaincode.ledger import PARTY_ATTRIBUTE
+from fabrx_pharma_chaincode.service import INVOICE_TRANSIENT_KEY
 from fabrx_pharma_chaincode.testing import MemoryChannel, MemoryStore
 
 T = TypeVar("T")
@@ -74,65 +77,121 @@ def write_method(record: AnyRecord) -> tuple[Callable[[PharmaService], Anchor], 
 
 
 class Consortium:
-    """The parties' organizations on one channel, the regulator bootstrapped, nothing else written."""
+    """The parties on one channel (member organizations, and hosted parties on their hosts), the regulator
+    bootstrapped, nothing else written. Every write is endorsed as the facades endorse it: on a peer of
+    the client's host and on the regulator's, which must produce identical results."""
 
     def __init__(
         self, regulator: Party, parties: Iterable[Party], *, policy_json: bytes | None = None
     ) -> None:
         self.parties = [regulator, *parties]
-        self.roles = {p.msp_id: p.role.value for p in self.parties}
-        self.channel = MemoryChannel.with_collections(collection_plan(self.parties))
+        self.by_id = {p.party_id: p for p in self.parties}
+        self.regulator_msp_id = regulator.party_id
+        members = {p.host_msp_id for p in self.parties}
+        self.channel = MemoryChannel.with_members(members, regulator.party_id)
         self.last: MemoryStore | None = None
-        self.run(regulator.msp_id, lambda s: s.bootstrap(regulator.to_json(), policy_json))
+        self.run(regulator.party_id, lambda s: s.bootstrap(regulator.to_json(), policy_json))
         for party in parties:
-            self.submit(regulator.msp_id, party)
+            self.submit(regulator.party_id, party)
+
+    def client(self, party_id: str, role: str | None = None) -> tuple[str, dict[str, str]]:
+        """The MSP id and certificate attributes of a client acting for ``party_id``."""
+        party = self.by_id.get(party_id)
+        msp_id = party.host_msp_id if party is not None else party_id
+        attributes = {ROLE_ATTRIBUTE: role or (party.role.value if party is not None else "distributor")}
+        if party is not None and not party.is_member:
+            attributes[PARTY_ATTRIBUTE] = party_id
+        return msp_id, attributes
+
+    def endorsers(self, party_id: str) -> tuple[str, ...]:
+        msp_id, _ = self.client(party_id)
+        return endorsing_organizations(msp_id, self.regulator_msp_id)
 
     def store(
         self,
-        msp_id: str,
+        party_id: str,
         *,
         transient: dict[str, bytes] | None = None,
         role: str | None = None,
         timestamp: datetime | None = None,
+        peer: str | None = None,
     ) -> MemoryStore:
-        attributes = {ROLE_ATTRIBUTE: role or self.roles.get(msp_id, "distributor")}
+        """One transaction of ``party_id``'s client on a peer of ``peer`` (default: its host's)."""
+        msp_id, attributes = self.client(party_id, role)
         self.last = self.channel.transaction(
-            msp_id, attributes=attributes, transient=transient, timestamp=timestamp
+            msp_id, attributes=attributes, transient=transient, timestamp=timestamp, peer=peer
         )
         return self.last
 
     def run(
         self,
-        msp_id: str,
+        party_id: str,
         call: Callable[[PharmaService], T],
         *,
         transient: dict[str, bytes] | None = None,
         role: str | None = None,
         timestamp: datetime | None = None,
     ) -> T:
-        """Run one transaction as a client of ``msp_id`` and commit it."""
-        store = self.store(msp_id, transient=transient, role=role, timestamp=timestamp)
-        result = call(PharmaService(store))
-        store.commit()
-        return result
+        """Run one transaction as a client of ``party_id``, endorsed by its host's and the regulator's
+        peers, and commit it."""
+        msp_id, attributes = self.client(party_id, role)
 
-    def submit(self, msp_id: str, record: AnyRecord, *, timestamp: datetime | None = None) -> Anchor:
-        method, private = write_method(record)
-        transient = {RECORD_TRANSIENT_KEY: record.to_json()} if private else None
-        return self.run(msp_id, method, transient=transient, timestamp=timestamp)
+        def action(store: MemoryStore) -> T:
+            self.last = store
+            return call(PharmaService(store))
+
+        return self.channel.endorse(
+            msp_id,
+            self.endorsers(party_id),
+            action,
+            attributes=attributes,
+            transient=transient,
+            timestamp=timestamp,
+        )
+
+    def evaluate(
+        self,
+        party_id: str,
+        call: Callable[[PharmaService], T],
+        *,
+        peer: str | None = None,
+        **transient: bytes,
+    ) -> T:
+        """Evaluate (nothing committed) as ``party_id``'s client on ``peer``'s peer (default: its host)."""
+        return call(PharmaService(self.store(party_id, transient=dict(transient) or None, peer=peer)))
+
+    def invoice_copy(self, number: str) -> bytes | None:
+        """The invoice as the regulator's collection keeps it (what a buyer fetches before its receipt)."""
+        return self.channel.value(
+            implicit_collection(self.regulator_msp_id), composite_key("invoice", number)
+        )
+
+    def transient_for(self, record: AnyRecord) -> dict[str, bytes] | None:
+        _, private = write_method(record)
+        if not private:
+            return None
+        transient = {RECORD_TRANSIENT_KEY: record.to_json()}
+        if isinstance(record, Receipt):
+            copy = self.invoice_copy(str(record.invoice_number))
+            if copy is not None:
+                transient[INVOICE_TRANSIENT_KEY] = copy
+        return transient
+
+    def submit(self, party_id: str, record: AnyRecord, *, timestamp: datetime | None = None) -> Anchor:
+        method, _ = write_method(record)
+        return self.run(party_id, method, transient=self.transient_for(record), timestamp=timestamp)
 
     def refuse(
         self,
-        msp_id: str,
+        party_id: str,
         record: AnyRecord,
         *,
         role: str | None = None,
         timestamp: datetime | None = None,
     ) -> ChaincodeError:
         """Submit a record that must be refused; return the error after checking nothing was put."""
-        method, private = write_method(record)
-        transient = {RECORD_TRANSIENT_KEY: record.to_json()} if private else None
-        store = self.store(msp_id, transient=transient, role=role, timestamp=timestamp)
+        method, _ = write_method(record)
+        store = self.store(party_id, transient=self.transient_for(record), role=role, timestamp=timestamp)
         with pytest.raises(ChaincodeError) as caught:
             method(PharmaService(store))
         assert not store.written, "a refused transaction must not put anything"
@@ -165,9 +224,10 @@ KEY = b"unit test hospital pseudonym key"
 ISSUED = date(2024, 5, 6)
 
 
-def _party(msp_id: str, role: Role, org: str, **extra: object) -> Party:
+def _party(party_id: str, role: Role, org: str, **extra: object) -> Party:
     registration = "12" if role is Role.HOSPITAL else "91"
-    return Party(msp_id, role, f"{msp_id} name", sample_uscc(registration, "350100", org), **extra)  # type: ignore[arg-type]
+    uscc = sample_uscc(registration, "350100", org)
+    return Party(party_id, role, f"{party_id} name", uscc, **extra)  # type: ignore[arg-type]
 
 
 REGULATOR_PARTY = Party(REG, Role.REGULATOR, "regulator", sample_uscc("11", "350000", "00301234"))
@@ -175,9 +235,9 @@ PARTIES = [
     _party(MAKER, Role.MANUFACTURER, "MA000001"),
     _party(OTHER_MAKER, Role.MANUFACTURER, "MA000002"),
     _party(DIST_A, Role.DISTRIBUTOR, "MA000003"),
-    _party(DIST_SUB, Role.DISTRIBUTOR, "MA000004", parent_msp_id=DIST_A),
+    _party(DIST_SUB, Role.DISTRIBUTOR, "MA000004", parent_party_id=DIST_A),
     _party(DIST_B, Role.DISTRIBUTOR, "MA000005"),
-    _party(SALES, Role.DISTRIBUTOR, "MA000007", counts_as_manufacturer_of=(MAKER,)),
+    _party(SALES, Role.DISTRIBUTOR, "MA000007", counts_as_manufacturer_of=(MAKER,), host_msp_id=MAKER),
     _party(HOSP, Role.HOSPITAL, "48800001"),
     _party(HOSP_B, Role.HOSPITAL, "48800003"),
     _party(HOSP_REMOTE, Role.HOSPITAL, "48800002", remote_area=True),

@@ -31,17 +31,15 @@ def test_a_sale_prefetches_its_parties_goods_and_the_sellers_stock() -> None:
     ):
         assert key in plan.public
     assert len(plan.public) == len(set(plan.public))
-    assert plan.private == {
-        f"books_{invoice.seller}": list(
-            dict.fromkeys(stock_key(x.product_id, x.batch_number) for x in invoice.lines)
-        )
-    }
+    assert plan.private == list(
+        dict.fromkeys(stock_key(invoice.seller, x.product_id, x.batch_number) for x in invoice.lines)
+    )
 
 
 def test_an_invoice_from_someone_else_prefetches_no_private_keys() -> None:
     invoice = first(Invoice, kind=InvoiceKind.SECOND)
     assert isinstance(invoice, Invoice)
-    assert likely_reads(invoice, invoice.buyer).private == {}
+    assert likely_reads(invoice, invoice.buyer).private == []
 
 
 def test_a_receipt_prefetches_the_invoice_anchor_and_the_receivers_stock() -> None:
@@ -49,7 +47,9 @@ def test_a_receipt_prefetches_the_invoice_anchor_and_the_receivers_stock() -> No
     assert isinstance(receipt, Receipt)
     plan = likely_reads(receipt, receipt.receiver)
     assert composite_key("invoice", str(receipt.invoice_number)) in plan.public
-    assert list(plan.private) == [f"books_{receipt.receiver}"]
+    assert plan.private == list(
+        dict.fromkeys(stock_key(receipt.receiver, x.product_id, x.batch_number) for x in receipt.lines)
+    )
 
 
 def test_a_prescription_prefetches_every_dispensed_code() -> None:
@@ -69,8 +69,8 @@ def anchor_of(record: object) -> bytes:
         transaction_id="tx",
         timestamp=datetime(2025, 1, 1, tzinfo=UTC),
         hash="0" * 64,
-        collection=None,
-        owners=(),
+        collections=(),
+        parties=(),
         public=public_part(record),  # type: ignore[arg-type]
     ).to_json()
 
@@ -78,7 +78,7 @@ def anchor_of(record: object) -> bytes:
 def test_only_registered_trading_parties_keep_books() -> None:
     invoice = first(Invoice, kind=InvoiceKind.SECOND)
     assert isinstance(invoice, Invoice)
-    seller = first(Party, msp_id=invoice.seller)
+    seller = first(Party, party_id=invoice.seller)
     assert keeps_books(anchor_of(seller))
     assert not keeps_books(anchor_of(SCENARIO.regulator))
     assert not keeps_books(None)

@@ -7,7 +7,7 @@ import json
 import pytest
 from pharma_cc_world import SCENARIO, Consortium, sample_consortium
 
-from fabrx_pharma import Invoice, Party, Prescription, Role, ValidationError
+from fabrx_pharma import Invoice, Prescription, ValidationError
 from fabrx_pharma.sample import (
     DISTRIBUTOR_A,
     DISTRIBUTOR_B,
@@ -15,14 +15,17 @@ from fabrx_pharma.sample import (
     HOSPITAL_B,
     MANUFACTURER,
     REGULATOR,
-    sample_uscc,
 )
 from fabrx_pharma_chaincode import (
     AccessDenied,
+    NotHeldHere,
     chaincode_endorsement_policy,
-    collection_plan,
+    composite_key,
+    copy_collections,
+    endorsing_organizations,
+    implicit_collection,
 )
-from fabrx_pharma_chaincode.testing import CollectionAccessError
+from fabrx_pharma_chaincode.testing import EndorsementPolicyFailure
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +46,7 @@ def test_a_hospital_cannot_read_another_hospitals_trade(world: Consortium) -> No
     with pytest.raises(AccessDenied) as caught:
         world.run(HOSPITAL_A, lambda s: s.read_invoice(str(theirs.number)))
     assert (caught.value.code, caught.value.field) == ("PRIVATE_DATA", "number")
-    assert f"trade_{DISTRIBUTOR_B}_{HOSPITAL_B}" in caught.value.message
+    assert f"{HOSPITAL_A} is not a party to invoice" in caught.value.message
 
 
 def test_a_competing_distributor_cannot_read_a_rivals_trade_or_books(world: Consortium) -> None:
@@ -61,18 +64,47 @@ def test_a_hospital_cannot_read_another_hospitals_prescriptions(world: Consortiu
         world.run(HOSPITAL_B, lambda s: s.read_prescription(prescription.prescription_id))
 
 
-def test_the_peer_itself_refuses_non_members(world: Consortium) -> None:
+def test_a_peer_stores_only_its_own_organizations_copies(world: Consortium) -> None:
+    theirs = invoice_between(DISTRIBUTOR_B, HOSPITAL_B)
+    key = composite_key("invoice", str(theirs.number))
     store = world.store(HOSPITAL_A)
-    with pytest.raises(CollectionAccessError):
-        store.get_private_data(f"trade_{DISTRIBUTOR_B}_{HOSPITAL_B}", "any")
-    with pytest.raises(CollectionAccessError):
-        store.put_private_data(f"trade_{DISTRIBUTOR_B}_{HOSPITAL_B}", "any", b"x")
+    with pytest.raises(NotHeldHere):
+        store.get_private_data(implicit_collection(DISTRIBUTOR_B), key)
     # The hash of a private value is public, as in Fabric.
-    assert store.get_private_data_hash(f"trade_{DISTRIBUTOR_B}_{HOSPITAL_B}", "any") is None
+    assert store.get_private_data_hash(implicit_collection(DISTRIBUTOR_B), key) is not None
+
+
+def test_an_invoices_copies_are_the_sellers_and_the_regulators_then_the_buyers_with_its_receipt(
+    world: Consortium,
+) -> None:
+    invoice = invoice_between(DISTRIBUTOR_A, HOSPITAL_A)
+    key = composite_key("invoice", str(invoice.number))
+    holders = {c for c, values in world.channel.private.items() if key in values}
+    # The sample story records HospitalA's receipt of this invoice, which brings the buyer its copy.
+    assert holders == {
+        implicit_collection(DISTRIBUTOR_A),
+        implicit_collection(REGULATOR),
+        implicit_collection(HOSPITAL_A),
+    }
+    anchor = world.run(HOSPITAL_A, lambda s: s.read_anchor("invoice", str(invoice.number)))
+    assert anchor.collections == (implicit_collection(DISTRIBUTOR_A), implicit_collection(REGULATOR))
+    assert anchor.parties == (DISTRIBUTOR_A, HOSPITAL_A)
+
+
+def test_a_buyer_reads_its_invoice_through_the_sellers_or_the_regulators_peer_before_its_receipt() -> None:
+    world = sample_consortium()
+    invoice = invoice_between(DISTRIBUTOR_A, HOSPITAL_A)
+    number = str(invoice.number)
+    for peer in (DISTRIBUTOR_A, REGULATOR, HOSPITAL_A):
+        assert world.evaluate(HOSPITAL_A, lambda s: s.read_invoice(number), peer=peer) == invoice
+    with pytest.raises(AccessDenied, match="keeps no copy"):
+        world.evaluate(HOSPITAL_A, lambda s: s.read_invoice(number), peer=HOSPITAL_B)
+    with pytest.raises(AccessDenied, match="not a party"):
+        world.evaluate(HOSPITAL_B, lambda s: s.read_invoice(number), peer=REGULATOR)
 
 
 def test_the_public_state_holds_no_prices_lines_patients_or_raw_materials(world: Consortium) -> None:
-    public = b"".join(world.channel.public.values()).decode("utf-8")
+    public = b"".join(value for value, _ in world.channel.public.values()).decode("utf-8")
     public += "".join(payload.decode("utf-8") for _, payload in world.channel.events)
     for secret in (
         "unit_price",
@@ -95,63 +127,23 @@ def test_the_public_state_holds_no_prices_lines_patients_or_raw_materials(world:
 def test_the_public_state_does_show_what_supervision_needs(world: Consortium) -> None:
     invoice = invoice_between(DISTRIBUTOR_A, HOSPITAL_A)
     anchor = json.loads(
-        world.channel.public[next(k for k in world.channel.public if str(invoice.number) in k)]
+        world.channel.public[next(k for k in world.channel.public if str(invoice.number) in k)][0]
     )
     assert anchor["public"]["seller"] == DISTRIBUTOR_A
     assert anchor["public"]["kind"] == "second"
     assert len(anchor["hash"]) == 64
 
 
-def test_collection_plan_names_every_trading_pair_and_books_by_msp_id() -> None:
-    parties = [record for _, record in SCENARIO.writes if isinstance(record, Party)]
-    plan = {spec.name: spec for spec in collection_plan([SCENARIO.regulator, *parties])}
-    assert set(plan) == {
-        f"trade_{MANUFACTURER}_{DISTRIBUTOR_A}",
-        f"trade_{MANUFACTURER}_{DISTRIBUTOR_B}",
-        f"trade_{MANUFACTURER}_{HOSPITAL_A}",
-        f"trade_{MANUFACTURER}_{HOSPITAL_B}",
-        f"trade_{DISTRIBUTOR_A}_{DISTRIBUTOR_B}",
-        f"trade_{DISTRIBUTOR_A}_{HOSPITAL_A}",
-        f"trade_{DISTRIBUTOR_A}_{HOSPITAL_B}",
-        f"trade_{DISTRIBUTOR_B}_{HOSPITAL_A}",
-        f"trade_{DISTRIBUTOR_B}_{HOSPITAL_B}",
-        *(f"books_{p.msp_id}" for p in parties),
-    }
-    trade = plan[f"trade_{DISTRIBUTOR_A}_{HOSPITAL_A}"]
-    assert trade.members == (DISTRIBUTOR_A, HOSPITAL_A, REGULATOR)
-    assert trade.policy == f"OR('{DISTRIBUTOR_A}.member', '{HOSPITAL_A}.member', '{REGULATOR}.member')"
-    assert (
-        trade.endorsement_policy
-        == f"AND('{REGULATOR}.peer', OR('{DISTRIBUTOR_A}.peer', '{HOSPITAL_A}.peer'))"
+def test_the_endorsement_policy_and_the_endorsers_do_not_grow_with_the_members() -> None:
+    assert chaincode_endorsement_policy(REGULATOR) == f"OR('{REGULATOR}.peer')"
+    assert endorsing_organizations(DISTRIBUTOR_A, REGULATOR) == (DISTRIBUTOR_A, REGULATOR)
+    assert endorsing_organizations(REGULATOR, REGULATOR) == (REGULATOR,)
+    assert copy_collections(["CityHostMSP", "CityHostMSP"], REGULATOR) == (
+        "_implicit_org_CityHostMSP",
+        f"_implicit_org_{REGULATOR}",
     )
-    assert (trade.member_only_read, trade.member_only_write, trade.block_to_live) == (True, True, 0)
-    books = plan[f"books_{DISTRIBUTOR_A}"]
-    assert books.members == (DISTRIBUTOR_A, REGULATOR)
-    assert (books.member_only_read, books.member_only_write, books.endorsement_policy) == (True, True, None)
-
-
-def test_a_sales_company_is_a_member_of_its_makers_books() -> None:
-    maker = Party("MakerMSP", Role.MANUFACTURER, "maker", sample_uscc("91", "350100", "MA000001"))
-    sales = Party(
-        "SalesMSP",
-        Role.DISTRIBUTOR,
-        "sales",
-        sample_uscc("91", "350100", "MA000002"),
-        counts_as_manufacturer_of=("MakerMSP",),
-    )
-    plan = {spec.name: spec for spec in collection_plan([SCENARIO.regulator, maker, sales])}
-    assert plan["books_MakerMSP"].members == ("MakerMSP", "SalesMSP", REGULATOR)
-
-
-def test_the_endorsement_policy_needs_the_regulator_and_one_more_organization() -> None:
-    parties = [SCENARIO.regulator] + [r for _, r in SCENARIO.writes if isinstance(r, Party)]
-    policy = chaincode_endorsement_policy(parties)
-    assert policy == (
-        f"AND('{REGULATOR}.peer', OutOf(1, '{MANUFACTURER}.peer', '{DISTRIBUTOR_A}.peer', "
-        f"'{DISTRIBUTOR_B}.peer', '{HOSPITAL_A}.peer', '{HOSPITAL_B}.peer'))"
-    )
-    with pytest.raises(ValidationError, match="needs a regulator"):
-        chaincode_endorsement_policy(parties[1:])
+    with pytest.raises(ValidationError):
+        chaincode_endorsement_policy("not an msp id")
 
 
 def test_a_peer_running_altered_chaincode_cannot_get_the_regulator_to_endorse_a_forgery(
@@ -164,3 +156,17 @@ def test_a_peer_running_altered_chaincode_cannot_get_the_regulator_to_endorse_a_
     )
     error = world.refuse(DISTRIBUTOR_B, forged)
     assert (error.code, error.field) == ("ROLE", "seller")
+
+
+def test_altered_chaincode_on_one_peer_cannot_write_a_record_of_another_party(world: Consortium) -> None:
+    # DistributorB's peer runs altered chaincode that writes a "second invoice of DistributorA" straight
+    # into DistributorA's collection, and the regulator's peer is fooled too: the write still needs
+    # DistributorA's own peer, whose implicit collection it is.
+    forged = invoice_between(DISTRIBUTOR_A, HOSPITAL_A)
+    store = world.store(DISTRIBUTOR_B)
+    store.put_private_data(implicit_collection(DISTRIBUTOR_A), "\x00invoice\x00forged\x00", forged.to_json())
+    store.put_state("\x00invoice\x00forged\x00", b"{}")
+    with pytest.raises(EndorsementPolicyFailure, match=f"needs {DISTRIBUTOR_A}.peer"):
+        store.check_policies([DISTRIBUTOR_B, REGULATOR])
+    with pytest.raises(EndorsementPolicyFailure, match=f"needs {REGULATOR}.peer"):
+        store.check_policies([DISTRIBUTOR_B, DISTRIBUTOR_A])

@@ -63,7 +63,7 @@ def test_trace_from_a_prescription_matches_the_domain_trace_and_reaches_raw_mate
     traces = world.run(REGULATOR, lambda s: s.trace(prescription_id="RX-A-0002"))
     assert traces == trace_prescription(SCENARIO.ledger(), prescription_id="RX-A-0002")
     (trace,) = traces
-    assert trace.manufacturer is not None and trace.manufacturer.msp_id == "ManufacturerMSP"
+    assert trace.manufacturer is not None and trace.manufacturer.party_id == "ManufacturerMSP"
     assert [lot.lot for lot in trace.raw_material_lots] == ["API-2403-11"]
     assert trace.adverse_events == ("ADR-A-0001",)
     data = json.loads(encode(traces))
@@ -88,8 +88,8 @@ def test_recall_scope_names_distributors_hospitals_and_prescriptions() -> None:
     ledger = SCENARIO.ledger()
     ledger.submit(recall, submitter=REGULATOR)
     assert scope == recall_scope(ledger, "AMOX-0.25G-24", "A240301")
-    assert [h.msp_id for h in scope.distributors] == ["DistributorAMSP", "DistributorBMSP"]
-    assert {h.msp_id for h in scope.hospitals} == {HOSPITAL_A, "HospitalBMSP"}
+    assert [h.party_id for h in scope.distributors] == ["DistributorAMSP", "DistributorBMSP"]
+    assert {h.party_id for h in scope.hospitals} == {HOSPITAL_A, "HospitalBMSP"}
     assert scope.recall == recall
     data = json.loads(encode(scope))
     assert len(data["patients"]) == 2

@@ -58,12 +58,12 @@ def refusal(world: RulesWorld, msp_id: str, record: object, **kwargs: object) ->
 
 def test_only_the_regulator_registers_parties(world: RulesWorld) -> None:
     newcomer = Party("NewDistMSP", Role.DISTRIBUTOR, "new", sample_uscc("91", "350100", "MA000009"))
-    assert refusal(world, DIST_A, newcomer) == ("ROLE", "msp_id")
+    assert refusal(world, DIST_A, newcomer) == ("ROLE", "party_id")
 
 
 def test_a_client_whose_role_attribute_differs_from_its_registration_is_refused(world: RulesWorld) -> None:
     invoice = world.invoice(InvoiceKind.FIRST, MAKER, DIST_A)
-    assert refusal(world, MAKER, invoice, role="regulator") == ("ROLE", "msp_id")
+    assert refusal(world, MAKER, invoice, role="regulator") == ("ROLE", "party_id")
 
 
 def test_an_invoice_can_only_be_issued_by_its_seller(world: RulesWorld) -> None:
@@ -104,7 +104,7 @@ def test_a_regulator_query_by_anyone_else_is_refused(world: RulesWorld) -> None:
         store = world.store(HOSP)
         with pytest.raises(ChaincodeError) as caught:
             call(PharmaService(store))
-        assert (caught.value.code, caught.value.field) == ("ROLE", "msp_id")
+        assert (caught.value.code, caught.value.field) == ("ROLE", "party_id")
 
 
 # --- registration -----------------------------------------------------------------------------------------
@@ -122,10 +122,26 @@ def test_unknown_parties_products_and_batches_are_named(world: RulesWorld) -> No
 
 
 def test_duplicates_are_refused(world: RulesWorld) -> None:
-    assert refusal(world, MAKER, A1) == ("DUPLICATE_RECORD", "batch_number")
-    assert refusal(world, MAKER, AMOX) == ("DUPLICATE_RECORD", "product_id")
+    assert refusal(world, MAKER, replace(A1, quantity=999)) == ("DUPLICATE_RECORD", "batch_number")
+    assert refusal(world, MAKER, replace(AMOX, name="renamed")) == ("DUPLICATE_RECORD", "product_id")
     invoice = world.deliver(world.invoice(InvoiceKind.FIRST, MAKER, DIST_A))
-    assert refusal(world, DIST_A, world.receipt(invoice)) == ("DUPLICATE_RECORD", "invoice_number")
+    changed = world.receipt(invoice, hours=6)
+    assert refusal(world, DIST_A, changed) == ("DUPLICATE_RECORD", "invoice_number")
+
+
+def test_resending_a_record_already_on_the_ledger_returns_its_anchor_and_writes_nothing(
+    world: RulesWorld,
+) -> None:
+    invoice = world.invoice(InvoiceKind.FIRST, MAKER, DIST_A)
+    first = world.submit(MAKER, invoice)
+    again = world.submit(MAKER, invoice)
+    assert again == first
+    assert world.last is not None and not world.last.written
+    # The same number with other content is still a reuse.
+    other = replace(invoice, issue_date=invoice.issue_date)  # same content: idempotent
+    assert world.submit(MAKER, other) == first
+    changed = world.invoice(InvoiceKind.FIRST, MAKER, DIST_B, number=str(invoice.number))
+    assert refusal(world, MAKER, changed) == ("INVOICE_REUSED", "number")
 
 
 def test_a_prescription_id_used_at_another_hospital_is_a_duplicate(world: RulesWorld) -> None:
@@ -166,7 +182,7 @@ def test_a_group_transfer_and_the_subsidiarys_sale_are_accepted(world: RulesWorl
     world.deliver(world.invoice(InvoiceKind.FIRST, MAKER, DIST_A))
     transfer = world.invoice(InvoiceKind.TRANSFER, DIST_A, DIST_SUB, exemption=Exemption.GROUP_TRANSFER)
     anchor = world.submit(DIST_A, transfer)
-    assert anchor.collection == f"trade_{DIST_A}_{DIST_SUB}"  # same role: ordered by MSP id
+    assert anchor.collections == (f"_implicit_org_{DIST_A}", f"_implicit_org_{REG}")
     world.submit(DIST_SUB, world.receipt(transfer))
     world.deliver(world.invoice(InvoiceKind.SECOND, DIST_SUB, HOSP, ((A1, 5, ()),)))
     again = world.invoice(
@@ -180,7 +196,7 @@ def test_one_invoice_mode_refuses_first_invoices_and_accepts_direct_ones() -> No
     first = world.invoice(InvoiceKind.FIRST, MAKER, DIST_A)
     assert refusal(world, MAKER, first) == ("ONE_INVOICE_MODE", "kind")
     direct = world.invoice(InvoiceKind.DIRECT, MAKER, HOSP)
-    assert world.submit(MAKER, direct).collection == f"trade_{MAKER}_{HOSP}"
+    assert world.submit(MAKER, direct).collections == (f"_implicit_org_{MAKER}", f"_implicit_org_{REG}")
 
 
 def test_selling_a_batch_never_bought_breaks_buyer_seller_match(world: RulesWorld) -> None:
@@ -188,11 +204,15 @@ def test_selling_a_batch_never_bought_breaks_buyer_seller_match(world: RulesWorl
     assert refusal(world, DIST_B, invoice) == ("BUYER_SELLER_MATCH", "seller")
 
 
-def test_selling_bought_but_unreceived_goods_breaks_conservation(world: RulesWorld) -> None:
-    # The purchase counter the seller keeps in their trade collection tells "bought" from "never bought".
-    world.submit(MAKER, world.invoice(InvoiceKind.FIRST, MAKER, DIST_A))
+def test_selling_bought_but_unreceived_goods_is_refused_until_the_receipt(world: RulesWorld) -> None:
+    # A buyer's node learns of a purchase with its receipt (the invoice's copies are the seller's and
+    # the regulator's until then), so the sale is refused as not bought; after the receipt it passes.
+    first = world.invoice(InvoiceKind.FIRST, MAKER, DIST_A)
+    world.submit(MAKER, first)
     invoice = world.invoice(InvoiceKind.SECOND, DIST_A, HOSP)
-    assert refusal(world, DIST_A, invoice) == ("CONSERVATION", "lines[0].quantity")
+    assert refusal(world, DIST_A, invoice) == ("BUYER_SELLER_MATCH", "seller")
+    world.submit(DIST_A, world.receipt(first))
+    world.submit(DIST_A, invoice)
 
 
 def test_selling_more_than_received_breaks_conservation(world: RulesWorld) -> None:
@@ -330,9 +350,13 @@ def test_a_private_record_must_come_in_the_transient_map(world: RulesWorld) -> N
     assert (caught.value.code, caught.value.field) == ("RECORD", "<transient:record>")
 
 
-def test_an_msp_id_that_cannot_name_a_collection_is_refused(world: RulesWorld) -> None:
+def test_any_registered_member_id_works_without_a_chaincode_definition_change(world: RulesWorld) -> None:
+    # Implicit collections exist for every channel member, whatever its MSP id: registering is enough.
     dotted = Party("dist.example", Role.DISTRIBUTOR, "dotted", sample_uscc("91", "350100", "MA000010"))
-    assert refusal(world, REG, dotted) == ("CONFIG", "msp_id")
+    world.channel.add_member("dist.example")
+    world.by_id[dotted.party_id] = dotted
+    world.submit(REG, dotted)
+    world.submit(MAKER, world.invoice(InvoiceKind.FIRST, MAKER, "dist.example"))
 
 
 def test_products_are_registered_by_their_maker_only(world: RulesWorld) -> None:

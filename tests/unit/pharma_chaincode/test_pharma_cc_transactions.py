@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -61,12 +63,12 @@ def test_every_sample_write_is_accepted_and_leaves_an_event(world: Consortium) -
     assert "description" not in json.dumps(payload)
 
 
-def test_invoice_anchor_holds_the_record_hash_and_its_collection(world: Consortium) -> None:
+def test_invoice_anchor_holds_the_record_hash_and_its_collections(world: Consortium) -> None:
     invoice = records(Invoice)[0]
     anchor = world.run(HOSPITAL_B, lambda s: s.read_anchor("invoice", str(invoice.number)))
     assert anchor.hash == record_hash(invoice)
-    assert anchor.collection == f"trade_{MANUFACTURER}_{DISTRIBUTOR_A}"
-    assert anchor.owners == (MANUFACTURER, DISTRIBUTOR_A)
+    assert anchor.collections == (f"_implicit_org_{MANUFACTURER}", f"_implicit_org_{REGULATOR}")
+    assert anchor.parties == (MANUFACTURER, DISTRIBUTOR_A)
     assert anchor.submitter == MANUFACTURER
     assert dict(anchor.public) == {
         "number": str(invoice.number),
@@ -114,10 +116,11 @@ def test_stock_counts_production_sales_receipts_and_dispensing(world: Consortium
 
 
 def test_stock_matches_the_domain_ledger_for_every_holder(world: Consortium) -> None:
+    # A holder's node knows its purchases from its receipts: ``purchased`` reads what it received.
     expected = SCENARIO.ledger().stock_positions
     for key, position in expected.items():
         got = world.run(REGULATOR, lambda s, key=key: s.read_stock(*key))  # type: ignore[misc]
-        assert got == position, key
+        assert got == replace(position, purchased=position.received), key
 
 
 def test_trace_code_status_tells_whether_a_package_was_dispensed(world: Consortium) -> None:
@@ -165,14 +168,14 @@ def test_bootstrap_happens_once_and_only_for_the_configured_regulator() -> None:
     world = Consortium(regulator, [])
     with pytest.raises(RuleRefused) as again:
         world.run(REGULATOR, lambda s: s.bootstrap(regulator.to_json()))
-    assert (again.value.code, again.value.field) == ("DUPLICATE_RECORD", "msp_id")
+    assert (again.value.code, again.value.field) == ("DUPLICATE_RECORD", "party_id")
 
     impostor = Party("ImpostorMSP", Role.REGULATOR, "impostor", sample_uscc("11", "350000", "00309999"))
     fresh = Consortium(regulator, [])
     fresh.channel.public.clear()
     with pytest.raises(RuleRefused) as refused:
         fresh.run("ImpostorMSP", lambda s: s.bootstrap(impostor.to_json()), role="regulator")
-    assert (refused.value.code, refused.value.field) == ("ROLE", "msp_id")
+    assert (refused.value.code, refused.value.field) == ("ROLE", "party_id")
 
 
 def test_policy_is_set_by_the_regulator_and_read_by_everyone() -> None:
@@ -209,17 +212,21 @@ def test_stored_private_values_are_canonical_json_so_fabric_hashes_are_record_ha
     world: Consortium,
 ) -> None:
     invoice = records(Invoice)[0]
-    collection = f"trade_{MANUFACTURER}_{DISTRIBUTOR_A}"
-    stored = world.channel.private[collection][composite_key("invoice", str(invoice.number))]
-    assert stored == invoice.to_json()
-    assert DISTRIBUTOR_B not in collection
+    for collection in (f"_implicit_org_{MANUFACTURER}", f"_implicit_org_{REGULATOR}"):
+        stored = world.channel.value(collection, composite_key("invoice", str(invoice.number)))
+        assert stored == invoice.to_json()
+    assert (
+        world.channel.value(f"_implicit_org_{DISTRIBUTOR_B}", composite_key("invoice", str(invoice.number)))
+        is None
+    )
     position = world.run(DISTRIBUTOR_B, lambda s: s.read_stock(DISTRIBUTOR_B, "AMOX-0.25G-24", "A240415"))
     assert isinstance(position, StockPosition)
     assert position.received == 100
 
 
 def test_an_invoice_writes_its_record_and_the_sellers_counters_nothing_more(world: Consortium) -> None:
-    # The invoice in the pair's trade collection is the record of the buyer's purchase: no other key.
+    # The invoice and the seller's counters, each in the seller's collection and the regulator's: no
+    # other key (the buyer's node learns of the purchase with its receipt).
     second = next(i for i in records(Invoice) if i.seller == DISTRIBUTOR_A)
     fresh = Consortium(SCENARIO.regulator, [r for _, r in SCENARIO.writes if isinstance(r, Party)])
     for submitter, record in SCENARIO.writes:
@@ -229,9 +236,9 @@ def test_an_invoice_writes_its_record_and_the_sellers_counters_nothing_more(worl
         if record is second:
             assert fresh.last is not None
             written = {collection for collection, _ in fresh.last.private_writes}
-            assert written == {f"books_{DISTRIBUTOR_A}", f"trade_{DISTRIBUTOR_A}_{second.buyer}"}
+            assert written == {f"_implicit_org_{DISTRIBUTOR_A}", f"_implicit_org_{REGULATOR}"}
             batches = {(line.product_id, line.batch_number) for line in second.lines}
-            assert len(fresh.last.private_writes) == 1 + len(batches)
+            assert len(fresh.last.private_writes) == 2 * (1 + len(batches))
             break
     else:
         raise AssertionError("the sample story has no second invoice of DistributorA")

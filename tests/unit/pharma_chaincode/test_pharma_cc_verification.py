@@ -22,6 +22,7 @@ from pharma_cc_world import (
 from fabrx_pharma import Exemption, GoodsLine, Invoice, InvoiceKind
 from fabrx_pharma_chaincode import (
     ChaincodeError,
+    NotHeldHere,
     InvoiceVerification,
     PharmaService,
     VerificationRequest,
@@ -68,11 +69,11 @@ def test_a_genuine_invoice_with_its_genuine_first_invoice_copy_verifies(story: S
 
 
 def test_verification_never_reads_the_manufacturer_distributor_trade(story: Story) -> None:
-    # The hospital is no member of trade_MakerMSP_DistAMSP: the memory peer would refuse any read of it,
-    # so a passing verification proves only public hashes were used.
+    # The hospital's peer keeps no copy of the maker-distributor trade: the memory peer refuses any read of
+    # it, so a passing verification proves only public hashes were used.
     store = story.world.store(HOSP)
-    with pytest.raises(Exception, match="read access"):
-        store.get_private_data(f"trade_{MAKER}_{DIST_A}", composite_key("invoice", str(story.first.number)))
+    with pytest.raises(NotHeldHere):
+        store.get_private_data(f"_implicit_org_{MAKER}", composite_key("invoice", str(story.first.number)))
     assert story.verify(story.first).verified
 
 
@@ -105,11 +106,13 @@ def test_unreadable_and_unknown_copies_are_reported(story: Story) -> None:
 
 
 def test_a_second_invoice_tampered_on_the_peer_is_not_genuine(story: Story) -> None:
-    collection = f"trade_{DIST_A}_{HOSP}"
+    # The hospital's own copy (from its receipt) is altered on its peer's disk.
+    collection = f"_implicit_org_{HOSP}"
     key = composite_key("invoice", str(story.second.number))
-    doctored = json.loads(story.world.channel.private[collection][key])
+    value, version = story.world.channel.private[collection][key]
+    doctored = json.loads(value)
     doctored["shipment"]["shipment_id"] = "SHP-OTHER"  # still a well-formed invoice
-    story.world.channel.private[collection][key] = json.dumps(doctored).encode()
+    story.world.channel.private[collection][key] = (json.dumps(doctored).encode(), version)
     result = story.verify(story.first)
     assert not result.genuine
     assert ("HASH_MISMATCH", "number") in codes(result)
@@ -121,7 +124,8 @@ def test_a_short_receipt_does_not_match_the_invoice() -> None:
     second = world.invoice(InvoiceKind.SECOND, DIST_A, HOSP, ((A1, 5, ()),))
     world.submit(DIST_A, second)
     request = VerificationRequest(str(second.number), (first.to_json(),))
-    (before,) = world.run(HOSP, lambda s: s.verify_invoices([request]))
+    # Before its receipt the hospital's peer keeps no copy: it verifies on the regulator's peer.
+    (before,) = world.evaluate(HOSP, lambda s: s.verify_invoices([request]), peer="RegulatorMSP")
     assert before.receipt_matches is None
     assert codes(before) == [("RECEIPT_MISSING", "receipt")]
     world.submit(HOSP, world.receipt(second, lines=(GoodsLine("AMOX", "A1", 4),)))
