@@ -12,7 +12,7 @@ import difflib
 import ipaddress
 import re
 from collections.abc import Callable, Iterable
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import yaml
 
@@ -22,9 +22,7 @@ from .config import (
     DEFAULT_ENDORSEMENT,
     MAX_PORT,
     MIN_PORT,
-    PRIVATE_DATA_GENERATORS,
     ROLE_ATTRIBUTE,
-    ROLES,
     BlockCutting,
     ByteSize,
     CertificateAuthority,
@@ -45,7 +43,6 @@ from .config import (
     Organization,
     Peer,
     Problem,
-    Role,
 )
 
 __all__ = ["Problems", "describe", "parse_document", "suggest"]
@@ -55,6 +52,8 @@ _LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 _LABEL_HINT = "letters, digits and '-' (not first or last), at most 63 characters"
 _MSP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]*$")
 _MSP_ID_HINT = "letters, digits, '.' and '-'"
+_ROLE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+_ROLE_HINT = "a role label: letters, digits, '_' and '-', at most 64 characters"
 _CHANNEL = re.compile(r"^[a-z][a-z0-9.-]{0,248}$")  # Fabric's channel name rule
 _CHAINCODE = re.compile(r"^[A-Za-z0-9]+(?:[-_][A-Za-z0-9]+)*$")  # Fabric's chaincode name rule
 # A leading '_' is reserved for Fabric's implicit collections.
@@ -490,7 +489,7 @@ def _parse_org(f: _Fields) -> Organization:
     return Organization(
         name=f.text("name", pattern=_LABEL, hint=_LABEL_HINT),
         msp_id=f.text("msp_id", pattern=_MSP_ID, hint=_MSP_ID_HINT),
-        role=cast(Role, f.choice("role", ROLES)),
+        role=f.text("role", pattern=_ROLE, hint=_ROLE_HINT),
         ca=f.section("ca", CertificateAuthority, _parse_ca),
         peers=f.items("peers", Peer, _parse_peer, allow_empty=False),
         clients=f.items("clients", Client, _parse_client),
@@ -599,7 +598,4 @@ def _parse_chaincode(f: _Fields) -> Chaincode:
         runtime=f.section("runtime", ChaincodeRuntime, _parse_runtime),
         endorsement_policy=_parse_endorsement(f, "endorsement_policy") or DEFAULT_ENDORSEMENT,
         collections=f.items("collections", Collection, _parse_collection),
-        private_data=cast(
-            Literal["none", "trading_pairs"], f.choice("private_data", PRIVATE_DATA_GENERATORS)
-        ),
     )

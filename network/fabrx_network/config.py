@@ -10,7 +10,7 @@
    to organizations that exist, the consensus variant and its node count.
 3. **resolve** (``_config_rules.resolve``, the one place for derived defaults): ports not given are
    allocated from ``port_base``, MSP IDs derived from names, channel member lists filled in,
-   ``fabrx.role`` added to client attributes, trading-pair collections generated.
+   ``fabrx.role`` added to client attributes.
 
 Static defaults live on the dataclass fields themselves, so the model is the only schema: the YAML
 keys accepted for a section are exactly the fields of its class. Every problem of steps 1 and 2 is
@@ -37,7 +37,6 @@ __all__ = [
     "AUTO_PORT",
     "DEFAULT_ENDORSEMENT",
     "ORG_ADMIN_USER",
-    "ROLES",
     "ROLE_ATTRIBUTE",
     "BlockCutting",
     "ByteSize",
@@ -70,16 +69,17 @@ AUTO_PORT = 0
 """A port left for resolution to allocate from ``port_base``; never present in a loaded consortium."""
 
 MIN_PORT, MAX_PORT = 1024, 65535
-ROLES = ("regulator", "manufacturer", "distributor", "hospital")
 CONSENSUS_TYPES = ("etcdraft", "BFT")
-PRIVATE_DATA_GENERATORS = ("none", "trading_pairs")
 ORG_ADMIN_USER = "admin"
 """The user name reserved for each organization's admin identity (``orgs/<org>/users/admin``)."""
 
 ROLE_ATTRIBUTE = "fabrx.role"
 """The certificate attribute every client identity carries, set from its organization's role."""
 
-Role = Literal["regulator", "manufacturer", "distributor", "hospital"]
+Role = str
+"""An application role label (letters, digits, '-' and '_'): every client certificate of the organization
+carries it as ``fabrx.role``, for chaincode access control (the pharma chaincode uses regulator,
+manufacturer, distributor, hospital and host)."""
 ConsensusType = Literal["etcdraft", "BFT"]
 Severity = Literal["error", "warning"]
 
@@ -352,8 +352,8 @@ class ChaincodeServer:
 class Chaincode:
     """A chaincode definition on one channel, run as a service.
 
-    ``private_data: trading_pairs`` adds one collection per trading relationship (see
-    :func:`trading_pair_collections`); after loading they are part of ``collections``.
+    Private data collections are data: ``collections`` lists the explicit ones the chaincode uses
+    (Fabric's implicit per-organization collections need no definition).
     """
 
     name: str
@@ -364,7 +364,6 @@ class Chaincode:
     server: ChaincodeServer = ChaincodeServer()
     endorsement_policy: EndorsementPolicy = DEFAULT_ENDORSEMENT
     collections: tuple[Collection, ...] = ()
-    private_data: Literal["none", "trading_pairs"] = "none"
 
     @property
     def label(self) -> str:

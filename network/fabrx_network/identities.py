@@ -25,7 +25,7 @@ import ipaddress
 import os
 import secrets
 import subprocess
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +47,7 @@ from .render import CA_BOOTSTRAP_USER, NODE_OU_CONFIG, CaServer
 __all__ = [
     "IdentityPlan",
     "bootstrap_password",
+    "enroll_client",
     "enroll_identities",
     "init_ca",
     "issue_identity",
@@ -240,6 +241,26 @@ def enroll_identities(
     if issued:
         progress(f"issued {issued} identities from {len(by_org)} CAs")
     return issued
+
+
+def enroll_client(
+    layout: RunLayout, ca: CaServer, org: str, user: str, attributes: Mapping[str, str]
+) -> MspFolder:
+    """Register and enroll one more client identity of ``org`` at its CA, with these certificate
+    attributes (e.g. a hosted party's user: ``fabrx.party`` and ``fabrx.role``); return its MSP folder.
+
+    Idempotent for the same user: an identity already issued is left as it is. Raises
+    :class:`~fabrx.ca.CAError` subclasses when the CA refuses.
+    """
+    attrs = tuple(Attribute(k, v, ecert=True) for k, v in sorted(attributes.items()))
+    plan = _user(layout, org, user, "client", attrs)
+    if plan.complete:
+        return plan.msp
+    password = bootstrap_password(layout, org)
+    with CAClient(ca.url, tls_root_certs=ca.ca_cert.read_bytes(), ca_name=ca.ca_name) as client:
+        registrar = client.enroll(CA_BOOTSTRAP_USER, password)
+        issue_identity(client, registrar, password, plan, ())
+    return plan.msp
 
 
 def issue_identity(

@@ -29,7 +29,7 @@ import ssl
 import subprocess
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
@@ -52,7 +52,7 @@ from .chaincodes import (
 )
 from .config import ORG_ADMIN_USER, Chaincode, Consortium, Organization, Peer, load_consortium
 from .errors import NetworkError, ProcessError, UpError
-from .identities import bootstrap_password, enroll_identities, init_ca
+from .identities import bootstrap_password, enroll_client, enroll_identities, init_ca
 from .install import FabricInstall, ensure_fabric, find_fabric
 from .layout import RunLayout, orderer_node, peer_node
 from .process import NODE_UMASK, ProcessSupervisor, check_ports
@@ -589,6 +589,25 @@ class ConsortiumNetwork:
         nodes += [(peer_node(o.name, p.name), "peer", o.name) for o in c.orgs for p in o.peers]
         nodes += [(f"chaincode.{cc.name}", "chaincode", "") for cc in c.chaincodes]
         return nodes
+
+    def enroll_client(self, org: Organization | str, user: str, attributes: Mapping[str, str]) -> Path:
+        """Enroll one more client of ``org`` at its running CA with these certificate attributes, while
+        the network runs (e.g. a user of a hosted party); return its MSP folder.
+
+        Raises :class:`NetworkError` if the organization is unknown or Fabric is not installed.
+        """
+        name = org if isinstance(org, str) else org.name
+        install = find_fabric(self.consortium.fabric.version, self.consortium.fabric.ca_version)
+        if install is None:
+            raise NetworkError("Fabric is not installed: run `fabrx fabric install`")
+        orgs = [self.consortium.orderer_org.name, *(o.name for o in self.consortium.orgs)]
+        rendered = render_network(
+            self.consortium, self.layout, install, {o: bootstrap_password(self.layout, o) for o in orgs}
+        )
+        ca = next((ca for ca in rendered.cas if ca.org == name), None)
+        if ca is None:
+            raise NetworkError(f"no organization {name!r} in the consortium")
+        return enroll_client(self.layout, ca, name, user, attributes).path
 
     def node_spec(self, node: str) -> ProcessSpec:
         """How ``node`` is started: its argv, environment, log file and ports.
