@@ -46,15 +46,21 @@ from .netup import FRESH_RUNS, NETWORK_PORT_BASE, SECONDS_PER_RUN, network_suite
 from .network import BenchNetwork, load_network
 from .pharma import PHARMA_PORT_BASE, PharmaPlan, pharma_suite
 from .render import render_chaincode_section, render_client_section
-from .render_suites import render_blockcutting_section, render_network_section, render_pharma_section
+from .render_suites import (
+    render_blockcutting_section,
+    render_network_section,
+    render_pharma_section,
+    render_scale_section,
+)
 from .report import update_docs, update_results
 from .runner import CLIENTS, BenchError, QuietRunner
+from .scale import SCALE_PORT_BASE, ScalePlan, scale_suite
 from .suites import RUN_OVERHEAD_S, Plan, chaincode_suite, client_suite, new_run_prefix
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TIME_BUDGET_S = 10 * 60
-SUITES = ("network", "client", "chaincode", "pharma", "blockcutting")
-DEFAULT_SUITES = ("network", "client", "chaincode", "pharma")
+SUITES = ("network", "client", "chaincode", "pharma", "scale", "blockcutting")
+DEFAULT_SUITES = ("network", "client", "chaincode", "pharma", "scale")
 # Bringing the bench network up and purging it (measured 9 s up).
 BENCH_NETWORK_SECONDS = 12.0
 # The bench network's ports: clear of the default consortium (7050+), the integration suite (37050+),
@@ -121,6 +127,15 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
         "--pharma-duration", type=float, default=PharmaPlan.duration_s, help="pharma window per run, seconds"
     )
     parser.add_argument("--pharma-lines", type=int, default=5, help="lines per second invoice")
+    parser.add_argument(
+        "--scale-duration", type=float, default=ScalePlan.duration_s, help="scale window per run, seconds"
+    )
+    parser.add_argument(
+        "--scale-parties",
+        type=int,
+        default=ScalePlan.parties,
+        help="hosted parties the scale suite registers",
+    )
     parser.add_argument(
         "--bc-timeouts", default=",".join(BATCH_TIMEOUTS), help="batch timeouts of the blockcutting suite"
     )
@@ -190,6 +205,10 @@ def _pharma_plan(args: argparse.Namespace) -> PharmaPlan:
     )
 
 
+def _scale_plan(args: argparse.Namespace) -> ScalePlan:
+    return ScalePlan(duration_s=args.scale_duration, parties=args.scale_parties, lines=args.pharma_lines)
+
+
 def _blockcutting_plan(args: argparse.Namespace) -> BlockCuttingPlan:
     return BlockCuttingPlan(
         timeouts=tuple(t.strip() for t in args.bc_timeouts.split(",") if t.strip()),
@@ -212,6 +231,8 @@ def estimate_seconds(args: argparse.Namespace, suites: tuple[str, ...]) -> float
         total += args.network_runs * SECONDS_PER_RUN
     if "pharma" in suites:
         total += _pharma_plan(args).estimated_seconds()
+    if "scale" in suites:
+        total += _scale_plan(args).estimated_seconds()
     if "blockcutting" in suites:
         total += _blockcutting_plan(args).estimated_seconds()
     return total
@@ -305,6 +326,28 @@ def run_pharma_suite(args: argparse.Namespace, argv: list[str]) -> None:
     update_docs(args.docs, "pharma", render_pharma_section(sections["pharma"], meta))
 
 
+def run_scale_suite(args: argparse.Namespace, argv: list[str]) -> None:
+    """Invoice lines per second, one invoice and many per transaction; record the ``scale`` section."""
+    plan = _scale_plan(args)
+    sections = scale_suite(plan, progress=_progress)
+    description = (
+        "network/consortium.yaml (6 organizations; the pharma chaincode with private copies in the implicit "
+        "collections of the seller's host and the regulator, endorsement by both, every rule), ports "
+        f"from {SCALE_PORT_BASE}"
+    )
+    method = (
+        f"DistributorA's client (fabrx's blocking Gateway on its own peer) sells {plan.lines}-line second "
+        f"invoices to HospitalA: one per transaction at C={plan.single_concurrency}, then "
+        f"{plan.bulk_invoices} per transaction (`write_records`) at C={plan.bulk_concurrency}, each thread "
+        f"from its own batches; {plan.duration_s:.0f} s window after {plan.warmup_s:.0f} s warmup each; "
+        f"then {plan.parties} hosted parties registered and the bulk window again; then a new hosted "
+        "party from registration to its first accepted invoice"
+    )
+    meta = {**_meta(args, description, _fabric_bin(), argv), "method": method}
+    update_results(args.results, {**sections, "meta": {"scale": meta}})
+    update_docs(args.docs, "scale", render_scale_section(sections["scale"], meta))
+
+
 def run_blockcutting_suite(args: argparse.Namespace, argv: list[str]) -> None:
     """One bench network per batch timeout; record the ``blockcutting`` section."""
     plan = _blockcutting_plan(args)
@@ -366,6 +409,8 @@ def main(argv: list[str] | None = None) -> int:
                     run_suites(args, plan, network, arguments)
         if "pharma" in suites:
             run_pharma_suite(args, arguments)
+        if "scale" in suites:
+            run_scale_suite(args, arguments)
         if "blockcutting" in suites:
             run_blockcutting_suite(args, arguments)
     except (BenchError, ValueError, OSError) as exc:

@@ -134,3 +134,44 @@ def render_pharma_section(figures: Mapping[str, Any], meta: Mapping[str, Any]) -
     if figures.get("note"):
         lines += ["", figures["note"]]
     return "\n".join(lines)
+
+
+def render_scale_section(figures: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
+    """The ``scale`` section: invoice lines per second on the provincial ledger layout."""
+    goals = figures.get("goals", {})
+    rows = [
+        ("invoice lines/s, many invoices per transaction", "lines_per_s_bulk", "≥"),
+        ("invoice lines/s, one invoice per transaction", "lines_per_s_single", "≥"),
+        (
+            f"invoice lines/s, many per transaction, {figures.get('parties')} hosted parties registered",
+            "lines_per_s_bulk_with_parties",
+            "",
+        ),
+        ("parties ratio (with / without the registered parties)", "parties_ratio", ""),
+        ("members ratio (50 member organizations / 6)", "members_ratio", "≥"),
+        ("a new hosted party, registration to first accepted invoice (s)", "join_s", "≤"),
+    ]
+    lines = [
+        "## Scale: invoice lines per second on the provincial ledger layout",
+        "",
+        *_head(meta),
+        f"- Method: {meta['method']}",
+        "",
+        "| measure | figure | goal |",
+        "|---|---|---|",
+    ]
+    for label, key, sense in rows:
+        value = figures.get(key)
+        goal = goals.get(key)
+        shown = "not measured" if value is None else f"{value:,}" if isinstance(value, int | float) else value
+        lines.append(f"| {label} | {shown} | {f'{sense} {goal:,}' if goal is not None and sense else ''} |")
+    cpu = figures.get("cpu_ms_per_line") or {}
+    if cpu:
+        listed = ", ".join(f"{name} {ms}" for name, ms in cpu.items() if ms is not None)
+        lines += ["", f"- CPU ms per invoice line in the bulk window, per process: {listed}"]
+    errors = figures.get("errors") or {}
+    if any(errors.values()):
+        lines += ["", f"- Errors: {errors}; first: {figures.get('first_error')}"]
+    if figures.get("note"):
+        lines += ["", figures["note"]]
+    return "\n".join(lines)

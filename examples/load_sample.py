@@ -64,7 +64,7 @@ def main() -> None:
         regulator = clients.regulator
         if not regulator.is_bootstrapped():
             regulator.bootstrap(sample.regulator)
-        roles = {p.msp_id: p.role.value for p in sample.records(Party) if isinstance(p, Party)}
+        roles = {p.party_id: p.role.value for p in sample.records(Party) if isinstance(p, Party)}
         facades: dict[str, type[PharmaClient]] = {
             "regulator": Regulator,
             "manufacturer": Manufacturer,
@@ -78,7 +78,7 @@ def main() -> None:
                 continue
             except RecordNotFound:
                 pass
-            role = "regulator" if submitter == regulator.msp_id else roles[submitter]
+            role = "regulator" if submitter == regulator.party_id else roles[submitter]
             _write(clients.facade(facades[role], submitter), record)
             print(f"written:       {record.RECORD_TYPE} {record.key}")
 

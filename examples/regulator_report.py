@@ -3,8 +3,8 @@
     .venv/bin/python examples/regulator_report.py            # after `make demo`
     .venv/bin/python examples/regulator_report.py --as-of 2025-06-30T00:00:00+08:00
 
-Runs on the regulator's peer, which reads every collection: violations that got onto the ledger,
-goods never or late received, diversion (串货) and resale of dispensed packages (回流药).
+Runs on the regulator's peer, which keeps a copy of every private record: violations that got onto
+the ledger, goods never or late received, diversion (串货) and resale of dispensed packages (回流药).
 """
 
 from __future__ import annotations

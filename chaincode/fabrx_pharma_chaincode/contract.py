@@ -374,8 +374,9 @@ class PharmaContract(Contract):
     @submit
     async def write_records(self, ctx: Context) -> bytes:
         """Many records of one submitter in one transaction (transient ``records``; receipts' invoices
-        under ``invoices``); returns their anchors in order. Refusals: status 400, code ``BATCH``, the
-        payload's ``refused`` lists each refused record's index, code, field and message."""
+        under ``invoices``); returns ``{"transaction_id", "anchors"}``, the anchors in order (a record
+        already on the ledger keeps its anchor, from an earlier transaction). Refusals: status 400, code
+        ``BATCH``, listing each refused record's index, code, field and message."""
         store = StubStore(ctx, asyncio.get_running_loop(), self.peer_msp_id)
         service = self._service(store)
         try:
@@ -387,7 +388,7 @@ class PharmaContract(Contract):
         except ChaincodeError as error:
             raise _transaction_error(error) from None
         await store.flush()
-        return encode(anchors)
+        return encode({"transaction_id": store.transaction_id, "anchors": anchors})
 
     # --- reads ---------------------------------------------------------------------------------------------
 

@@ -24,9 +24,12 @@ Fabric discards the write set of a failed invocation anyway.
 
 from __future__ import annotations
 
+import json
+
 from fabrx_pharma import RecordError, RuleId, RuleViolation
 
 __all__ = [
+    "REFUSED_MARKER",
     "AccessDenied",
     "BatchRefused",
     "ChaincodeError",
@@ -95,25 +98,31 @@ class BatchRefused(ChaincodeError):
     """Some records of a many-record write were refused; ``refusals`` holds ``(index, error)`` for each.
 
     Every record was checked (against the ledger and the accepted records before it), so the client can
-    drop exactly these and send the rest again.
+    drop exactly these and send the rest again. The message ends with :data:`REFUSED_MARKER` and the
+    refusals as JSON (``[{"index", "code", "field", "message"}]``), because a Fabric Gateway passes a
+    failed endorsement's message to the client, not its payload.
     """
 
     def __init__(self, count: int, refusals: list[tuple[int, ChaincodeError]]) -> None:
         index, first = refusals[0]
+        self.count = count
+        self.refusals = tuple(refusals)
+        listed = json.dumps(self.to_list(), ensure_ascii=False, separators=(",", ":"))
         super().__init__(
             "BATCH",
             f"records[{index}].{first.field}",
-            f"{len(refusals)} of {count} records refused; first: records[{index}] {first.code} "
-            f"{first.field}: {first.message}",
+            f"{len(refusals)} of {count} records refused; {REFUSED_MARKER}{listed}",
         )
-        self.count = count
-        self.refusals = tuple(refusals)
 
     def to_list(self) -> list[dict[str, object]]:
         """The refusals as ``[{"index", "code", "field", "message"}]``."""
         return [
             {"index": i, "code": e.code, "field": e.field, "message": e.message} for i, e in self.refusals
         ]
+
+
+REFUSED_MARKER = "refused="
+"""What precedes the JSON list of refusals in a :class:`BatchRefused` message."""
 
 
 def refused_rule(violation: RuleViolation) -> RuleRefused:

@@ -283,9 +283,13 @@ class ChaincodeLedger:
             raise SealedRecord(*label, anchor.collections[0], "not a member")
         key = self.key_of(anchor)
         collections = anchor.collections
-        if self._local is not None and self._local not in collections:
-            # An invoice's buyer keeps its copy from the receipt on: read it from its own collection.
-            collections = (self._local, *collections)
+        if anchor.record_type == "invoice":
+            # The buyer keeps its copy from its receipt on, in its host's collection.
+            buyer = self.party(str(anchor.public.get("buyer")))
+            if buyer is not None:
+                own = implicit_collection(buyer.host_msp_id)
+                if own not in collections:
+                    collections = (*collections, own)
         data = self.replicated(collections, key, label)
         if data is None:
             raise SealedRecord(*label, anchor.collections[0], "not yet received")

@@ -3,6 +3,9 @@
 Thin commands over :mod:`fabrx.pharma`: each reads its input (records as JSON files in the form
 ``fabrx_pharma`` records write with ``to_dict``), calls one facade method as the organization's SDK
 client, and renders the result. Refusals print their rule and field and exit 1.
+
+A party hosted on an organization's node acts with ``--org HOST --party PARTY_ID --client-msp DIR``,
+where ``DIR`` is the MSP folder of its client (enrolled with ``fabrx.party=PARTY_ID``).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from fabrx.pharma import (
     PharmaClients,
     Regulator,
 )
+from fabrx.pharma._bulk import DEFAULT_BATCH_SIZE
 from fabrx_network.operations import open_network
 from fabrx_pharma import (
     AdverseEvent,
@@ -38,6 +42,7 @@ from fabrx_pharma import (
     Recall,
     Receipt,
     RecordError,
+    record_from_json,
     render_findings,
     render_recall_scope,
     render_trace,
@@ -61,15 +66,27 @@ _FACADES: dict[str, type[PharmaClient]] = {
 class PharmaContext:
     cli: CliContext
     org: str | None
+    party: str | None = None
+    client_msp: Path | None = None
 
 
 @cli.group()
 @click.option("--org", help="Organization whose SDK client acts (e.g. HospitalA or HospitalAMSP). Required.")
+@click.option("--party", help="Party id of a party hosted by --org, to act for it (needs --client-msp).")
+@click.option(
+    "--client-msp",
+    type=click.Path(path_type=Path, exists=True, file_okay=False),
+    help="MSP folder of the hosted party's client (enrolled with fabrx.party=<--party>).",
+)
 @click.pass_context
-def pharma(ctx: click.Context, org: str | None) -> None:
-    """Write records and run checks as one organization of the pharma consortium."""
+def pharma(ctx: click.Context, org: str | None, party: str | None, client_msp: Path | None) -> None:
+    """Write records and run checks as one organization (or hosted party) of the pharma consortium."""
     # --org is checked where a command uses it, so `fabrx pharma COMMAND --help` works without it.
-    ctx.obj = PharmaContext(cli=ctx.find_object(CliContext) or CliContext(None, None), org=org)
+    if (party is None) != (client_msp is None):
+        raise click.UsageError("--party and --client-msp go together")
+    ctx.obj = PharmaContext(
+        cli=ctx.find_object(CliContext) or CliContext(None, None), org=org, party=party, client_msp=client_msp
+    )
 
 
 @contextmanager
@@ -80,9 +97,14 @@ def _facade(obj: PharmaContext, expected: type[F]) -> Iterator[F]:
     org = next((o for o in net.consortium.orgs if obj.org in (o.name, o.msp_id)), None)
     if org is None:
         raise click.BadParameter(f"no organization {obj.org!r} in the consortium", param_hint="--org")
+    if obj.party is not None and obj.client_msp is not None:
+        # A hosted party's role is on the ledger, not in the consortium file: the chaincode checks it.
+        with PharmaClients(net) as clients:
+            yield clients.hosted(expected, obj.party, org.msp_id, obj.client_msp)
+        return
     role = str(getattr(org.role, "value", org.role))
-    cls = _FACADES[role]
-    if not issubclass(cls, expected):
+    cls = _FACADES.get(role)
+    if cls is None or not issubclass(cls, expected):
         raise click.UsageError(f"{org.name} is a {role}; this command is for a {expected.__name__.lower()}")
     with PharmaClients(net) as clients:
         yield clients.facade(expected, org.msp_id)
@@ -100,7 +122,7 @@ def _anchor(obj: PharmaContext, anchor: Anchor) -> None:
         anchor.as_dict(),
         lambda d: (
             f"{d['record_type']} {d['key']} written by {d['submitter']} in transaction "
-            f"{d['transaction_id']} ({d['collection'] or 'public'})"
+            f"{d['transaction_id']} ({', '.join(d['collections']) or 'public'})"
         ),
     )
 
@@ -215,6 +237,49 @@ def verify(obj: PharmaContext, numbers: tuple[str, ...], copies: tuple[Path, ...
         results = hospital.verify_invoices({number: first for number in numbers})
     data = [{**_jsonable(dataclasses.asdict(r)), "verified": r.verified} for r in results]
     obj.cli.output.result(data, lambda _: "\n".join(_render_verification(r) for r in results))
+    if not all(r.verified for r in results):
+        raise click.exceptions.Exit(1)  # a script must see a failed verification
+
+
+@pharma.command(name="write-records")
+@_file
+@click.option("--batch-size", default=DEFAULT_BATCH_SIZE, show_default=True, help="Records per transaction.")
+@click.option("--in-flight", default=4, show_default=True, help="Transactions in flight at once.")
+@click.pass_obj
+def write_records(obj: PharmaContext, file: Path, batch_size: int, in_flight: int) -> None:
+    """Write many records of this party (an ERP's day: invoices, receipts, prescriptions ...) in few
+    transactions. FILE is a JSON list of {"record_type": "invoice", "record": {...}}. Records already on
+    the ledger are not written again; refused ones are listed with their rule and field (exit 1)."""
+    try:
+        entries = json.loads(file.read_bytes())
+        records = [record_from_json(e["record_type"], json.dumps(e["record"])) for e in entries]
+    except (ValueError, KeyError, TypeError, RecordError) as exc:
+        raise click.BadParameter(
+            f"not a list of {{record_type, record}}: {exc}", param_hint=str(file)
+        ) from None
+    with _facade(obj, PharmaClient) as client:
+        result = client.write_records(records, batch_size=batch_size, in_flight=in_flight)
+    data = {
+        "written": len(result.anchors) - len(result.existing),
+        "already_on_ledger": len(result.existing),
+        "transactions": result.transactions,
+        "refused": [dataclasses.asdict(r) for r in result.refused],
+    }
+    obj.cli.output.result(
+        data,
+        lambda d: "\n".join(
+            [
+                f"{d['written']} written, {d['already_on_ledger']} already on the ledger, "
+                f"{len(d['refused'])} refused, in {d['transactions']} transactions",
+                *(
+                    f"refused: records[{r['index']}] {r['rule']} {r['field']}: {r['message']}"
+                    for r in d["refused"]
+                ),
+            ]
+        ),
+    )
+    if result.refused:
+        raise click.exceptions.Exit(1)
 
 
 @pharma.command()
@@ -273,7 +338,8 @@ def recall_scope(obj: PharmaContext, product_id: str, batch_number: str) -> None
 @click.argument("number")
 @click.pass_obj
 def read_invoice(obj: PharmaContext, number: str) -> None:
-    """Read a full invoice (its two parties and regulators only)."""
+    """Read a full invoice (its two parties and regulators only; from the regulator's peer while the
+    own node keeps no copy)."""
     with _facade(obj, PharmaClient) as client:
         invoice = client.read_invoice(number)
     obj.cli.output.result(invoice.to_dict(), lambda d: json.dumps(d, indent=2, ensure_ascii=False))
@@ -282,7 +348,7 @@ def read_invoice(obj: PharmaContext, number: str) -> None:
 @pharma.command()
 @click.argument("product_id")
 @click.argument("batch_number")
-@click.option("--holder", help="MSP id whose stock to read (default: the organization's own).")
+@click.option("--holder", help="Party id whose stock to read (default: the acting party's own).")
 @click.pass_obj
 def stock(obj: PharmaContext, product_id: str, batch_number: str, holder: str | None) -> None:
     """A holder's stock of a batch."""

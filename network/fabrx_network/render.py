@@ -301,6 +301,11 @@ def render_peer(
         "CORE_PEER_GOSSIP_RECONNECTINTERVAL": "1s",
         "CORE_PEER_GOSSIP_PUBLISHSTATEINFOINTERVAL": "1s",
         "CORE_PEER_GOSSIP_PULLINTERVAL": "1s",
+        # A committing peer does not wait for the private data of transactions that are invalid anyway
+        # (Fabric's default is to try to pull it for up to pullRetryThreshold, 60 s, stalling every later
+        # block: a transaction endorsed by the wrong organizations, say, writes to collections whose
+        # members never had its data).
+        "CORE_PEER_GOSSIP_PVTDATA_SKIPPULLINGINVALIDTRANSACTIONSDURINGCOMMIT": "true",
         "CORE_PEER_TLS_ENABLED": "true",
         "CORE_PEER_TLS_CERT_FILE": str(tls.cert),
         "CORE_PEER_TLS_KEY_FILE": str(tls.key),

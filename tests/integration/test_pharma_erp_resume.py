@@ -1,8 +1,8 @@
 """The distributor's ERP adapter (examples/erp_adapter.py), killed mid-import and run again.
 
-The adapter runs as a real subprocess against the session's network; a test hook makes it SIGKILL
-itself right after its third write commits and before it journals that write. The second run must
-write exactly the rest: nothing twice, nothing missing.
+The adapter runs as a real subprocess against the session's network, two invoices per transaction; a
+test hook makes it SIGKILL itself right after its second transaction commits and before it journals
+that transaction. The second run must write exactly the rest: nothing twice, nothing missing.
 """
 
 from __future__ import annotations
@@ -89,6 +89,7 @@ def _run_adapter(
     config = network.run_dir.parent / "consortium.yaml"
     assert config.exists(), config
     command = [sys.executable, str(ADAPTER), "--org", "DistributorA", "--config", str(config)]
+    command += ["--batch-size", "2", "--in-flight", "1"]
     command += ["--run-dir", str(network.run_dir), str(export)]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
 
@@ -102,15 +103,20 @@ def test_an_import_killed_mid_way_resumes_without_writing_anything_twice(
     product_id, batch_number = _first_line(export)
     sold_before = distributor.read_stock(product_id, batch_number).sold
 
-    killed = _run_adapter(network, export, kill_after=3)
+    killed = _run_adapter(network, export, kill_after=2)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     journal = json.loads((tmp_path / "sales.csv.journal.json").read_text(encoding="utf-8"))["done"]
-    assert sorted(journal) == numbers[:2]  # the third write committed, but was never journaled
+    assert sorted(journal) == numbers[:2]  # the second transaction committed, but was never journaled
 
     resumed = _run_adapter(network, export, kill_after=None)
     assert resumed.returncode == 0, resumed.stderr
     summary = json.loads(resumed.stdout.strip().splitlines()[-1])
-    assert summary == {"written": numbers[3:], "skipped_journal": numbers[:2], "skipped_ledger": numbers[2:3]}
+    assert summary == {
+        "written": numbers[4:],
+        "already_on_ledger": numbers[2:4],
+        "skipped_journal": numbers[:2],
+        "refused": [],
+    }
 
     for number in numbers:
         assert distributor.read_anchor("invoice", number).submitter == "DistributorAMSP"

@@ -67,10 +67,10 @@ def test_the_regulator_finds_what_writes_cannot_refuse_and_traces_the_reaction(
     assert {"DIVERSION", "RECEIPT_MISSING"} <= rules
     (trace,) = scenario.traces
     assert trace.batch is not None and trace.raw_material_lots
-    assert trace.manufacturer is not None and trace.manufacturer.msp_id == "ManufacturerMSP"
+    assert trace.manufacturer is not None and trace.manufacturer.party_id == "ManufacturerMSP"
     assert [hop.kind for hop in trace.chains[0]] == [InvoiceKind.FIRST, InvoiceKind.SECOND]
     assert scenario.recall_scope is not None
-    assert [h.msp_id for h in scenario.recall_scope.hospitals] == ["HospitalAMSP"]
+    assert [h.party_id for h in scenario.recall_scope.hospitals] == ["HospitalAMSP"]
 
 
 def test_a_hospital_cannot_read_another_hospitals_trade(
@@ -120,7 +120,7 @@ def test_only_a_regulator_reads_the_compliance_report(clients: PharmaClients) ->
     contract = clients.gateway("DistributorAMSP").get_network("pharma").get_contract("pharma")
     with pytest.raises(PharmaError) as refused:
         Regulator(contract, "DistributorAMSP").compliance_report()
-    assert (refused.value.rule, refused.value.field) == ("ROLE", "msp_id")
+    assert (refused.value.rule, refused.value.field) == ("ROLE", "party_id")
 
 
 def test_a_tampered_first_invoice_copy_is_detected(clients: PharmaClients, scenario: ScenarioReport) -> None:

@@ -9,6 +9,7 @@ from typing import Protocol, TypeVar
 
 from fabrx_pharma import (
     AdverseEvent,
+    AnyRecord,
     Batch,
     Invoice,
     Party,
@@ -22,24 +23,39 @@ from fabrx_pharma import (
     canonical_json,
 )
 from fabrx_pharma.policy import policy_from_json
+from fabrx_pharma.privacy import endorsing_organizations as endorsers_of
 from fabrx_pharma.records import Record
 
 from ..errors import CommitError, GatewayError
-from ._errors import PharmaError, invalid_record, refusal_from
+from ._bulk import DEFAULT_BATCH_SIZE, BulkResult, Written, write_records
+from ._errors import AccessRefused, PharmaError, RecordNotFound, invalid_record, refusal_from
 from ._results import Anchor, TraceCodeStatus, parse_stock
 
-__all__ = ["DEFAULT_REGULATOR", "RECORD_TRANSIENT_KEY", "ContractLike", "PharmaClient"]
+__all__ = [
+    "DEFAULT_REGULATOR",
+    "INVOICE_TRANSIENT_KEY",
+    "RECORD_TRANSIENT_KEY",
+    "ContractLike",
+    "PharmaClient",
+]
 
 R = TypeVar("R", bound=Record)
 
 DEFAULT_REGULATOR = "RegulatorMSP"
-SUBMIT_ATTEMPTS = 5
+SUBMIT_ATTEMPTS = 10
+"""Attempts of a write whose endorsers are out of step: with the delays below, about 9 s for another
+organization's peer to commit the block the write depends on (seconds on a loaded machine)."""
 RETRY_DELAY = 0.2
 """Seconds before the first retry of a write whose endorsers were out of step (then 2x, 3x ...)."""
 _MISMATCH = "ProposalResponsePayloads do not match"
 _STALE_READS = frozenset({"MVCC_READ_CONFLICT", "PHANTOM_READ_CONFLICT"})
 RECORD_TRANSIENT_KEY = "record"
 """The transient-map key the chaincode reads private records from."""
+INVOICE_TRANSIENT_KEY = "invoice"
+"""The transient-map key that carries, with a receipt, the invoice it receives (the buyer's copy)."""
+_NO_COPY = "keeps no copy"
+"""What a peer's ``PRIVATE_DATA`` refusal says when its organization stores no copy of the record."""
+_NOT_A_PARTY = "is not a party to"
 
 
 class ContractLike(Protocol):
@@ -75,7 +91,7 @@ def checked(record: R) -> R:
 
 
 def must_be(value: str, expected: str, field: str, what: str) -> None:
-    """Refuse (rule ``ROLE``) a record that would be attributed to another organization than the caller's."""
+    """Refuse (rule ``ROLE``) a record that would be attributed to another party than the caller's."""
     if value != expected:
         raise PharmaError(
             "ROLE",
@@ -85,11 +101,23 @@ def must_be(value: str, expected: str, field: str, what: str) -> None:
 
 
 class PharmaClient:
-    """One organization's client of the pharma chaincode (the base of the role facades).
+    """One party's client of the pharma chaincode (the base of the role facades).
 
-    ``contract`` is the ``pharma`` contract reached through the organization's own Gateway
-    (``gateway.get_network("pharma").get_contract("pharma")``), ``msp_id`` the organization's MSP id
-    and ``regulator_msp_id`` the regulator's, whose peer must endorse every write.
+    ``contract`` is the ``pharma`` contract reached through the Gateway of the party's organization
+    (``gateway.get_network("pharma").get_contract("pharma")``), ``party_id`` the party the client acts
+    for, ``msp_id`` the member organization whose peers keep its records (its *host*) and
+    ``regulator_msp_id`` the regulator's organization, whose peer must endorse every write.
+
+    A member organization acts for itself: ``party_id`` is its MSP id and ``msp_id`` defaults to it. A
+    hosted party (节点账号) is an account on a member's node: its client is enrolled by the member's CA
+    with ``fabrx.party=<party_id>`` in its certificate, connects to the member's peer, and is built as
+    ``Hospital(contract, "CLINIC-0001", msp_id="CityHostMSP")``.
+
+    Writes are endorsed by the host and the regulator (:attr:`endorsing_organizations`). Reads of
+    private records run on the host's own peer; when it keeps no copy of the record (an invoice whose
+    goods this party has not received yet), they run again on the regulator's peer, which keeps every
+    copy and answers the record's parties. Writing a record identical to one already on the ledger
+    returns that record's anchor (the chaincode writes nothing), so an ERP may resend blindly.
 
     Every method raises :class:`PharmaError` (or a subclass) when the chaincode refuses, with its rule
     and field; other :class:`~fabrx.GatewayError` (a peer down) and :class:`~fabrx.CommitError`
@@ -97,14 +125,26 @@ class PharmaClient:
     """
 
     def __init__(
-        self, contract: ContractLike, msp_id: str, *, regulator_msp_id: str = DEFAULT_REGULATOR
+        self,
+        contract: ContractLike,
+        party_id: str,
+        *,
+        msp_id: str | None = None,
+        regulator_msp_id: str = DEFAULT_REGULATOR,
     ) -> None:
         self._contract = contract
-        self._msp_id = msp_id
+        self._party_id = party_id
+        self._msp_id = msp_id or party_id
         self._regulator_msp_id = regulator_msp_id
 
     @property
+    def party_id(self) -> str:
+        """The party the client acts for: what records name as seller, buyer, receiver, hospital ..."""
+        return self._party_id
+
+    @property
     def msp_id(self) -> str:
+        """The client's organization: the party's host (the party itself for a member organization)."""
         return self._msp_id
 
     @property
@@ -112,14 +152,21 @@ class PharmaClient:
         return self._regulator_msp_id
 
     @property
-    def endorsing_organizations(self) -> list[str] | None:
-        """Own organization and the regulator: the chaincode policy, and the members of every collection
-        a write of this organization touches (its books, its trade pairs)."""
-        return [self._msp_id, self._regulator_msp_id]
+    def endorsing_organizations(self) -> list[str]:
+        """The host and the regulator (the regulator alone for a party it hosts): the organizations
+        whose implicit collections every write of this party puts a copy in."""
+        return list(endorsers_of(self._msp_id, self._regulator_msp_id))
 
     # --- sending -------------------------------------------------------------------------------------------
 
-    def _submit(self, name: str, *args: str, record: Record | None = None) -> bytes:
+    def _submit(
+        self,
+        name: str,
+        *args: str,
+        record: Record | None = None,
+        invoice: Invoice | None = None,
+        transient: Mapping[str, str | bytes] | None = None,
+    ) -> bytes:
         """Endorse, order and wait for the commit, retrying while the endorsers are out of step.
 
         Each organization's client waits for the commit on its own peer only, so the next write may
@@ -127,8 +174,14 @@ class PharmaClient:
         endorsements then differ, one endorser refuses what the other accepts, the chaincode answers
         ``PRIVATE_DATA ... retry``, or the transaction commits as ``MVCC_READ_CONFLICT``. Nothing was
         written in any of these cases, so a new proposal is safe; every other error is raised at once.
+
+        ``record`` travels in the transient map under ``"record"``, ``invoice`` (with a receipt) under
+        ``"invoice"``; ``transient`` is sent as it is.
         """
-        transient = None if record is None else {RECORD_TRANSIENT_KEY: canonical_json(record)}
+        if record is not None:
+            transient = {RECORD_TRANSIENT_KEY: canonical_json(record)}
+            if invoice is not None:
+                transient[INVOICE_TRANSIENT_KEY] = canonical_json(invoice)
         for attempt in range(1, SUBMIT_ATTEMPTS + 1):
             try:
                 return self._contract.submit_transaction(
@@ -145,22 +198,131 @@ class PharmaClient:
             time.sleep(RETRY_DELAY * attempt)
         raise AssertionError("unreachable")
 
-    def _evaluate(self, name: str, *args: str, transient: Mapping[str, str | bytes] | None = None) -> bytes:
+    def _evaluate(
+        self,
+        name: str,
+        *args: str,
+        transient: Mapping[str, str | bytes] | None = None,
+        on: Sequence[str] | None = None,
+    ) -> bytes:
+        """Evaluate on the own organization's peer, or on a peer of the organizations ``on``."""
         try:
-            return self._contract.evaluate_transaction(name, *args, transient=transient)
+            return self._contract.evaluate_transaction(
+                name, *args, transient=transient, endorsing_organizations=on
+            )
         except GatewayError as exc:
             raise _translated(exc) from exc
 
+    def _evaluate_private(
+        self, name: str, *args: str, transient: Mapping[str, str | bytes] | None = None
+    ) -> bytes:
+        """Evaluate a read of private records on the own peer; if that peer's organization keeps no copy
+        (``PRIVATE_DATA ... keeps no copy``), evaluate it again on the regulator's peer, which keeps
+        every copy and answers each record's parties.
+
+        The own peer saw the record's anchor, so the regulator's peer answering ``NOT_FOUND`` or "retry"
+        has not committed that block or received its private data yet: asked again a few times.
+        """
+        try:
+            return self._evaluate(name, *args, transient=transient)
+        except PharmaError as exc:
+            if not (_keeps_no_copy(exc) and self._msp_id != self._regulator_msp_id):
+                raise
+        for attempt in range(1, SUBMIT_ATTEMPTS + 1):
+            try:
+                return self._evaluate(name, *args, transient=transient, on=[self._regulator_msp_id])
+            except PharmaError as exc:
+                lagging = isinstance(exc, RecordNotFound) or (
+                    exc.rule == "PRIVATE_DATA" and "retry" in exc.message
+                )
+                if attempt == SUBMIT_ATTEMPTS or not lagging:
+                    raise
+            time.sleep(RETRY_DELAY * attempt)
+        raise AssertionError("unreachable")
+
     def _write_private(self, name: str, record: Record) -> Anchor:
         return Anchor.from_json(self._submit(name, record=checked(record)))
+
+    def _write_receipt(self, receipt: Receipt) -> Anchor:
+        """Record a receipt with the invoice it receives (transient ``"invoice"``): the buyer's node
+        keeps its copy of an invoice from the receipt on, and the chaincode checks the invoice against
+        the ledger's hashes.
+
+        The invoice is read first (from the regulator's peer while the own one keeps no copy). If it
+        does not exist or is not addressed to this party, the receipt goes alone and the chaincode
+        refuses it with the rule that says why.
+        """
+        receipt = checked(receipt)
+        invoice = self._invoice_received(receipt)
+        return Anchor.from_json(self._submit("record_receipt", record=receipt, invoice=invoice))
+
+    # --- many records --------------------------------------------------------------------------------------
+
+    def write_records(
+        self,
+        records: Sequence[AnyRecord],
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        in_flight: int = 4,
+        on_written: Written | None = None,
+    ) -> BulkResult:
+        """Write many records of this party in few transactions (an ERP's import): each record checked
+        by every rule; a refused one is reported by its index and the others are written; a record
+        already on the ledger with the same content is answered with its anchor. See
+        :mod:`fabrx.pharma._bulk`.
+
+        Raises what a single write raises for anything but a record's refusal; sending the same records
+        again then completes the import without writing any twice.
+        """
+        return write_records(self, records, batch_size=batch_size, in_flight=in_flight, on_written=on_written)
+
+    def precheck(self, record: AnyRecord) -> PharmaError | None:
+        """Why ``record`` cannot be sent by this party (malformed, or attributed to another party), or
+        ``None``."""
+        try:
+            checked(record)
+            author = {
+                Invoice: "seller",
+                Receipt: "receiver",
+                Prescription: "hospital",
+                AdverseEvent: "hospital",
+            }.get(type(record))
+            if author is not None:
+                must_be(
+                    str(getattr(record, author)),
+                    self._party_id,
+                    author,
+                    f"the {record.RECORD_TYPE}'s {author}",
+                )
+        except PharmaError as refusal:
+            return refusal
+        return None
+
+    def invoice_for(self, receipt: Receipt) -> Invoice | None:
+        """The invoice a receipt receives, as sent with it (see :meth:`_write_receipt`)."""
+        return self._invoice_received(receipt)
+
+    def submit_many(self, transient: Mapping[str, str | bytes]) -> bytes:
+        """Submit one ``write_records`` transaction (used by :func:`fabrx.pharma._bulk.write_records`)."""
+        return self._submit("write_records", transient=transient)
+
+    def _invoice_received(self, receipt: Receipt) -> Invoice | None:
+        try:
+            return self.read_invoice(str(receipt.invoice_number))
+        except RecordNotFound:
+            return None
+        except AccessRefused as exc:
+            if exc.rule == "PRIVATE_DATA" and _NOT_A_PARTY in exc.message:
+                return None
+            raise
 
     def _write_public(self, name: str, record: Record) -> Anchor:
         return Anchor.from_json(self._submit(name, canonical_json(checked(record)).decode("utf-8")))
 
     # --- reads anyone may make -----------------------------------------------------------------------------
 
-    def read_party(self, msp_id: str) -> Party:
-        return Party.from_json(self._evaluate("read_party", msp_id))
+    def read_party(self, party_id: str) -> Party:
+        return Party.from_json(self._evaluate("read_party", party_id))
 
     def read_product(self, product_id: str) -> Product:
         return Product.from_json(self._evaluate("read_product", product_id))
@@ -189,24 +351,34 @@ class PharmaClient:
             hospital=raw.get("hospital"),
         )
 
-    # --- reads for collection members ----------------------------------------------------------------------
+    # --- reads of private records (own peer, else the regulator's) -------------------------------------
 
     def read_invoice(self, number: str) -> Invoice:
-        """The full invoice: for its two parties and regulators (``AccessRefused`` otherwise)."""
-        return Invoice.from_json(self._evaluate("read_invoice", number))
+        """The full invoice: for its two parties and regulators (``AccessRefused`` otherwise).
+
+        A buyer's own node keeps the invoice from its receipt on; before that it is read on the
+        regulator's peer.
+        """
+        return Invoice.from_json(self._evaluate_private("read_invoice", number))
 
     def read_receipt(self, invoice_number: str) -> Receipt:
-        return Receipt.from_json(self._evaluate("read_receipt", invoice_number))
+        return Receipt.from_json(self._evaluate_private("read_receipt", invoice_number))
 
     def read_prescription(self, prescription_id: str) -> Prescription:
-        return Prescription.from_json(self._evaluate("read_prescription", prescription_id))
+        return Prescription.from_json(self._evaluate_private("read_prescription", prescription_id))
 
     def read_adverse_event(self, report_id: str) -> AdverseEvent:
-        return AdverseEvent.from_json(self._evaluate("read_adverse_event", report_id))
+        return AdverseEvent.from_json(self._evaluate_private("read_adverse_event", report_id))
 
     def read_stock(self, product_id: str, batch_number: str, *, holder: str | None = None) -> StockPosition:
-        """A holder's stock of a batch (own by default)."""
-        return parse_stock(self._evaluate("read_stock", holder or self._msp_id, product_id, batch_number))
+        """A holder's stock of a batch (this party's own by default)."""
+        return parse_stock(
+            self._evaluate_private("read_stock", holder or self._party_id, product_id, batch_number)
+        )
+
+
+def _keeps_no_copy(error: PharmaError) -> bool:
+    return error.rule == "PRIVATE_DATA" and _NO_COPY in error.message
 
 
 def _out_of_step(raw: GatewayError, error: Exception, own_msp_id: str) -> bool:

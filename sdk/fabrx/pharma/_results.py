@@ -47,24 +47,31 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Anchor:
-    """The public trace a write leaves: who wrote what, when, its hash and where the private copy is."""
+    """The public trace a write leaves: who wrote what, when, its hash and where the private copies are."""
 
     record_type: str
     key: str
     submitter: str
+    """Party id of the client that wrote it (its ``fabrx.party`` attribute, or its MSP id)."""
     transaction_id: str
     timestamp: datetime
     hash: str
     """SHA-256 of the record's canonical JSON (``fabrx_pharma.record_hash``)."""
-    collection: str | None
-    """The private data collection of the full record, ``None`` for a record public whole."""
-    owners: tuple[str, ...]
+    collections: tuple[str, ...]
+    """The implicit collections keeping the full record (``_implicit_org_<MSP>`` of the author's host
+    and of the regulator); empty for a record public whole."""
+    parties: tuple[str, ...]
+    """The parties the private copy concerns and who may read it (an invoice's seller and buyer, the
+    author of any other record); regulators read everything."""
     order: int
     public: Mapping[str, object] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, data: bytes) -> Anchor:
-        raw = json.loads(data)
+        return cls.from_dict(json.loads(data))
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Anchor:
         return cls(
             record_type=str(raw["record_type"]),
             key=str(raw["key"]),
@@ -72,8 +79,8 @@ class Anchor:
             transaction_id=str(raw["transaction_id"]),
             timestamp=datetime.fromisoformat(raw["timestamp"]),
             hash=str(raw["hash"]),
-            collection=raw.get("collection"),
-            owners=tuple(raw.get("owners", ())),
+            collections=tuple(str(c) for c in raw.get("collections", ())),
+            parties=tuple(str(p) for p in raw.get("parties", ())),
             order=int(raw["order"]),
             public=dict(raw.get("public", {})),
         )
@@ -86,8 +93,8 @@ class Anchor:
             "transaction_id": self.transaction_id,
             "timestamp": self.timestamp.isoformat(),
             "hash": self.hash,
-            "collection": self.collection,
-            "owners": list(self.owners),
+            "collections": list(self.collections),
+            "parties": list(self.parties),
         }
 
 
@@ -152,7 +159,7 @@ def parse_traces(data: bytes) -> tuple[Trace, ...]:
 def _holding(raw: Mapping[str, Any]) -> Holding:
     role = raw.get("role")
     return Holding(
-        msp_id=str(raw["msp_id"]),
+        party_id=str(raw["party_id"]),
         role=Role(role) if role else None,
         received=int(raw["received"]),
         passed_on=int(raw["passed_on"]),

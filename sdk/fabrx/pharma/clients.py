@@ -7,23 +7,30 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, TypeVar
 
+from cryptography import x509
+
 from ..endpoint import Endpoint
 from ..gateway import Gateway, connect
-from ..identity import load_msp_folder
+from ..identity import Identity, load_msp_folder
 from ._base import DEFAULT_REGULATOR, PharmaClient
 from .distributor import Distributor
 from .hospital import Hospital
 from .manufacturer import Manufacturer
 from .regulator import Regulator
 
-__all__ = ["CHAINCODE_NAME", "CHANNEL_NAME", "NetworkLike", "PharmaClients"]
+__all__ = ["CHAINCODE_NAME", "CHANNEL_NAME", "PARTY_ATTRIBUTE", "NetworkLike", "PharmaClients"]
 
 CHANNEL_NAME = "pharma"
 CHAINCODE_NAME = "pharma"
+PARTY_ATTRIBUTE = "fabrx.party"
+"""The certificate attribute naming the hosted party a client acts for."""
+_ATTRIBUTES_OID = x509.ObjectIdentifier("1.2.3.4.5.6.7.8.1")
+"""The extension Fabric CA writes certificate attributes into (``{"attrs": {...}}``)."""
 
 F = TypeVar("F", bound=PharmaClient)
 
@@ -38,17 +45,30 @@ class NetworkLike(Protocol):
 
 
 class PharmaClients:
-    """Lazily opened Gateways, one per organization (its SDK client, on its own peer), and their facades.
+    """Lazily opened Gateways, one per client identity (on its organization's own peer), and their
+    facades.
 
     ``clients.regulator``, ``clients.manufacturer``, ``clients.distributor("DistributorAMSP")``,
-    ``clients.hospital("HospitalAMSP")``; an organization is named by its MSP id or its name. Close it
-    (or use it as a context manager) to close the Gateways it opened.
+    ``clients.hospital("HospitalAMSP")``: the facades of member organizations, acting for themselves
+    through the organization's SDK client; an organization is named by its MSP id or its name.
+
+    A party hosted on a member's node (节点账号) has its own client identity, enrolled by the member's
+    Fabric CA with ``fabrx.party=<party_id>`` (and ``fabrx.role``) in its certificate. Give
+    :meth:`hosted` that client's MSP folder::
+
+        clinic = clients.hosted(Hospital, "CLINIC-0001", "CityHost", Path("clinic/msp"))
+
+    It opens a Gateway of its own on the host's peer, as that identity; the facade acts for the party,
+    and its writes are endorsed by the host and the regulator.
+
+    Close it (or use it as a context manager) to close the Gateways it opened.
     """
 
     def __init__(self, network: NetworkLike, *, regulator_msp_id: str = DEFAULT_REGULATOR) -> None:
         self._network = network
         self._regulator_msp_id = regulator_msp_id
-        self._gateways: dict[str, Gateway] = {}
+        # By (MSP id, party id); the party id of an organization's own client is its MSP id.
+        self._gateways: dict[tuple[str, str], Gateway] = {}
 
     def _org(self, name: str) -> Any:
         for org in self._network.consortium.orgs:
@@ -57,20 +77,47 @@ class PharmaClients:
         known = ", ".join(org.msp_id for org in self._network.consortium.orgs)
         raise KeyError(f"no organization {name!r} in the consortium; known MSP ids: {known}")
 
+    def _connect(self, org: Any, party_id: str, msp_folder: Path) -> Gateway:
+        key = (str(org.msp_id), party_id)
+        if key not in self._gateways:
+            identity, signer, _ = load_msp_folder(org.msp_id, msp_folder)
+            if party_id != org.msp_id:
+                carried = _certificate_attribute(identity, PARTY_ATTRIBUTE)
+                if carried != party_id:
+                    raise ValueError(
+                        f"the client in {msp_folder} carries {PARTY_ATTRIBUTE}={carried!r}, not "
+                        f"{party_id!r}: enroll it with {PARTY_ATTRIBUTE}={party_id} (and ecert=true)"
+                    )
+            endpoint = self._network.peer_endpoint(org, org.peers[0])
+            self._gateways[key] = connect(endpoint, identity=identity, signer=signer)
+        return self._gateways[key]
+
     def gateway(self, name: str) -> Gateway:
         """The Gateway of organization ``name`` (MSP id or name), opened on first use."""
         org = self._org(name)
-        if org.msp_id not in self._gateways:
-            identity, signer, _ = load_msp_folder(org.msp_id, self._network.client_msp(org))
-            endpoint = self._network.peer_endpoint(org, org.peers[0])
-            self._gateways[org.msp_id] = connect(endpoint, identity=identity, signer=signer)
-        return self._gateways[org.msp_id]
+        return self._connect(org, str(org.msp_id), self._network.client_msp(org))
 
     def facade(self, cls: type[F], name: str) -> F:
-        """A facade of class ``cls`` for organization ``name``."""
+        """A facade of class ``cls`` for organization ``name``, acting for the organization itself."""
         org = self._org(name)
         contract = self.gateway(name).get_network(CHANNEL_NAME).get_contract(CHAINCODE_NAME)
         return cls(contract, org.msp_id, regulator_msp_id=self._regulator_msp_id)
+
+    def hosted(self, cls: type[F], party_id: str, org_name: str, msp_folder: str | Path) -> F:
+        """A facade of class ``cls`` for ``party_id``, a party hosted by organization ``org_name`` (MSP
+        id or name), through the client whose MSP folder is ``msp_folder``.
+
+        That client must be enrolled by the organization's CA with ``fabrx.party=<party_id>`` in its
+        certificate: the chaincode takes the party from it. Its Gateway connects to the organization's
+        first peer and is opened once per party.
+
+        Raises ``KeyError`` for an unknown organization, ``ValueError`` if the certificate does not
+        carry ``fabrx.party=<party_id>``, :class:`~fabrx.IdentityError` for an unreadable MSP folder.
+        """
+        org = self._org(org_name)
+        gateway = self._connect(org, party_id, Path(msp_folder))
+        contract = gateway.get_network(CHANNEL_NAME).get_contract(CHAINCODE_NAME)
+        return cls(contract, party_id, msp_id=org.msp_id, regulator_msp_id=self._regulator_msp_id)
 
     @property
     def regulator(self) -> Regulator:
@@ -105,3 +152,20 @@ class PharmaClients:
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         self.close()
+
+
+def _certificate_attribute(identity: Identity, name: str) -> str | None:
+    """The value of a Fabric CA attribute in the identity's certificate, ``None`` if it has none."""
+    try:
+        extension = identity.certificate.extensions.get_extension_for_oid(_ATTRIBUTES_OID)
+    except x509.ExtensionNotFound:
+        return None
+    value = extension.value
+    if not isinstance(value, x509.UnrecognizedExtension):
+        return None
+    try:
+        attrs = json.loads(value.value).get("attrs", {})
+    except (ValueError, AttributeError):
+        return None
+    found = attrs.get(name) if isinstance(attrs, dict) else None
+    return None if found is None else str(found)

@@ -15,16 +15,20 @@ class Distributor(PharmaClient):
     """A distributor's client: what its ERP adapter pushes, and the reads it needs to stay idempotent."""
 
     def record_receipt(self, receipt: Receipt) -> Anchor:
-        """Record the inbound receipt (入库) of a purchase invoice addressed to this distributor."""
+        """Record the inbound receipt (入库) of a purchase invoice addressed to this distributor.
+
+        The invoice travels with the receipt (read first, from the regulator's peer while this node
+        keeps no copy of it): from then on this distributor's own node keeps the invoice too.
+        """
         checked(receipt)
-        must_be(receipt.receiver, self.msp_id, "receiver", "the receipt's receiver")
-        return self._write_private("record_receipt", receipt)
+        must_be(receipt.receiver, self.party_id, "receiver", "the receipt's receiver")
+        return self._write_receipt(receipt)
 
     def issue_invoice(self, invoice: Invoice) -> Anchor:
         """Issue a second invoice (to a hospital) or a transfer invoice (to another distributor, under an
         exemption), with its outbound shipment (出库)."""
         checked(invoice)
-        must_be(invoice.seller, self.msp_id, "seller", "the invoice's seller")
+        must_be(invoice.seller, self.party_id, "seller", "the invoice's seller")
         if invoice.kind not in (InvoiceKind.SECOND, InvoiceKind.TRANSFER):
             raise PharmaError(
                 "CHAIN_LENGTH",

@@ -15,7 +15,7 @@ class Manufacturer(PharmaClient):
     """A manufacturer's client (also used by a party counting as the manufacturer, e.g. its sales company).
 
     Attribution is checked before sending (``ROLE``): the chaincode attributes every record to the
-    submitting organization and would refuse the same way.
+    submitting party and would refuse the same way.
     """
 
     def register_product(self, product: Product) -> Anchor:
@@ -26,17 +26,18 @@ class Manufacturer(PharmaClient):
         """Record a production batch. Public without its raw-material lots, which stay in the
         manufacturer's books (sent in the transient map)."""
         checked(batch)
-        must_be(batch.manufacturer, self.msp_id, "manufacturer", "the batch's manufacturer")
+        must_be(batch.manufacturer, self.party_id, "manufacturer", "the batch's manufacturer")
         return self._write_private("record_batch", batch)
 
     def issue_invoice(self, invoice: Invoice) -> Anchor:
         """Issue a first invoice (to a distributor) or, in one-invoice mode, a direct one (to a hospital).
 
-        The invoice with its shipment goes to the pair's trade collection, readable by the pair and the
-        regulator only; the public anchor reserves the number.
+        The invoice with its shipment is copied to the manufacturer's node and the regulator's (the
+        buyer's node gets its copy with the receipt), readable by the two parties and the regulator
+        only; the public anchor reserves the number.
         """
         checked(invoice)
-        must_be(invoice.seller, self.msp_id, "seller", "the invoice's seller")
+        must_be(invoice.seller, self.party_id, "seller", "the invoice's seller")
         if invoice.kind not in (InvoiceKind.FIRST, InvoiceKind.DIRECT):
             raise PharmaError(
                 "CHAIN_LENGTH",

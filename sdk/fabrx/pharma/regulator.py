@@ -22,25 +22,21 @@ __all__ = ["Regulator"]
 
 
 class Regulator(PharmaClient):
-    """The regulator's client. Its peer can read every collection, so its queries see the whole ledger.
+    """The regulator's client. Its peer keeps a copy of every private record, so its queries see the
+    whole ledger.
 
-    Its writes are public (parties, policy, recalls) and need one more organization's peer besides its
-    own (the chaincode policy is the regulator AND one other); it names none and lets the Gateway pick
-    one by discovery, since no collection narrows the choice.
+    Its writes are public (parties, policy, recalls) and need its own peer's endorsement only (the
+    chaincode-level policy, :func:`fabrx_pharma.privacy.chaincode_endorsement_policy`).
     """
-
-    @property
-    def endorsing_organizations(self) -> list[str] | None:
-        return None
 
     def bootstrap(self, regulator: Party, policy: TwoInvoicePolicy | None = None) -> Anchor:
         """Register the regulator itself and the policy; once per channel.
 
-        Raises ``PharmaError`` ``DUPLICATE_RECORD msp_id`` if the chaincode is already bootstrapped
+        Raises ``PharmaError`` ``DUPLICATE_RECORD party_id`` if the chaincode is already bootstrapped
         (see :meth:`is_bootstrapped`).
         """
         party = checked(regulator)
-        must_be(party.msp_id, self.msp_id, "msp_id", "the regulator to bootstrap")
+        must_be(party.party_id, self.party_id, "party_id", "the regulator to bootstrap")
         args = [canonical_json(party).decode("utf-8")]
         if policy is not None:
             args.append(policy_to_json(policy).decode())
@@ -49,7 +45,7 @@ class Regulator(PharmaClient):
     def is_bootstrapped(self) -> bool:
         """Whether the regulator is registered on the channel."""
         try:
-            self.read_party(self.msp_id)
+            self.read_party(self.party_id)
         except PharmaError as exc:
             if exc.rule == "NOT_FOUND":
                 return False
@@ -60,7 +56,8 @@ class Regulator(PharmaClient):
         return policy_from_json(self._submit("set_policy", policy_to_json(policy).decode()))
 
     def register_party(self, party: Party) -> Anchor:
-        """Register (or update) an organization with its role; its MSP id names its collections."""
+        """Register (or update) a party with its role: a member organization (``host_msp_id`` its own MSP
+        id) or a party hosted on a member's node (``host_msp_id`` that member's)."""
         return self._write_public("register_party", party)
 
     def recall_batch(self, recall: Recall) -> Anchor:

@@ -107,7 +107,7 @@ class ScenarioReport:
             else "  (ledger already bootstrapped)"
         )
         for actor, anchor in self.writes:
-            where = anchor.collection or "public"
+            where = ", ".join(anchor.collections) or "public"
             out.append(f"  {actor:16} {anchor.record_type:14} {anchor.key}  [{where}]")
         out.append("")
         out.append("Injected violations, refused on write:")
@@ -181,19 +181,19 @@ class _Run:
 
     def write(self, client: PharmaClient, action: Callable[[], Anchor]) -> Anchor:
         anchor = _patiently(action)
-        self.report.writes.append((client.msp_id, anchor))
-        self.progress(f"{client.msp_id}: {anchor.record_type} {anchor.key} written")
+        self.report.writes.append((client.party_id, anchor))
+        self.progress(f"{client.party_id}: {anchor.record_type} {anchor.key} written")
         return anchor
 
     def refuse(self, client: PharmaClient, attempt: str, expected: str, action: Callable[[], object]) -> None:
         try:
             _patiently(action)
         except PharmaError as exc:
-            refusal = Refusal(client.msp_id, attempt, expected, exc.rule, exc.field, exc.message)
+            refusal = Refusal(client.party_id, attempt, expected, exc.rule, exc.field, exc.message)
         else:
-            refusal = Refusal(client.msp_id, attempt, expected, None, None, "the write was accepted")
+            refusal = Refusal(client.party_id, attempt, expected, None, None, "the write was accepted")
         self.report.refusals.append(refusal)
-        self.progress(f"{client.msp_id}: {attempt} -> {refusal.rule or 'ACCEPTED'}")
+        self.progress(f"{client.party_id}: {attempt} -> {refusal.rule or 'ACCEPTED'}")
 
 
 def _patiently(action: Callable[[], T]) -> T:
@@ -217,7 +217,7 @@ def _setup(clients: PharmaClients, run: _Run, regulator: Regulator) -> tuple[Pro
     for party in sample.records(Party):
         assert isinstance(party, Party)
         try:
-            regulator.read_party(party.msp_id)
+            regulator.read_party(party.party_id)
         except PharmaError as exc:
             if exc.rule != "NOT_FOUND":
                 raise
@@ -250,7 +250,7 @@ def _trade(
     for hospital, receipt in zip(h, story.second_receipts, strict=True):
         run.write(hospital, partial(hospital.record_receipt, receipt))
     for prescription in story.prescriptions:
-        hospital = h[0] if prescription.hospital == h[0].msp_id else h[1]
+        hospital = h[0] if prescription.hospital == h[0].party_id else h[1]
         run.write(hospital, partial(hospital.record_prescription, prescription))
     run.write(h[0], lambda: h[0].report_adverse_event(story.adverse_event))
 
@@ -302,7 +302,7 @@ def _violations(
     first_rx = story.prescriptions[0]
     again = Prescription(
         f"RX-A-{story.tag}-9",
-        hosp_a.msp_id,
+        hosp_a.party_id,
         first_rx.patient_pseudonym,
         first_rx.prescribed_at + timedelta(hours=1),
         (Dispensing(amox.product_id, amox.batch_number, 1, first_rx.items[0].trace_codes[:1]),),
@@ -317,7 +317,7 @@ def _violations(
     foreign = Receipt(
         receipt_id=f"RCV-X-{story.tag}",
         invoice_number=story.unreceived.number,
-        receiver=hosp_b.msp_id,
+        receiver=hosp_b.party_id,
         received_at=story.unreceived.shipment.shipped_at + timedelta(hours=3),
         lines=story.unreceived.shipment.lines,
     )
@@ -394,7 +394,7 @@ def run_scenario(
         report = ScenarioReport(tag="", bootstrapped=False)
         run = _Run(clients, report, progress)
         products = _setup(clients, run, regulator)
-        orgs = {o.msp_id: o for o in build_sample_scenario().records(Party) if isinstance(o, Party)}
+        orgs = {o.party_id: o for o in build_sample_scenario().records(Party) if isinstance(o, Party)}
         by_role = {role: sorted(m for m, p in orgs.items() if p.role is role) for role in Role}
         dist_ids, hosp_ids = by_role[Role.DISTRIBUTOR], by_role[Role.HOSPITAL]
         story = build_story(

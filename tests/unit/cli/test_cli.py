@@ -17,7 +17,7 @@ def test_broken_consortium_file_reports_every_problem_with_its_path(tmp_path: Pa
     text = (
         DEFAULT.read_text(encoding="utf-8")
         .replace("port_base: 7050", "port_base: 70")
-        .replace("role: hospital", "role: clinic", 1)
+        .replace("role: hospital", "role: head clinic", 1)
     )
     bad = tmp_path / "consortium.yaml"
     bad.write_text(text, encoding="utf-8")

@@ -30,6 +30,7 @@ from fabrx_pharma import (
     pseudonymise,
 )
 from fabrx_pharma.policy import CHINA_STANDARD_TIME
+from fabrx_pharma.privacy import endorsing_organizations, implicit_collection
 from fabrx_pharma.sample import (
     build_sample_scenario,
     sample_gtin,
@@ -37,7 +38,6 @@ from fabrx_pharma.sample import (
     sample_trace_codes,
     sample_uscc,
 )
-from fabrx_pharma.privacy import endorsing_organizations, implicit_collection
 from fabrx_pharma_chaincode import (
     RECORD_TRANSIENT_KEY,
     ROLE_ATTRIBUTE,

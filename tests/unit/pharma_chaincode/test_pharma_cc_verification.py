@@ -22,8 +22,8 @@ from pharma_cc_world import (
 from fabrx_pharma import Exemption, GoodsLine, Invoice, InvoiceKind
 from fabrx_pharma_chaincode import (
     ChaincodeError,
-    NotHeldHere,
     InvoiceVerification,
+    NotHeldHere,
     PharmaService,
     VerificationRequest,
     composite_key,

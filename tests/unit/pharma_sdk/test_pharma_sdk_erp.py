@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
+from fabrx.pharma import Anchor, BulkResult, Refused
 from fabrx_pharma import Invoice, RecordError
 
 ADAPTER_PATH = Path(__file__).resolve().parents[3] / "examples" / "erp_adapter.py"
@@ -44,18 +48,51 @@ NUMBERS = [f"2435200000000000{n}" for n in range(3001, 3005)]
 
 
 class FakeSink:
-    def __init__(self, on_ledger: set[str] | None = None) -> None:
-        self.on_ledger = set(on_ledger or ())
-        self.issued: list[str] = []
+    """Writes records in transactions of ``batch_size`` as the facade does: a record already on the
+    ledger comes back with its earlier transaction's anchor."""
 
-    def is_on_ledger(self, record_type: str, key: str) -> bool:
-        assert record_type == "invoice"
-        return key in self.on_ledger
+    def __init__(self, on_ledger: set[str] | None = None, refuse: set[str] | None = None) -> None:
+        self.on_ledger = {number: "tx-earlier" for number in on_ledger or ()}
+        self.refuse = set(refuse or ())
+        self.sent: list[str] = []
+        self.transactions = 0
 
-    def issue_invoice(self, invoice: Invoice) -> object:
-        self.issued.append(str(invoice.number))
-        self.on_ledger.add(str(invoice.number))
-        return type("Anchor", (), {"transaction_id": f"tx-{invoice.number}"})()
+    def write_records(
+        self, records: Sequence[Invoice], *, batch_size: int, in_flight: int, on_written: Any
+    ) -> BulkResult:
+        anchors: dict[int, Anchor] = {}
+        refused: list[Refused] = []
+        for start in range(0, len(records), batch_size):
+            self.transactions += 1
+            chunk: dict[int, Anchor] = {}
+            for i in range(start, min(start + batch_size, len(records))):
+                number = str(records[i].number)
+                self.sent.append(number)
+                if number in self.refuse:
+                    refused.append(Refused(i, "CONSERVATION", "lines[0].quantity", "too many"))
+                    continue
+                tx = self.on_ledger.setdefault(number, f"tx-{self.transactions}")
+                chunk[i] = _anchor(number, tx)
+            on_written(chunk)
+            anchors.update(chunk)
+        existing = frozenset(i for i, a in anchors.items() if a.transaction_id == "tx-earlier")
+        return BulkResult(
+            anchors=anchors, refused=tuple(refused), existing=existing, transactions=self.transactions
+        )
+
+
+def _anchor(number: str, transaction_id: str) -> Anchor:
+    return Anchor(
+        record_type="invoice",
+        key=number,
+        submitter="DistributorAMSP",
+        transaction_id=transaction_id,
+        timestamp=datetime(2024, 5, 20, tzinfo=UTC),
+        hash="0" * 64,
+        collections=(),
+        parties=(),
+        order=1,
+    )
 
 
 def test_rows_of_one_number_become_one_invoice_with_every_line() -> None:
@@ -83,14 +120,26 @@ def test_a_resumed_import_skips_journaled_and_already_committed_invoices(tmp_pat
     invoices = erp.invoices_from_rows([_row(n) for n in NUMBERS], "DistributorAMSP")
     journal = erp.Journal.load(tmp_path / "j.json")
     journal.record(NUMBERS[0], "tx")
-    # NUMBERS[1] committed in the run that crashed, but was never journaled.
+    # NUMBERS[1] committed in the run that crashed, but was never journaled: sent again, found.
     sink = FakeSink(on_ledger={NUMBERS[0], NUMBERS[1]})
-    result = erp.import_invoices(invoices, sink, journal)
-    assert sink.issued == NUMBERS[2:]
-    assert (result.skipped_journal, result.skipped_ledger, result.written) == (
+    result = erp.import_invoices(invoices, sink, journal, batch_size=2, in_flight=1)
+    assert sink.sent == NUMBERS[1:]
+    assert (result.skipped_journal, result.already_on_ledger, result.written) == (
         NUMBERS[:1],
         NUMBERS[1:2],
         NUMBERS[2:],
     )
     assert set(erp.Journal.load(tmp_path / "j.json").done) == set(NUMBERS)
-    assert erp.import_invoices(invoices, sink, erp.Journal.load(tmp_path / "j.json")).written == []
+    again = erp.import_invoices(invoices, sink, erp.Journal.load(tmp_path / "j.json"))
+    assert again.written == [] and again.skipped_journal == NUMBERS
+
+
+def test_a_refused_invoice_is_reported_and_the_others_are_written(tmp_path: Path) -> None:
+    invoices = erp.invoices_from_rows([_row(n) for n in NUMBERS], "DistributorAMSP")
+    sink = FakeSink(refuse={NUMBERS[2]})
+    result = erp.import_invoices(invoices, sink, erp.Journal.load(tmp_path / "j.json"), batch_size=3)
+    assert result.written == [NUMBERS[0], NUMBERS[1], NUMBERS[3]]
+    assert result.refused == [
+        {"number": NUMBERS[2], "rule": "CONSERVATION", "field": "lines[0].quantity", "message": "too many"}
+    ]
+    assert NUMBERS[2] not in erp.Journal.load(tmp_path / "j.json").done

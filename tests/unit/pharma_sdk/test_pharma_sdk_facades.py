@@ -20,12 +20,15 @@ from fabrx.pharma import (
     Regulator,
 )
 from fabrx.pharma import _base as base
-from fabrx_pharma import Invoice, Party, Prescription, canonical_json
+from fabrx_pharma import Invoice, Party, Prescription, Receipt, canonical_json
 from fabrx_pharma.sample import build_sample_scenario
 
 SAMPLE = build_sample_scenario()
 INVOICES = [r for r in SAMPLE.records(Invoice) if isinstance(r, Invoice)]
 FIRST_A, SECOND_A = INVOICES[0], INVOICES[2]
+RECEIPT_A = next(
+    r for r in SAMPLE.records(Receipt) if isinstance(r, Receipt) and r.invoice_number == SECOND_A.number
+)
 ANCHOR = json.dumps(
     {
         "record_type": "invoice",
@@ -34,8 +37,8 @@ ANCHOR = json.dumps(
         "transaction_id": "ab" * 32,
         "timestamp": "2025-01-01T12:00:00+00:00",
         "hash": "00" * 32,
-        "collection": "trade_DistributorAMSP_HospitalAMSP",
-        "owners": ["DistributorAMSP", "HospitalAMSP"],
+        "collections": ["_implicit_org_DistributorAMSP", "_implicit_org_RegulatorMSP"],
+        "parties": ["DistributorAMSP", "HospitalAMSP"],
         "order": 7,
         "public": {"buyer": "HospitalAMSP"},
     }
@@ -49,16 +52,162 @@ def test_a_private_write_travels_in_the_transient_map_endorsed_by_own_org_and_re
     assert (call.kind, call.name, call.args) == ("submit", "issue_invoice", ())
     assert call.transient == {"record": canonical_json(SECOND_A)}
     assert call.endorsing_organizations == ["DistributorAMSP", "RegulatorMSP"]
-    assert anchor.collection == "trade_DistributorAMSP_HospitalAMSP" and anchor.order == 7
+    assert anchor.collections == ("_implicit_org_DistributorAMSP", "_implicit_org_RegulatorMSP")
+    assert anchor.parties == ("DistributorAMSP", "HospitalAMSP") and anchor.order == 7
 
 
-def test_a_regulator_write_is_public_and_lets_the_gateway_pick_the_second_endorser() -> None:
+def test_a_regulator_write_is_public_and_endorsed_by_the_regulator_alone() -> None:
     contract = RecordingContract(lambda _: ANCHOR)
     party = next(r for r in SAMPLE.records(Party) if isinstance(r, Party))
     Regulator(contract, "RegulatorMSP").register_party(party)
     (call,) = contract.calls
     assert call.args == (canonical_json(party).decode(),) and call.transient is None
-    assert call.endorsing_organizations is None
+    assert call.endorsing_organizations == ["RegulatorMSP"]
+
+
+@pytest.mark.parametrize(
+    ("party_id", "msp_id", "endorsers"),
+    [
+        ("DistributorAMSP", None, ["DistributorAMSP", "RegulatorMSP"]),  # a member acts for itself
+        ("PHARMA-DIST-01", "CityHostMSP", ["CityHostMSP", "RegulatorMSP"]),  # hosted by a member
+        ("PHARMA-DIST-01", "RegulatorMSP", ["RegulatorMSP"]),  # hosted by the regulator's organization
+    ],
+)
+def test_a_write_is_endorsed_by_the_host_of_the_party_and_the_regulator(
+    party_id: str, msp_id: str | None, endorsers: list[str]
+) -> None:
+    contract = RecordingContract(lambda _: ANCHOR)
+    distributor = Distributor(contract, party_id, msp_id=msp_id)
+    assert (distributor.party_id, distributor.msp_id) == (party_id, msp_id or party_id)
+    assert distributor.endorsing_organizations == endorsers
+    distributor.issue_invoice(dataclasses.replace(SECOND_A, seller=party_id))
+    (call,) = contract.calls
+    assert call.endorsing_organizations == endorsers
+
+
+def test_a_hosted_party_writes_records_naming_itself_not_its_host() -> None:
+    contract = RecordingContract(lambda _: ANCHOR)
+    clinic = Hospital(contract, "CLINIC-0001", msp_id="CityHostMSP")
+    as_host = dataclasses.replace(RECEIPT_A, receiver="CityHostMSP")
+    with pytest.raises(PharmaError) as refused:
+        clinic.record_receipt(as_host)
+    assert (refused.value.rule, refused.value.field) == ("ROLE", "receiver")
+    assert "acts for CLINIC-0001" in refused.value.message and contract.calls == []
+
+
+def _reads_then_anchor(invoice: bytes | Exception) -> RecordingContract:
+    return RecordingContract(lambda call: invoice if call.name == "read_invoice" else ANCHOR)
+
+
+def test_a_receipt_carries_the_invoice_it_receives() -> None:
+    contract = _reads_then_anchor(canonical_json(SECOND_A))
+    Hospital(contract, "HospitalAMSP").record_receipt(RECEIPT_A)
+    read, write = contract.calls
+    assert (read.kind, read.name, read.args) == ("evaluate", "read_invoice", (str(SECOND_A.number),))
+    assert (write.kind, write.name, write.args) == ("submit", "record_receipt", ())
+    assert write.transient == {"record": canonical_json(RECEIPT_A), "invoice": canonical_json(SECOND_A)}
+    assert write.endorsing_organizations == ["HospitalAMSP", "RegulatorMSP"]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        refusal(403, "PRIVATE_DATA number: HospitalBMSP is not a party to invoice 24352000000000002001"),
+        refusal(404, "NOT_FOUND number: no invoice 24352000000000002001 on the ledger"),
+    ],
+)
+def test_a_receipt_of_an_invoice_it_cannot_read_goes_alone_for_the_chaincode_to_refuse(
+    answer: Exception,
+) -> None:
+    contract = _reads_then_anchor(answer)
+    Hospital(contract, "HospitalBMSP").record_receipt(dataclasses.replace(RECEIPT_A, receiver="HospitalBMSP"))
+    assert contract.calls[-1].transient is not None and set(contract.calls[-1].transient) == {"record"}
+
+
+def test_a_receipt_is_not_sent_when_reading_its_invoice_fails_otherwise() -> None:
+    contract = _reads_then_anchor(
+        refusal(403, "PRIVATE_DATA number: invoice 1 not yet received; retry later")
+    )
+    with pytest.raises(AccessRefused):
+        Hospital(contract, "HospitalAMSP").record_receipt(RECEIPT_A)
+    assert [c.kind for c in contract.calls] == ["evaluate"]
+
+
+NO_COPY = (
+    "PRIVATE_DATA number: this peer keeps no copy of invoice 24352000000000002001: ask a peer of the "
+    "organization that wrote it, or the regulator's (_implicit_org_DistributorAMSP)"
+)
+
+
+def _own_peer_keeps_no_copy(payload: bytes) -> RecordingContract:
+    def answer(call: Call) -> bytes | Exception:
+        if call.endorsing_organizations is None:
+            return refusal(403, NO_COPY, msp_id="HospitalAMSP")
+        return payload
+
+    return RecordingContract(answer)
+
+
+def test_a_private_read_the_own_peer_keeps_no_copy_of_runs_again_on_the_regulators_peer() -> None:
+    contract = _own_peer_keeps_no_copy(canonical_json(SECOND_A))
+    assert Hospital(contract, "HospitalAMSP").read_invoice(str(SECOND_A.number)) == SECOND_A
+    own, regulator = contract.calls
+    assert own.endorsing_organizations is None and regulator.endorsing_organizations == ["RegulatorMSP"]
+    assert own.args == regulator.args == (str(SECOND_A.number),)
+
+
+def test_a_fallback_read_waits_for_a_regulators_peer_that_lags_behind(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(base, "RETRY_DELAY", 0.0)
+    lagging: list[bytes | Exception] = [
+        refusal(404, "NOT_FOUND number: no invoice 24352000000000002001 on the ledger"),
+        refusal(403, "PRIVATE_DATA number: invoice 1 has not received the private data yet; retry later"),
+        canonical_json(SECOND_A),
+    ]
+
+    def answer(call: Call) -> bytes | Exception:
+        if call.endorsing_organizations is None:
+            return refusal(403, NO_COPY, msp_id="HospitalAMSP")
+        return lagging.pop(0)
+
+    contract = RecordingContract(answer)
+    assert Hospital(contract, "HospitalAMSP").read_invoice(str(SECOND_A.number)) == SECOND_A
+    assert [c.endorsing_organizations for c in contract.calls] == [None, *[["RegulatorMSP"]] * 3]
+    not_a_party = RecordingContract(
+        lambda call: (
+            refusal(403, NO_COPY)
+            if call.endorsing_organizations is None
+            else refusal(403, "PRIVATE_DATA number: HospitalAMSP is not a party to invoice 1")
+        )
+    )
+    with pytest.raises(AccessRefused):
+        Hospital(not_a_party, "HospitalAMSP").read_invoice("1")
+    assert len(not_a_party.calls) == 2
+
+
+def test_stock_and_verification_fall_back_to_the_regulators_peer_too() -> None:
+    stock = _own_peer_keeps_no_copy(json.dumps({"received": 10, "sold": 2}).encode())
+    assert Hospital(stock, "HospitalAMSP").read_stock("AMOX", "A1").received == 10
+    assert stock.calls[-1].args == ("HospitalAMSP", "AMOX", "A1")
+    verification = _own_peer_keeps_no_copy(b"[]")
+    assert Hospital(verification, "HospitalAMSP").verify_invoices({}) == []
+    assert [c.endorsing_organizations for c in verification.calls] == [None, ["RegulatorMSP"]]
+    assert verification.calls[1].transient == verification.calls[0].transient
+
+
+def test_other_refusals_of_a_private_read_are_not_retried_elsewhere() -> None:
+    not_a_party = RecordingContract(
+        lambda _: refusal(403, "PRIVATE_DATA number: HospitalBMSP is not a party to invoice 1")
+    )
+    with pytest.raises(AccessRefused):
+        Hospital(not_a_party, "HospitalBMSP").read_invoice("1")
+    assert len(not_a_party.calls) == 1
+    # A party the regulator's organization hosts already reads on the regulator's peer.
+    hosted_by_regulator = _own_peer_keeps_no_copy(canonical_json(SECOND_A))
+    with pytest.raises(AccessRefused):
+        Hospital(hosted_by_regulator, "REG-CLINIC-01", msp_id="RegulatorMSP").read_invoice("1")
+    assert len(hosted_by_regulator.calls) == 1
 
 
 def test_a_record_attributed_to_another_organization_is_never_sent() -> None:
@@ -110,7 +259,7 @@ def test_a_distributor_cannot_issue_a_first_invoice_through_its_facade() -> None
             "PRIVATE_DATA",
             "number",
         ),
-        (404, "NOT_FOUND msp_id: no party X is registered", RecordNotFound, "NOT_FOUND", "msp_id"),
+        (404, "NOT_FOUND party_id: no party X is registered", RecordNotFound, "NOT_FOUND", "party_id"),
     ],
 )
 def test_chaincode_refusals_become_pharma_errors_with_rule_and_field(

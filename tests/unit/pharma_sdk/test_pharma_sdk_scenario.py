@@ -7,11 +7,10 @@ from types import SimpleNamespace
 from typing import Any, TypeVar
 
 import pytest
-from pharma_sdk_fakes import NOW, ROLES, LedgerContract, memory_ledger
+from pharma_sdk_fakes import NOW, ROLES, LedgerContract, PeerLedger, memory_ledger
 
 from fabrx.pharma import PharmaClient, PharmaClients
 from fabrx.pharma.scenario import ScenarioReport, run_scenario
-from fabrx_chaincode import MemoryLedger
 
 F = TypeVar("F", bound=PharmaClient)
 
@@ -19,9 +18,11 @@ F = TypeVar("F", bound=PharmaClient)
 class MemoryClients(PharmaClients):
     """The facades over :class:`LedgerContract`: no Gateway, no network."""
 
-    def __init__(self, ledger: MemoryLedger) -> None:
+    def __init__(self, ledger: PeerLedger) -> None:
         orgs = [
-            SimpleNamespace(name=m.removesuffix("MSP"), msp_id=m, role=r, peers=[]) for m, r in ROLES.items()
+            SimpleNamespace(name=m.removesuffix("MSP"), msp_id=m, role=r, peers=[])
+            for m, r in ROLES.items()
+            if m.endswith("MSP")
         ]
         super().__init__(SimpleNamespace(consortium=SimpleNamespace(orgs=orgs)))  # type: ignore[arg-type]
         self._ledger = ledger
@@ -31,13 +32,15 @@ class MemoryClients(PharmaClients):
         return cls(LedgerContract(self._ledger, org.msp_id), org.msp_id)
 
 
-@pytest.fixture(scope="module")
-def ledger() -> MemoryLedger:
-    return memory_ledger()
+@pytest.fixture(scope="module", params=["peer probed", "peer known"])
+def ledger(request: pytest.FixtureRequest) -> PeerLedger:
+    """Each write endorsed on the client's organization's peer and the regulator's; the chaincode
+    finding out which organization's peer runs it, or told (``CHAINCODE_PEER_MSPID``)."""
+    return memory_ledger(peer_known=request.param == "peer known")
 
 
 @pytest.fixture(scope="module")
-def report(ledger: MemoryLedger) -> ScenarioReport:
+def report(ledger: PeerLedger) -> ScenarioReport:
     return run_scenario(MemoryClients(ledger), now=NOW)
 
 
@@ -67,7 +70,7 @@ def test_as_dict_is_json_for_machines(report: ScenarioReport) -> None:
 
 
 def test_a_second_run_on_the_same_ledger_writes_fresh_records(
-    ledger: MemoryLedger, report: ScenarioReport
+    ledger: PeerLedger, report: ScenarioReport
 ) -> None:
     again = run_scenario(MemoryClients(ledger), now=NOW.replace(minute=5))
     assert again.ok and not again.bootstrapped and again.tag != report.tag

@@ -1,0 +1,263 @@
+"""The scale suite: invoice lines per second on the ledger layout a province runs on.
+
+On the default consortium (``network/consortium.yaml``: six organizations, the pharma chaincode with its
+real endorsement policy, private copies in the implicit collections of the seller's host and the
+regulator, every rule), DistributorA's client sells second invoices of ``lines`` lines (two traceability
+codes each) to HospitalA, in the same run:
+
+* **single**: one invoice per transaction (:meth:`fabrx.pharma.Distributor.issue_invoice`), ``C`` threads;
+* **bulk**: ``bulk_invoices`` invoices per transaction (``write_records``), ``C`` threads, each selling
+  from its own batches (a *lane*) so that transactions in flight never update the same stock counter;
+* **bulk with parties**: the same after the regulator registered ``parties`` hosted parties (thousands
+  of clinics and pharmacies on the members' nodes): their number must not change the cost of an invoice;
+* **join**: a new hosted party, from its registration to its first accepted invoice.
+
+CPU time per invoice line of each process (both endorsing peers, the orderer, the chaincode server and
+the client in this process) is recorded for the bulk window, so the next bottleneck is visible.
+
+What this suite does not measure yet: 50 member organizations in the channel (the network tooling
+starts a CA and peers for every organization; channel members without nodes need tooling of their own).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from . import cpu
+from .benchnet import DEFAULT_CONSORTIUM, UpNetwork, load_template, running_network, variant
+from .load import LoopOutcome
+from .pharma import MAKER, SELLER, _clients, _retrying, _supply_chain
+from .runner import BenchError
+from .threaded import threaded_loop
+
+__all__ = ["SCALE_PORT_BASE", "ScalePlan", "scale_figures", "scale_suite"]
+
+# Clear of every other suite's ports, above Linux's ephemeral ports (see bench/__main__.py).
+SCALE_PORT_BASE = 64050
+BUYER = "HospitalAMSP"
+PARTY_HOST = "HospitalBMSP"
+CLIENT_CPU = "client (bench process)"
+GOALS = {"lines_per_s_bulk": 1500.0, "lines_per_s_single": 300.0, "members_ratio": 0.9, "join_s": 5.0}
+SETUP_SECONDS = 60.0
+PARTIES_PER_TRANSACTION = 1000
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScalePlan:
+    """Threads, invoices per bulk transaction, window lengths, invoice size, parties registered."""
+
+    single_concurrency: int = 8
+    bulk_concurrency: int = 4
+    bulk_invoices: int = 50
+    duration_s: float = 10.0
+    warmup_s: float = 2.0
+    lines: int = 5
+    parties: int = 5000
+
+    def __post_init__(self) -> None:
+        if min(self.single_concurrency, self.bulk_concurrency) < 1:
+            raise ValueError("scale concurrencies must be at least 1")
+        if not 1 <= self.bulk_invoices <= 1000 or not 1 <= self.lines <= 9 or self.parties < 0:
+            raise ValueError("bulk invoices 1..1000, lines 1..9, parties >= 0")
+
+    def estimated_seconds(self) -> float:
+        """Wall time of the suite, network and registrations included."""
+        windows = 3 * (self.warmup_s + self.duration_s + 1.0)
+        return SETUP_SECONDS + windows + self.parties / 400
+
+
+def _rate(outcome: LoopOutcome, per_operation: int) -> float:
+    if outcome.elapsed_s <= 0:
+        return 0.0
+    return round(len(outcome.latencies_ms) * per_operation / outcome.elapsed_s, 1)
+
+
+def scale_figures(
+    *,
+    single: LoopOutcome,
+    bulk: LoopOutcome,
+    bulk_with_parties: LoopOutcome | None,
+    plan: ScalePlan,
+    join_s: float | None,
+    cpu_ms_per_line: dict[str, float | None],
+) -> dict[str, Any]:
+    """The ``scale`` results section."""
+    lines_single = _rate(single, plan.lines)
+    lines_bulk = _rate(bulk, plan.lines * plan.bulk_invoices)
+    with_parties = (
+        _rate(bulk_with_parties, plan.lines * plan.bulk_invoices) if bulk_with_parties is not None else None
+    )
+    return {
+        "lines_per_s_bulk": lines_bulk,
+        "lines_per_s_single": lines_single,
+        "lines_per_s_bulk_with_parties": with_parties,
+        "parties": plan.parties,
+        "parties_ratio": round(with_parties / lines_bulk, 3) if with_parties and lines_bulk else None,
+        "members_ratio": None,
+        "join_s": round(join_s, 2) if join_s is not None else None,
+        "cpu_ms_per_line": cpu_ms_per_line,
+        "lines_per_invoice": plan.lines,
+        "invoices_per_bulk_transaction": plan.bulk_invoices,
+        "single_concurrency": plan.single_concurrency,
+        "bulk_concurrency": plan.bulk_concurrency,
+        "errors": {
+            "single": single.errors,
+            "bulk": bulk.errors,
+            "bulk_with_parties": bulk_with_parties.errors if bulk_with_parties is not None else None,
+        },
+        "first_error": single.first_error or bulk.first_error,
+        "goals": dict(GOALS),
+    }
+
+
+def _watched(up: UpNetwork) -> dict[str, int]:
+    processes = up.network.supervisor.processes
+    names = {
+        "peer DistributorA": "peer0.DistributorA",
+        "peer Regulator": "peer0.Regulator",
+        "orderer": "orderer0.Orderer",
+        "chaincode pharma": "chaincode.pharma",
+    }
+    return {label: processes[node].pid for label, node in names.items() if node in processes}
+
+
+def _register_parties(clients: Any, count: int, tag: str, progress: Progress) -> None:
+    """The regulator registers ``count`` hosted clinics on HospitalB's node, a thousand per transaction."""
+    from fabrx_pharma import Party, Role
+    from fabrx_pharma.sample import sample_uscc
+
+    parties = [
+        Party(
+            f"CLINIC-{tag}-{i:05d}",
+            Role.HOSPITAL,
+            f"benchmark clinic {i}",
+            sample_uscc("12", "350100", f"5{i:07d}"),
+            host_msp_id=PARTY_HOST,
+        )
+        for i in range(count)
+    ]
+    result = clients.regulator.write_records(parties, batch_size=PARTIES_PER_TRANSACTION, in_flight=1)
+    if result.refused:
+        first = result.refused[0]
+        raise BenchError(f"registering parties was refused: {first.rule} {first.field}: {first.message}")
+    progress(f"scale: {count} hosted parties registered in {result.transactions} transactions")
+
+
+def _join(clients: Any, workload: Any, tag: str) -> float:
+    """Seconds from a new hosted party's registration to its first accepted invoice."""
+    import dataclasses
+
+    from fabrx_pharma import Party, Role
+    from fabrx_pharma.sample import sample_uscc
+
+    party_id = f"PHARMACY-{tag}"
+    sale = workload.second_invoice(0, workload.capacity - 1)
+    sale = dataclasses.replace(sale, buyer=party_id)
+    started = time.monotonic()
+    clients.regulator.register_party(
+        Party(
+            party_id,
+            Role.HOSPITAL,
+            "new pharmacy",
+            sample_uscc("12", "350100", "59999999"),
+            host_msp_id=PARTY_HOST,
+        )
+    )
+    _retrying(lambda: clients.distributor(SELLER).issue_invoice(sale))
+    return time.monotonic() - started
+
+
+def scale_suite(plan: ScalePlan, *, progress: Progress = lambda _: None) -> dict[str, Any]:
+    """Bring up the default consortium, record the supply chain, measure; returns the ``scale`` section.
+
+    Raises:
+        BenchError: Fabric is missing, the network did not come up, or a set-up write was refused.
+    """
+    from fabrx_pharma.policy import CHINA_STANDARD_TIME
+
+    from .pharma_workload import PharmaWorkload
+
+    lanes = max(plan.single_concurrency, plan.bulk_concurrency)
+    workload = PharmaWorkload(
+        manufacturer=MAKER,
+        distributor=SELLER,
+        hospital=BUYER,
+        now=datetime.now(CHINA_STANDARD_TIME) - timedelta(minutes=1),
+        lanes=lanes,
+        lines=plan.lines,
+    )
+    consortium = variant(load_template(DEFAULT_CONSORTIUM), port_base=SCALE_PORT_BASE)
+    with running_network(consortium, label="scale", progress=progress) as up, _clients(up) as clients:
+        try:
+            _supply_chain(clients, workload, progress)
+        except Exception as exc:
+            raise BenchError(f"recording the supply chain failed: {type(exc).__name__}: {exc}") from exc
+        distributor = clients.distributor(SELLER)
+        sold = [0] * lanes  # next invoice of each lane; only the lane's own thread touches it
+
+        def next_invoices(lane: int, count: int) -> list[Any]:
+            first = sold[lane]
+            sold[lane] += count
+            return [workload.second_invoice(lane, first + i) for i in range(count)]
+
+        def single(worker: int, sequence: int) -> object:
+            return distributor.issue_invoice(next_invoices(worker, 1)[0])
+
+        def bulk(worker: int, sequence: int) -> object:
+            result = distributor.write_records(
+                next_invoices(worker, plan.bulk_invoices), batch_size=plan.bulk_invoices, in_flight=1
+            )
+            if result.refused:
+                first = result.refused[0]
+                raise BenchError(f"an invoice was refused: {first.rule} {first.field}: {first.message}")
+            return result
+
+        watched = _watched(up)
+        marks: list[dict[str, float]] = []
+
+        def sample() -> None:
+            marks.append({**cpu.trees_cpu_seconds(watched), CLIENT_CPU: time.process_time()})
+
+        single_run = threaded_loop(
+            single, concurrency=plan.single_concurrency, duration_s=plan.duration_s, warmup_s=plan.warmup_s
+        )
+        progress(f"scale single: {_rate(single_run, plan.lines)} lines/s")
+        bulk_run = threaded_loop(
+            bulk,
+            concurrency=plan.bulk_concurrency,
+            duration_s=plan.duration_s,
+            warmup_s=plan.warmup_s,
+            on_window_edge=sample,
+        )
+        lines_done = len(bulk_run.latencies_ms) * plan.bulk_invoices * plan.lines
+        cpu_ms_per_line = {
+            name: round((marks[1][name] - marks[0][name]) * 1000 / lines_done, 3) if lines_done else None
+            for name in marks[0]
+        }
+        progress(f"scale bulk: {_rate(bulk_run, plan.lines * plan.bulk_invoices)} lines/s")
+        with_parties = None
+        if plan.parties:
+            _register_parties(clients, plan.parties, workload.tag, progress)
+            with_parties = threaded_loop(
+                bulk, concurrency=plan.bulk_concurrency, duration_s=plan.duration_s, warmup_s=plan.warmup_s
+            )
+            progress(
+                f"scale bulk with parties: {_rate(with_parties, plan.lines * plan.bulk_invoices)} lines/s"
+            )
+        join_s = _join(clients, workload, workload.tag)
+        progress(f"scale join: {join_s:.2f} s")
+    figures = scale_figures(
+        single=single_run,
+        bulk=bulk_run,
+        bulk_with_parties=with_parties,
+        plan=plan,
+        join_s=join_s,
+        cpu_ms_per_line=cpu_ms_per_line,
+    )
+    return {"scale": figures}

@@ -1,0 +1,83 @@
+"""Many records in few transactions through the facades (the ERP import path), on the real PharmaContract
+over an in-memory ledger whose transactions run on a peer of each endorsing organization."""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+
+import pytest
+from pharma_sdk_fakes import LedgerContract, PeerLedger, memory_ledger
+from test_pharma_sdk_hosted import SAMPLE, SECOND_A, _facade, _sale_to, _write
+
+from fabrx.pharma import Distributor, Hospital, Regulator
+
+
+@pytest.fixture(params=["peer known", "peer probed"])
+def ledger(request: pytest.FixtureRequest) -> PeerLedger:
+    ledger = memory_ledger(peer_known=request.param == "peer known")
+    regulator = _facade(ledger, "RegulatorMSP")
+    assert isinstance(regulator, Regulator)
+    regulator.bootstrap(SAMPLE.regulator)
+    for submitter, record in SAMPLE.writes:
+        _write(_facade(ledger, submitter), record)
+    return ledger
+
+
+def _distributor(ledger: PeerLedger) -> Distributor:
+    client = _facade(ledger, "DistributorAMSP")
+    assert isinstance(client, Distributor)
+    return client
+
+
+def test_a_refused_record_is_reported_by_index_and_the_others_are_written(ledger: PeerLedger) -> None:
+    sales = [_sale_to("HospitalAMSP", i)[0] for i in range(1, 7)]
+    reused = dataclasses.replace(sales[3], number=SECOND_A.number)
+    malformed = dataclasses.replace(sales[4], total=sales[4].total + Decimal("1.00"))
+    not_ours = dataclasses.replace(sales[5], seller="DistributorBMSP")
+    records = [*sales[:3], reused, malformed, not_ours]
+    contract = LedgerContract(ledger, "DistributorAMSP")
+    distributor = Distributor(contract, "DistributorAMSP")
+    result = distributor.write_records(records, batch_size=10, in_flight=1)
+    assert [(r.index, r.rule, r.field) for r in result.refused] == [
+        (3, "INVOICE_REUSED", "number"),
+        (4, "RECORD", "total"),
+        (5, "ROLE", "seller"),
+    ]
+    assert sorted(result.anchors) == [0, 1, 2]
+    assert {result.anchors[i].key for i in range(3)} == {str(s.number) for s in sales[:3]}
+    # The malformed and the misattributed records never left the client; one transaction was refused
+    # (the reused number), one wrote the three others.
+    assert result.transactions == 1
+    assert all(name == "write_records" for name, _ in contract.peers)
+
+
+def test_sending_an_import_again_writes_nothing_twice(ledger: PeerLedger) -> None:
+    sales = [_sale_to("HospitalAMSP", i)[0] for i in range(10, 16)]
+    distributor = _distributor(ledger)
+    first = distributor.write_records(sales, batch_size=4, in_flight=2)
+    assert first.ok and first.transactions == 2
+    again = distributor.write_records(sales, batch_size=4, in_flight=2)
+    assert again.ok and again.existing == frozenset(range(6))
+    assert {i: a.transaction_id for i, a in again.anchors.items()} == {
+        i: a.transaction_id for i, a in first.anchors.items()
+    }
+
+
+def test_receipts_in_bulk_give_the_buyer_its_copies(ledger: PeerLedger) -> None:
+    pairs = [_sale_to("HospitalAMSP", i) for i in range(20, 24)]
+    _distributor(ledger).write_records([invoice for invoice, _ in pairs])
+    hospital = _facade(ledger, "HospitalAMSP")
+    assert isinstance(hospital, Hospital)
+    result = hospital.write_records([receipt for _, receipt in pairs])
+    assert result.ok and len(result.anchors) == 4
+    for invoice, _ in pairs:
+        assert hospital.read_invoice(str(invoice.number)) == invoice
+
+
+def test_bad_arguments_are_refused() -> None:
+    ledger = memory_ledger()
+    with pytest.raises(ValueError):
+        _distributor(ledger).write_records([], batch_size=0)
+    with pytest.raises(ValueError):
+        _distributor(ledger).write_records([], in_flight=0)
