@@ -42,7 +42,7 @@ BUYER = "HospitalAMSP"
 PARTY_HOST = "HospitalBMSP"
 CLIENT_CPU = "client (bench process)"
 GOALS = {"lines_per_s_bulk": 1500.0, "lines_per_s_single": 300.0, "members_ratio": 0.9, "join_s": 5.0}
-SETUP_SECONDS = 60.0
+SETUP_SECONDS = 45.0
 PARTIES_PER_TRANSACTION = 1000
 
 Progress = Callable[[str], None]
@@ -55,7 +55,7 @@ class ScalePlan:
     single_concurrency: int = 8
     bulk_concurrency: int = 4
     bulk_invoices: int = 50
-    duration_s: float = 10.0
+    duration_s: float = 8.0
     warmup_s: float = 2.0
     lines: int = 5
     parties: int = 5000

@@ -69,7 +69,7 @@ _ERROR = {
 _ANCHOR = {
     "type": "object",
     "description": "The public anchor a write leaves (who wrote what, when, the record's hash, where the "
-    "private copy is).",
+    "private copies are).",
     "properties": {
         "record_type": {"type": "string"},
         "key": {"type": "string"},
@@ -77,8 +77,8 @@ _ANCHOR = {
         "transaction_id": {"type": "string"},
         "timestamp": {"type": "string", "format": "date-time"},
         "hash": {"type": "string"},
-        "collection": {"type": ["string", "null"]},
-        "owners": {"type": "array", "items": {"type": "string"}},
+        "collections": {"type": "array", "items": {"type": "string"}},
+        "parties": {"type": "array", "items": {"type": "string"}},
         "order": {"type": "integer"},
         "public": {"type": "object"},
     },

@@ -216,7 +216,7 @@ def _holdings(
         holdings.append(
             Holding(row["holder"], role, int(row["received"]), int(out), int(row["received"] - out))
         )
-    return tuple(sorted(holdings, key=lambda h: h.msp_id))
+    return tuple(sorted(holdings, key=lambda h: h.party_id))
 
 
 # Built once, so SQLAlchemy reuses their compiled form on every trace.

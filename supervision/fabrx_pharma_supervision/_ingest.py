@@ -255,7 +255,7 @@ class Ingest:
     def _lookup(self, record: AnyRecord) -> None:
         view = self.view
         if isinstance(record, Party):
-            view.party(record.msp_id)
+            view.party(record.party_id)
         elif isinstance(record, Batch):
             view.batch(record.product_id, record.batch_number)
         elif isinstance(record, Recall):

@@ -98,18 +98,18 @@ def rows_of(record: AnyRecord, *, seq: int, position: int) -> Iterator[tuple[sa.
         yield (
             t.party,
             {
-                "party_id": record.msp_id,
+                "party_id": record.party_id,
                 "role": record.role.value,
                 "name": record.name,
                 "uscc": record.uscc,
                 "region": region_of(record.uscc),
-                "parent_party_id": record.parent_msp_id,
+                "parent_party_id": record.parent_party_id,
                 "remote_area": record.remote_area,
                 **stamp,
             },
         )
         for manufacturer in dict.fromkeys(record.counts_as_manufacturer_of):
-            yield t.party_counts_as, {"party_id": record.msp_id, "manufacturer_id": manufacturer}
+            yield t.party_counts_as, {"party_id": record.party_id, "manufacturer_id": manufacturer}
     elif isinstance(record, Product):
         yield (
             t.product,

@@ -154,8 +154,8 @@ class StoreView:
 
     # --- LedgerView ---------------------------------------------------------------------------------------
 
-    def party(self, msp_id: str) -> Party | None:
-        found = self._record("party", msp_id, msp_id)
+    def party(self, party_id: str) -> Party | None:
+        found = self._record("party", party_id, party_id)
         return found if isinstance(found, Party) else None
 
     def product(self, product_id: str) -> Product | None:

@@ -118,8 +118,12 @@ class LedgerMember:
 
 
 def memory_ledger() -> MemoryLedger:
+    # The in-memory ledger keeps every collection on its one "peer", as the regulator's peer keeps a
+    # copy of every private record: the contract is told it runs there.
+    contract = PharmaContract()
+    contract.peer_msp_id = "RegulatorMSP"
     ledger = MemoryLedger(channel_id="pharma")
-    ledger.deploy("pharma", [PharmaContract()])
+    ledger.deploy("pharma", [contract])
     return ledger
 
 

@@ -181,8 +181,13 @@ def test_a_rule_refusal_is_400_with_rule_field_and_transaction_id(fresh: Service
     assert missing.status_code == 404 and missing.json()["code"] == "NOT_FOUND"
 
 
-def test_a_duplicate_record_is_a_conflict(story: Services) -> None:
-    answer = story.client("ManufacturerMSP").post("/v1/invoices", FIRST_A.to_dict())
+def test_a_reused_number_is_a_conflict_and_the_same_record_again_its_anchor(story: Services) -> None:
+    client = story.client("ManufacturerMSP")
+    again = client.post("/v1/invoices", FIRST_A.to_dict())
+    assert again.status_code in (200, 201) and again.json()["key"] == str(FIRST_A.number)
+    changed = FIRST_A.to_dict()
+    changed["shipment"]["shipment_id"] = "SHP-OTHER"
+    answer = client.post("/v1/invoices", changed)
     assert answer.status_code == 409 and answer.json()["code"] in ("INVOICE_REUSED", "DUPLICATE_RECORD")
 
 
