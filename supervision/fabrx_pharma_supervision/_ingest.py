@@ -132,7 +132,7 @@ class Ingest:
                 want("product", record.product_id)
                 want("party", record.manufacturer)
             elif isinstance(record, Party):
-                want("party", record.msp_id)
+                want("party", record.party_id)
         for record_type, wanted in keys.items():
             view.prefetch(record_type, wanted)
         view.prefetch_stock(holdings)

@@ -159,7 +159,7 @@ def _record(
 ) -> AnyRecord | None:
     cls = RECORD_TYPES[anchor.record_type]
     try:
-        if anchor.collection is None:
+        if not anchor.collections:
             return cls.from_dict(dict(anchor.public))
         if copy is None:
             missing.append(

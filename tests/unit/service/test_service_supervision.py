@@ -33,7 +33,7 @@ for _submitter, _record in SAMPLE.writes:
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[SupervisionStore]:
     with SupervisionStore.open(f"sqlite:///{tmp_path / 'supervision.db'}") as opened:
-        writes = [(SAMPLE.regulator.msp_id, SAMPLE.regulator), *SAMPLE.writes]
+        writes = [(SAMPLE.regulator.party_id, SAMPLE.regulator), *SAMPLE.writes]
         block = tuple(
             LedgerWrite(record, submitter, f"tx-{n:08d}", T0 + timedelta(seconds=n), n + 1)
             for n, (submitter, record) in enumerate(writes)

@@ -13,7 +13,15 @@ from fabric_protos.peer import events_pb2, proposal_pb2, proposal_response_pb2, 
 
 from fabrx_pharma import AdverseEvent, AnyRecord, Batch, Invoice, Party, Prescription, Receipt
 from fabrx_pharma.sample import build_sample_scenario
-from fabrx_pharma_chaincode import RECORD_TRANSIENT_KEY, ROLE_ATTRIBUTE, PharmaService, collection_plan
+from fabrx_pharma_chaincode import (
+    INVOICE_TRANSIENT_KEY,
+    RECORD_TRANSIENT_KEY,
+    ROLE_ATTRIBUTE,
+    PharmaService,
+    composite_key,
+    endorsing_organizations,
+    implicit_collection,
+)
 from fabrx_pharma_chaincode.testing import MemoryChannel, MemoryStore
 
 SCENARIO = build_sample_scenario()
@@ -37,23 +45,41 @@ def _call(record: AnyRecord) -> tuple[Callable[[PharmaService], object], bool]:
 
 
 def sample_transactions() -> list[MemoryStore]:
-    """Every committed transaction of the sample story, bootstrap first."""
+    """Every committed transaction of the sample story, bootstrap first, each endorsed as the facades
+    endorse it (the writer's host and the regulator) on the in-memory channel."""
     parties = [SCENARIO.regulator, *(r for _, r in SCENARIO.writes if isinstance(r, Party))]
-    roles = {p.msp_id: p.role.value for p in parties}
-    channel = MemoryChannel.with_collections(collection_plan(parties))
+    roles = {p.party_id: p.role.value for p in parties}
+    regulator = SCENARIO.regulator
+    channel = MemoryChannel.with_members([p.host_msp_id for p in parties], regulator.party_id)
     done: list[MemoryStore] = []
 
     def run(msp_id: str, call: Callable[[PharmaService], object], transient: dict[str, bytes] | None) -> None:
-        store = channel.transaction(msp_id, attributes={ROLE_ATTRIBUTE: roles[msp_id]}, transient=transient)
-        call(PharmaService(store))
-        store.commit()
-        done.append(store)
+        ran: list[MemoryStore] = []
 
-    regulator = SCENARIO.regulator
-    run(regulator.msp_id, lambda s: s.bootstrap(regulator.to_json(), None), None)
+        def action(store: MemoryStore) -> object:
+            ran.append(store)
+            return call(PharmaService(store))
+
+        channel.endorse(
+            msp_id,
+            endorsing_organizations(msp_id, regulator.party_id),
+            action,
+            attributes={ROLE_ATTRIBUTE: roles[msp_id]},
+            transient=transient,
+        )
+        done.append(ran[0])
+
+    run(regulator.party_id, lambda s: s.bootstrap(regulator.to_json(), None), None)
     for submitter, record in SCENARIO.writes:
         call, private = _call(record)
-        run(submitter, call, {RECORD_TRANSIENT_KEY: record.to_json()} if private else None)
+        transient = {RECORD_TRANSIENT_KEY: record.to_json()} if private else None
+        if isinstance(record, Receipt) and transient is not None:
+            copy = channel.value(
+                implicit_collection(regulator.party_id), composite_key("invoice", str(record.invoice_number))
+            )
+            if copy is not None:
+                transient[INVOICE_TRANSIENT_KEY] = copy
+        run(submitter, call, transient)
     return done
 
 

@@ -106,7 +106,7 @@ def test_the_chain_of_a_traceability_code_runs_from_raw_materials_to_every_dispe
     chain = loaded.code_chain(code)
     assert len(chain.dispensings) == 2
     assert chain.batch is not None and chain.batch.raw_material_lots
-    assert chain.manufacturer is not None and chain.manufacturer.msp_id == chain.batch.manufacturer
+    assert chain.manufacturer is not None and chain.manufacturer.party_id == chain.batch.manufacturer
     assert [s.hop.kind for s in chain.shipments] == [InvoiceKind.SECOND]
     assert chain.shipments[0].received_listed in (True, False)
     first_dispensing = chain.dispensings[0]
