@@ -18,6 +18,10 @@ each, such that
 * every named collection without one has at least one member organization among the endorsers, so a
   peer that holds the collection's data simulates the transaction.
 
+An implicit per-organization collection (``_implicit_org_<MSP>``) needs no definition: its only member
+is that organization, and Fabric validates writes to it with the organization's own ``Endorsement``
+policy, which fabrx networks (and Fabric's samples) define as one of its peers.
+
 Ties go to the client's own organization first (its transient data stays in its own peer when possible),
 then to collection members, then to MSP ids in alphabetical order. Everything here is pure except
 :class:`EndorserCache`, which only keeps results; the sync and asyncio contracts do the ledger read.
@@ -41,6 +45,7 @@ from fabric_protos.peer.lifecycle import lifecycle_pb2
 from .._protocol import new_transaction_context
 from ..admin.definition import DEFAULT_ENDORSEMENT_POLICY, CommittedDefinition
 from ..admin.peer import LIFECYCLE
+from ..admin.policy import parse_signature_policy
 from ..errors import ConnectionFailure, EndorseError, GatewayError
 from . import _messages as messages
 from ._channelpolicy import ChannelPolicies, MetaRule, PolicyResolutionError, Rule
@@ -54,6 +59,18 @@ _PEER_ROLES = frozenset({msp_principal_pb2.MSPRole.PEER, msp_principal_pb2.MSPRo
 _MAX_CANDIDATES = 20
 
 T = TypeVar("T")
+
+
+IMPLICIT_COLLECTION_PREFIX = "_implicit_org_"
+
+
+def implicit_collection_owner(collection: str) -> str | None:
+    """The MSP id whose implicit collection ``collection`` is (``_implicit_org_<MSP>``), else ``None``."""
+    if collection.startswith(IMPLICIT_COLLECTION_PREFIX) and len(collection) > len(
+        IMPLICIT_COLLECTION_PREFIX
+    ):
+        return collection[len(IMPLICIT_COLLECTION_PREFIX) :]
+    return None
 
 
 def definition_query(
@@ -252,6 +269,16 @@ def select_endorsers(
     }
     member_sets: list[tuple[str, frozenset[str]]] = []
     for collection in dict.fromkeys(collections):
+        owner = implicit_collection_owner(collection)
+        if owner is not None:
+            what = f"the endorsement policy of {collection} (a peer of {owner})"
+            own_peer = policy_pb2.ApplicationPolicy(
+                signature_policy=parse_signature_policy(f"OR('{owner}.peer')")
+            )
+            requirements.append(
+                _Requirement(what, _policy_rule(own_peer, what, channel_id, name, channel_policies))
+            )
+            continue
         static = by_name.get(collection)
         if static is None:
             known = ", ".join(sorted(by_name)) or "none"
@@ -316,6 +343,10 @@ def collection_readers(
     }
     common: set[str] | None = None
     for collection in collections:
+        owner = implicit_collection_owner(collection)
+        if owner is not None:
+            common = {owner} if common is None else common & {owner}
+            continue
         static = by_name.get(collection)
         if static is None:
             known = ", ".join(sorted(by_name)) or "none"

@@ -207,6 +207,14 @@ def test_one_endorsement_counts_for_one_principal_only() -> None:
     assert not satisfied_by(parse_signature_policy("OutOf(2, 'A.peer', 'B.peer', 'C.member')"), ["C", "D"])
 
 
+def test_an_implicit_collection_needs_its_own_organizations_peer_and_no_definition() -> None:
+    # The regulator's peer for the chaincode policy, each implicit collection's own organization for it.
+    d = definition("OR('RegMSP.peer')")
+    assert choose(d, "_implicit_org_Org1MSP", "_implicit_org_RegMSP") == ("Org1MSP", "RegMSP")
+    assert choose(d, "_implicit_org_RegMSP") == ("RegMSP",)
+    assert collection_readers(d, ["_implicit_org_Org2MSP"], own_msp_id=OWN, channel_id="ch") == ("Org2MSP",)
+
+
 def test_readers_are_members_of_every_collection_own_org_first() -> None:
     d = definition(
         "OR('Org1MSP.peer')",
