@@ -26,7 +26,16 @@ from fabric_protos.msp import identities_pb2
 from fabric_protos.peer import events_pb2, proposal_pb2, proposal_response_pb2, transaction_pb2
 from google.protobuf.message import DecodeError
 
-from fabrx_pharma import RECORD_TYPES, AnyRecord, Batch, RecordError, TwoInvoicePolicy, record_from_json
+from fabrx_pharma import (
+    RECORD_TYPES,
+    AnyRecord,
+    Batch,
+    Invoice,
+    Receipt,
+    RecordError,
+    TwoInvoicePolicy,
+    record_from_json,
+)
 from fabrx_pharma.policy import policy_from_json
 from fabrx_pharma_chaincode.layout import POLICY_KEY, Anchor
 
@@ -70,6 +79,17 @@ def _private_writes(data: events_pb2.BlockAndPrivateData, index: int, namespace:
                 if not write.is_delete:
                     writes[write.key] = write.value
     return writes
+
+
+def _collections_of(data: events_pb2.BlockAndPrivateData, index: int, namespace: str) -> set[str]:
+    if index not in data.private_data_map:
+        return set()
+    return {
+        collection.collection_name
+        for ns in data.private_data_map[index].ns_pvt_rwset
+        if ns.namespace == namespace
+        for collection in ns.collection_pvt_rwset
+    }
 
 
 def _public_writes(envelope_bytes: bytes, namespace: str) -> tuple[str, list[tuple[str, bytes]]] | None:
@@ -126,10 +146,11 @@ def decode_block(data: events_pb2.BlockAndPrivateData, *, namespace: str = "phar
             continue
         transaction_id, public = decoded
         private: dict[str, bytes] | None = None
+        tx_writes: list[LedgerWrite] = []
         for key, value in public:
             if key == POLICY_KEY:
                 policy = _policy(value, number, index)
-                writes.append(_policy_write(policy, transaction_id, block, index))
+                tx_writes.append(_policy_write(policy, transaction_id, block, index))
                 continue
             record_type = _anchor_type(key)
             if record_type is None:
@@ -142,12 +163,41 @@ def decode_block(data: events_pb2.BlockAndPrivateData, *, namespace: str = "phar
                 private = _private_writes(data, index, namespace)
             record = _record(anchor, private.get(key), missing, unreadable, number)
             if record is not None:
-                writes.append(
+                tx_writes.append(
                     LedgerWrite(
                         record, anchor.submitter, anchor.transaction_id, anchor.timestamp, anchor.order
                     )
                 )
+        if private is not None and len(_collections_of(data, index, namespace)) == 1:
+            # One collection readable here: this is the buyer's own node, which gets its invoice copies
+            # with its receipts (a peer that sees the seller's or the regulator's copies has them already).
+            writes.extend(_buyer_copies(private, {key for key, _ in public}, tx_writes))
+        writes.extend(tx_writes)
     return DecodedBlock(LedgerBlock(number, tuple(writes)), tuple(missing), tuple(unreadable))
+
+
+def _buyer_copies(
+    private: dict[str, bytes], anchored: set[str], tx_writes: list[LedgerWrite]
+) -> list[LedgerWrite]:
+    """Invoices whose copy reaches the buyer's node with its receipt: a private write under an invoice
+    key with no anchor in the same transaction. They come just before the receipt (their own anchors,
+    in earlier blocks, were not readable here), attributed to their seller."""
+    receipts = [w for w in tx_writes if isinstance(w.record, Receipt)]
+    if not receipts:
+        return []
+    first = receipts[0]
+    copies = []
+    for key, value in private.items():
+        if key in anchored or _anchor_type(key) != "invoice":
+            continue
+        try:
+            invoice = Invoice.from_json(value)
+        except RecordError:
+            continue
+        copies.append(
+            LedgerWrite(invoice, invoice.seller, first.transaction_id, first.timestamp, first.order - 1)
+        )
+    return copies
 
 
 def _record(

@@ -43,7 +43,7 @@ def test_json_errors_list_every_problem_of_the_consortium_file_with_its_path(tmp
     text = (
         DEFAULT.read_text(encoding="utf-8")
         .replace("port_base: 7050", "port_base: 70")
-        .replace("role: hospital", "role: clinic", 1)
+        .replace("role: hospital", "role: head clinic", 1)
     )
     bad = tmp_path / "consortium.yaml"
     bad.write_text(text, encoding="utf-8")

@@ -9,6 +9,7 @@ from fabric_protos.peer import events_pb2
 
 from fabrx_pharma import (
     Batch,
+    Invoice,
     Party,
     Prescription,
     Receipt,
@@ -43,7 +44,7 @@ def test_a_block_gives_every_sample_record_with_the_chaincodes_metadata() -> Non
 
 
 def test_private_copies_are_found_by_key_whatever_the_collections_are_called() -> None:
-    renamed = decode_block(block_of(0, TRANSACTIONS, rename=lambda c: f"_implicit_org_{abs(hash(c)) % 7}"))
+    renamed = decode_block(block_of(0, TRANSACTIONS, rename=lambda c: f"renamed-{c[::-1]}"))
     assert renamed.block == decode_block(block_of(0, TRANSACTIONS)).block
 
 
@@ -57,7 +58,9 @@ def test_a_member_peer_gives_what_it_may_read_and_lists_the_rest_as_missing() ->
     batches = [w.record for w in decoded.block.writes if isinstance(w.record, Batch)]
     assert len(batches) == 3 and all(b.raw_material_lots == () for b in batches)
     # An invoice's copies are its seller's and the regulator's; the buyer's comes with its receipt, in
-    # the receipt's transaction, which this decoder does not take invoices from yet.
+    # the receipt's transaction, and is decoded from there.
+    invoices = [w.record for w in decoded.block.writes if isinstance(w.record, Invoice)]
+    assert invoices and all(i.buyer == hospital for i in invoices)
     assert {m.anchor.record_type for m in decoded.missing} >= {"batch", "invoice", "receipt", "prescription"}
     assert all(
         m.anchor.collections and all(hospital not in c for c in m.anchor.collections) for m in decoded.missing
