@@ -236,9 +236,11 @@ def verify(obj: PharmaContext, numbers: tuple[str, ...], copies: tuple[Path, ...
     with _facade(obj, Hospital) as hospital:
         results = hospital.verify_invoices({number: first for number in numbers})
     data = [{**_jsonable(dataclasses.asdict(r)), "verified": r.verified} for r in results]
-    obj.cli.output.result(data, lambda _: "\n".join(_render_verification(r) for r in results))
-    if not all(r.verified for r in results):
-        raise click.exceptions.Exit(1)  # a script must see a failed verification
+    obj.cli.output.result(
+        data,
+        lambda _: "\n".join(_render_verification(r) for r in results),
+        ok=all(r.verified for r in results),  # a script must see a failed verification
+    )
 
 
 @pharma.command(name="write-records")
@@ -249,7 +251,7 @@ def verify(obj: PharmaContext, numbers: tuple[str, ...], copies: tuple[Path, ...
 def write_records(obj: PharmaContext, file: Path, batch_size: int, in_flight: int) -> None:
     """Write many records of this party (an ERP's day: invoices, receipts, prescriptions ...) in few
     transactions. FILE is a JSON list of {"record_type": "invoice", "record": {...}}. Records already on
-    the ledger are not written again; refused ones are listed with their rule and field (exit 1)."""
+    the ledger are not written again; refused ones are listed with their rule and field (exit 3)."""
     try:
         entries = json.loads(file.read_bytes())
         records = [record_from_json(e["record_type"], json.dumps(e["record"])) for e in entries]
@@ -277,9 +279,8 @@ def write_records(obj: PharmaContext, file: Path, batch_size: int, in_flight: in
                 ),
             ]
         ),
+        ok=not result.refused,
     )
-    if result.refused:
-        raise click.exceptions.Exit(1)
 
 
 @pharma.command()

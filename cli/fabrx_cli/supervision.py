@@ -281,7 +281,7 @@ def code(ctx: click.Context, trace_code: str) -> None:
         "trace_code": chain.trace_code,
         "product_id": chain.product_id,
         "batch_number": chain.batch_number,
-        "manufacturer": chain.manufacturer.msp_id if chain.manufacturer else None,
+        "manufacturer": chain.manufacturer.party_id if chain.manufacturer else None,
         "raw_material_lots": [lot.to_dict() for lot in chain.batch.raw_material_lots] if chain.batch else [],
         "chains": [[f"{h.kind.value} {h.number} {h.seller}->{h.buyer}" for h in c] for c in chain.chains],
         "shipments": [

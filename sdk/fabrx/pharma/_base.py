@@ -26,7 +26,7 @@ from fabrx_pharma.policy import policy_from_json
 from fabrx_pharma.privacy import endorsing_organizations as endorsers_of
 from fabrx_pharma.records import Record
 
-from ..errors import CommitError, GatewayError
+from ..errors import CommitError, CommitStatusUnknown, GatewayError, SubmitError
 from ._bulk import DEFAULT_BATCH_SIZE, BulkResult, Written, write_records
 from ._errors import AccessRefused, PharmaError, RecordNotFound, invalid_record, refusal_from
 from ._results import Anchor, TraceCodeStatus, parse_stock
@@ -173,7 +173,10 @@ class PharmaClient:
         reach a peer that has not committed the previous block, or lacks its private data, yet: the
         endorsements then differ, one endorser refuses what the other accepts, the chaincode answers
         ``PRIVATE_DATA ... retry``, or the transaction commits as ``MVCC_READ_CONFLICT``. Nothing was
-        written in any of these cases, so a new proposal is safe; every other error is raised at once.
+        written in any of these cases, so a new proposal is safe. A commit whose outcome is unknown
+        (:class:`~fabrx.CommitStatusUnknown`: the gateway peer went away) and a refused submit
+        (:class:`~fabrx.SubmitError`) are sent again too: the chaincode's writes are idempotent. Every
+        other error is raised at once.
 
         ``record`` travels in the transient map under ``"record"``, ``invoice`` (with a receipt) under
         ``"invoice"``; ``transient`` is sent as it is.
@@ -187,6 +190,14 @@ class PharmaClient:
                 return self._contract.submit_transaction(
                     name, *args, transient=transient, endorsing_organizations=self.endorsing_organizations
                 )
+            except (CommitStatusUnknown, SubmitError):
+                # The write may have committed (the gateway peer went away), or ordering refused it (a
+                # Raft leader being elected; BFT orderers that each saw it forwarded by another). Sending
+                # it again is safe here: the chaincode answers a record already on the ledger with the
+                # same content with its anchor and writes nothing, and two copies in flight cannot both
+                # commit (the second reads a changed key).
+                if attempt == SUBMIT_ATTEMPTS:
+                    raise
             except GatewayError as exc:
                 error = _translated(exc)
                 if attempt == SUBMIT_ATTEMPTS or not _out_of_step(exc, error, self._msp_id):

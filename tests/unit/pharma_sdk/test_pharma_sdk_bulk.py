@@ -81,3 +81,30 @@ def test_bad_arguments_are_refused() -> None:
         _distributor(ledger).write_records([], batch_size=0)
     with pytest.raises(ValueError):
         _distributor(ledger).write_records([], in_flight=0)
+
+
+def test_a_write_whose_commit_outcome_is_unknown_is_sent_again_and_not_written_twice(
+    ledger: PeerLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fabrx import CommitStatusUnknown
+    from fabrx.pharma import _base
+
+    monkeypatch.setattr(_base, "RETRY_DELAY", 0.0)
+    contract = LedgerContract(ledger, "DistributorAMSP")
+    real = contract.submit_transaction
+    calls: list[int] = []
+
+    def flaky(name: str, *args: str | bytes, **options: object) -> bytes:
+        answer = real(name, *args, **options)  # committed ...
+        calls.append(1)
+        if len(calls) == 1:  # ... but the gateway peer went away before the status came back
+            raise CommitStatusUnknown("commit status failed", code="UNAVAILABLE", transaction_id="f" * 64)
+        return answer
+
+    contract.submit_transaction = flaky  # type: ignore[method-assign]
+    invoice = _sale_to("HospitalAMSP", 40)[0]
+    anchor = Distributor(contract, "DistributorAMSP").issue_invoice(invoice)
+    assert len(calls) == 2
+    assert anchor.key == str(invoice.number)
+    again = _distributor(ledger).read_anchor("invoice", str(invoice.number))
+    assert again.transaction_id == anchor.transaction_id  # the second send found the first's record
