@@ -8,15 +8,15 @@ codes each) to HospitalA, in the same run:
 * **single**: one invoice per transaction (:meth:`fabrx.pharma.Distributor.issue_invoice`), ``C`` threads;
 * **bulk**: ``bulk_invoices`` invoices per transaction (``write_records``), ``C`` threads, each selling
   from its own batches (a *lane*) so that transactions in flight never update the same stock counter;
-* **bulk with parties**: the same after the regulator registered ``parties`` hosted parties (thousands
-  of clinics and pharmacies on the members' nodes): their number must not change the cost of an invoice;
+* **bulk, province-sized**: the same after ``members`` member organizations are in the channel (added by
+  one channel configuration update signed by a majority of the members' admins; they run no nodes, which
+  is enough to grow the channel configuration every validation reads) and the regulator registered
+  ``parties`` hosted parties: neither may change the cost of an invoice (``members_ratio``);
 * **join**: a new hosted party, from its registration to its first accepted invoice.
 
 CPU time per invoice line of each process (both endorsing peers, the orderer, the chaincode server and
 the client in this process) is recorded for the bulk window, so the next bottleneck is visible.
 
-What this suite does not measure yet: 50 member organizations in the channel (the network tooling
-starts a CA and peers for every organization; channel members without nodes need tooling of their own).
 """
 
 from __future__ import annotations
@@ -59,6 +59,8 @@ class ScalePlan:
     warmup_s: float = 2.0
     lines: int = 5
     parties: int = 5000
+    members: int = 50
+    """Member organizations in the channel for the province-sized window (the default six included)."""
 
     def __post_init__(self) -> None:
         if min(self.single_concurrency, self.bulk_concurrency) < 1:
@@ -93,13 +95,14 @@ def scale_figures(
     with_parties = (
         _rate(bulk_with_parties, plan.lines * plan.bulk_invoices) if bulk_with_parties is not None else None
     )
+    ratio = round(with_parties / lines_bulk, 3) if with_parties and lines_bulk else None
     return {
         "lines_per_s_bulk": lines_bulk,
         "lines_per_s_single": lines_single,
-        "lines_per_s_bulk_with_parties": with_parties,
+        "lines_per_s_bulk_province": with_parties,
+        "members": plan.members,
         "parties": plan.parties,
-        "parties_ratio": round(with_parties / lines_bulk, 3) if with_parties and lines_bulk else None,
-        "members_ratio": None,
+        "members_ratio": ratio,
         "join_s": round(join_s, 2) if join_s is not None else None,
         "cpu_ms_per_line": cpu_ms_per_line,
         "lines_per_invoice": plan.lines,
@@ -147,6 +150,82 @@ def _register_parties(clients: Any, count: int, tag: str, progress: Progress) ->
         first = result.refused[0]
         raise BenchError(f"registering parties was refused: {first.rule} {first.field}: {first.message}")
     progress(f"scale: {count} hosted parties registered in {result.transactions} transactions")
+
+
+def _self_signed_ca(common_name: str) -> bytes:
+    """A CA certificate for a member organization that runs no node (only its MSP goes in the channel)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.now().astimezone()
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=365))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return certificate.public_bytes(serialization.Encoding.PEM)
+
+
+def _grow_channel(up: UpNetwork, members: int, progress: Progress) -> None:
+    """Add member organizations (MSP definitions, no nodes) to the pharma channel up to ``members``, in
+    one configuration update signed by a majority of the current members' admins."""
+    from fabrx.admin import (
+        ChannelConfig,
+        JoinRequest,
+        add_organization,
+        new_channel_update,
+        read_channel_config,
+        sign_update,
+        submit_update,
+    )
+
+    network = up.network
+    orgs = list(network.consortium.orgs)
+    extra = members - len(orgs)
+    if extra <= 0:
+        return
+    regulator = network.consortium.org("Regulator")
+    with network.peer_admin(regulator, regulator.peers[0]) as admin:
+        current = read_channel_config(admin, "pharma")
+        updated = current
+        for i in range(extra):
+            pem = _self_signed_ca(f"ca.member{i:02d}.bench")
+            request = JoinRequest(
+                name=f"Member{i:02d}", msp_id=f"Member{i:02d}MSP", root_certs=(pem,), tls_root_certs=(pem,)
+            )
+            updated = ChannelConfig("pharma", add_organization(updated, request))
+        update = new_channel_update(current, updated.copy())
+        signatures = []
+        for org in orgs[: len(orgs) // 2 + 1]:
+            with network.peer_admin(org, org.peers[0]) as signer:
+                signatures.append(sign_update(update, signer.identity, signer.signing.signer))
+        submit_update(update, signatures, peer=admin, orderer=network.orderer_endpoint())
+    progress(f"scale: {extra} member organizations added to the channel ({members} in all)")
 
 
 def _join(clients: Any, workload: Any, tag: str) -> float:
@@ -242,13 +321,15 @@ def scale_suite(plan: ScalePlan, *, progress: Progress = lambda _: None) -> dict
         }
         progress(f"scale bulk: {_rate(bulk_run, plan.lines * plan.bulk_invoices)} lines/s")
         with_parties = None
-        if plan.parties:
+        if plan.parties or plan.members > len(up.network.consortium.orgs):
+            _grow_channel(up, plan.members, progress)
             _register_parties(clients, plan.parties, workload.tag, progress)
             with_parties = threaded_loop(
                 bulk, concurrency=plan.bulk_concurrency, duration_s=plan.duration_s, warmup_s=plan.warmup_s
             )
             progress(
-                f"scale bulk with parties: {_rate(with_parties, plan.lines * plan.bulk_invoices)} lines/s"
+                f"scale bulk, {plan.members} members and {plan.parties} parties: "
+                f"{_rate(with_parties, plan.lines * plan.bulk_invoices)} lines/s"
             )
         join_s = _join(clients, workload, workload.tag)
         progress(f"scale join: {join_s:.2f} s")
