@@ -313,8 +313,9 @@ def run_pharma_suite(args: argparse.Namespace, argv: list[str]) -> None:
     plan = _pharma_plan(args)
     sections = pharma_suite(plan, progress=_progress)
     description = (
-        "network/consortium.yaml (6 organizations, pharma chaincode with its trading-pair collections and "
-        "the endorsement policy AND(Regulator, one other)) plus asset-py under the same policy, ports "
+        "network/consortium.yaml (6 organizations, pharma chaincode with private copies in the implicit "
+        "collections of the seller and the regulator, endorsed by both) plus asset-py under the same "
+        "policy, ports "
         f"from {PHARMA_PORT_BASE}"
     )
     method = (

@@ -55,8 +55,8 @@ class ScalePlan:
     single_concurrency: int = 8
     bulk_concurrency: int = 4
     bulk_invoices: int = 50
-    duration_s: float = 8.0
-    warmup_s: float = 2.0
+    duration_s: float = 6.0
+    warmup_s: float = 1.5
     lines: int = 5
     parties: int = 5000
     members: int = 50
@@ -70,8 +70,8 @@ class ScalePlan:
 
     def estimated_seconds(self) -> float:
         """Wall time of the suite, network and registrations included."""
-        windows = 3 * (self.warmup_s + self.duration_s + 1.0)
-        return SETUP_SECONDS + windows + self.parties / 400
+        windows = 4 * (self.warmup_s + self.duration_s + 1.0)
+        return SETUP_SECONDS + windows + self.parties / 500
 
 
 def _rate(outcome: LoopOutcome, per_operation: int) -> float:
@@ -84,21 +84,23 @@ def scale_figures(
     *,
     single: LoopOutcome,
     bulk: LoopOutcome,
+    bulk_with_members: LoopOutcome | None = None,
     bulk_with_parties: LoopOutcome | None,
     plan: ScalePlan,
     join_s: float | None,
-    cpu_ms_per_line: dict[str, float | None],
+    cpu_ms_per_line: dict[str, dict[str, float | None]],
 ) -> dict[str, Any]:
-    """The ``scale`` results section."""
+    """The ``scale`` results section; ``cpu_ms_per_line`` per window (single, bulk, members, province)."""
+    per_bulk = plan.lines * plan.bulk_invoices
     lines_single = _rate(single, plan.lines)
-    lines_bulk = _rate(bulk, plan.lines * plan.bulk_invoices)
-    with_parties = (
-        _rate(bulk_with_parties, plan.lines * plan.bulk_invoices) if bulk_with_parties is not None else None
-    )
+    lines_bulk = _rate(bulk, per_bulk)
+    with_members = _rate(bulk_with_members, per_bulk) if bulk_with_members is not None else None
+    with_parties = _rate(bulk_with_parties, per_bulk) if bulk_with_parties is not None else None
     ratio = round(with_parties / lines_bulk, 3) if with_parties and lines_bulk else None
     return {
         "lines_per_s_bulk": lines_bulk,
         "lines_per_s_single": lines_single,
+        "lines_per_s_bulk_members": with_members,
         "lines_per_s_bulk_province": with_parties,
         "members": plan.members,
         "parties": plan.parties,
@@ -112,6 +114,7 @@ def scale_figures(
         "errors": {
             "single": single.errors,
             "bulk": bulk.errors,
+            "bulk_with_members": bulk_with_members.errors if bulk_with_members is not None else None,
             "bulk_with_parties": bulk_with_parties.errors if bulk_with_parties is not None else None,
         },
         "first_error": single.first_error or bulk.first_error,
@@ -298,44 +301,48 @@ def scale_suite(plan: ScalePlan, *, progress: Progress = lambda _: None) -> dict
             return result
 
         watched = _watched(up)
-        marks: list[dict[str, float]] = []
+        cpu_ms_per_line: dict[str, dict[str, float | None]] = {}
 
-        def sample() -> None:
-            marks.append({**cpu.trees_cpu_seconds(watched), CLIENT_CPU: time.process_time()})
+        def measure(
+            label: str, operation: Callable[[int, int], object], concurrency: int, per_op: int
+        ) -> LoopOutcome:
+            marks: list[dict[str, float]] = []
 
-        single_run = threaded_loop(
-            single, concurrency=plan.single_concurrency, duration_s=plan.duration_s, warmup_s=plan.warmup_s
-        )
-        progress(f"scale single: {_rate(single_run, plan.lines)} lines/s")
-        bulk_run = threaded_loop(
-            bulk,
-            concurrency=plan.bulk_concurrency,
-            duration_s=plan.duration_s,
-            warmup_s=plan.warmup_s,
-            on_window_edge=sample,
-        )
-        lines_done = len(bulk_run.latencies_ms) * plan.bulk_invoices * plan.lines
-        cpu_ms_per_line = {
-            name: round((marks[1][name] - marks[0][name]) * 1000 / lines_done, 3) if lines_done else None
-            for name in marks[0]
-        }
-        progress(f"scale bulk: {_rate(bulk_run, plan.lines * plan.bulk_invoices)} lines/s")
-        with_parties = None
-        if plan.parties or plan.members > len(up.network.consortium.orgs):
+            def sample() -> None:
+                marks.append({**cpu.trees_cpu_seconds(watched), CLIENT_CPU: time.process_time()})
+
+            outcome = threaded_loop(
+                operation,
+                concurrency=concurrency,
+                duration_s=plan.duration_s,
+                warmup_s=plan.warmup_s,
+                on_window_edge=sample,
+            )
+            lines_done = len(outcome.latencies_ms) * per_op
+            cpu_ms_per_line[label] = {
+                name: round((marks[1][name] - marks[0][name]) * 1000 / lines_done, 3) if lines_done else None
+                for name in marks[0]
+            }
+            progress(f"scale {label}: {_rate(outcome, per_op)} lines/s")
+            return outcome
+
+        per_bulk = plan.lines * plan.bulk_invoices
+        single_run = measure("single", single, plan.single_concurrency, plan.lines)
+        bulk_run = measure("bulk", bulk, plan.bulk_concurrency, per_bulk)
+        with_members = with_parties = None
+        if plan.members > len(up.network.consortium.orgs):
             _grow_channel(up, plan.members, progress)
+            with_members = measure(f"bulk, {plan.members} members", bulk, plan.bulk_concurrency, per_bulk)
+        if plan.parties:
             _register_parties(clients, plan.parties, workload.tag, progress)
-            with_parties = threaded_loop(
-                bulk, concurrency=plan.bulk_concurrency, duration_s=plan.duration_s, warmup_s=plan.warmup_s
-            )
-            progress(
-                f"scale bulk, {plan.members} members and {plan.parties} parties: "
-                f"{_rate(with_parties, plan.lines * plan.bulk_invoices)} lines/s"
-            )
+            label = f"bulk, {plan.members} members and {plan.parties} parties"
+            with_parties = measure(label, bulk, plan.bulk_concurrency, per_bulk)
         join_s = _join(clients, workload, workload.tag)
         progress(f"scale join: {join_s:.2f} s")
     figures = scale_figures(
         single=single_run,
         bulk=bulk_run,
+        bulk_with_members=with_members,
         bulk_with_parties=with_parties,
         plan=plan,
         join_s=join_s,

@@ -20,13 +20,15 @@ def test_figures_count_lines_per_transaction_and_divide_the_province_by_the_defa
     figures = scale_figures(
         single=_outcome(100, 10.0),
         bulk=_outcome(40, 10.0),
+        bulk_with_members=_outcome(39, 10.0),
         bulk_with_parties=_outcome(38, 10.0),
         plan=plan,
         join_s=1.234,
-        cpu_ms_per_line={"peer Regulator": 0.4},
+        cpu_ms_per_line={"bulk": {"peer Regulator": 0.4}},
     )
     assert figures["lines_per_s_single"] == 50.0  # 100 invoices of 5 lines in 10 s
     assert figures["lines_per_s_bulk"] == 1000.0  # 40 transactions of 50 invoices of 5 lines
+    assert figures["lines_per_s_bulk_members"] == 975.0
     assert figures["lines_per_s_bulk_province"] == 950.0
     assert figures["members_ratio"] == 0.95 and figures["join_s"] == 1.23
     meta = {
@@ -38,6 +40,7 @@ def test_figures_count_lines_per_transaction_and_divide_the_province_by_the_defa
     }
     section = render_scale_section(figures, meta)
     assert "| invoice lines/s, many invoices per transaction | 1,000.0 | ≥ 1,500.0 |" in section
+    assert "- CPU ms per invoice line, bulk window, per process: peer Regulator 0.4" in section
 
 
 def test_a_plan_out_of_range_is_refused() -> None:
