@@ -38,6 +38,7 @@ from .config import (
     Duration,
     EndorsementPolicy,
     FabricVersions,
+    Gossip,
     Orderer,
     OrdererOrganization,
     Organization,
@@ -369,12 +370,22 @@ def _parse_consortium(f: _Fields) -> Consortium:
         host=_parse_host(f),
         port_base=f.port("port_base"),
         chaincode_execute_timeout=f.duration("chaincode_execute_timeout"),
+        gossip=f.section("gossip", Gossip, _parse_gossip),
         orderer_org=f.section("orderer_org", OrdererOrganization, _parse_orderer_org),
         orgs=f.items("orgs", Organization, _parse_org, allow_empty=False),
         channels=f.items("channels", Channel, _parse_channel, allow_empty=False),
         chaincodes=f.items("chaincodes", Chaincode, _parse_chaincode),
     )
     return consortium
+
+
+def _parse_gossip(f: _Fields) -> Gossip:
+    return Gossip(
+        alive_interval=f.duration("alive_interval"),
+        alive_expiration=f.duration("alive_expiration"),
+        state_info_interval=f.duration("state_info_interval"),
+        pull_interval=f.duration("pull_interval"),
+    )
 
 
 def _parse_versions(f: _Fields) -> FabricVersions:

@@ -54,6 +54,7 @@ __all__ = [
     "Duration",
     "EndorsementPolicy",
     "FabricVersions",
+    "Gossip",
     "Orderer",
     "OrdererOrganization",
     "Organization",
@@ -372,6 +373,24 @@ class Chaincode:
 
 
 @dataclass(frozen=True)
+class Gossip:
+    """The peers' gossip timers.
+
+    The defaults suit a one-machine consortium: other organizations' peers and chaincodes are known to
+    discovery about a second after start (Fabric's defaults take about 25 s). Every state-info and pull
+    message a peer receives is checked against the channel's policies, whose cost grows with the number
+    of member organizations, so a province's deployment uses Fabric's own timers (alive 5s, expiration
+    25s, state info 4s, pull 4s): with 50 members they keep the cost of an invoice flat
+    (docs/benchmarks.md, "Scale").
+    """
+
+    alive_interval: Duration = Duration(1000)
+    alive_expiration: Duration = Duration(10_000)
+    state_info_interval: Duration = Duration(1000)
+    pull_interval: Duration = Duration(1000)
+
+
+@dataclass(frozen=True)
 class Consortium:
     """The whole network: one orderer organization, peer organizations, channels and chaincodes."""
 
@@ -383,6 +402,7 @@ class Consortium:
     host: str = "127.0.0.1"
     port_base: int = 7050
     chaincode_execute_timeout: Duration = Duration(30_000)
+    gossip: Gossip = Gossip()
     chaincodes: tuple[Chaincode, ...] = ()
     warnings: tuple[Problem, ...] = field(default=(), metadata=_DERIVED, compare=False)
 

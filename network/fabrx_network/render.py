@@ -293,14 +293,15 @@ def render_peer(
         "CORE_PEER_CHAINCODEADDRESS": _address(consortium, peer.chaincode_port),
         "CORE_PEER_GOSSIP_BOOTSTRAP": _address(consortium, other.port),
         "CORE_PEER_GOSSIP_EXTERNALENDPOINT": address,
-        # Gossip timers for a loopback consortium: Fabric's defaults (alive 5 s, state info 4 s, pull 4 s)
-        # are sized for WANs and leave other organizations' peers and chaincodes unknown to discovery for
-        # about 25 s after start. Messages are tiny and local, so 1 s periods cost next to nothing.
-        "CORE_PEER_GOSSIP_ALIVETIMEINTERVAL": "1s",
-        "CORE_PEER_GOSSIP_ALIVEEXPIRATIONTIMEOUT": "10s",
+        # Gossip timers from the consortium file (config.Gossip): 1 s periods by default, so that a
+        # loopback consortium's discovery knows every peer about a second after start; Fabric's own
+        # (alive 5 s, state info 4 s, pull 4 s) for a province, where checking each message against the
+        # channel's policies costs more with every member.
+        "CORE_PEER_GOSSIP_ALIVETIMEINTERVAL": str(consortium.gossip.alive_interval),
+        "CORE_PEER_GOSSIP_ALIVEEXPIRATIONTIMEOUT": str(consortium.gossip.alive_expiration),
         "CORE_PEER_GOSSIP_RECONNECTINTERVAL": "1s",
-        "CORE_PEER_GOSSIP_PUBLISHSTATEINFOINTERVAL": "1s",
-        "CORE_PEER_GOSSIP_PULLINTERVAL": "1s",
+        "CORE_PEER_GOSSIP_PUBLISHSTATEINFOINTERVAL": str(consortium.gossip.state_info_interval),
+        "CORE_PEER_GOSSIP_PULLINTERVAL": str(consortium.gossip.pull_interval),
         # A committing peer does not wait for the private data of transactions that are invalid anyway
         # (Fabric's default is to try to pull it for up to pullRetryThreshold, 60 s, stalling every later
         # block: a transaction endorsed by the wrong organizations, say, writes to collections whose

@@ -861,3 +861,27 @@ def test_the_ephemeral_range_is_read_from_the_kernel_with_linuxs_default_as_fall
     assert _config_rules.ephemeral_port_range(tmp_path / "missing") == (32768, 60999)
     source.write_text("garbage\n")
     assert _config_rules.ephemeral_port_range(source) == (32768, 60999)
+
+
+def test_gossip_timers_default_to_one_second_and_take_fabrics_for_a_province() -> None:
+    assert str(_load(lambda d: None).gossip.state_info_interval) == "1s"
+
+    def province(document: dict[str, Any]) -> None:
+        document["gossip"] = {
+            "alive_interval": "5s",
+            "alive_expiration": "25s",
+            "state_info_interval": "4s",
+            "pull_interval": "4s",
+        }
+
+    gossip = _load(province).gossip
+    assert [str(d) for d in (gossip.alive_interval, gossip.alive_expiration)] == ["5s", "25s"]
+    assert [str(d) for d in (gossip.state_info_interval, gossip.pull_interval)] == ["4s", "4s"]
+
+    def broken(document: dict[str, Any]) -> None:
+        document["gossip"] = {"pull_interval": "often", "push": "1s"}
+
+    with pytest.raises(ConfigError) as raised:
+        _load(broken)
+    paths = {p.path for p in raised.value.problems}
+    assert {"gossip.pull_interval", "gossip.push"} <= paths
