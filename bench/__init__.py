@@ -1,5 +1,5 @@
-"""fabrx's benchmarks (``make bench``): Gateway clients (issue 5), chaincode runtimes (issue 4), network
-bring-up and block cutting (issue 3), and the pharma workload (issue 6).
+"""fabrx's benchmarks (``make bench``): Gateway clients, chaincode runtimes, network
+bring-up and block cutting, the pharma workload, and the province scale suite.
 
 Modules: :mod:`bench.load` (the closed-loop driver on fabrx's client, and the config both drivers
 read), :mod:`bench.runner` (one driver process, CPU sampled around its window), :mod:`bench.suites`

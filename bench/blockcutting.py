@@ -1,4 +1,4 @@
-"""The block-cutting suite (issue 3 item 9): what the channel's batch timeout costs an interactive system.
+"""The block-cutting suite: what the channel's batch timeout costs an interactive system.
 
 The orderer cuts a block after ``batch_timeout`` or ``max_message_count`` transactions, whichever comes
 first. At low load the timeout is what a submit waits for; at high load blocks fill before it expires.

@@ -1,4 +1,4 @@
-"""The network suite (issue 3 item 11): how long ``fabrx network up`` takes with the binaries present.
+"""The network suite: how long ``fabrx network up`` takes with the binaries present.
 
 Measured on the default consortium file (``network/consortium.yaml``: 7 CAs, 1 Raft orderer, 6 peers,
 the pharma chaincode), copied with its ports moved to :data:`NETWORK_PORT_BASE` into a fresh run

@@ -1,4 +1,4 @@
-"""The pharma suite (issue 6 item 10): second invoices through ``fabrx.pharma`` against a bare write.
+"""The pharma suite: second invoices through ``fabrx.pharma`` against a bare write.
 
 On the default consortium (``network/consortium.yaml``: six organizations, the pharma chaincode with
 its private data collections and its real endorsement policy), plus ``asset-py`` under the same

@@ -116,13 +116,13 @@ def _throughput_rows(
 
 
 def render_client_section(sections: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
-    """The client benchmark (issue 5): throughput, latency, client and server CPU per transaction."""
+    """The client benchmark: throughput, latency, client and server CPU per transaction."""
     concurrencies: Sequence[int] = meta["concurrencies"]
     top = max(concurrencies)
     header = " | ".join(f"C={c}" for c in concurrencies)
     rule = "|".join("---" for _ in range(len(concurrencies) + 2))
     parts = [
-        "## Gateway clients: submit and evaluate (issue 5)",
+        "## Gateway clients: submit and evaluate",
         "",
         render_provenance(meta),
         f"- Chaincode: {CHAINCODE_LABELS.get(meta['chaincode'], meta['chaincode'])}; client CPU per "
@@ -161,12 +161,12 @@ def render_client_section(sections: Mapping[str, Any], meta: Mapping[str, Any]) 
 
 
 def render_chaincode_section(sections: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
-    """The chaincode benchmark (issue 4): chaincode server CPU per transaction, evaluate throughput."""
+    """The chaincode benchmark: chaincode server CPU per transaction, evaluate throughput."""
     figures: Mapping[str, Mapping[str, Any]] = sections["chaincode"]
     top = max(meta["concurrencies"])
     client = meta["client"]
     parts = [
-        "## Chaincode runtimes: the asset workload (issue 4)",
+        "## Chaincode runtimes: the asset workload",
         "",
         render_provenance(meta),
         f"- Client: {CLIENT_LABELS.get(client, client)} at C={top}; chaincode CPU from the chaincode "

@@ -31,7 +31,7 @@ def render_network_section(figures: Mapping[str, Any], meta: Mapping[str, Any]) 
     goals = figures.get("goals", {})
     install = figures.get("install")
     lines = [
-        "## `fabrx network up` (issue 3 item 11)",
+        "## `fabrx network up`",
         "",
         *_head(meta),
         f"- Method: `ConsortiumNetwork.up()` from an empty run directory, median of fresh runs "
@@ -78,7 +78,7 @@ def render_blockcutting_section(
     """The ``blockcutting`` section: one row per batch timeout (``details`` name disturbed runs)."""
     low, high = meta["latency_concurrency"], meta["throughput_concurrency"]
     lines = [
-        "## Block cutting: the batch timeout (issue 3 item 9)",
+        "## Block cutting: the batch timeout",
         "",
         *_head(meta),
         "- Method: one bench network per batch timeout (max 100 transactions per block), fabrx's client "
@@ -103,7 +103,7 @@ def render_blockcutting_section(
 def render_pharma_section(figures: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
     """The ``pharma`` section: second invoices through ``fabrx.pharma`` against a bare public write."""
     lines = [
-        "## Pharma: second invoices against a bare write (issue 6 item 10)",
+        "## Pharma: second invoices against a bare write",
         "",
         *_head(meta),
         f"- Method: {meta['method']}",

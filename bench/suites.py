@@ -1,9 +1,9 @@
 """The benchmark suites: which driver runs they make and how their figures become results sections.
 
-* ``client`` (issue 5): submit and evaluate throughput and latency of each client (fabrx's Gateway
+* ``client``: submit and evaluate throughput and latency of each client (fabrx's Gateway
   client, the official Node client with its default signer and with an OpenSSL signer) at each
   concurrency, against one chaincode; client and server CPU per transaction at the highest concurrency.
-* ``chaincode`` (issue 4): the same workload at the highest concurrency, through one client, against
+* ``chaincode``: the same workload at the highest concurrency, through one client, against
   each chaincode runtime (fabrx's Python runtime, the Node contract API); chaincode server CPU per
   submitted and per evaluated transaction and evaluate throughput.
 
