@@ -175,6 +175,13 @@ def render_scale_section(figures: Mapping[str, Any], meta: Mapping[str, Any]) ->
     for window, cpu in (figures.get("cpu_ms_per_line") or {}).items():
         listed = ", ".join(f"{name} {ms}" for name, ms in cpu.items() if ms is not None)
         lines.append(f"- CPU ms per invoice line, {window} window, per process: {listed}")
+    default_rounds = figures.get("lines_per_s_bulk_rounds") or []
+    province_rounds = figures.get("lines_per_s_bulk_province_rounds") or []
+    if default_rounds and province_rounds:
+        default, province = (
+            ", ".join(f"{rate:,}" for rate in side) for side in (default_rounds, province_rounds)
+        )
+        lines.append(f"- Bulk rounds, lines/s: default {default}; province-sized {province}")
     errors = figures.get("errors") or {}
     if any(errors.values()):
         lines += ["", f"- Errors: {errors}; first: {figures.get('first_error')}"]

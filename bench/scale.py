@@ -8,11 +8,15 @@ sells second invoices of ``lines`` lines (two traceability codes each) to Hospit
 * **single**: one invoice per transaction (:meth:`fabrx.pharma.Distributor.issue_invoice`), ``C`` threads;
 * **bulk**: ``bulk_invoices`` invoices per transaction (``write_records``), ``C`` threads, each selling
   from its own batches (a *lane*) so that transactions in flight never update the same stock counter;
-* **bulk, province-sized**: the same after ``members`` member organizations are in the channel (added by
-  one channel configuration update signed by a majority of the members' admins; they run no nodes, which
-  is enough to grow the channel configuration every validation reads) and the regulator registered
-  ``parties`` hosted parties: neither may change the cost of an invoice (``members_ratio``);
-* **join**: a new hosted party, from its registration to its first accepted invoice.
+* **bulk, province-sized**: the same on a second consortium, up beside the first in the same run, after
+  ``members`` member organizations are in its channel (added by one channel configuration update signed
+  by a majority of the members' admins; they run no nodes, which is enough to grow the channel
+  configuration every validation reads) and its regulator registered ``parties`` hosted parties: neither
+  may change the cost of an invoice (``members_ratio``). The bulk windows of the two consortiums take
+  turns, ``rounds`` of each, and each side's figure is the median of its windows, so that a change in the
+  machine's load during the run falls on both sides alike;
+* **join**: a new hosted party of the province-sized consortium, from its registration to its first
+  accepted invoice.
 
 CPU time per invoice line of each process (both endorsing peers, the orderer, the chaincode server and
 the client in this process) is recorded for the bulk window, so the next bottleneck is visible.
@@ -21,8 +25,10 @@ the client in this process) is recorded for the bulk window, so the next bottlen
 
 from __future__ import annotations
 
+import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,15 +40,18 @@ from .pharma import MAKER, SELLER, _clients, _retrying, _supply_chain
 from .runner import BenchError
 from .threaded import threaded_loop
 
-__all__ = ["SCALE_PORT_BASE", "ScalePlan", "scale_figures", "scale_suite"]
+__all__ = ["PROVINCE_PORT_BASE", "SCALE_PORT_BASE", "ScalePlan", "scale_figures", "scale_suite"]
 
 # Clear of every other suite's ports, above Linux's ephemeral ports (see bench/__main__.py).
 SCALE_PORT_BASE = 64050
+PROVINCE_PORT_BASE = 64550
+"""The province-sized consortium's ports, beside the default one's."""
 BUYER = "HospitalAMSP"
 PARTY_HOST = "HospitalBMSP"
 CLIENT_CPU = "client (bench process)"
 GOALS = {"lines_per_s_bulk": 1500.0, "lines_per_s_single": 300.0, "members_ratio": 0.9, "join_s": 5.0}
-SETUP_SECONDS = 50.0
+SETUP_SECONDS = 100.0
+"""Both consortiums up and their supply chains recorded."""
 PROVINCE_GOSSIP = {
     "alive_interval": "5s",
     "alive_expiration": "25s",
@@ -68,16 +77,20 @@ class ScalePlan:
     parties: int = 5000
     members: int = 50
     """Member organizations in the channel for the province-sized window (the default six included)."""
+    rounds: int = 3
+    """Bulk windows of each consortium, taken in turns."""
 
     def __post_init__(self) -> None:
         if min(self.single_concurrency, self.bulk_concurrency) < 1:
             raise ValueError("scale concurrencies must be at least 1")
         if not 1 <= self.bulk_invoices <= 1000 or not 1 <= self.lines <= 9 or self.parties < 0:
             raise ValueError("bulk invoices 1..1000, lines 1..9, parties >= 0")
+        if self.rounds < 1:
+            raise ValueError("scale rounds must be at least 1")
 
     def estimated_seconds(self) -> float:
-        """Wall time of the suite, network and registrations included."""
-        windows = 4 * (self.warmup_s + self.duration_s + 1.0)
+        """Wall time of the suite, networks and registrations included."""
+        windows = (2 + 2 * self.rounds) * (self.warmup_s + self.duration_s + 1.0)
         return SETUP_SECONDS + windows + self.parties / 500
 
 
@@ -87,28 +100,41 @@ def _rate(outcome: LoopOutcome, per_operation: int) -> float:
     return round(len(outcome.latencies_ms) * per_operation / outcome.elapsed_s, 1)
 
 
+def _median_rate(outcomes: Sequence[LoopOutcome], per_operation: int) -> float | None:
+    rates = [_rate(outcome, per_operation) for outcome in outcomes]
+    return round(statistics.median(rates), 1) if rates else None
+
+
 def scale_figures(
     *,
     single: LoopOutcome,
-    bulk: LoopOutcome,
+    bulk: Sequence[LoopOutcome],
     bulk_with_members: LoopOutcome | None = None,
-    bulk_with_parties: LoopOutcome | None,
+    bulk_with_parties: Sequence[LoopOutcome],
     plan: ScalePlan,
     join_s: float | None,
     cpu_ms_per_line: dict[str, dict[str, float | None]],
 ) -> dict[str, Any]:
-    """The ``scale`` results section; ``cpu_ms_per_line`` per window (single, bulk, members, province)."""
+    """The ``scale`` results section.
+
+    ``bulk`` and ``bulk_with_parties`` are the rounds of each consortium's bulk window: each figure is
+    the median of its rounds' rates (every round's rate is kept under ``..._rounds``), and
+    ``members_ratio`` divides the province-sized median by the default one. ``cpu_ms_per_line`` is per
+    window (single, bulk, members, province; the rounds of one side summed).
+    """
     per_bulk = plan.lines * plan.bulk_invoices
     lines_single = _rate(single, plan.lines)
-    lines_bulk = _rate(bulk, per_bulk)
+    lines_bulk = _median_rate(bulk, per_bulk)
     with_members = _rate(bulk_with_members, per_bulk) if bulk_with_members is not None else None
-    with_parties = _rate(bulk_with_parties, per_bulk) if bulk_with_parties is not None else None
+    with_parties = _median_rate(bulk_with_parties, per_bulk)
     ratio = round(with_parties / lines_bulk, 3) if with_parties and lines_bulk else None
     return {
         "lines_per_s_bulk": lines_bulk,
         "lines_per_s_single": lines_single,
         "lines_per_s_bulk_members": with_members,
         "lines_per_s_bulk_province": with_parties,
+        "lines_per_s_bulk_rounds": [_rate(outcome, per_bulk) for outcome in bulk],
+        "lines_per_s_bulk_province_rounds": [_rate(outcome, per_bulk) for outcome in bulk_with_parties],
         "members": plan.members,
         "parties": plan.parties,
         "members_ratio": ratio,
@@ -118,13 +144,16 @@ def scale_figures(
         "invoices_per_bulk_transaction": plan.bulk_invoices,
         "single_concurrency": plan.single_concurrency,
         "bulk_concurrency": plan.bulk_concurrency,
+        "rounds": plan.rounds,
         "errors": {
             "single": single.errors,
-            "bulk": bulk.errors,
+            "bulk": sum(outcome.errors for outcome in bulk),
             "bulk_with_members": bulk_with_members.errors if bulk_with_members is not None else None,
-            "bulk_with_parties": bulk_with_parties.errors if bulk_with_parties is not None else None,
+            "bulk_with_parties": sum(outcome.errors for outcome in bulk_with_parties),
         },
-        "first_error": single.first_error or bulk.first_error,
+        "first_error": next(
+            (o.first_error for o in (single, *bulk, *bulk_with_parties) if o.first_error), None
+        ),
         "goals": dict(GOALS),
     }
 
@@ -262,11 +291,77 @@ def _join(clients: Any, workload: Any, tag: str) -> float:
     return time.monotonic() - started
 
 
+class _Side:
+    """One consortium of the suite: its clients, and the next invoice of each lane its seller sells."""
+
+    def __init__(self, up: UpNetwork, clients: Any, workload: Any) -> None:
+        self.up = up
+        self.clients = clients
+        self.workload = workload
+        self.watched = _watched(up)
+        self._sold = [0] * len(workload.lanes)  # each lane is only ever sold from by its own thread
+
+    def next_invoices(self, lane: int, count: int) -> list[Any]:
+        first = self._sold[lane]
+        self._sold[lane] += count
+        return [self.workload.second_invoice(lane, first + i) for i in range(count)]
+
+    def single(self, worker: int, sequence: int) -> object:
+        return self.clients.distributor(SELLER).issue_invoice(self.next_invoices(worker, 1)[0])
+
+    def bulk(self, invoices: int) -> Callable[[int, int], object]:
+        def operation(worker: int, sequence: int) -> object:
+            result = self.clients.distributor(SELLER).write_records(
+                self.next_invoices(worker, invoices), batch_size=invoices, in_flight=1
+            )
+            if result.refused:
+                first = result.refused[0]
+                raise BenchError(f"an invoice was refused: {first.rule} {first.field}: {first.message}")
+            return result
+
+        return operation
+
+
+@contextmanager
+def _side(consortium: dict[str, Any], label: str, workload: Any, progress: Progress) -> Iterator[_Side]:
+    """A consortium up, its clients open and its supply chain recorded."""
+    with running_network(consortium, label=label, progress=progress) as up, _clients(up) as clients:
+        try:
+            _supply_chain(clients, workload, progress)
+        except Exception as exc:
+            raise BenchError(f"recording the supply chain failed: {type(exc).__name__}: {exc}") from exc
+        yield _Side(up, clients, workload)
+
+
+class _CpuPerLine:
+    """CPU seconds of each watched process and invoice lines, summed per window label."""
+
+    def __init__(self) -> None:
+        self._seconds: dict[str, dict[str, float]] = {}
+        self._lines: dict[str, int] = {}
+
+    def add(self, label: str, before: dict[str, float], after: dict[str, float], lines: int) -> None:
+        totals = self._seconds.setdefault(label, {})
+        for name in before:
+            totals[name] = totals.get(name, 0.0) + after[name] - before[name]
+        self._lines[label] = self._lines.get(label, 0) + lines
+
+    def figures(self) -> dict[str, dict[str, float | None]]:
+        return {
+            label: {
+                name: round(seconds * 1000 / self._lines[label], 3) if self._lines[label] else None
+                for name, seconds in totals.items()
+            }
+            for label, totals in self._seconds.items()
+        }
+
+
 def scale_suite(plan: ScalePlan, *, progress: Progress = lambda _: None) -> dict[str, Any]:
-    """Bring up the default consortium, record the supply chain, measure; returns the ``scale`` section.
+    """Bring up the default consortium and a province-sized one, record the supply chain on both,
+    measure; returns the ``scale`` section.
 
     Raises:
-        BenchError: Fabric is missing, the network did not come up, or a set-up write was refused.
+        BenchError: Fabric is missing, a network did not come up, or a set-up write was refused.
     """
     from fabrx_pharma.policy import CHINA_STANDARD_TIME
 
@@ -283,78 +378,71 @@ def scale_suite(plan: ScalePlan, *, progress: Progress = lambda _: None) -> dict
     )
     template = dict(load_template(DEFAULT_CONSORTIUM))
     template["gossip"] = dict(PROVINCE_GOSSIP)
-    consortium = variant(template, port_base=SCALE_PORT_BASE)
-    with running_network(consortium, label="scale", progress=progress) as up, _clients(up) as clients:
-        try:
-            _supply_chain(clients, workload, progress)
-        except Exception as exc:
-            raise BenchError(f"recording the supply chain failed: {type(exc).__name__}: {exc}") from exc
-        distributor = clients.distributor(SELLER)
-        sold = [0] * lanes  # next invoice of each lane; only the lane's own thread touches it
+    cpu_per_line = _CpuPerLine()
+    per_bulk = plan.lines * plan.bulk_invoices
 
-        def next_invoices(lane: int, count: int) -> list[Any]:
-            first = sold[lane]
-            sold[lane] += count
-            return [workload.second_invoice(lane, first + i) for i in range(count)]
+    def measure(
+        label: str, side: _Side, operation: Callable[[int, int], object], concurrency: int, per_op: int
+    ) -> LoopOutcome:
+        marks: list[dict[str, float]] = []
 
-        def single(worker: int, sequence: int) -> object:
-            return distributor.issue_invoice(next_invoices(worker, 1)[0])
+        def sample() -> None:
+            marks.append({**cpu.trees_cpu_seconds(side.watched), CLIENT_CPU: time.process_time()})
 
-        def bulk(worker: int, sequence: int) -> object:
-            result = distributor.write_records(
-                next_invoices(worker, plan.bulk_invoices), batch_size=plan.bulk_invoices, in_flight=1
+        outcome = threaded_loop(
+            operation,
+            concurrency=concurrency,
+            duration_s=plan.duration_s,
+            warmup_s=plan.warmup_s,
+            on_window_edge=sample,
+        )
+        cpu_per_line.add(label, marks[0], marks[1], len(outcome.latencies_ms) * per_op)
+        progress(f"scale {label}: {_rate(outcome, per_op)} lines/s")
+        return outcome
+
+    with ExitStack() as stack:
+        default = stack.enter_context(
+            _side(variant(template, port_base=SCALE_PORT_BASE), "scale", workload, progress)
+        )
+        province = stack.enter_context(
+            _side(variant(template, port_base=PROVINCE_PORT_BASE), "scale-province", workload, progress)
+        )
+        with_members = None
+        if plan.members > len(province.up.network.consortium.orgs):
+            _grow_channel(province.up, plan.members, progress)
+            label = f"bulk, {plan.members} members"
+            with_members = measure(
+                label, province, province.bulk(plan.bulk_invoices), plan.bulk_concurrency, per_bulk
             )
-            if result.refused:
-                first = result.refused[0]
-                raise BenchError(f"an invoice was refused: {first.rule} {first.field}: {first.message}")
-            return result
-
-        watched = _watched(up)
-        cpu_ms_per_line: dict[str, dict[str, float | None]] = {}
-
-        def measure(
-            label: str, operation: Callable[[int, int], object], concurrency: int, per_op: int
-        ) -> LoopOutcome:
-            marks: list[dict[str, float]] = []
-
-            def sample() -> None:
-                marks.append({**cpu.trees_cpu_seconds(watched), CLIENT_CPU: time.process_time()})
-
-            outcome = threaded_loop(
-                operation,
-                concurrency=concurrency,
-                duration_s=plan.duration_s,
-                warmup_s=plan.warmup_s,
-                on_window_edge=sample,
-            )
-            lines_done = len(outcome.latencies_ms) * per_op
-            cpu_ms_per_line[label] = {
-                name: round((marks[1][name] - marks[0][name]) * 1000 / lines_done, 3) if lines_done else None
-                for name in marks[0]
-            }
-            progress(f"scale {label}: {_rate(outcome, per_op)} lines/s")
-            return outcome
-
-        per_bulk = plan.lines * plan.bulk_invoices
-        single_run = measure("single", single, plan.single_concurrency, plan.lines)
-        bulk_run = measure("bulk", bulk, plan.bulk_concurrency, per_bulk)
-        with_members = with_parties = None
-        if plan.members > len(up.network.consortium.orgs):
-            _grow_channel(up, plan.members, progress)
-            with_members = measure(f"bulk, {plan.members} members", bulk, plan.bulk_concurrency, per_bulk)
         if plan.parties:
-            _register_parties(clients, plan.parties, workload.tag, progress)
-            label = f"bulk, {plan.members} members and {plan.parties} parties"
-            with_parties = measure(label, bulk, plan.bulk_concurrency, per_bulk)
-        join_s = _join(clients, workload, workload.tag)
+            _register_parties(province.clients, plan.parties, workload.tag, progress)
+        single = measure("single", default, default.single, plan.single_concurrency, plan.lines)
+        bulk: list[LoopOutcome] = []
+        with_parties: list[LoopOutcome] = []
+        province_label = f"bulk, {plan.members} members and {plan.parties} parties"
+        for _ in range(plan.rounds):
+            bulk.append(
+                measure("bulk", default, default.bulk(plan.bulk_invoices), plan.bulk_concurrency, per_bulk)
+            )
+            with_parties.append(
+                measure(
+                    province_label,
+                    province,
+                    province.bulk(plan.bulk_invoices),
+                    plan.bulk_concurrency,
+                    per_bulk,
+                )
+            )
+        join_s = _join(province.clients, workload, workload.tag)
         progress(f"scale join: {join_s:.2f} s")
-    figures = scale_figures(
-        single=single_run,
-        bulk=bulk_run,
-        bulk_with_members=with_members,
-        bulk_with_parties=with_parties,
-        plan=plan,
-        join_s=join_s,
-        cpu_ms_per_line=cpu_ms_per_line,
-    )
-    return {"scale": figures}
+    return {
+        "scale": scale_figures(
+            single=single,
+            bulk=bulk,
+            bulk_with_members=with_members,
+            bulk_with_parties=with_parties,
+            plan=plan,
+            join_s=join_s,
+            cpu_ms_per_line=cpu_per_line.figures(),
+        )
+    }

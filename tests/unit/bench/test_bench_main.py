@@ -23,9 +23,10 @@ def test_default_make_bench_fits_the_ten_minute_budget() -> None:
     assert estimate_seconds(args, parse_suites(args.suite)) <= TIME_BUDGET_S
 
 
-def test_blockcutting_alongside_the_defaults_would_not_fit() -> None:
-    args = _parse_args([])
-    assert estimate_seconds(args, (*DEFAULT_SUITES, "blockcutting")) > TIME_BUDGET_S
+def test_a_plan_over_the_budget_is_refused_before_anything_runs() -> None:
+    args = _parse_args(["--scale-duration", "600"])
+    assert estimate_seconds(args, parse_suites(args.suite)) > TIME_BUDGET_S
+    assert main(["--scale-duration", "600", "--dry-run"]) == 2
 
 
 def test_dry_run_of_a_bad_suite_exits_with_usage_status() -> None:
