@@ -362,7 +362,7 @@ def run_scale_suite(args: argparse.Namespace, argv: list[str]) -> None:
         "consortium from registration to its first accepted invoice"
     )
     meta = {**_meta(args, description, _fabric_bin(), argv), "method": method}
-    update_results(args.results, {**sections, "meta": {"scale": meta}})
+    update_results(args.results, {**sections, "meta": {"scale": meta}}, replace=("scale",))
     update_docs(args.docs, "scale", render_scale_section(sections["scale"], meta))
 
 

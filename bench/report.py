@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +56,13 @@ def _write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def update_results(path: str | Path, update: Mapping[str, Any]) -> dict[str, Any]:
+def update_results(
+    path: str | Path, update: Mapping[str, Any], *, replace: Collection[str] = ()
+) -> dict[str, Any]:
     """Merge ``update`` into the JSON file at ``path`` (created if missing); return the merged whole.
+
+    The top-level sections named in ``replace`` are written whole instead of merged, for a suite whose
+    one run measures every figure of its section (no figure of an earlier run survives beside them).
 
     Raises:
         ValueError: the existing file is not a JSON object (it is left untouched).
@@ -71,7 +76,8 @@ def update_results(path: str | Path, update: Mapping[str, Any]) -> dict[str, Any
             raise ValueError(f"{target} is not valid JSON ({exc}); fix or delete it") from exc
         if not isinstance(existing, dict):
             raise ValueError(f"{target} holds a JSON {type(existing).__name__}, expected an object")
-    merged = merge_results(existing, update)
+    kept = {key: value for key, value in existing.items() if key not in replace}
+    merged = merge_results(kept, update)
     _write_atomically(target, json.dumps(merged, indent=2, sort_keys=True) + "\n")
     return merged
 

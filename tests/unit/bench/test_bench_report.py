@@ -44,6 +44,15 @@ def test_update_results_creates_then_merges_the_file(tmp_path: Path) -> None:
     assert [p.name for p in path.parent.iterdir()] == ["results.json"], "no temporary file may be left"
 
 
+def test_a_replaced_section_keeps_no_figure_of_the_earlier_run(tmp_path: Path) -> None:
+    path = tmp_path / "results.json"
+    update_results(path, {"scale": {"cpu": {"old window": 1.0}, "ratio": 0.6}, "submit": {"node": 1}})
+    update_results(path, {"scale": {"cpu": {"bulk": 0.4}}}, replace=("scale",))
+    on_disk = json.loads(path.read_text())
+    assert on_disk["scale"] == {"cpu": {"bulk": 0.4}}
+    assert on_disk["submit"] == {"node": 1}
+
+
 @pytest.mark.parametrize("content", ["{not json", "[1, 2]"])
 def test_update_results_refuses_a_damaged_file_and_leaves_it_alone(tmp_path: Path, content: str) -> None:
     path = tmp_path / "results.json"
