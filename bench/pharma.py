@@ -88,6 +88,7 @@ def bare_chaincode(pharma: Mapping[str, Any]) -> dict[str, Any]:
         "channel": pharma["channel"],
         "version": "1.0",
         "runtime": {"python": "asset:AssetContract"},
+        "server": {"shared": True},  # one process whose CPU per transaction is measured
         "endorsement_policy": pharma["endorsement_policy"],
     }
 
@@ -209,7 +210,8 @@ def _watched(up: UpNetwork) -> dict[str, int]:
         "peer DistributorA": "peer0.DistributorA",
         "peer Regulator": "peer0.Regulator",
         "orderer": "orderer0.Orderer",
-        "chaincode pharma": "chaincode.pharma",
+        "chaincode pharma DistributorA": "chaincode.pharma.DistributorA",
+        "chaincode pharma Regulator": "chaincode.pharma.Regulator",
         "chaincode asset-py": "chaincode.asset-py",
     }
     return {label: processes[node].pid for label, node in names.items() if node in processes}

@@ -164,7 +164,8 @@ def _watched(up: UpNetwork) -> dict[str, int]:
         "peer DistributorA": "peer0.DistributorA",
         "peer Regulator": "peer0.Regulator",
         "orderer": "orderer0.Orderer",
-        "chaincode pharma": "chaincode.pharma",
+        "chaincode pharma DistributorA": "chaincode.pharma.DistributorA",
+        "chaincode pharma Regulator": "chaincode.pharma.Regulator",
     }
     return {label: processes[node].pid for label, node in names.items() if node in processes}
 

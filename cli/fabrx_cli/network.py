@@ -51,7 +51,7 @@ def down(obj: CliContext, purge: bool) -> None:
 @click.argument("node")
 @click.pass_obj
 def restart(obj: CliContext, node: str) -> None:
-    """Restart one node (e.g. peer0.HospitalA, orderer0.Orderer, ca.Regulator, chaincode.pharma).
+    """Restart one node (e.g. peer0.HospitalA, orderer0.Orderer, ca.Regulator, chaincode.pharma.HospitalA).
 
     Stops it if it runs, starts it, waits until it is healthy; every other node keeps running.
     """

@@ -599,13 +599,26 @@ def _parse_runtime(f: _Fields) -> ChaincodeRuntime:
     return runtime
 
 
+def _parse_chaincode_server(f: _Fields) -> ChaincodeServer:
+    ports: dict[str, int] = {}
+    for org, value in f.mapping("ports").items():
+        path = f.at("ports") + f".{org}"
+        if isinstance(value, bool) or not isinstance(value, int):
+            f.problems.error(path, f"expected an integer, got {describe(value)}")
+        elif not MIN_PORT <= value <= MAX_PORT:
+            f.problems.error(path, f"{value} is out of range: must be between {MIN_PORT} and {MAX_PORT}")
+        else:
+            ports[str(org)] = value
+    return ChaincodeServer(shared=f.boolean("shared"), port=f.port("port"), ports=ports)
+
+
 def _parse_chaincode(f: _Fields) -> Chaincode:
     return Chaincode(
         name=f.text("name", pattern=_CHAINCODE, hint="letters and digits, joined by single '-' or '_'"),
         channel=f.text("channel"),
         version=f.text("version", pattern=_CC_VERSION, hint="letters, digits and . _ + -"),
         sequence=f.integer("sequence", minimum=1),
-        server=f.section("server", ChaincodeServer, lambda s: ChaincodeServer(port=s.port("port"))),
+        server=f.section("server", ChaincodeServer, _parse_chaincode_server),
         runtime=f.section("runtime", ChaincodeRuntime, _parse_runtime),
         endorsement_policy=_parse_endorsement(f, "endorsement_policy") or DEFAULT_ENDORSEMENT,
         collections=f.items("collections", Collection, _parse_collection),

@@ -21,6 +21,7 @@ from .config import (
     ORG_ADMIN_USER,
     ROLE_ATTRIBUTE,
     CertificateAuthority,
+    Chaincode,
     ChaincodeServer,
     Client,
     ConsensusVariant,
@@ -208,7 +209,22 @@ def _port_slots(c: Consortium) -> Iterator[_PortSlot]:
             ]
             yield from node(f"orgs[{i}].peers[{j}]", f"orgs[{i}].peers[{j}]", ports)
     for k, cc in enumerate(c.chaincodes):
-        yield from node(f"chaincodes[{k}].server", f"chaincodes[{k}].server", [("port", cc.server.port)])
+        owner = f"chaincodes[{k}].server"
+        if cc.server.shared:
+            yield from node(owner, owner, [("port", cc.server.port)])
+        else:
+            ports = [(name, cc.server.ports.get(name, AUTO_PORT)) for name in _serving_orgs(c, cc)]
+            yield from node(owner, f"{owner}.ports", ports)
+
+
+def _serving_orgs(c: Consortium, cc: Chaincode) -> list[str]:
+    """The organizations that run their own server of ``cc``: its channel's members with peers (a
+    channel without ``orgs`` has every organization; unknown names are reported elsewhere)."""
+    channel = next((ch for ch in c.channels if ch.name == cc.channel), None)
+    if channel is None:
+        return []
+    by_name = {o.name: o for o in c.orgs}
+    return [name for name in channel.orgs or tuple(by_name) if name in by_name and by_name[name].peers]
 
 
 def _check_ports(problems: Problems, c: Consortium) -> None:
@@ -295,6 +311,33 @@ def _check_chaincodes(problems: Problems, c: Consortium) -> None:
             ((f"{path}.collections[{j}].name", col.name) for j, col in enumerate(cc.collections)),
             "collection name",
         )
+        _check_chaincode_server(problems, c, cc, f"{path}.server")
+
+
+def _check_chaincode_server(problems: Problems, c: Consortium, cc: Chaincode, path: str) -> None:
+    server = cc.server
+    if server.shared:
+        if server.ports:
+            problems.error(
+                f"{path}.ports",
+                "a shared server has one port (server.port); ports per organization are for servers "
+                "that each organization runs (leave out shared)",
+            )
+        return
+    if server.port:
+        problems.error(
+            f"{path}.port",
+            "each organization runs its own server of this chaincode: pin a port per organization under "
+            "server.ports (e.g. ports: {Regulator: 7099}), or set shared: true for one server for all",
+        )
+    serving = _serving_orgs(c, cc)
+    for name in server.ports:
+        if name not in serving:
+            problems.error(
+                f"{path}.ports.{name}",
+                f"{name!r} runs no server of chaincode {cc.name!r}: the organizations with peers on channel "
+                f"{cc.channel!r} are {', '.join(serving) or 'none'}{suggest(name, serving)}",
+            )
 
 
 def _signature(policy: EndorsementPolicy | None) -> str:
@@ -410,7 +453,11 @@ def resolve(problems: Problems, c: Consortium) -> Consortium:
     channels = tuple(dataclasses.replace(ch, orgs=ch.orgs or all_orgs) for ch in c.channels)
     chaincodes = []
     for k, cc in enumerate(c.chaincodes):
-        server = ChaincodeServer(port=port(f"chaincodes[{k}].server", "port"))
+        owner = f"chaincodes[{k}].server"
+        if cc.server.shared:
+            server = ChaincodeServer(shared=True, port=port(owner, "port"))
+        else:
+            server = ChaincodeServer(ports={name: port(owner, name) for name in _serving_orgs(c, cc)})
         chaincodes.append(dataclasses.replace(cc, server=server))
     return dataclasses.replace(
         c, orderer_org=orderer_org, orgs=orgs, channels=channels, chaincodes=tuple(chaincodes)

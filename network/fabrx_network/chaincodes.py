@@ -1,12 +1,18 @@
 """Chaincode-as-a-service: TLS identities, packages, chaincode server processes and deployment.
 
-Each chaincode of the consortium runs as one server process that the peers of every organization dial
-(CCaaS). Its TLS identities come from the orderer organization's CA, the consortium operator's:
+A chaincode runs as server processes that peers dial (CCaaS). By default each organization of the
+chaincode's channel that has peers runs its own server for its own peers (node ``chaincode.<name>.<org>``,
+files under ``orgs/<org>/chaincode/<name>/``), with TLS identities from its own CA:
 
-- the server certificate (``server.crt``) that peers verify with ``root_cert`` from connection.json;
-- one client certificate that every peer presents (``client_cert`` in connection.json), which the
-  server checks against the same CA (``CHAINCODE_CLIENT_CA_CERT``): only peers holding the installed
-  package can call the chaincode.
+- the server certificate (``server.crt``) that its peers verify with ``root_cert`` from connection.json;
+- one client certificate that its peers present (``client_cert`` in connection.json), which the server
+  checks against the same CA (``CHAINCODE_CLIENT_CA_CERT``): only peers holding the organization's
+  installed package can call its server.
+
+So each organization installs its own package (its server's address and TLS material) and approves the
+common definition with its own package id; nothing of one organization's chaincode server is shared with
+another. A chaincode with ``server: {shared: true}`` runs one server (node ``chaincode.<name>``) for every
+organization's peers instead, with TLS identities from the orderer organization's CA.
 
 The package (``connection.json`` + ``metadata.json``) is built in Python and is byte-for-byte
 reproducible, so re-running ``up`` computes the same package id and finds it installed.
@@ -24,7 +30,7 @@ from fabrx.admin import ChaincodeDefinition, CollectionConfig, ccaas_package
 from fabrx.admin.ccaas import ChaincodePackage
 from fabrx.ca import CAClient
 
-from .config import Chaincode, Consortium, EndorsementPolicy
+from .config import Chaincode, Consortium, EndorsementPolicy, Organization
 from .errors import NetworkError
 from .identities import IdentityPlan, bootstrap_password, issue_identity
 from .layout import MspFolder, RunLayout, TlsFiles
@@ -34,14 +40,16 @@ __all__ = [
     "ChaincodeFiles",
     "chaincode_definition",
     "chaincode_files",
+    "chaincode_node",
     "chaincode_process",
+    "chaincode_servers",
     "prepare_chaincode",
 ]
 
 
 @dataclass(frozen=True)
 class ChaincodeFiles:
-    """Where one chaincode's TLS material and package live in the run directory."""
+    """Where one chaincode server's TLS material and package live in the run directory."""
 
     server_tls: TlsFiles
     peer_client_tls: TlsFiles
@@ -52,8 +60,31 @@ class ChaincodeFiles:
         return self.package.stem.removesuffix(".tar")
 
 
-def chaincode_files(layout: RunLayout, chaincode: Chaincode) -> ChaincodeFiles:
-    root = layout.chaincode_dir(chaincode.name)
+def chaincode_servers(consortium: Consortium, chaincode: Chaincode) -> tuple[Organization | None, ...]:
+    """The servers of ``chaincode``: one per organization that runs its own, or ``(None,)`` for the
+    one shared server."""
+    if chaincode.server.shared:
+        return (None,)
+    return consortium.chaincode_server_orgs(chaincode)
+
+
+def chaincode_node(chaincode: Chaincode, org: Organization | str | None) -> str:
+    """The node name of a chaincode server: ``chaincode.pharma.HospitalA``, or ``chaincode.pharma``
+    for a shared server."""
+    if org is None:
+        return f"chaincode.{chaincode.name}"
+    return f"chaincode.{chaincode.name}.{org if isinstance(org, str) else org.name}"
+
+
+def chaincode_files(
+    layout: RunLayout, chaincode: Chaincode, org: Organization | None = None
+) -> ChaincodeFiles:
+    """The files of ``org``'s server of ``chaincode`` (of the shared server when ``org`` is None)."""
+    root = (
+        layout.chaincode_dir(chaincode.name)
+        if org is None
+        else layout.org_chaincode_dir(org.name, chaincode.name)
+    )
     return ChaincodeFiles(
         server_tls=TlsFiles(
             cert=root / "tls/server.crt", key=root / "tls/server.key", ca_cert=root / "tls/ca.crt"
@@ -68,26 +99,36 @@ def chaincode_files(layout: RunLayout, chaincode: Chaincode) -> ChaincodeFiles:
 
 
 def prepare_chaincode(
-    consortium: Consortium, layout: RunLayout, chaincode: Chaincode, operator_ca: CaServer
+    consortium: Consortium,
+    layout: RunLayout,
+    chaincode: Chaincode,
+    ca: CaServer,
+    org: Organization | None = None,
 ) -> ChaincodePackage:
-    """Issue the chaincode's TLS identities (once) and build its CCaaS package (written to the run dir)."""
-    files = chaincode_files(layout, chaincode)
-    org = operator_ca.org
+    """Issue the TLS identities of ``org``'s server of ``chaincode`` (once) and build the package its
+    peers install (written to the run directory).
+
+    ``ca`` issues the identities: ``org``'s own CA, or the orderer organization's for the shared server
+    (``org`` None).
+    """
+    files = chaincode_files(layout, chaincode, org)
+    issuer = ca.org
     wanted = [
-        (f"cc-{chaincode.name}.{org}", files.server_tls, (consortium.host, "localhost")),
-        (f"cc-{chaincode.name}-peers.{org}", files.peer_client_tls, ()),
+        (f"cc-{chaincode.name}.{issuer}", files.server_tls, (consortium.host, "localhost")),
+        (f"cc-{chaincode.name}-peers.{issuer}", files.peer_client_tls, ()),
     ]
     missing = [w for w in wanted if not (w[1].cert.exists() and w[1].key.exists())]
     if missing:
-        password = bootstrap_password(layout, org)
-        with CAClient(operator_ca.url, tls_root_certs=operator_ca.ca_cert.read_bytes()) as client:
+        password = bootstrap_password(layout, issuer)
+        with CAClient(ca.url, tls_root_certs=ca.ca_cert.read_bytes()) as client:
             registrar = client.enroll(CA_BOOTSTRAP_USER, password)
             for enrollment_id, tls, hosts in missing:
-                plan = IdentityPlan(org, enrollment_id, "client", MspFolder(tls.cert.parent / "msp"), tls)
+                plan = IdentityPlan(issuer, enrollment_id, "client", MspFolder(tls.cert.parent / "msp"), tls)
                 issue_identity(client, registrar, password, plan, hosts)
+    port = chaincode.server.port_of(org.name) if org is not None else chaincode.server.port
     package = ccaas_package(
         f"{chaincode.name}_{chaincode.version}",
-        address=f"{consortium.host}:{chaincode.server.port}",
+        address=f"{consortium.host}:{port}",
         dial_timeout="10s",
         tls_required=True,
         client_auth_required=True,
@@ -132,16 +173,23 @@ def _policy(policy: EndorsementPolicy) -> str | None:
 
 
 def chaincode_process(
-    consortium: Consortium, layout: RunLayout, chaincode: Chaincode, package_id: str, base_dir: Path
+    consortium: Consortium,
+    layout: RunLayout,
+    chaincode: Chaincode,
+    package_id: str,
+    base_dir: Path,
+    org: Organization | None = None,
 ) -> ProcessSpec:
-    """The server process of ``chaincode`` (Python on fabrx_chaincode, or Node for reference runs).
+    """The process of ``org``'s server of ``chaincode`` (the shared server when ``org`` is None):
+    Python on fabrx_chaincode, or Node for reference runs.
 
     ``base_dir`` is the folder of the consortium file: Python modules and Node module paths named in
     ``runtime`` are resolved from it.
     """
-    files = chaincode_files(layout, chaincode)
-    node = f"chaincode.{chaincode.name}"
-    address = f"{consortium.host}:{chaincode.server.port}"
+    files = chaincode_files(layout, chaincode, org)
+    node = chaincode_node(chaincode, org)
+    port = chaincode.server.port_of(org.name) if org is not None else chaincode.server.port
+    address = f"{consortium.host}:{port}"
     tls = files.server_tls
     if chaincode.runtime.python:
         argv: tuple[str, ...] = (sys.executable, "-m", "fabrx_chaincode", chaincode.runtime.python)
@@ -183,7 +231,7 @@ def chaincode_process(
         cwd=base_dir,
         log_path=layout.log_file(node),
         health_url="",
-        ports=(chaincode.server.port,),
+        ports=(port,),
         env_file=layout.node_env_file(node),
     )
 

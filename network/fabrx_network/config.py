@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -344,9 +344,25 @@ class ChaincodeRuntime:
 
 @dataclass(frozen=True)
 class ChaincodeServer:
-    """The chaincode-as-a-service listener on the host; one server serves the peers of every org."""
+    """Where a chaincode runs as a service (CCaaS) for the peers.
 
+    By default each organization of the chaincode's channel that has peers runs its own server for its
+    own peers, with TLS identities from its own CA: ``ports`` maps the organization's name to its
+    server's port (every one filled in once loaded). ``shared: true`` runs one server for the peers of
+    every organization instead, on ``port``, with TLS identities from the orderer organization's CA: a
+    convenience for development chaincodes that no member has to own.
+    """
+
+    shared: bool = False
     port: int = AUTO_PORT
+    ports: Mapping[str, int] = field(default_factory=dict)
+
+    def port_of(self, org: str) -> int:
+        """The port of ``org``'s server (the shared server's port when ``shared``).
+
+        Raises ``KeyError`` if ``org`` runs no server of this chaincode.
+        """
+        return self.port if self.shared else self.ports[org]
 
 
 @dataclass(frozen=True)
@@ -423,6 +439,13 @@ class Consortium:
     def channel_orgs(self, channel: Channel) -> tuple[Organization, ...]:
         """The member organizations of ``channel``, in channel order."""
         return tuple(self.org(name) for name in channel.orgs)
+
+    def chaincode_server_orgs(self, chaincode: Chaincode) -> tuple[Organization, ...]:
+        """The organizations that run a server of ``chaincode`` for their own peers: the members of its
+        channel that have peers, in channel order; none when the chaincode's server is shared."""
+        if chaincode.server.shared:
+            return ()
+        return tuple(o for o in self.channel_orgs(self.channel(chaincode.channel)) if o.peers)
 
 
 # --------------------------------------------------------------------------------------------------

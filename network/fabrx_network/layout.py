@@ -24,6 +24,8 @@ The default root is ``.fabrx/<consortium name>``. Computing a path never touches
     │   │   ├── msp/                    signcerts/cert.pem, keystore/, cacerts/, config.yaml
     │   │   └── tls/                    server.crt, server.key, ca.crt
     │   ├── orderers/<orderer>/         the same for orderers (orderer organization only)
+    │   ├── chaincode/<name>/           the organization's own server of a chaincode: package (its peers'
+    │   │                               TLS client key inside), tls/ (server), peer-client/ (its peers')
     │   └── users/<user>/               client identities: "admin" (node OU admin) and each SDK client
     │       ├── msp/
     │       └── tls/                    client.crt, client.key, ca.crt (mutual TLS: orderer admin API)
@@ -34,7 +36,7 @@ The default root is ``.fabrx/<consortium name>``. Computing a path never touches
     │                                   orderers: ledger/ and consensus/{wal,snapshot}/
     ├── logs/<node>.log                 stdout and stderr of each process
     ├── builders/ccaas/                 external chaincode builder of the peers (bin/detect, build, release)
-    └── chaincode/<name>/               chaincode package, connection.json and server state
+    └── chaincode/<name>/               a shared chaincode server (``shared: true``): package and TLS
 
 Secrets: private keys sit in each ``msp/keystore`` and ``tls/`` folder and the CA bootstrap password in
 ``bootstrap-admin.secret``; the orchestration creates those with mode 0600, the root with mode 0700, and
@@ -290,8 +292,12 @@ class RunLayout:
         return self._root / "chaincode"
 
     def chaincode_dir(self, name: str) -> Path:
-        """Everything about one chaincode: its package, connection.json and server files."""
+        """A shared chaincode server's files: its package and TLS identities (``shared: true``)."""
         return self.chaincode_root / name
+
+    def org_chaincode_dir(self, org: str, name: str) -> Path:
+        """The files of ``org``'s own server of chaincode ``name``: its package and TLS identities."""
+        return self.org_dir(org) / "chaincode" / name
 
 
 def _server_tls(tls: Path) -> TlsFiles:

@@ -36,7 +36,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fabrx.admin import OrdererAdmin, PeerAdmin, deploy
+from fabrx.admin import OrdererAdmin, PeerAdmin, deploy, package_id
+from fabrx.admin.ccaas import ChaincodePackage
 from fabrx.discovery import channel_peers
 from fabrx.endpoint import Endpoint
 from fabrx.errors import FabrxError
@@ -46,7 +47,9 @@ from .builders import copy_ccaas_builder
 from .chaincodes import (
     chaincode_definition,
     chaincode_files,
+    chaincode_node,
     chaincode_process,
+    chaincode_servers,
     prepare_chaincode,
     write_chaincode_env,
 )
@@ -122,6 +125,7 @@ class UpReport:
     """What ``up`` did and how long it took.
 
     ``started`` are the nodes this call started; ``already_running`` those it found running and left alone.
+    ``chaincodes`` has the package id of each chaincode server by node name (``chaincode.pharma.HospitalA``).
     """
 
     run_dir: str
@@ -140,7 +144,7 @@ class UpReport:
         if self.already_running:
             lines.append(f"  left {len(self.already_running)} running node(s) untouched")
         lines += [f"  {name:<28} {seconds:6.2f} s" for name, seconds in self.steps]
-        lines += [f"  chaincode {name}: {package_id}" for name, package_id in self.chaincodes.items()]
+        lines += [f"  {node}: {package}" for node, package in self.chaincodes.items()]
         lines.append("stop it with `fabrx network down` (add --purge to delete ledgers and keys)")
         return "\n".join(lines)
 
@@ -274,7 +278,7 @@ class ConsortiumNetwork:
             chaincodes: dict[str, str] = {}
             for chaincode in self.consortium.chaincodes:
                 with step(f"chaincode {chaincode.name}"):
-                    chaincodes[chaincode.name] = self._deploy_chaincode(chaincode, rendered, started)
+                    chaincodes.update(self._deploy_chaincode(chaincode, rendered, started))
             with step("gossip convergence"):
                 self.wait_converged()
         except BaseException as exc:
@@ -305,8 +309,9 @@ class ConsortiumNetwork:
     ) -> dict[str, str]:
         """Deploy (or re-check) the named chaincodes of the consortium file on the running network.
 
-        Each is packaged, its server started if needed, installed on every peer of its channel, approved
-        for every organization and committed; steps already done are skipped. Returns package ids.
+        Each is packaged, its servers started if needed, installed on every peer of its channel, approved
+        for every organization and committed; steps already done are skipped. Returns the package id of
+        each chaincode server by node name.
 
         Raises:
             NetworkError: an unknown name, or the network is not up.
@@ -324,7 +329,7 @@ class ConsortiumNetwork:
         result: dict[str, str] = {}
         for name in names or list(known):
             progress(f"chaincode {name} ...")
-            result[name] = self._deploy_chaincode(known[name], rendered, [])
+            result.update(self._deploy_chaincode(known[name], rendered, []))
         return result
 
     def _render(self, install: FabricInstall) -> RenderedNetwork:
@@ -437,16 +442,36 @@ class ConsortiumNetwork:
                 )
             time.sleep(0.2)
 
-    def _deploy_chaincode(self, chaincode: Chaincode, rendered: RenderedNetwork, started: list[str]) -> str:
-        operator_ca = next(ca for ca in rendered.cas if ca.org == self.consortium.orderer_org.name)
-        package = prepare_chaincode(self.consortium, self.layout, chaincode, operator_ca)
-        spec = chaincode_process(self.consortium, self.layout, chaincode, package.package_id, self.base_dir)
-        write_chaincode_env(spec)
-        if not self.supervisor.is_running(spec.name):
-            check_ports([spec], self.consortium.host)
+    def _deploy_chaincode(
+        self, chaincode: Chaincode, rendered: RenderedNetwork, started: list[str]
+    ) -> dict[str, str]:
+        """Start the servers of ``chaincode`` that are down and deploy it; returns each server's
+        package id by node name."""
+        cas = {ca.org: ca for ca in rendered.cas}
+        packages: dict[str, ChaincodePackage] = {}
+        result: dict[str, str] = {}
+        specs: list[ProcessSpec] = []
+        for org in chaincode_servers(self.consortium, chaincode):
+            ca = cas[org.name if org is not None else self.consortium.orderer_org.name]
+            package = prepare_chaincode(self.consortium, self.layout, chaincode, ca, org)
+            spec = chaincode_process(
+                self.consortium, self.layout, chaincode, package.package_id, self.base_dir, org
+            )
+            write_chaincode_env(spec)
+            specs.append(spec)
+            result[spec.name] = package.package_id
+            if org is None:
+                for member in self.consortium.channel_orgs(self.consortium.channel(chaincode.channel)):
+                    packages[member.msp_id] = package
+            else:
+                packages[org.msp_id] = package
+        pending = [spec for spec in specs if not self.supervisor.is_running(spec.name)]
+        check_ports(pending, self.consortium.host)
+        for spec in pending:
             self.supervisor.start(spec)
             started.append(spec.name)
-        self.supervisor.wait_healthy(spec, timeout=30)
+        for spec in specs:
+            self.supervisor.wait_healthy(spec, timeout=30)
         channel = self.consortium.channel(chaincode.channel)
         with ExitStack() as stack:
             admins = [
@@ -459,7 +484,7 @@ class ConsortiumNetwork:
                     admins,
                     channel.name,
                     chaincode_definition(self.consortium, chaincode),
-                    package,
+                    packages,
                     orderer=self.orderer_endpoint(),
                 )
             except FabrxError as exc:
@@ -470,7 +495,7 @@ class ConsortiumNetwork:
                         f"`sequence` to {chaincode.sequence + 1} to upgrade it, then run up again.\n{exc}"
                     ) from exc
                 raise
-        return package.package_id
+        return result
 
     def wait_converged(self, *, timeout: float = 60.0) -> None:
         """Wait until every peer's gossip view of each channel lists every peer with every chaincode.
@@ -587,7 +612,11 @@ class ConsortiumNetwork:
             for o in c.orderer_org.orderers
         ]
         nodes += [(peer_node(o.name, p.name), "peer", o.name) for o in c.orgs for p in o.peers]
-        nodes += [(f"chaincode.{cc.name}", "chaincode", "") for cc in c.chaincodes]
+        nodes += [
+            (chaincode_node(cc, org), "chaincode", org.name if org is not None else "")
+            for cc in c.chaincodes
+            for org in chaincode_servers(c, cc)
+        ]
         return nodes
 
     def enroll_client(self, org: Organization | str, user: str, attributes: Mapping[str, str]) -> Path:
@@ -634,11 +663,10 @@ class ConsortiumNetwork:
             if spec.name == node:
                 return spec
         for chaincode in self.consortium.chaincodes:
-            spec_name = f"chaincode.{chaincode.name}"
-            if spec_name == node:
-                files = chaincode_files(self.layout, chaincode)
-                from fabrx.admin import package_id
-
+            for org in chaincode_servers(self.consortium, chaincode):
+                if chaincode_node(chaincode, org) != node:
+                    continue
+                files = chaincode_files(self.layout, chaincode, org)
                 try:
                     package = files.package.read_bytes()
                 except FileNotFoundError:
@@ -646,7 +674,7 @@ class ConsortiumNetwork:
                         f"{node} has no package yet ({files.package}): deploy it with `fabrx network up`"
                     ) from None
                 return chaincode_process(
-                    self.consortium, self.layout, chaincode, package_id(package), self.base_dir
+                    self.consortium, self.layout, chaincode, package_id(package), self.base_dir, org
                 )
         raise NetworkError(f"no node called {node!r} in consortium {self.consortium.name}")
 

@@ -22,6 +22,9 @@ PYTHON_ASSET = {
     "channel": "pharma",
     "version": "1.0",
     "runtime": {"python": "asset:AssetContract"},
+    # The example chaincodes run one server for every organization's peers (the shared server's path);
+    # the pharma chaincode runs each organization's own server.
+    "server": {"shared": True},
     "endorsement_policy": "OR('RegulatorMSP.peer', 'ManufacturerMSP.peer', 'HospitalAMSP.peer')",
     "collections": [
         {
@@ -40,6 +43,7 @@ NODE_ASSET = {
     "channel": "pharma",
     "version": "1.0",
     "runtime": {"node": str(INTEROP / "chaincode")},
+    "server": {"shared": True},
     "endorsement_policy": "OR('RegulatorMSP.peer', 'ManufacturerMSP.peer', 'HospitalAMSP.peer')",
 }
 

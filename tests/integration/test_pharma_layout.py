@@ -229,7 +229,8 @@ def forging_peer(network: ConsortiumNetwork) -> Iterator[None]:
     """DistributorB's peer runs ``ForgingContract`` (writes any invoice in its seller's name) on a server
     of its own; every other peer keeps the genuine chaincode. Restored afterwards."""
     chaincode = next(c for c in network.consortium.chaincodes if c.name == "pharma")
-    files = chaincode_files(network.layout, chaincode)
+    org = network.consortium.org("DistributorB")
+    files = chaincode_files(network.layout, chaincode, org)  # DistributorB's own server's TLS material
     host = network.consortium.host
     port = int(os.environ.get("FABRX_TEST_PORT_BASE", "27050")) - 7
     package = ccaas_package(
@@ -256,7 +257,6 @@ def forging_peer(network: ConsortiumNetwork) -> Iterator[None]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    org = network.consortium.org("DistributorB")
     orderer = network.orderer_endpoint()
     definition = chaincode_definition(network.consortium, chaincode)
     with network.peer_admin(org, org.peers[0]) as admin:

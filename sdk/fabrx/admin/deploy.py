@@ -8,8 +8,8 @@ after a partial failure finishes the job, and the report says which steps had be
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 from ..endpoint import Endpoint
 from ..errors import AdminError, ArgumentError
@@ -37,6 +37,8 @@ class DeployReport:
     """What :func:`deploy` did: per peer install, per organization approval, readiness and commit.
 
     ``readiness`` is ``None`` when the definition was already committed (nothing left to check).
+    ``package_id`` is the package of the submitting (first) organization; ``package_ids`` has each
+    organization's (by MSP id).
     """
 
     package_id: str
@@ -45,13 +47,14 @@ class DeployReport:
     readiness: CommitReadiness | None
     commit: CommitResult
     committed: CommittedDefinition
+    package_ids: Mapping[str, str] = field(default_factory=dict)
 
 
 def deploy(
     admins: Sequence[PeerAdmin],
     channel_id: str,
     definition: ChaincodeDefinition,
-    package: ChaincodePackage | bytes,
+    package: ChaincodePackage | bytes | Mapping[str, ChaincodePackage | bytes],
     *,
     orderer: Endpoint,
     commit_timeout: float = DEFAULT_COMMIT_TIMEOUT,
@@ -60,25 +63,46 @@ def deploy(
 
     ``admins`` holds one :class:`PeerAdmin` per peer to install on; the first admin of each MSP id
     approves for its organization, and one peer per organization endorses the commit (signed by the
-    first admin). ``definition.package_id`` is replaced by the package's id.
+    first admin). ``package`` is one package for every peer, or a package per MSP id when each
+    organization runs its own chaincode server (chaincode as a service: each package names its own
+    organization's server); each organization approves ``definition`` with its own package's id.
 
     Raises:
+        ArgumentError: no admins, or no package for an admin's MSP id.
         AdminError: any step failed (the message names the step, peer or organization); the steps
             done before stay done, so the deployment can simply be run again.
     """
     if not admins:
         raise ArgumentError("deploy needs at least one PeerAdmin")
-    data = package.data if isinstance(package, ChaincodePackage) else package
-    definition = replace(definition, package_id=package_id(data))
-    installs = tuple((admin.endpoint.address, admin.install(data)) for admin in admins)
+
+    def data_of(item: ChaincodePackage | bytes) -> bytes:
+        return item.data if isinstance(item, ChaincodePackage) else item
+
+    if isinstance(package, Mapping):
+        packages = {msp_id: data_of(item) for msp_id, item in package.items()}
+        missing = sorted({a.msp_id for a in admins} - set(packages))
+        if missing:
+            raise ArgumentError(f"deploy {definition.name}: no package for {', '.join(missing)}")
+    else:
+        data = data_of(package)
+        packages = {admin.msp_id: data for admin in admins}
+    ids = {msp_id: package_id(data) for msp_id, data in packages.items()}
+    installs = tuple((admin.endpoint.address, admin.install(packages[admin.msp_id])) for admin in admins)
 
     per_org: dict[str, PeerAdmin] = {}
     for admin in admins:
         per_org.setdefault(admin.msp_id, admin)
     approvals = tuple(
-        approve_for_my_org(admin, channel_id, definition, orderer=orderer, commit_timeout=commit_timeout)
-        for admin in per_org.values()
+        approve_for_my_org(
+            admin,
+            channel_id,
+            replace(definition, package_id=ids[msp_id]),
+            orderer=orderer,
+            commit_timeout=commit_timeout,
+        )
+        for msp_id, admin in per_org.items()
     )
+    definition = replace(definition, package_id=ids[next(iter(per_org))])
 
     submitter, *others = per_org.values()
     # Each approval was waited for on its own organization's peer only. The commit is simulated on one
@@ -119,6 +143,7 @@ def deploy(
         readiness=readiness,
         commit=result,
         committed=committed[0],
+        package_ids={msp_id: ids[msp_id] for msp_id in per_org},
     )
 
 

@@ -19,7 +19,7 @@ from fabrx.admin import (
     deploy,
     query_committed,
 )
-from fabrx.errors import AdminError
+from fabrx.errors import AdminError, ArgumentError
 
 CHANNEL = "pharma"
 DEFINITION = ChaincodeDefinition(
@@ -338,6 +338,64 @@ def test_deploy_installs_approves_per_org_and_commits_then_reruns_idempotently(n
     assert second.readiness is None
     assert second.commit.already_committed is True
     assert len(network.orderer.payloads) == 3  # the re-run ordered nothing
+
+
+def test_deploy_installs_and_approves_each_organizations_own_package(network: Any) -> None:
+    # Each organization runs its own chaincode server: its package names that server, so its id differs.
+    packages = {
+        "Org1MSP": ccaas_package("kv_1.0", address="127.0.0.1:9998"),
+        "Org2MSP": ccaas_package("kv_1.0", address="127.0.0.1:9999"),
+    }
+    installed: dict[str, str] = {}
+    approved: dict[str, str] = {}
+    committed: list[bool] = []
+
+    def install(call: Any) -> tuple[int, str, bytes]:
+        args = lifecycle_pb2.InstallChaincodeArgs.FromString(call.args[1])
+        package_id = next(p.package_id for p in packages.values() if p.data == args.chaincode_install_package)
+        installed[call.msp_id] = package_id
+        result = lifecycle_pb2.InstallChaincodeResult(package_id=package_id, label="kv_1.0")
+        return 200, "", result.SerializeToString()
+
+    def approve(call: Any) -> tuple[int, str, bytes]:
+        args = lifecycle_pb2.ApproveChaincodeDefinitionForMyOrgArgs.FromString(call.args[1])
+        approved[call.msp_id] = args.source.local_package.package_id
+        return 200, "", b""
+
+    def readiness(call: Any) -> tuple[int, str, bytes]:
+        approvals = {msp: msp in approved for msp in ("Org1MSP", "Org2MSP")}
+        return 200, "", lifecycle_pb2.CheckCommitReadinessResult(approvals=approvals).SerializeToString()
+
+    def query_one(call: Any) -> tuple[int, str, bytes]:
+        return (200, "", committed_result(DEFINITION)) if committed else NOT_DEFINED
+
+    def do_commit(call: Any) -> tuple[int, str, bytes]:
+        committed.append(True)
+        return 200, "", b""
+
+    for peer in network.peers:
+        peer.handlers[("_lifecycle", "InstallChaincode")] = install
+        peer.handlers[("_lifecycle", "ApproveChaincodeDefinitionForMyOrg")] = approve
+        peer.handlers[("_lifecycle", "QueryChaincodeDefinition")] = query_one
+        peer.handlers[("_lifecycle", "CheckCommitReadiness")] = readiness
+        peer.handlers[("_lifecycle", "CommitChaincodeDefinition")] = do_commit
+
+    with network.admin(0) as admin1, network.admin(1) as admin2:
+        with pytest.raises(ArgumentError, match="no package for Org2MSP"):
+            deploy(
+                [admin1, admin2],
+                CHANNEL,
+                DEFINITION,
+                {"Org1MSP": packages["Org1MSP"]},
+                orderer=network.orderer_endpoint,
+            )
+        assert installed == {} and network.orderer.payloads == []
+        report = deploy([admin1, admin2], CHANNEL, DEFINITION, packages, orderer=network.orderer_endpoint)
+    expected = {msp: p.package_id for msp, p in packages.items()}
+    assert installed == expected and approved == expected
+    assert dict(report.package_ids) == expected and report.package_id == expected["Org1MSP"]
+    assert committed == [True, True]  # the commit, endorsed on both organizations' peers
+    assert len(network.orderer.payloads) == 3  # two approvals and the commit
 
 
 def test_deploy_commits_only_once_every_organizations_peer_has_the_last_approval(network: Any) -> None:

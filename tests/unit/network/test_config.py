@@ -143,7 +143,8 @@ def test_port_table_in_the_default_file_matches_the_allocation() -> None:
         for p in org.peers:
             actual[f"{p.name}.{org.name}"] = [p.port, p.chaincode_port, p.operations_port]
     for cc in consortium.chaincodes:
-        actual[f"chaincode server {cc.name}"] = [cc.server.port]
+        for org, port in cc.server.ports.items():
+            actual[f"chaincode.{cc.name}.{org}"] = [port]
 
     documented: dict[str, list[int]] = {}
     table = DEFAULT_CONSORTIUM.read_text().split("# Ports of this file", 1)[1]
@@ -206,7 +207,26 @@ def test_ports_are_allocated_in_file_order_from_port_base() -> None:
         21017,
         21018,
     )
-    assert consortium.chaincodes[0].server.port == 21029
+    # every organization with peers runs its own server of the chaincode, allocated after every node
+    assert consortium.chaincodes[0].server.ports == {"Regulator": 21029, "Maker": 21030, "Dist": 21031}
+
+
+def test_a_shared_chaincode_server_has_one_port_and_no_serving_organization() -> None:
+    consortium = _load(_set("chaincodes[0].server", {"shared": True}))
+    chaincode = consortium.chaincodes[0]
+    assert (chaincode.server.shared, chaincode.server.port, chaincode.server.ports) == (True, 21029, {})
+    assert consortium.chaincode_server_orgs(chaincode) == ()
+
+
+def test_only_the_organizations_of_a_chaincodes_channel_run_its_servers() -> None:
+    def change(document: dict[str, Any]) -> None:
+        document["channels"][0]["orgs"] = ["Regulator", "Dist"]
+        document["chaincodes"][0]["server"] = {"ports": {"Dist": 21500}}
+
+    consortium = _load(change)
+    chaincode = consortium.chaincodes[0]
+    assert chaincode.server.ports == {"Regulator": 21029, "Dist": 21500}
+    assert [o.name for o in consortium.chaincode_server_orgs(chaincode)] == ["Regulator", "Dist"]
 
 
 def test_allocation_skips_every_explicit_port() -> None:
@@ -264,7 +284,8 @@ def _all_ports(consortium: Consortium) -> list[int]:
         ports += [org.ca.port, org.ca.operations_port]
         for p in org.peers:
             ports += [p.port, p.chaincode_port, p.operations_port]
-    ports += [cc.server.port for cc in consortium.chaincodes]
+    ports += [port for cc in consortium.chaincodes for port in cc.server.ports.values()]
+    ports += [cc.server.port for cc in consortium.chaincodes if cc.server.shared]
     return ports
 
 
@@ -401,9 +422,33 @@ BROKEN: list[tuple[str, Change, str, str]] = [
     ),
     (
         "ca port clash",
-        _both(_set("orgs[1].ca", {"port": 21100}), _set("chaincodes[0].server", {"port": 21100})),
-        "chaincodes[0].server.port",
+        _both(_set("orgs[1].ca", {"port": 21100}), _set("chaincodes[0].server", {"ports": {"Maker": 21100}})),
+        "chaincodes[0].server.ports.Maker",
         "already used by orgs[1].ca",
+    ),
+    (
+        "one port for per-organization chaincode servers",
+        _set("chaincodes[0].server", {"port": 21100}),
+        "chaincodes[0].server.port",
+        "pin a port per organization under server.ports",
+    ),
+    (
+        "chaincode server port for an organization that runs none",
+        _set("chaincodes[0].server", {"ports": {"Maker2": 21100}}),
+        "chaincodes[0].server.ports.Maker2",
+        "'Maker2' runs no server of chaincode 'asset'",
+    ),
+    (
+        "per-organization ports on a shared chaincode server",
+        _set("chaincodes[0].server", {"shared": True, "ports": {"Maker": 21100}}),
+        "chaincodes[0].server.ports",
+        "a shared server has one port",
+    ),
+    (
+        "chaincode server port not a number",
+        _set("chaincodes[0].server", {"ports": {"Maker": "x"}}),
+        "chaincodes[0].server.ports.Maker",
+        "expected an integer",
     ),
     ("port too low", _set("orgs[0].peers[0].port", 80), "orgs[0].peers[0].port", "between 1024 and 65535"),
     (
