@@ -31,6 +31,18 @@ _log = logging.getLogger("fabrx_chaincode")
 
 DEFAULT_BATCH_SIZE = 1000
 """Batch size used when the peer advertises batching without a size (the peer's own default)."""
+MAX_MESSAGE_CHARS = 1000
+"""Longest message a transaction answers with, in characters; a longer one is cut, saying by how much.
+The peer hands the message on to the client inside the gRPC status of its Gateway answer, for every
+endorser, and gRPC clients accept 8 KiB of such headers by default: a refusal echoing a long argument
+would otherwise break the client's call (``RST_STREAM``) instead of telling it what is wrong."""
+
+
+def bounded_message(message: str) -> str:
+    """``message`` cut to :data:`MAX_MESSAGE_CHARS` characters, ending with how many were cut."""
+    if len(message) <= MAX_MESSAGE_CHARS:
+        return message
+    return f"{message[:MAX_MESSAGE_CHARS]}... ({len(message) - MAX_MESSAGE_CHARS} more characters cut)"
 
 
 class State(enum.Enum):
@@ -155,11 +167,12 @@ class StreamHandler:
             if self._closed is not None:
                 return  # the stream is gone: nobody to answer
             response = response_for_exception(exc, txid)
+        message = bounded_message(response.message)
         if init and not response.ok:
-            self._send(self._error(msg, response.message))
+            self._send(self._error(msg, message))
             return
         result = proposal_response_pb2.Response(
-            status=response.status, message=response.message, payload=response.payload
+            status=response.status, message=message, payload=response.payload
         )
         completed = Msg(
             type=Msg.COMPLETED, payload=result.SerializeToString(), txid=txid, channel_id=msg.channel_id

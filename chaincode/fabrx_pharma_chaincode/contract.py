@@ -247,6 +247,8 @@ def _invoices(data: bytes | None) -> list[Invoice]:
     source = f"<transient:{INVOICES_TRANSIENT_KEY}>"
     try:
         raw = json.loads(data)
+    except RecursionError:
+        raise RecordRefused("invoices", [(source, "is nested too deeply")]) from None
     except ValueError as exc:
         raise RecordRefused("invoices", [(source, f"is not JSON: {exc}")]) from None
     if not isinstance(raw, list):

@@ -141,6 +141,8 @@ def records_from_json(data: bytes | None) -> list[AnyRecord]:
         raise RecordRefused("records", [(source, "no records were sent")])
     try:
         raw = json.loads(data)
+    except RecursionError:
+        raise RecordRefused("records", [(source, "is nested too deeply")]) from None
     except ValueError as exc:
         raise RecordRefused("records", [(source, f"is not JSON: {exc}")]) from None
     if not isinstance(raw, list):

@@ -62,6 +62,8 @@ def requests_from_json(data: bytes | str) -> list[VerificationRequest]:
     """
     try:
         raw = json.loads(data)
+    except RecursionError:
+        raise RecordRefused("verification request", [("<requests>", "is nested too deeply")]) from None
     except ValueError as exc:
         raise RecordRefused("verification request", [("<requests>", f"is not JSON: {exc}")]) from None
     if not isinstance(raw, list):

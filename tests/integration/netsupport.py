@@ -1,4 +1,5 @@
-"""Shared helpers of the integration suite: the installed Fabric and the test consortium file."""
+"""Shared helpers of the integration and reliability suites: the installed Fabric, the test consortium
+file, and the session's running network."""
 
 from __future__ import annotations
 
@@ -6,13 +7,18 @@ import json
 import os
 import shutil
 import subprocess
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
 
+import fabrx
+from fabrx_network import open_network
 from fabrx_network.install import FabricInstall, find_fabric
 
 if TYPE_CHECKING:
@@ -27,6 +33,107 @@ INTEROP = REPO / "tests" / "interop"
 # stay below Linux's ephemeral range (32768-60999): a port there can be taken by an outgoing connection.
 # FABRX_TEST_PORT_BASE moves it again, so that two suites can run side by side on one machine.
 TEST_PORT_BASE = int(os.environ.get("FABRX_TEST_PORT_BASE", "27050"))
+
+PYTHON_ASSET = {
+    "name": "asset-py",
+    "channel": "pharma",
+    "version": "1.0",
+    "runtime": {"python": "asset:AssetContract"},
+    # The example chaincodes run one server for every organization's peers (the shared server's path);
+    # the pharma chaincode runs each organization's own server.
+    "server": {"shared": True},
+    "endorsement_policy": "OR('RegulatorMSP.peer', 'ManufacturerMSP.peer', 'HospitalAMSP.peer')",
+    "collections": [
+        {
+            "name": "assetPrivate",
+            "policy": "OR('RegulatorMSP.member', 'ManufacturerMSP.member')",
+            "required_peer_count": 0,
+            "max_peer_count": 1,
+            "member_only_read": True,
+            "member_only_write": True,
+        }
+    ],
+}
+
+NODE_ASSET = {
+    "name": "asset-node",
+    "channel": "pharma",
+    "version": "1.0",
+    "runtime": {"node": str(INTEROP / "chaincode")},
+    "server": {"shared": True},
+    "endorsement_policy": "OR('RegulatorMSP.peer', 'ManufacturerMSP.peer', 'HospitalAMSP.peer')",
+}
+
+
+class _Shared:
+    """The session's one network, counted by the fixtures that hold it (one per suite's conftest)."""
+
+    lock = threading.Lock()
+    network: ConsortiumNetwork | None = None
+    holders = 0
+
+
+@contextmanager
+def session_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsortiumNetwork]:
+    """The test consortium, brought up by the first suite's session fixture that asks for it and
+    stopped (and checked stopped) when the last one lets go.
+
+    The integration and reliability suites each declare a ``network`` fixture in their conftest; a
+    fixture of one conftest is invisible to the other's tests, and two networks on the same ports
+    would collide, so both hold this one.
+    """
+    with _Shared.lock:
+        if _Shared.network is None:
+            install = installed_fabric()
+            root = tmp_path_factory.mktemp("consortium")
+            config = root / "consortium.yaml"
+            # The Python asset chaincode is fabrx's example, importable from the consortium file's folder.
+            shutil.copy(REPO / "examples" / "chaincode" / "asset.py", root / "asset.py")
+            data = consortium_for_tests([PYTHON_ASSET, NODE_ASSET])
+            config.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+            net = open_network(config, root / "run")
+            try:
+                net.up(fabric=install)
+            except BaseException:
+                net.down()
+                raise
+            _Shared.network = net
+        _Shared.holders += 1
+        network = _Shared.network
+    try:
+        yield network
+    finally:
+        with _Shared.lock:
+            _Shared.holders -= 1
+            last = _Shared.holders == 0
+            if last:
+                _Shared.network = None
+        if last:
+            stopped = network.down()
+            leftover = [n for n in network.supervisor.processes if network.supervisor.is_running(n)]
+            assert not leftover, f"still running after down: {leftover} (stopped {stopped})"
+
+
+@contextmanager
+def organization_gateways(network: ConsortiumNetwork) -> Iterator[Callable[[str], fabrx.Gateway]]:
+    """``connect("HospitalA")``: a Gateway as that organization's SDK client on its own peer, opened once
+    and closed at the end."""
+    opened: dict[str, fabrx.Gateway] = {}
+
+    def connect(org_name: str) -> fabrx.Gateway:
+        if org_name not in opened:
+            org = network.consortium.org(org_name)
+            identity, signer, _ = fabrx.load_msp_folder(org.msp_id, network.client_msp(org))
+            opened[org_name] = fabrx.connect(
+                network.peer_endpoint(org, org.peers[0]), identity=identity, signer=signer
+            )
+        return opened[org_name]
+
+    try:
+        yield connect
+    finally:
+        for gateway in opened.values():
+            gateway.close()
 
 
 def caught_up(

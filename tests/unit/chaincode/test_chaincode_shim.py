@@ -28,6 +28,7 @@ from fabrx_chaincode import (
     evaluate,
     submit,
 )
+from fabrx_chaincode._handler import MAX_MESSAGE_CHARS
 
 Msg = chaincode_shim_pb2.ChaincodeMessage
 MiB = 1024 * 1024
@@ -437,6 +438,19 @@ def test_bad_arguments_and_unknown_functions_fail_with_400() -> None:
         assert response_of(await peer.next("t2")).status == 400
         await peer.transaction("t3", "nosuch:Read", "k")
         assert "nosuch" in response_of(await peer.next("t3")).message
+
+    run(check)
+
+
+def test_a_refusal_echoing_a_long_argument_is_cut_to_fit_the_clients_headers() -> None:
+    # The peer passes the message to the client in a gRPC status header (8 KiB by default): a refusal
+    # naming a 5 MB argument broke the client's call before messages were bounded.
+    async def check(peer: FakePeer) -> None:
+        await peer.transaction("t1", "probe:" + "N" * 20_000)
+        response = response_of(await peer.next("t1"))
+        assert response.status == 400
+        assert len(response.message) <= MAX_MESSAGE_CHARS + 50
+        assert response.message.endswith("more characters cut)") and "NNNN" in response.message
 
     run(check)
 

@@ -110,6 +110,9 @@ def test_malformed_entries_are_refused_by_index() -> None:
         records_from_json(b"{}")
     with pytest.raises(RecordRefused):
         records_from_json(None)
+    # Nested deeper than Python's parser recurses: refused naming the entry, not a crash (status 500).
+    with pytest.raises(RecordRefused, match="nested too deeply"):
+        records_from_json(b"[" * 100_000 + b"]" * 100_000)
 
 
 def test_a_batch_has_a_size_limit(world: RulesWorld) -> None:

@@ -177,4 +177,7 @@ def test_malformed_requests_are_refused_with_the_entry() -> None:
     with pytest.raises(ChaincodeError) as caught:
         requests_from_json(b'[{"first_invoices": []}]')
     assert (caught.value.code, caught.value.field) == ("RECORD", "[0].number")
+    with pytest.raises(ChaincodeError) as deep:
+        requests_from_json(b"[" * 100_000 + b"]" * 100_000)
+    assert (deep.value.code, deep.value.field) == ("RECORD", "<requests>")
     assert PharmaService.verify_invoices.__doc__
