@@ -1,7 +1,9 @@
-"""``fabrx network up | down | restart | status | logs``: run the consortium of the consortium file."""
+"""``fabrx network up | down | restart | status | logs | units``: run the consortium of the file."""
 
 from __future__ import annotations
 
+import getpass
+from pathlib import Path
 from typing import Any
 
 import click
@@ -81,3 +83,37 @@ def logs(obj: CliContext, node: str | None, lines: int) -> None:
     net = open_network(obj.config_path, obj.run_dir)
     data: dict[str, Any] = net.logs(node, lines=lines)
     obj.output.result(data, lambda d: "\n".join(f"==> {k} <==\n{v}" for k, v in d.items()))
+
+
+@network.command()
+@click.option("--org", "org", required=True, help="The organization (name or MSP id) whose nodes to run.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder to write the unit files into (e.g. /etc/systemd/system).",
+)
+@click.option("--user", help="Account the nodes run as, the owner of the run directory [default: you].")
+@click.option("--group", help="Group the nodes run as [default: the user's].")
+@click.pass_obj
+def units(obj: CliContext, org: str, output: Path, user: str | None, group: str | None) -> None:
+    """Write systemd units that run one organization's nodes from this run directory.
+
+    One .service per node (its CA, peers or orderers, chaincode servers) with Restart=on-failure,
+    After=network-online.target and User=, and one .target that starts them all:
+    `systemctl daemon-reload && systemctl enable --now <target>`. Bring the network up once with
+    `fabrx network up` (identities, channels, chaincodes), stop it with `fabrx network down`, then let
+    systemd run the nodes.
+    """
+    net = open_network(obj.config_path, obj.run_dir)
+    result = net.systemd_units(org, user=user or getpass.getuser(), group=group)
+    written = result.write(output)
+    obj.output.result(
+        {"target": result.target, "files": [str(p) for p in written]},
+        lambda d: (
+            "\n".join(d["files"])
+            + "\nstart them now and on every boot: systemctl daemon-reload && "
+            + f"systemctl enable --now {d['target']}"
+        ),
+    )

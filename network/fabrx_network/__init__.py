@@ -3,7 +3,8 @@
 Pipeline: :func:`load_consortium` (parse, validate every problem at once, resolve defaults) →
 :func:`render_network` (Fabric's own files and process specs into a :class:`RunLayout`) →
 :class:`ConsortiumNetwork` (``up`` / ``down`` / ``status`` / ``logs``). Fabric binaries come from
-:func:`ensure_fabric`.
+:func:`ensure_fabric`. On a production host systemd runs an organization's nodes instead
+(:func:`systemd_units`).
 """
 
 from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
@@ -28,6 +29,7 @@ from .operations import (
     open_network,
 )
 from .render import ProcessSpec, RenderedNetwork, render_network, write_rendered
+from .units import SystemdUnits, systemd_units
 
 __all__ = [
     "ConfigError",
@@ -45,6 +47,7 @@ __all__ = [
     "RenderedNetwork",
     "RestartReport",
     "RunLayout",
+    "SystemdUnits",
     "UpError",
     "UpReport",
     "default_config_path",
@@ -54,5 +57,6 @@ __all__ = [
     "load_consortium",
     "open_network",
     "render_network",
+    "systemd_units",
     "write_rendered",
 ]

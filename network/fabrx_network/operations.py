@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 import shutil
 import ssl
@@ -60,6 +61,7 @@ from .install import FabricInstall, ensure_fabric, find_fabric
 from .layout import RunLayout, orderer_node, peer_node
 from .process import NODE_UMASK, ProcessSupervisor, check_ports
 from .render import ProcessSpec, RenderedNetwork, is_fabric_2, render_network, write_rendered
+from .units import SystemdUnits, systemd_units
 
 __all__ = [
     "ConsortiumNetwork",
@@ -677,6 +679,37 @@ class ConsortiumNetwork:
                     self.consortium, self.layout, chaincode, package_id(package), self.base_dir, org
                 )
         raise NetworkError(f"no node called {node!r} in consortium {self.consortium.name}")
+
+    def systemd_units(
+        self, org: str, *, user: str, group: str | None = None, path: str | None = None
+    ) -> SystemdUnits:
+        """systemd units that run the nodes of organization ``org`` (name or MSP id) from this run
+        directory, as ``up`` starts them: its CA, its peers or orderers, its chaincode servers (a shared
+        chaincode server belongs to the orderer organization). See :mod:`fabrx_network.units`.
+
+        ``user`` and ``group`` are the account the nodes run as (the owner of the run directory);
+        ``path`` the ``PATH`` they get (default: this process's).
+
+        Raises:
+            NetworkError: an unknown organization (the message lists them), an invalid user or group
+                name, or the run directory was never brought up.
+        """
+        c = self.consortium
+        owners = {c.orderer_org.name: c.orderer_org.msp_id, **{o.name: o.msp_id for o in c.orgs}}
+        name = next((n for n, msp_id in owners.items() if org in (n, msp_id)), None)
+        if name is None:
+            raise NetworkError(
+                f"no organization {org!r} in consortium {c.name} (organizations: {', '.join(owners)})"
+            )
+        nodes = [node for node, _, owner in self._nodes() if (owner or c.orderer_org.name) == name]
+        return systemd_units(
+            [self.node_spec(node) for node in nodes],
+            prefix=f"fabrx-{c.name}-{name}",
+            description=f"{name} ({owners[name]}) in consortium {c.name}",
+            user=user,
+            group=group,
+            path=os.environ.get("PATH", os.defpath) if path is None else path,
+        )
 
     def stop_node(self, node: str) -> bool:
         """Stop one node (its ledger stays). Returns False if it was not running.
