@@ -60,6 +60,7 @@ from .errors import (
     RecordRefused,
     refused_record,
 )
+from .layout import record_key
 from .ledger import PARTY_ATTRIBUTE
 from .prefetch import keeps_books, likely_reads
 from .service import (
@@ -314,15 +315,24 @@ class PharmaContract(Contract):
 
     async def _prefetch(self, store: StubStore, records: Sequence[AnyRecord], party_id: str) -> None:
         """Fetch what the rules of ``records`` will read: one request for public keys, one for the
-        submitter's own private keys when the server knows its peer's organization."""
-        public: list[str] = []
-        private: list[str] = []
-        for record in records:
-            plan = likely_reads(record, party_id)
-            public.extend(plan.public)
-            private.extend(plan.private)
-        await store.prefetch("", list(dict.fromkeys(public)))
-        if self.peer_msp_id and keeps_books(store.cached_state(composite_key("party", party_id))):
+        submitter's own private keys when the server knows its peer's organization.
+
+        Private keys are fetched only for records not yet on the ledger: a record that is (a resend) is
+        answered with its anchor and reads no stock counter, and a private key read on one endorser only
+        (its own copy; the other endorser reads its own) would make the two endorsements' read sets
+        differ.
+        """
+        plans = [likely_reads(record, party_id) for record in records]
+        await store.prefetch("", list(dict.fromkeys(key for plan in plans for key in plan.public)))
+        if not self.peer_msp_id or not keeps_books(store.cached_state(composite_key("party", party_id))):
+            return
+        private = [
+            key
+            for record, plan in zip(records, plans, strict=True)
+            if store.cached_state(record_key(record)) is None
+            for key in plan.private
+        ]
+        if private:
             await store.prefetch(implicit_collection(self.peer_msp_id), list(dict.fromkeys(private)))
 
     # --- setup ---------------------------------------------------------------------------------------------

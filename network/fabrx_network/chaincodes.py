@@ -11,7 +11,9 @@ files under ``orgs/<org>/chaincode/<name>/``), with TLS identities from its own 
 
 So each organization installs its own package (its server's address and TLS material) and approves the
 common definition with its own package id; nothing of one organization's chaincode server is shared with
-another. A chaincode with ``server: {shared: true}`` runs one server (node ``chaincode.<name>``) for every
+another. A Python server of one organization gets that organization's MSP id in
+``CHAINCODE_PEER_MSPID``, so that its contract knows which private data its peers hold. A chaincode with
+``server: {shared: true}`` runs one server (node ``chaincode.<name>``) for every
 organization's peers instead, with TLS identities from the orderer organization's CA.
 
 The package (``connection.json`` + ``metadata.json``) is built in Python and is byte-for-byte
@@ -37,6 +39,7 @@ from .layout import MspFolder, RunLayout, TlsFiles
 from .render import CA_BOOTSTRAP_USER, CaServer, ProcessSpec, render_env_file
 
 __all__ = [
+    "PEER_MSPID_VARIABLE",
     "ChaincodeFiles",
     "chaincode_definition",
     "chaincode_files",
@@ -45,6 +48,9 @@ __all__ = [
     "chaincode_servers",
     "prepare_chaincode",
 ]
+
+PEER_MSPID_VARIABLE = "CHAINCODE_PEER_MSPID"
+"""The environment variable naming the organization whose peers a chaincode server serves."""
 
 
 @dataclass(frozen=True)
@@ -201,6 +207,10 @@ def chaincode_process(
             "CHAINCODE_CLIENT_CA_CERT": str(tls.ca_cert),
             "PYTHONPATH": str(base_dir),
         }
+        if org is not None:
+            # The organization whose peers this server serves: a contract may rely on what that
+            # organization's peers hold (its implicit private data collection, say).
+            env[PEER_MSPID_VARIABLE] = org.msp_id
     else:
         module = (base_dir / chaincode.runtime.node).resolve()
         launcher = _node_launcher(module)

@@ -223,3 +223,39 @@ def test_the_hospital_verifies_through_the_contract(ledger: MemoryLedger) -> Non
     assert response.ok, response.message
     (result,) = json.loads(response.payload)
     assert (result["verified"], result["genuine"], result["receipt_matches"]) == (True, True, True)
+
+
+def test_a_resent_record_reads_no_private_key_so_both_endorsers_read_alike(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A record already on the ledger is answered with its anchor and reads no stock counter. Fetching
+    # its submitter's counters up front would read them from the own peer's copy only: DistributorA's
+    # peer and the regulator's would then endorse with different read sets.
+    contract = PharmaContract()
+    contract.peer_msp_id = REGULATOR
+    ledger = bootstrapped(contract)
+    for msp_id, record in SCENARIO.writes:
+        write(ledger, msp_id, record)
+    sale = next(
+        r
+        for m, r in SCENARIO.writes
+        if isinstance(r, Invoice) and r.kind is InvoiceKind.SECOND and m == DISTRIBUTOR_A
+    )
+    collections: list[str] = []
+    single, multiple = MemoryStub._get_state, MemoryStub._get_multiple_states
+
+    async def get_state(self: MemoryStub, collection: str, key: str) -> bytes:
+        collections.append(collection)
+        return await single(self, collection, key)
+
+    async def get_multiple(self: MemoryStub, collection: str, keys: list[str]) -> list[bytes]:
+        collections.append(collection)
+        return await multiple(self, collection, keys)
+
+    monkeypatch.setattr(MemoryStub, "_get_state", get_state)
+    monkeypatch.setattr(MemoryStub, "_get_multiple_states", get_multiple)
+    contract.peer_msp_id = DISTRIBUTOR_A
+    response = submit(ledger, DISTRIBUTOR_A, "issue_invoice", **{RECORD_TRANSIENT_KEY: sale.to_json()})
+    assert response.ok, response.message
+    assert json.loads(response.payload)["key"] == sale.key
+    assert collections and not [c for c in collections if c], collections
