@@ -11,13 +11,13 @@ BIN    := $(VENV)/bin
 FABRX  := $(BIN)/fabrx
 STAMP  := $(VENV)/.fabrx-installed
 
-.PHONY: install lock dist fabric postgres network-up network-down network-status demo test test-unit test-integration test-compat lint bench node-deps clean
+.PHONY: install lock dist fabric postgres softhsm network-up network-down network-status demo test test-unit test-integration test-compat lint bench node-deps clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,pkcs11]'
 	touch $@
 
 # Re-resolve the development install against pyproject.toml's ranges in a scratch virtualenv and pin the
@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml constraints.txt
 LOCK_VENV := .fabrx/lock-venv
 lock:
 	rm -rf $(LOCK_VENV) && $(PYTHON) -m venv $(LOCK_VENV)
-	$(LOCK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(LOCK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev,pkcs11]'
 	{ sed -n '/^#/p' constraints.txt; $(LOCK_VENV)/bin/python -m pip freeze --all --exclude-editable \
 		| grep -v '^pip=='; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt
@@ -44,6 +44,12 @@ fabric: install
 postgres:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
+
+# SoftHSM (Debian's softhsm2), the PKCS#11 token the HSM signer's tests use; each test initialises its own
+# token in a private directory. Installed with apt-get when missing (needs root, as in CI).
+softhsm:
+	@test -e /usr/lib/softhsm/libsofthsm2.so || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq softhsm2; }
 
 network-up: fabric
 	$(FABRX) network up
@@ -65,17 +71,17 @@ lint: install
 node-deps:
 	cd tests/interop && npm ci --no-audit --no-fund --loglevel=error
 
-test: lint fabric node-deps postgres
+test: lint fabric node-deps postgres softhsm
 	$(BIN)/python -m pytest -p no:cacheprovider
 
-test-unit: install postgres
+test-unit: install postgres softhsm
 	$(BIN)/python -m pytest -p no:cacheprovider tests/unit
 
 # Fabric 2.5 LTS compatibility (builds 2.5.16 from ../shared/fabric once; not part of make test).
 test-compat: install
 	$(BIN)/python -m pytest -p no:cacheprovider tests/compat
 
-test-integration: fabric node-deps
+test-integration: fabric node-deps softhsm
 	$(BIN)/python -m pytest -p no:cacheprovider tests/integration
 
 bench: fabric node-deps

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
@@ -24,8 +25,10 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 from .errors import IdentityError
 
 __all__ = [
+    "ExternalKey",
     "PrivateKey",
     "Signer",
+    "encode_ecdsa_signature",
     "load_private_key",
     "new_private_key_signer",
 ]
@@ -42,6 +45,41 @@ _CURVE_ORDERS: dict[str, int] = {
 }
 
 PrivateKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
+
+
+class ExternalKey(Protocol):
+    """An ECDSA private key held outside the process (an HSM, a KMS): its public key and a signer.
+
+    ``sign`` takes a digest and returns a DER signature normalised to low-S (use
+    :func:`encode_ecdsa_signature`), so ``key.sign`` is a :data:`Signer`. :class:`fabrx.pkcs11.Pkcs11Key`
+    is one; :meth:`fabrx.ca.CAClient.enroll_external` enrolls one with a Fabric CA.
+    """
+
+    @property
+    def public_key(self) -> ec.EllipticCurvePublicKey:
+        """The public half of the key (P-256 or P-384)."""
+        ...
+
+    def sign(self, digest: bytes) -> bytes:
+        """Sign ``digest`` (SHA-256 for P-256, SHA-384 for P-384); a low-S DER signature."""
+        ...
+
+
+def encode_ecdsa_signature(r: int, s: int, *, curve: str) -> bytes:
+    """The DER ECDSA signature ``(r, s)`` with ``s`` normalised to low-S (``s <= n/2``), as Fabric requires.
+
+    For signers whose device returns the raw ``r`` and ``s`` (PKCS#11 returns ``r || s``). ``curve`` is
+    the curve's name as ``cryptography`` spells it (``"secp256r1"``, ``"secp384r1"``).
+
+    Raises:
+        IdentityError: ``curve`` is not P-256 or P-384.
+    """
+    order = _CURVE_ORDERS.get(curve)
+    if order is None:
+        raise IdentityError(f"unsupported ECDSA curve {curve!r}: use P-256 (secp256r1) or P-384 (secp384r1)")
+    if s > order >> 1:
+        s = order - s
+    return encode_dss_signature(r, s)
 
 
 def load_private_key(source: bytes | str | Path) -> PrivateKey:
@@ -81,8 +119,7 @@ def new_private_key_signer(key: PrivateKey) -> Signer:
         return key.sign
     if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name not in _CURVE_ORDERS:
         raise IdentityError("unsupported private key: use ECDSA P-256/P-384 or Ed25519")
-    order = _CURVE_ORDERS[key.curve.name]
-    half_order = order >> 1
+    curve = key.curve.name
     ecdsa_key = key
 
     def sign(digest: bytes) -> bytes:
@@ -92,9 +129,7 @@ def new_private_key_signer(key: PrivateKey) -> Signer:
                 f"ECDSA signer received a {len(digest)}-byte message; pass a digest (SHA-256/384)"
             )
         r, s = decode_dss_signature(ecdsa_key.sign(digest, algorithm))
-        if s > half_order:
-            s = order - s
-        return encode_dss_signature(r, s)
+        return encode_ecdsa_signature(r, s, curve=curve)
 
     return sign
 

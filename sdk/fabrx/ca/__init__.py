@@ -15,7 +15,15 @@ enrollments with the enrollment secret. Private keys are generated locally and n
 
 from ._client import REVOCATION_REASONS, CAClient
 from ._errors import AlreadyRegisteredError
-from ._models import Attribute, AttributeRequest, CAInfo, Enrollment, Revocation, RevokedCertificate
+from ._models import (
+    Attribute,
+    AttributeRequest,
+    CAInfo,
+    Enrollment,
+    ExternalEnrollment,
+    Revocation,
+    RevokedCertificate,
+)
 
 __all__ = [
     "REVOCATION_REASONS",
@@ -25,6 +33,7 @@ __all__ = [
     "CAClient",
     "CAInfo",
     "Enrollment",
+    "ExternalEnrollment",
     "Revocation",
     "RevokedCertificate",
 ]

@@ -18,10 +18,18 @@ from cryptography.x509.oid import NameOID
 from ..errors import CAError
 from ..hashing import Hash, sha256
 from ..identity import Identity
-from ..signing import Signer
+from ..signing import ExternalKey, Signer
 from ._csr import new_csr
 from ._errors import AlreadyRegisteredError
-from ._models import Attribute, AttributeRequest, CAInfo, Enrollment, Revocation, RevokedCertificate
+from ._models import (
+    Attribute,
+    AttributeRequest,
+    CAInfo,
+    Enrollment,
+    ExternalEnrollment,
+    Revocation,
+    RevokedCertificate,
+)
 from ._token import auth_token
 from ._transport import HttpsTransport
 
@@ -148,6 +156,32 @@ class CAClient:
         )
         return _enrollment(result, key)
 
+    def enroll_external(
+        self,
+        enrollment_id: str,
+        secret: str,
+        key: ExternalKey,
+        *,
+        profile: str | None = None,
+        csr_hosts: Sequence[str] = (),
+        attr_reqs: Sequence[AttributeRequest] = (),
+    ) -> ExternalEnrollment:
+        """Enroll a registered identity for a key held outside the process, e.g. a
+        :class:`fabrx.pkcs11.Pkcs11Key`: ``key`` signs the CSR; its private half never leaves its device.
+
+        Other arguments as in :meth:`enroll`.
+
+        Raises:
+            CAError: as :meth:`enroll`; also when the key is not ECDSA P-256/P-384.
+            IdentityError: the key's device refused to sign.
+        """
+        body = self._sign_request_body(enrollment_id, key, profile, csr_hosts, attr_reqs)
+        result = self._call(
+            "enroll", body, auth=_Basic(enrollment_id, secret), action=f"enroll {enrollment_id!r}"
+        )
+        certificate, ca_chain = _issued(result)
+        return ExternalEnrollment(certificate=certificate, key=key, ca_chain=ca_chain)
+
     def reenroll(
         self,
         identity: Identity,
@@ -261,7 +295,7 @@ class CAClient:
     def _sign_request_body(
         self,
         enrollment_id: str,
-        key: ec.EllipticCurvePrivateKey,
+        key: ec.EllipticCurvePrivateKey | ExternalKey,
         profile: str | None,
         csr_hosts: Sequence[str],
         attr_reqs: Sequence[AttributeRequest],
@@ -361,12 +395,16 @@ def _ca_info(result: Any) -> CAInfo:
 
 
 def _enrollment(result: Any, key: ec.EllipticCurvePrivateKey) -> Enrollment:
+    certificate, ca_chain = _issued(result)
+    return Enrollment(certificate=certificate, private_key=key, ca_chain=ca_chain)
+
+
+def _issued(result: Any) -> tuple[bytes, bytes]:
+    """The certificate and CA chain of an enrollment answer."""
     if not isinstance(result, dict):
         raise CAError("CA answer lacks the enrollment result")
     info = _ca_info(result.get("ServerInfo"))
-    return Enrollment(
-        certificate=_b64decode(result.get("Cert"), "Cert"), private_key=key, ca_chain=info.ca_chain
-    )
+    return _b64decode(result.get("Cert"), "Cert"), info.ca_chain
 
 
 def _revocation(result: Any) -> Revocation:

@@ -7,13 +7,14 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from ..signing import Signer, new_private_key_signer
+from ..signing import ExternalKey, Signer, new_private_key_signer
 
 __all__ = [
     "Attribute",
     "AttributeRequest",
     "CAInfo",
     "Enrollment",
+    "ExternalEnrollment",
     "Revocation",
     "RevokedCertificate",
 ]
@@ -86,6 +87,25 @@ class Enrollment:
     def __repr__(self) -> str:
         # Keep the private key out of logs and tracebacks.
         return f"Enrollment(certificate=<{len(self.certificate)} bytes PEM>, private_key=<hidden>)"
+
+
+@dataclass(frozen=True, repr=False)
+class ExternalEnrollment:
+    """A certificate issued by the CA for a key held outside the process (an HSM key), and the CA chain.
+
+    ``certificate`` and ``ca_chain`` are PEM; ``key`` signs for the certificate and never left its device.
+    """
+
+    certificate: bytes
+    key: ExternalKey
+    ca_chain: bytes
+
+    def signer(self) -> Signer:
+        """The key's signer (digests in, low-S DER signatures out)."""
+        return self.key.sign
+
+    def __repr__(self) -> str:
+        return f"ExternalEnrollment(certificate=<{len(self.certificate)} bytes PEM>, key={self.key!r})"
 
 
 @dataclass(frozen=True)

@@ -79,7 +79,11 @@ def test_each_command_module_ships_with_the_distribution_that_registers_it() -> 
 
 
 def test_distributions_declare_the_development_install_s_ranges_and_each_other_at_the_same_release() -> None:
-    root = {Requirement(r).name: Requirement(r) for r in _root_project()["project"]["dependencies"]}
+    root_project = _root_project()["project"]
+    runtime = root_project["dependencies"] + [
+        r for extra, group in root_project["optional-dependencies"].items() if extra != "dev" for r in group
+    ]
+    root = {Requirement(r).name: Requirement(r) for r in runtime}
     ours = {d.name for d in build.distributions()}
     for dist in build.distributions():
         with (dist.folder / "pyproject.toml").open("rb") as f:

@@ -31,6 +31,7 @@ from fabrx.ca import (
     CAClient,
     Revocation,
 )
+from fabrx.ca._csr import new_csr
 from fabrx.errors import CAError
 from fabrx.identity import Identity
 from fabrx.signing import new_private_key_signer
@@ -316,6 +317,56 @@ def test_enroll_sends_csr_with_enrollment_id_and_host_sans_under_basic_auth(setu
     assert b"PRIVATE KEY" not in request.body
     assert enrollment.ca_chain == setup.fake.authority.pem
     assert "hidden" in repr(enrollment) and "PRIVATE" not in repr(enrollment)
+
+
+class _ExternalKey:
+    """An ExternalKey whose private half the test keeps, as an HSM would keep it."""
+
+    def __init__(self, curve: ec.EllipticCurve) -> None:
+        self._key = ec.generate_private_key(curve)
+
+    @property
+    def public_key(self) -> ec.EllipticCurvePublicKey:
+        return self._key.public_key()
+
+    def sign(self, digest: bytes) -> bytes:
+        return new_private_key_signer(self._key)(digest)
+
+
+@pytest.mark.parametrize("hosts", [(), ("peer0.org1.example.com", "127.0.0.1")])
+@pytest.mark.parametrize("curve", [ec.SECP256R1(), ec.SECP384R1()], ids=["P-256", "P-384"])
+def test_an_external_key_s_csr_is_the_one_cryptography_would_sign(
+    hosts: tuple[str, ...], curve: ec.EllipticCurve
+) -> None:
+    external = _ExternalKey(curve)
+
+    csr = x509.load_pem_x509_csr(new_csr("user1", external, hosts))
+
+    assert csr.is_signature_valid
+    assert csr.public_key() == external.public_key
+    reference = x509.load_pem_x509_csr(new_csr("user1", external._key, hosts))
+    assert csr.tbs_certrequest_bytes == reference.tbs_certrequest_bytes
+    assert type(csr.signature_hash_algorithm) is type(reference.signature_hash_algorithm)
+
+
+def test_an_external_key_of_another_curve_gets_no_csr() -> None:
+    with pytest.raises(CAError, match="secp521r1 key: use ECDSA P-256 or P-384"):
+        new_csr("user1", _ExternalKey(ec.SECP521R1()), ())
+
+
+def test_enroll_external_sends_a_csr_signed_by_the_external_key(setup: Setup) -> None:
+    external = _ExternalKey(ec.SECP256R1())
+
+    enrollment = setup.client.enroll_external("erp", "pw", external, csr_hosts=["erp.hospital-a"])
+
+    body = setup.fake.requests[-1].json
+    csr = x509.load_pem_x509_csr(body["certificate_request"].encode())
+    assert csr.is_signature_valid and csr.public_key() == external.public_key
+    assert body["hosts"] == ["erp.hospital-a"]
+    cert = x509.load_pem_x509_certificate(enrollment.certificate)
+    assert cert.public_key() == external.public_key
+    assert enrollment.key is external and enrollment.signer() == external.sign
+    assert enrollment.ca_chain == setup.fake.authority.pem
 
 
 def test_enroll_uses_given_key_and_requests_attributes(setup: Setup) -> None:

@@ -13,7 +13,7 @@ from fabrx import hashing
 from fabrx._protocol import new_transaction_context
 from fabrx.errors import IdentityError
 from fabrx.identity import Identity, load_msp_folder
-from fabrx.signing import load_private_key, new_private_key_signer
+from fabrx.signing import encode_ecdsa_signature, load_private_key, new_private_key_signer
 
 P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 
@@ -27,6 +27,29 @@ def test_ecdsa_signatures_are_low_s_and_verify() -> None:
         _, s = decode_dss_signature(signature)
         assert s <= P256_ORDER // 2
         key.public_key().verify(signature, digest, ec.ECDSA(Prehashed(hashes.SHA256())))
+
+
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+def test_raw_ecdsa_signatures_are_encoded_low_s_and_still_verify() -> None:
+    # What an HSM hands back: r and s as it computed them, high-S half of the time.
+    key = ec.generate_private_key(ec.SECP256R1())
+    digest = hashlib.sha256(b"proposal").digest()
+    r, s = decode_dss_signature(key.sign(digest, ec.ECDSA(Prehashed(hashes.SHA256()))))
+    high_s = max(s, P256_ORDER - s)
+
+    signature = encode_ecdsa_signature(r, high_s, curve="secp256r1")
+
+    assert decode_dss_signature(signature) == (r, min(s, P256_ORDER - s))
+    key.public_key().verify(signature, digest, ec.ECDSA(Prehashed(hashes.SHA256())))
+    low = encode_ecdsa_signature(r, min(s, P256_ORDER - s), curve="secp256r1")
+    assert low == signature
+
+
+def test_raw_ecdsa_signature_of_an_unknown_curve_is_refused() -> None:
+    with pytest.raises(IdentityError, match="unsupported ECDSA curve 'secp521r1'"):
+        encode_ecdsa_signature(1, 2, curve="secp521r1")
 
 
 def test_p384_signer_accepts_sha384_digest() -> None:
