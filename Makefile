@@ -2,6 +2,7 @@
 #
 #   make demo   bring up the default pharma consortium and run the end-to-end supervision scenario
 #   make test   lint, type check, unit tests and integration tests against a real Fabric network
+#   make reliability   faults under load and hostile input, with figures (docs/reliability.md)
 #
 # Fabric binaries are built once per machine into ~/.cache/fabrx (see docs/network.md).
 
@@ -11,7 +12,7 @@ BIN    := $(VENV)/bin
 FABRX  := $(BIN)/fabrx
 STAMP  := $(VENV)/.fabrx-installed
 
-.PHONY: install lock dist fabric postgres softhsm network-up network-down network-status demo test test-unit test-integration test-compat lint bench node-deps clean
+.PHONY: install lock dist fabric postgres softhsm network-up network-down network-status demo test test-unit test-integration test-compat lint bench reliability node-deps clean
 
 install: $(STAMP)
 
@@ -86,6 +87,17 @@ test-integration: fabric node-deps softhsm
 
 bench: fabric node-deps
 	$(BIN)/python -m bench
+
+# The reliability suite in full (docs/reliability.md): the fast part that make test runs too, and kill -9
+# of each node kind under load, on the test network and the raft3 and bft4 variants (about 15 minutes;
+# FABRX_RELIABILITY_SECONDS of load per fault run, default 40). Records the figures in bench/results.json
+# ("reliability") and docs/reliability.md, also when a test failed (then make fails after recording).
+RELIABILITY_FIGURES := .fabrx/reliability-figures.json
+reliability: fabric node-deps
+	mkdir -p .fabrx && rm -f $(RELIABILITY_FIGURES)
+	FABRX_RELIABILITY_FIGURES=$(CURDIR)/$(RELIABILITY_FIGURES) $(BIN)/python -m pytest -p no:cacheprovider \
+		-m "faults or not faults" tests/reliability; status=$$?; \
+		$(BIN)/python -m bench.reliability $(RELIABILITY_FIGURES) && exit $$status
 
 clean:
 	rm -rf $(VENV) .fabrx .mypy_cache .ruff_cache dist

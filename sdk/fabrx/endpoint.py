@@ -51,8 +51,19 @@ class Endpoint:
         client_key: str | Path | None = None,
         server_name: str | None = None,
     ) -> Endpoint:
+        """An endpoint with its TLS material read from PEM files.
+
+        Raises:
+            ArgumentError: a file cannot be read (named, with the reason); or the address is malformed.
+        """
+
         def read(path: str | Path | None) -> bytes | None:
-            return None if path is None else Path(path).read_bytes()
+            if path is None:
+                return None
+            try:
+                return Path(path).read_bytes()
+            except OSError as exc:
+                raise ArgumentError(f"cannot read {path}: {exc.strerror or exc}") from exc
 
         return cls(
             address=address,

@@ -68,7 +68,6 @@ class FaultRun:
     failed_without_transaction_id: int = 0
     failed_but_committed: int = 0
     unknown_outcomes: int = 0
-    unknown_unresolved: int = 0
     events_missing: int = 0
     events_duplicated: int = 0
     failure_kinds: dict[str, int] = dataclasses.field(default_factory=dict)

@@ -29,7 +29,8 @@ class Deadline:
         cancel: threading.Event | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if timeout is not None and not timeout > 0:
+        numeric = isinstance(timeout, int | float) and not isinstance(timeout, bool)
+        if timeout is not None and not (numeric and timeout > 0):
             raise ArgumentError(f"timeout must be a positive number of seconds, got {timeout!r}")
         self.cancel = cancel
         self._clock = clock

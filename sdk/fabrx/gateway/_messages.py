@@ -57,9 +57,23 @@ def new_proposed_transaction(
     transient: Mapping[str, Argument] | None,
     endorsing_organizations: Sequence[str] | None,
 ) -> gateway_pb2.ProposedTransaction:
-    """An unsigned ``ProposedTransaction`` (the signature is added to its ``proposal`` later)."""
+    """An unsigned ``ProposedTransaction`` (the signature is added to its ``proposal`` later).
+
+    Raises:
+        ArgumentTypeError: an argument or transient value is neither ``str`` nor ``bytes``, ``transient``
+            is not a mapping, or ``endorsing_organizations`` is a single string (it would be read as one
+            MSP id per character).
+    """
     encoded_args = [transaction_name.encode()]
     encoded_args.extend(to_bytes(arg, "a transaction argument") for arg in args)
+    if transient is not None and not isinstance(transient, Mapping):
+        raise ArgumentTypeError(
+            f"transient must be a mapping of names to str or bytes, not {type(transient).__name__}"
+        )
+    if isinstance(endorsing_organizations, str | bytes):
+        raise ArgumentTypeError(
+            f"endorsing_organizations must be a list of MSP ids, e.g. [{endorsing_organizations!r}]"
+        )
     transient_map = (
         {key: to_bytes(value, f"transient value {key!r}") for key, value in transient.items()}
         if transient
@@ -248,7 +262,7 @@ _TRANSACTION_ID = re.compile(r"[0-9a-f]{64}")
 
 def is_transaction_id(text: str) -> bool:
     """Whether ``text`` has the form of a Fabric transaction id (64 lower-case hex digits)."""
-    return _TRANSACTION_ID.fullmatch(text) is not None
+    return isinstance(text, str) and _TRANSACTION_ID.fullmatch(text) is not None
 
 
 def parse_transaction_status(payload: bytes, transaction_id: str) -> Status:

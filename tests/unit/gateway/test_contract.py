@@ -12,6 +12,8 @@ from fabric_protos.peer import proposal_pb2
 
 from fabrx.endpoint import Endpoint
 from fabrx.errors import (
+    ArgumentError,
+    ArgumentTypeError,
     CommitError,
     CommitStatusError,
     CommitStatusUnknown,
@@ -135,6 +137,21 @@ def test_step_by_step_proposal_endorse_submit_status(gateway: Gateway, fabric: F
 def test_non_text_arguments_are_rejected_with_a_clear_error(gateway: Gateway) -> None:
     with pytest.raises(TypeError, match="must be str or bytes, not int"):
         contract_of(gateway).evaluate_transaction("ReadAsset", 42)  # type: ignore[arg-type]
+
+
+def test_wrongly_typed_transient_endorsers_timeout_and_transaction_ids_are_argument_errors(
+    gateway: Gateway,
+) -> None:
+    # Each of these raised a bare AttributeError or TypeError, or read "RegulatorMSP" as 12 MSP ids.
+    contract = contract_of(gateway)
+    with pytest.raises(ArgumentTypeError, match="transient must be a mapping"):
+        contract.evaluate_transaction("ReadAsset", transient=[("k", "v")])  # type: ignore[arg-type]
+    with pytest.raises(ArgumentTypeError, match=r"endorsing_organizations must be a list .*\['Org1MSP'\]"):
+        contract.submit_transaction("ReadAsset", endorsing_organizations="Org1MSP")
+    with pytest.raises(ArgumentError, match="timeout must be a positive number of seconds, got '5'"):
+        contract.evaluate_transaction("ReadAsset", timeout="5")  # type: ignore[arg-type]
+    with pytest.raises(ArgumentError, match="not a transaction id: 5"):
+        gateway.get_network("mychannel").transaction_status(5)  # type: ignore[arg-type]
 
 
 DETAIL = ErrorDetail(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import grpc
 import pytest
 
 from fabrx.endpoint import Endpoint
-from fabrx.errors import ConnectionFailure
+from fabrx.errors import ArgumentError, ConnectionFailure
 from fabrx.gateway import connect
 
 from .fakes import ClientIdentity, FakeFabric, FakeServer, new_tls_material
@@ -65,3 +67,10 @@ def test_caller_owned_mutual_tls_channel_uses_the_given_client_certificate(
             assert next(blocks).number == 1
         channel.close()
     assert fabric.received.seek[0][1].tls_cert_hash == TLS.client_cert_der_hash
+
+
+def test_tls_files_that_cannot_be_read_are_named_in_an_argument_error(tmp_path: Path) -> None:
+    with pytest.raises(ArgumentError, match=r"cannot read .*missing\.pem: No such file"):
+        Endpoint.from_files("127.0.0.1:7051", tls_root_cert=tmp_path / "missing.pem")
+    with pytest.raises(ArgumentError, match=rf"cannot read {tmp_path}: Is a directory"):
+        Endpoint.from_files("127.0.0.1:7051", tls_root_cert=tmp_path)
