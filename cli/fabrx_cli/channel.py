@@ -6,6 +6,11 @@ each admin runs ``update describe`` and ``update sign update.pb -o <org>.sig``, 
 the update's policies. The acting admin is ``--as ORG`` from the run directory (its organization's peer
 reads the current configuration), or, on a member's own host, ``--msp-id``/``--msp-dir`` with
 ``--peer``/``--peer-tls-ca`` and ``--orderer``/``--orderer-tls-ca`` as the command needs them.
+
+Orderers: ``join-orderer`` joins a new orderer to the channel through its channel participation API
+(with the latest config block it follows the channel), ``update add-consenter`` makes it a consenter,
+``update remove-consenter`` takes one out, ``update orderer-endpoints`` moves where peers and clients
+reach the ordering service.
 """
 
 from __future__ import annotations
@@ -24,7 +29,9 @@ from fabrx.admin import (
     ChannelConfig,
     ChannelUpdate,
     JoinRequest,
+    OrdererAdmin,
     UpdateSignature,
+    add_consenter,
     add_crl,
     add_organization,
     check_signatures,
@@ -37,6 +44,7 @@ from fabrx.admin import (
     remove_consenter,
     remove_organization,
     set_anchor_peers,
+    set_orderer_endpoints,
     sign_update,
     submit_update,
 )
@@ -272,6 +280,64 @@ def join_request(
     )
 
 
+@channel.command("join-orderer")
+@click.option(
+    "--admin-address", required=True, help="host:port of the orderer's admin (channel participation) API."
+)
+@click.option(
+    "--tls-ca",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    required=True,
+    help="PEM CA certificate of the orderer's admin TLS certificate.",
+)
+@click.option(
+    "--tls-cert",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    required=True,
+    help="Your admin's PEM TLS client certificate (issued by a CA the orderer's admin API trusts).",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    required=True,
+    help="Its PEM private key.",
+)
+@click.option(
+    "--block",
+    "block_file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    required=True,
+    help="The channel's genesis block, or its latest config block (fetch-block --config-block).",
+)
+@click.pass_obj
+def join_orderer(
+    obj: CliContext, admin_address: str, tls_ca: Path, tls_cert: Path, tls_key: Path, block_file: Path
+) -> None:
+    """Join an orderer to a channel through its channel participation API.
+
+    With the latest config block of a running channel the orderer follows it and replicates its
+    blocks; once an update makes it a consenter it takes part in ordering.
+    """
+    orderer = OrdererAdmin.from_files(
+        admin_address, tls_root_cert=tls_ca, client_cert=tls_cert, client_key=tls_key
+    )
+    joined = orderer.join(block_file.read_bytes())
+    info = joined.info
+    obj.output.result(
+        {
+            "channel": info.name,
+            "status": info.status,
+            "consensus_relation": info.consensus_relation,
+            "height": info.height,
+            "already_joined": joined.already_joined,
+        },
+        lambda d: (
+            f"orderer {admin_address} {'already serves' if d['already_joined'] else 'joined'} "
+            f"{d['channel']}: {d['status']} {d['consensus_relation']}, height {d['height']}"
+        ),
+    )
+
+
 def _create(obj: CliContext, admin: OrgAdmin, channel_id: str, changed: Any, output: Path) -> None:
     current = _current(admin, channel_id)
     created = new_channel_update(current, changed(current))
@@ -367,6 +433,80 @@ def remove_consenter_command(
     """Create an update removing a Raft consenter (the orderer organizations' admins sign it)."""
     address = AnchorPeer.parse(consenter)
     _create(obj, who.resolve(obj), channel, lambda c: remove_consenter(c, address.host, address.port), output)
+
+
+@update.command("add-consenter")
+@_acting_admin
+@_channel_option
+@click.option("--org", "msp_id", help="MSP id of the orderer organization (default: the --as organization).")
+@click.option("--consenter", required=True, help="host:port of the new orderer (its gRPC and cluster port).")
+@click.option(
+    "--tls-cert",
+    "tls_cert_file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    required=True,
+    help="The new orderer's PEM TLS certificate (issued by the organization's TLS CA).",
+)
+@click.option(
+    "--identity",
+    "identity_file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="BFT only: the new orderer's PEM enrollment certificate (its signcert).",
+)
+@_output_option
+@click.pass_obj
+def add_consenter_command(
+    obj: CliContext,
+    who: AdminSource,
+    channel: str,
+    msp_id: str | None,
+    consenter: str,
+    tls_cert_file: Path,
+    identity_file: Path | None,
+    output: Path,
+) -> None:
+    """Create an update adding a Raft or BFT consenter and its orderer endpoint.
+
+    Join the new orderer first (join-orderer, with the latest config block) so it catches up as a
+    follower; the orderer organizations' admins sign the update.
+    """
+    admin = who.resolve(obj)
+    address = AnchorPeer.parse(consenter)
+    tls_cert = tls_cert_file.read_bytes()
+    identity = identity_file.read_bytes() if identity_file is not None else None
+    _create(
+        obj,
+        admin,
+        channel,
+        lambda c: add_consenter(
+            c, msp_id or admin.msp_id, address.host, address.port, tls_cert, identity=identity
+        ),
+        output,
+    )
+
+
+@update.command("orderer-endpoints")
+@_acting_admin
+@_channel_option
+@click.option("--org", "msp_id", help="MSP id of the orderer organization (default: the --as organization).")
+@click.option(
+    "--endpoint", "endpoints", multiple=True, required=True, help="host:port of an orderer (repeatable)."
+)
+@_output_option
+@click.pass_obj
+def orderer_endpoints(
+    obj: CliContext,
+    who: AdminSource,
+    channel: str,
+    msp_id: str | None,
+    endpoints: tuple[str, ...],
+    output: Path,
+) -> None:
+    """Create an update replacing an orderer organization's orderer endpoints (its admins sign it)."""
+    admin = who.resolve(obj)
+    _create(
+        obj, admin, channel, lambda c: set_orderer_endpoints(c, msp_id or admin.msp_id, endpoints), output
+    )
 
 
 def _read_update(path: Path) -> ChannelUpdate:

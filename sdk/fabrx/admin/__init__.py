@@ -10,7 +10,8 @@
 * Changing a running channel: :func:`read_channel_config` (a typed :class:`ChannelConfig`, from a peer;
   :func:`read_channel_config_from_orderer` from an orderer), the edits
   (:func:`set_anchor_peers`, :func:`add_organization` from a :class:`JoinRequest`,
-  :func:`remove_organization`, :func:`add_crl`, :func:`remove_consenter`), :func:`new_channel_update`
+  :func:`remove_organization`, :func:`add_crl`, :func:`add_consenter`, :func:`remove_consenter`,
+  :func:`set_orderer_endpoints`), :func:`new_channel_update`
   (or :func:`compute_update`), :func:`describe_update`, :func:`sign_update` (one admin, one signature
   file), :func:`check_signatures` and :func:`submit_update` (refused, naming what is missing, when the
   signatures do not satisfy the update's policies).
@@ -41,7 +42,15 @@ from .channelupdate import (
     submit_update,
 )
 from .configblock import fetch_block, fetch_config_block, read_channel_config_from_orderer
-from .configedit import add_crl, add_organization, remove_consenter, remove_organization, set_anchor_peers
+from .configedit import (
+    add_consenter,
+    add_crl,
+    add_organization,
+    remove_consenter,
+    remove_organization,
+    set_anchor_peers,
+    set_orderer_endpoints,
+)
 from .configupdate import ConfigChange, changes_of, compute_update, describe_update
 from .definition import ChaincodeDefinition, CollectionConfig, CommittedDefinition
 from .deploy import DeployReport, deploy
@@ -91,6 +100,7 @@ __all__ = [
     "SignaturesInsufficient",
     "TransactionInvalid",
     "UpdateSignature",
+    "add_consenter",
     "add_crl",
     "add_organization",
     "approve_for_my_org",
@@ -116,6 +126,7 @@ __all__ = [
     "remove_consenter",
     "remove_organization",
     "set_anchor_peers",
+    "set_orderer_endpoints",
     "sign_update",
     "submit_update",
 ]

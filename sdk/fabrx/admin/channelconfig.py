@@ -126,11 +126,16 @@ class MspDefinition:
 
 @dataclass(frozen=True)
 class OrganizationConfig:
-    """One organization of the channel: its group name (``name``), MSP and anchor peers."""
+    """One organization of the channel: its group name (``name``), MSP and anchor peers.
+
+    ``endpoints`` are an orderer organization's orderer endpoints (``host:port``, where peers and
+    clients send transactions and fetch blocks); empty for an application organization.
+    """
 
     name: str
     msp: MspDefinition
     anchor_peers: tuple[AnchorPeer, ...]
+    endpoints: tuple[str, ...] = ()
 
     @property
     def msp_id(self) -> str:
@@ -139,12 +144,21 @@ class OrganizationConfig:
 
 @dataclass(frozen=True)
 class Consenter:
-    """A Raft consenter of the ordering service (``host:port``, its TLS certificates in PEM)."""
+    """A consenter of the ordering service: ``host:port`` and its TLS certificates in PEM.
+
+    A Raft (``etcdraft``) consenter is known by its TLS certificates alone. A BFT consenter also
+    carries its numeric ``id`` (unique in the channel, never reused), the MSP id of its organization
+    and its enrollment certificate (``identity``, PEM), with which it signs blocks; for Raft these
+    stay ``0``/empty.
+    """
 
     host: str
     port: int
     client_tls_cert: bytes
     server_tls_cert: bytes
+    msp_id: str = ""
+    identity: bytes = b""
+    id: int = 0
 
     def __str__(self) -> str:
         return f"{self.host}:{self.port}"
@@ -214,6 +228,21 @@ class ChannelConfig:
             f"(its organizations: {known})"
         )
 
+    def orderer_org(self, msp_id: str) -> OrganizationConfig:
+        """The orderer organization whose MSP id is ``msp_id``.
+
+        Raises:
+            AdminError: no orderer organization of the channel has that MSP id.
+        """
+        for org in self.orderer_orgs:
+            if org.msp_id == msp_id:
+                return org
+        known = ", ".join(o.msp_id for o in self.orderer_orgs) or "none"
+        raise AdminError(
+            f"channel {self.channel_id} has no orderer organization with MSP id {msp_id} "
+            f"(its orderer organizations: {known})"
+        )
+
     def msp(self, msp_id: str) -> MspDefinition | None:
         """The MSP definition of ``msp_id`` anywhere in the channel (application or orderer), if any."""
         for org in (*self.application_orgs, *self.orderer_orgs):
@@ -249,7 +278,15 @@ class ChannelConfig:
         if ORDERERS_KEY in orderer.values:
             orderers = configuration_pb2.Orderers.FromString(orderer.values[ORDERERS_KEY].value)
             return tuple(
-                Consenter(c.host, c.port, bytes(c.client_tls_cert), bytes(c.server_tls_cert))
+                Consenter(
+                    c.host,
+                    c.port,
+                    bytes(c.client_tls_cert),
+                    bytes(c.server_tls_cert),
+                    msp_id=c.msp_id,
+                    identity=bytes(c.identity),
+                    id=c.id,
+                )
                 for c in orderers.consenter_mapping
             )
         return ()
@@ -268,7 +305,12 @@ def _organizations(channel_group: configtx_pb2.ConfigGroup, section: str) -> tup
         if ANCHOR_PEERS_KEY in org.values:
             value = peer_configuration_pb2.AnchorPeers.FromString(org.values[ANCHOR_PEERS_KEY].value)
             anchors = tuple(AnchorPeer(a.host, a.port) for a in value.anchor_peers)
-        orgs.append(OrganizationConfig(name=name, msp=msp, anchor_peers=anchors))
+        endpoints: tuple[str, ...] = ()
+        if ENDPOINTS_KEY in org.values:
+            endpoints = tuple(
+                configuration_pb2.OrdererAddresses.FromString(org.values[ENDPOINTS_KEY].value).addresses
+            )
+        orgs.append(OrganizationConfig(name=name, msp=msp, anchor_peers=anchors, endpoints=endpoints))
     return tuple(orgs)
 
 

@@ -9,8 +9,12 @@ naming what is wrong, before anything is computed; hand the result to
   (``/Channel/Application/Admins``, usually ``MAJORITY Admins``).
 * :func:`remove_organization`: drop an application organization (the same policy).
 * :func:`add_crl`: put a CRL issued by an organization's CA into its MSP definition (its ``Admins``).
-* :func:`remove_consenter`: drop a Raft consenter and its orderer endpoint (``/Channel/Orderer/Admins``
-  and the orderer organization's ``Admins``); never the last one.
+* :func:`add_consenter`: a new Raft or BFT consenter of an orderer organization
+  (``/Channel/Orderer/Admins``).
+* :func:`remove_consenter`: drop a Raft or BFT consenter and its orderer endpoint (the same policies);
+  never the last one.
+* :func:`set_orderer_endpoints`: replace an orderer organization's orderer endpoints, where peers and
+  clients reach the ordering service (its own ``Admins``).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 from fabric_protos.common import configtx_pb2, configuration_pb2, policies_pb2
@@ -34,13 +39,22 @@ from .channelconfig import (
     ENDPOINTS_KEY,
     MSP_KEY,
     ORDERER,
+    ORDERERS_KEY,
     AnchorPeer,
     ChannelConfig,
 )
 from .joinrequest import JoinRequest
 from .policy import parse_signature_policy
 
-__all__ = ["add_crl", "add_organization", "remove_consenter", "remove_organization", "set_anchor_peers"]
+__all__ = [
+    "add_consenter",
+    "add_crl",
+    "add_organization",
+    "remove_consenter",
+    "remove_organization",
+    "set_anchor_peers",
+    "set_orderer_endpoints",
+]
 
 ADMINS = "Admins"
 
@@ -220,16 +234,118 @@ def add_crl(
     return changed
 
 
-def remove_consenter(config: ChannelConfig, host: str, port: int) -> configtx_pb2.Config:
-    """``config`` without the Raft consenter at ``host:port``.
+def add_consenter(
+    config: ChannelConfig,
+    msp_id: str,
+    host: str,
+    port: int,
+    tls_cert: bytes,
+    *,
+    identity: bytes | None = None,
+) -> configtx_pb2.Config:
+    """``config`` with a new consenter at ``host:port`` of orderer organization ``msp_id``.
+
+    ``tls_cert`` (PEM) is the new orderer's TLS certificate, used as both its client and server
+    certificate; it must be issued by a TLS CA of the organization's MSP, because the other
+    consenters authenticate cluster traffic with it. A BFT channel also needs the orderer's
+    enrollment certificate ``identity`` (PEM, issued by the organization's CA), with which it signs
+    blocks; the consenter gets the next unused id. Raft accepts one consenter change per update, so
+    add consenters one by one, each after the previous one has caught up.
+
+    The order in which the channel keeps ordering throughout: join the new orderer to the channel
+    with the latest config block first (it follows the channel and replicates its blocks), then
+    submit this update; the orderer notices that it is a consenter and, after a moment of switching,
+    takes part. The orderer endpoints (where peers and gateways send transactions) are deliberately
+    left alone: advertise the new orderer with :func:`set_orderer_endpoints` once it is an active
+    consenter, since a gateway does not retry a transaction the orderer refuses while switching.
 
     Raises:
-        AdminError: the channel is not ordered by Raft, has no such consenter, or it is the last one.
+        AdminError: the channel is neither Raft nor BFT ordered, has no such orderer organization, the
+            address or the TLS certificate is already a consenter's, a certificate is not PEM or not
+            issued by the organization's CAs, or a BFT consenter comes without its identity.
     """
-    if config.consensus_type != "etcdraft":
+    consensus_type = config.consensus_type
+    if consensus_type not in ("etcdraft", "BFT"):
         raise AdminError(
-            f"channel {config.channel_id} is ordered by {config.consensus_type or 'nothing'}: "
-            "fabrx removes Raft consenters only"
+            f"channel {config.channel_id} is ordered by {consensus_type or 'nothing'}: "
+            "fabrx changes Raft and BFT consenters only"
+        )
+    org = config.orderer_org(msp_id)
+    what = f"cannot add consenter {host}:{port} to {config.channel_id}"
+    problems = []
+    if not host or not 0 < port < 65536:
+        problems.append(f"{host}:{port} is not host:port with a port in 1..65535")
+    consenters = config.consenters
+    if any(c.host == host and c.port == port for c in consenters):
+        problems.append(f"{host}:{port} is already a consenter")
+    tls = _certificate(tls_cert, "the TLS certificate", problems)
+    if tls is not None:
+        canonical = tls.public_bytes(Encoding.PEM)
+        for existing in consenters:
+            if _same_certificate(existing.server_tls_cert, canonical):
+                problems.append(f"the TLS certificate is already that of consenter {existing}")
+        if not _issued_by(tls, (*org.msp.tls_root_certs, *org.msp.tls_intermediate_certs)):
+            problems.append(f"the TLS certificate is not issued by a TLS CA of {msp_id}")
+    enrollment = None
+    if consensus_type == "BFT":
+        if identity is None:
+            problems.append("a BFT consenter needs the orderer's enrollment certificate (identity)")
+        else:
+            enrollment = _certificate(identity, "the identity", problems)
+            if enrollment is not None and not _issued_by(
+                enrollment, (*org.msp.root_certs, *org.msp.intermediate_certs)
+            ):
+                problems.append(f"the identity is not issued by a CA of {msp_id}")
+    if problems:
+        raise AdminError(f"{what}: " + "; ".join(problems))
+    assert tls is not None
+    tls_pem = tls.public_bytes(Encoding.PEM)
+    changed = config.copy()
+    orderer = changed.channel_group.groups[ORDERER]
+    if consensus_type == "etcdraft":
+        value = orderer.values[CONSENSUS_TYPE_KEY]
+        consensus = orderer_configuration_pb2.ConsensusType.FromString(value.value)
+        metadata = etcdraft_pb2.ConfigMetadata.FromString(consensus.metadata)
+        metadata.consenters.append(
+            etcdraft_pb2.Consenter(host=host, port=port, client_tls_cert=tls_pem, server_tls_cert=tls_pem)
+        )
+        consensus.metadata = metadata.SerializeToString()
+        value.value = consensus.SerializeToString()
+    else:
+        assert enrollment is not None
+        value = orderer.values[ORDERERS_KEY]
+        orderers = configuration_pb2.Orderers.FromString(value.value)
+        orderers.consenter_mapping.append(
+            configuration_pb2.Consenter(
+                id=max((c.id for c in orderers.consenter_mapping), default=0) + 1,
+                host=host,
+                port=port,
+                msp_id=msp_id,
+                identity=enrollment.public_bytes(Encoding.PEM),
+                client_tls_cert=tls_pem,
+                server_tls_cert=tls_pem,
+            )
+        )
+        value.value = orderers.SerializeToString()
+    return changed
+
+
+def remove_consenter(config: ChannelConfig, host: str, port: int) -> configtx_pb2.Config:
+    """``config`` without the Raft or BFT consenter at ``host:port``, and without its orderer endpoint.
+
+    Withdraw the endpoint first (:func:`set_orderer_endpoints`, then wait until every peer has that
+    block), so that no gateway sends a transaction to an orderer that is leaving; remove the channel
+    from the orderer (its channel participation API) only after this update is committed.
+
+    Raises:
+        AdminError: the channel is neither Raft nor BFT ordered, has no such consenter, or it is the
+            last one.
+    """
+    consensus_type = config.consensus_type
+    if consensus_type not in ("etcdraft", "BFT"):
+        raise AdminError(
+            f"channel {config.channel_id} is ordered by {consensus_type or 'nothing'}: "
+            "fabrx removes Raft and BFT consenters only"
         )
     consenters = config.consenters
     if not any(c.host == host and c.port == port for c in consenters):
@@ -240,26 +356,96 @@ def remove_consenter(config: ChannelConfig, host: str, port: int) -> configtx_pb
             f"{host}:{port} is the last orderer of {config.channel_id}: removing it would stop the channel"
         )
     changed = config.copy()
-    value = changed.channel_group.groups[ORDERER].values[CONSENSUS_TYPE_KEY]
-    consensus = orderer_configuration_pb2.ConsensusType.FromString(value.value)
-    metadata = etcdraft_pb2.ConfigMetadata.FromString(consensus.metadata)
-    remaining = [c for c in metadata.consenters if not (c.host == host and c.port == port)]
-    del metadata.consenters[:]
-    metadata.consenters.extend(remaining)
-    consensus.metadata = metadata.SerializeToString()
-    value.value = consensus.SerializeToString()
+    orderer = changed.channel_group.groups[ORDERER]
+    if consensus_type == "etcdraft":
+        value = orderer.values[CONSENSUS_TYPE_KEY]
+        consensus = orderer_configuration_pb2.ConsensusType.FromString(value.value)
+        metadata = etcdraft_pb2.ConfigMetadata.FromString(consensus.metadata)
+        remaining = [c for c in metadata.consenters if not (c.host == host and c.port == port)]
+        del metadata.consenters[:]
+        metadata.consenters.extend(remaining)
+        consensus.metadata = metadata.SerializeToString()
+        value.value = consensus.SerializeToString()
+    else:
+        value = orderer.values[ORDERERS_KEY]
+        orderers = configuration_pb2.Orderers.FromString(value.value)
+        kept = [c for c in orderers.consenter_mapping if not (c.host == host and c.port == port)]
+        del orderers.consenter_mapping[:]
+        orderers.consenter_mapping.extend(kept)
+        value.value = orderers.SerializeToString()
     # Clients and peers find orderers through the orderer organizations' endpoints: drop it there too.
     address = f"{host}:{port}"
-    for org in changed.channel_group.groups[ORDERER].groups.values():
-        if ENDPOINTS_KEY not in org.values:
-            continue
-        endpoints = configuration_pb2.OrdererAddresses.FromString(org.values[ENDPOINTS_KEY].value)
-        if address in endpoints.addresses:
-            kept = [a for a in endpoints.addresses if a != address]
-            org.values[ENDPOINTS_KEY].value = configuration_pb2.OrdererAddresses(
-                addresses=kept
-            ).SerializeToString()
+    for org in config.orderer_orgs:
+        if address in org.endpoints:
+            _write_endpoints(orderer.groups[org.name], [a for a in org.endpoints if a != address])
     return changed
+
+
+def set_orderer_endpoints(
+    config: ChannelConfig, msp_id: str, endpoints: Sequence[str]
+) -> configtx_pb2.Config:
+    """``config`` with the orderer endpoints of orderer organization ``msp_id`` replaced by ``endpoints``.
+
+    Peers and clients (the gateway, ``fetch_block``) reach the ordering service at these addresses;
+    moving an orderer to a new address is: start it there, then set the endpoints. The consenters'
+    own addresses (cluster traffic) are not changed.
+
+    Raises:
+        AdminError: no such orderer organization, an endpoint is not ``host:port``, appears twice, the
+            list is empty, or the endpoints are already exactly these.
+    """
+    org = config.orderer_org(msp_id)
+    problems = []
+    for endpoint in endpoints:
+        try:
+            AnchorPeer.parse(endpoint)
+        except AdminError:
+            problems.append(f"{endpoint!r} is not host:port with a port in 1..65535")
+    duplicates = sorted({e for e in endpoints if list(endpoints).count(e) > 1})
+    if duplicates:
+        problems.append(f"{', '.join(duplicates)} given more than once")
+    if not endpoints:
+        problems.append("no endpoint given: peers and clients would find no orderer of the organization")
+    if problems:
+        raise AdminError(f"cannot set the orderer endpoints of {msp_id}: " + "; ".join(problems))
+    if tuple(endpoints) == org.endpoints:
+        raise AdminError(
+            f"the orderer endpoints of {msp_id} in {config.channel_id} are already {', '.join(endpoints)}"
+        )
+    changed = config.copy()
+    _write_endpoints(changed.channel_group.groups[ORDERER].groups[org.name], endpoints)
+    return changed
+
+
+def _write_endpoints(org_group: configtx_pb2.ConfigGroup, addresses: Sequence[str]) -> None:
+    entry = org_group.values[ENDPOINTS_KEY]
+    entry.value = configuration_pb2.OrdererAddresses(addresses=list(addresses)).SerializeToString()
+    entry.mod_policy = entry.mod_policy or ADMINS
+
+
+def _certificate(pem: bytes, what: str, problems: list[str]) -> x509.Certificate | None:
+    try:
+        return x509.load_pem_x509_certificate(pem)
+    except ValueError:
+        problems.append(f"{what} is not a PEM certificate")
+        return None
+
+
+def _same_certificate(pem: bytes, canonical: bytes) -> bool:
+    try:
+        return x509.load_pem_x509_certificate(pem).public_bytes(Encoding.PEM) == canonical
+    except ValueError:
+        return False
+
+
+def _issued_by(cert: x509.Certificate, issuers: Sequence[bytes]) -> bool:
+    for pem in issuers:
+        try:
+            cert.verify_directly_issued_by(x509.load_pem_x509_certificate(pem))
+        except (ValueError, TypeError, InvalidSignature):
+            continue
+        return True
+    return False
 
 
 def _signed(crl: x509.CertificateRevocationList, issuer: x509.Certificate) -> bool:

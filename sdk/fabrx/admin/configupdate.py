@@ -32,6 +32,7 @@ from .channelconfig import (
     ENDPOINTS_KEY,
     MSP_KEY,
     ORDERER,
+    ORDERERS_KEY,
     ChannelConfig,
     MspDefinition,
 )
@@ -399,8 +400,8 @@ def _describe(change: ConfigChange, write_set: configtx_pb2.ConfigGroup, current
             return f"removes the anchor peers of {owner_msp} (were: {old})"
         new = _anchor_peers(after.values.get(ANCHOR_PEERS_KEY) if after else None)
         return f"sets the anchor peers of {owner_msp} to {new} (were: {old})"
-    if change.kind == "value" and name == CONSENSUS_TYPE_KEY and change.action == "modify":
-        return _describe_consensus_change(write_set, current)
+    if change.kind == "value" and name in (CONSENSUS_TYPE_KEY, ORDERERS_KEY) and change.action == "modify":
+        return _describe_consensus_change(name, write_set, current)
     if change.kind == "value" and name == ENDPOINTS_KEY and change.action == "modify":
         before = _find(current_root, owner_path)
         after = _find(write_set, owner_path)
@@ -445,14 +446,13 @@ def _addresses(group: configtx_pb2.ConfigGroup | None) -> str:
     return ", ".join(addresses) or "none"
 
 
-def _describe_consensus_change(write_set: configtx_pb2.ConfigGroup, current: ChannelConfig) -> str:
+def _describe_consensus_change(key: str, write_set: configtx_pb2.ConfigGroup, current: ChannelConfig) -> str:
+    # Raft consenters live in the ConsensusType metadata, BFT consenters in the Orderers value.
     orderer = write_set.groups.get(ORDERER)
-    if orderer is None or CONSENSUS_TYPE_KEY not in orderer.values:
+    if orderer is None or key not in orderer.values:
         return "changes the consensus settings"
     proposed = current.copy()
-    proposed.channel_group.groups[ORDERER].values[CONSENSUS_TYPE_KEY].CopyFrom(
-        orderer.values[CONSENSUS_TYPE_KEY]
-    )
+    proposed.channel_group.groups[ORDERER].values[key].CopyFrom(orderer.values[key])
     before = {str(c) for c in current.consenters}
     after = {str(c) for c in ChannelConfig(current.channel_id, proposed).consenters}
     sentences = [f"removes consenter {c}" for c in sorted(before - after)]

@@ -29,6 +29,7 @@ from fabrx.admin import (
     JoinRequest,
     JoinRequestError,
     UpdateSignature,
+    add_consenter,
     add_crl,
     add_organization,
     changes_of,
@@ -39,6 +40,7 @@ from fabrx.admin import (
     remove_consenter,
     remove_organization,
     set_anchor_peers,
+    set_orderer_endpoints,
     sign_update,
 )
 from fabrx.errors import AdminError
@@ -392,3 +394,137 @@ def test_removing_a_consenter_drops_its_endpoint_and_needs_the_orderer_admins(
     single = _raft_channel(config, orgs, (7050,))
     with pytest.raises(AdminError, match="is the last orderer of testchannel"):
         remove_consenter(single, "127.0.0.1", 7050)
+
+
+def test_adding_a_raft_consenter_needs_the_orderer_admins_and_leaves_the_endpoints(
+    config: ChannelConfig, orgs: dict[str, Org]
+) -> None:
+    raft = _raft_channel(config, orgs, (7050,))
+    d = orgs["OrgD"]
+    tls = _leaf(d.ca, "orderer1.OrgD", "orderer")
+    update = new_channel_update(raft, add_consenter(raft, "OrgDMSP", "127.0.0.1", 7055, tls.cert_pem))
+    # Peers learn of the orderer only when its endpoint is set, once it orders.
+    assert describe_update(update.update, raft) == ("adds consenter 127.0.0.1:7055",)
+    assert [c.mod_policy_path for c in changes_of(update.update, raft)] == ["/Channel/Orderer/Admins"]
+    assert check_signatures(update, _sign(update, (d.identity(), d.signer())), raft).satisfied
+    a = orgs["OrgA"]
+    assert not check_signatures(update, _sign(update, (a.identity(), a.signer())), raft).satisfied
+    added = ChannelConfig(CHANNEL, add_consenter(raft, "OrgDMSP", "127.0.0.1", 7055, tls.cert_pem))
+    (_, new) = added.consenters
+    assert (new.host, new.port, new.server_tls_cert, new.client_tls_cert) == (
+        "127.0.0.1",
+        7055,
+        tls.cert_pem,
+        tls.cert_pem,
+    )
+    assert added.orderer_org("OrgDMSP").endpoints == ("127.0.0.1:7050",)
+    # Adding and removing again gives back the consenters and endpoints of the start.
+    back = ChannelConfig(CHANNEL, remove_consenter(added, "127.0.0.1", 7055))
+    assert back.consenters == raft.consenters
+    assert back.orderer_org("OrgDMSP").endpoints == ("127.0.0.1:7050",)
+
+
+def test_a_consenter_is_refused_naming_every_problem(config: ChannelConfig, orgs: dict[str, Org]) -> None:
+    raft = _raft_channel(config, orgs, (7050,))
+    foreign = _leaf(orgs["OrgA"].ca, "orderer1.OrgA", "orderer")
+    with pytest.raises(AdminError) as refused:
+        add_consenter(raft, "OrgDMSP", "127.0.0.1", 7050, foreign.cert_pem)
+    message = str(refused.value)
+    assert "cannot add consenter 127.0.0.1:7050 to testchannel" in message
+    assert "127.0.0.1:7050 is already a consenter" in message
+    assert "the TLS certificate is not issued by a TLS CA of OrgDMSP" in message
+    existing = raft.consenters[0].server_tls_cert
+    with pytest.raises(AdminError, match=r"is already that of consenter 127\.0\.0\.1:7050"):
+        add_consenter(raft, "OrgDMSP", "127.0.0.1", 7055, existing)
+    with pytest.raises(AdminError, match="the TLS certificate is not a PEM certificate"):
+        add_consenter(raft, "OrgDMSP", "127.0.0.1", 7055, b"not a certificate")
+    with pytest.raises(AdminError, match="has no orderer organization with MSP id OrgAMSP"):
+        add_consenter(raft, "OrgAMSP", "127.0.0.1", 7055, foreign.cert_pem)
+    with pytest.raises(AdminError, match="ordered by nothing"):
+        add_consenter(config, "OrgDMSP", "127.0.0.1", 7055, foreign.cert_pem)
+
+
+def _bft_channel(config: ChannelConfig, orgs: dict[str, Org], ports: tuple[int, ...]) -> ChannelConfig:
+    """The Raft channel of :func:`_raft_channel` turned BFT: consenters with ids and identities."""
+    raft = _raft_channel(config, orgs, ports)
+    changed = raft.copy()
+    orderer = changed.channel_group.groups["Orderer"]
+    d = orgs["OrgD"]
+    mapping = [
+        configuration_pb2.Consenter(
+            id=i + 1,
+            host="127.0.0.1",
+            port=p,
+            msp_id="OrgDMSP",
+            identity=d.admin.cert_pem,
+            client_tls_cert=d.admin.cert_pem,
+            server_tls_cert=d.admin.cert_pem,
+        )
+        for i, p in enumerate(ports)
+    ]
+    orderer.values["Orderers"].mod_policy = "Admins"
+    orderer.values["Orderers"].value = configuration_pb2.Orderers(
+        consenter_mapping=mapping
+    ).SerializeToString()
+    orderer.values["ConsensusType"].value = orderer_configuration_pb2.ConsensusType(
+        type="BFT"
+    ).SerializeToString()
+    return ChannelConfig(CHANNEL, changed)
+
+
+def test_a_bft_consenter_gets_the_next_id_and_its_identity(
+    config: ChannelConfig, orgs: dict[str, Org]
+) -> None:
+    bft = _bft_channel(config, orgs, (7050, 7055, 7058, 7061))
+    d = orgs["OrgD"]
+    tls = _leaf(d.ca, "orderer4.OrgD", "orderer")
+    enrollment = _leaf(d.ca, "orderer4.OrgD", "orderer")
+    with pytest.raises(AdminError, match="a BFT consenter needs the orderer's enrollment certificate"):
+        add_consenter(bft, "OrgDMSP", "127.0.0.1", 7064, tls.cert_pem)
+    with pytest.raises(AdminError, match="the identity is not issued by a CA of OrgDMSP"):
+        add_consenter(bft, "OrgDMSP", "127.0.0.1", 7064, tls.cert_pem, identity=orgs["OrgA"].client.cert_pem)
+    update = new_channel_update(
+        bft, add_consenter(bft, "OrgDMSP", "127.0.0.1", 7064, tls.cert_pem, identity=enrollment.cert_pem)
+    )
+    assert describe_update(update.update, bft)[0] == "adds consenter 127.0.0.1:7064"
+    assert [c.path for c in changes_of(update.update, bft)] == ["/Channel/Orderer/Orderers"]
+    added = ChannelConfig(
+        CHANNEL, add_consenter(bft, "OrgDMSP", "127.0.0.1", 7064, tls.cert_pem, identity=enrollment.cert_pem)
+    )
+    new = added.consenters[-1]
+    assert (new.id, new.msp_id, new.identity, new.server_tls_cert) == (
+        5,
+        "OrgDMSP",
+        enrollment.cert_pem,
+        tls.cert_pem,
+    )
+    removed = ChannelConfig(CHANNEL, remove_consenter(added, "127.0.0.1", 7055))
+    assert [c.id for c in removed.consenters] == [1, 3, 4, 5]
+    assert "127.0.0.1:7055" not in removed.orderer_org("OrgDMSP").endpoints
+
+
+def test_orderer_endpoints_are_moved_by_the_orderer_organizations_admins(
+    config: ChannelConfig, orgs: dict[str, Org]
+) -> None:
+    raft = _raft_channel(config, orgs, (7050, 7055))
+    update = new_channel_update(
+        raft, set_orderer_endpoints(raft, "OrgDMSP", ["orderer0.example:7050", "127.0.0.1:7055"])
+    )
+    assert describe_update(update.update, raft) == (
+        "sets the orderer endpoints of OrgDMSP to orderer0.example:7050, 127.0.0.1:7055 "
+        "(were: 127.0.0.1:7050, 127.0.0.1:7055)",
+    )
+    assert [c.mod_policy_path for c in changes_of(update.update, raft)] == ["/Channel/Orderer/OrgD/Admins"]
+    # The consenters (cluster addresses) stay.
+    moved = ChannelConfig(
+        CHANNEL, set_orderer_endpoints(raft, "OrgDMSP", ["orderer0.example:7050", "127.0.0.1:7055"])
+    )
+    assert moved.consenters == raft.consenters
+    with pytest.raises(AdminError) as refused:
+        set_orderer_endpoints(raft, "OrgDMSP", ["nohost", "127.0.0.1:7055", "127.0.0.1:7055"])
+    assert "'nohost' is not host:port" in str(refused.value)
+    assert "127.0.0.1:7055 given more than once" in str(refused.value)
+    with pytest.raises(AdminError, match="no endpoint given"):
+        set_orderer_endpoints(raft, "OrgDMSP", [])
+    with pytest.raises(AdminError, match=r"are already 127\.0\.0\.1:7050, 127\.0\.0\.1:7055"):
+        set_orderer_endpoints(raft, "OrgDMSP", ["127.0.0.1:7050", "127.0.0.1:7055"])
