@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -257,3 +259,125 @@ def test_enrollment_stored_in_a_wallet_signs_requests_the_ca_accepts(real_ca: Re
     secret = real_ca.client.register(stored.identity, stored.signer(), "from-wallet")
 
     assert real_ca.client.enroll("from-wallet", secret).certificate.startswith(b"-----BEGIN CERTIFICATE-----")
+
+
+# --- through an HTTP proxy ---------------------------------------------------------------------------
+
+
+@dataclass
+class TunnelProxy:
+    """A minimal HTTP CONNECT proxy (what hospital networks put between a client and the outside)."""
+
+    url: str
+    tunnels: list[str] = field(default_factory=list)  # "host:port" of every CONNECT
+    authorizations: list[str | None] = field(default_factory=list)
+
+
+def _pipe(source: socket.socket, target: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        while data := source.recv(65536):
+            target.sendall(data)
+    with contextlib.suppress(OSError):
+        target.shutdown(socket.SHUT_WR)
+
+
+def _serve_tunnel(client: socket.socket, proxy: TunnelProxy) -> None:
+    with client:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = client.recv(4096)
+            if not chunk:
+                return
+            head += chunk
+        lines = head.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+        method, target, _ = lines[0].split(" ", 2)
+        headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+        if method != "CONNECT":
+            client.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
+            return
+        proxy.tunnels.append(target)
+        proxy.authorizations.append(headers.get("Proxy-Authorization") or headers.get("proxy-authorization"))
+        host, port = target.rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=10) as upstream:
+            client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            back = threading.Thread(target=_pipe, args=(upstream, client), daemon=True)
+            back.start()
+            _pipe(client, upstream)
+            back.join(timeout=10)
+
+
+@pytest.fixture
+def tunnel_proxy() -> Iterator[TunnelProxy]:
+    listener = socket.create_server(("127.0.0.1", 0))
+    proxy = TunnelProxy(url=f"http://127.0.0.1:{listener.getsockname()[1]}")
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                client, _ = listener.accept()
+                threading.Thread(target=_serve_tunnel, args=(client, proxy), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield proxy
+    listener.close()
+
+
+def test_the_ca_is_reached_through_an_http_proxy_with_tls_to_the_ca(
+    real_ca: RealCA, tunnel_proxy: TunnelProxy
+) -> None:
+    ca_address = real_ca.url.removeprefix("https://")
+    user = "proxy-user:s3cret"
+    proxied = f"http://{user}@{tunnel_proxy.url.removeprefix('http://')}"
+    with CAClient(
+        real_ca.url, tls_root_certs=real_ca.home / "ca-cert.pem", ca_name=CA_NAME, proxy=proxied, timeout=10
+    ) as client:
+        assert client.info().ca_name == CA_NAME
+        secret = client.register(real_ca.registrar, real_ca.admin.signer(), "via-proxy", type="client")
+        enrollment = client.enroll("via-proxy", secret)
+
+    assert (
+        x509.load_pem_x509_certificate(enrollment.certificate)
+        .subject.rfc4514_string()
+        .startswith("CN=via-proxy")
+    )
+    # Every connection was a tunnel to the CA (TLS inside it), authenticated at the proxy.
+    assert tunnel_proxy.tunnels and set(tunnel_proxy.tunnels) == {ca_address}
+    expected = "Basic " + base64.b64encode(user.encode()).decode()
+    assert set(tunnel_proxy.authorizations) == {expected}
+
+
+def test_https_proxy_from_the_environment_is_used_unless_no_proxy_names_the_ca(
+    real_ca: RealCA, tunnel_proxy: TunnelProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", tunnel_proxy.url)
+    with CAClient(real_ca.url, tls_root_certs=real_ca.home / "ca-cert.pem", ca_name=CA_NAME) as client:
+        assert client.proxy == tunnel_proxy.url
+        assert client.info().ca_name == CA_NAME
+    assert len(tunnel_proxy.tunnels) == 1
+
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    with CAClient(real_ca.url, tls_root_certs=real_ca.home / "ca-cert.pem", ca_name=CA_NAME) as direct:
+        assert direct.proxy is None
+        assert direct.info().ca_name == CA_NAME
+    assert len(tunnel_proxy.tunnels) == 1
+
+
+def test_an_unreachable_proxy_is_named_in_the_error_without_its_password(real_ca: RealCA) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    with (
+        CAClient(
+            real_ca.url,
+            tls_root_certs=real_ca.home / "ca-cert.pem",
+            proxy=f"http://user:hunter2@127.0.0.1:{closed_port}",
+            timeout=5,
+        ) as client,
+        pytest.raises(
+            CAError, match=rf"through proxy 127\.0\.0\.1:{closed_port}: the proxy failed"
+        ) as raised,
+    ):
+        client.info()
+    assert "hunter2" not in str(raised.value)

@@ -31,7 +31,7 @@ from ._models import (
     RevokedCertificate,
 )
 from ._token import auth_token
-from ._transport import HttpsTransport
+from ._transport import USE_ENVIRONMENT, HttpsTransport
 
 __all__ = ["REVOCATION_REASONS", "CAClient"]
 
@@ -80,6 +80,11 @@ class CAClient:
     host name checked against that certificate. ``hash`` must match the CA's ``bccsp.sw.hash``/``security``
     (SHA-256 by default); it digests the tokens that authenticate registrars.
 
+    ``proxy`` reaches the CA through an HTTP proxy (``http://[user:password@]host:port``) with a CONNECT
+    tunnel, so TLS still ends at the CA and is verified as without one. By default (``"environment"``) the
+    proxy comes from ``HTTPS_PROXY``/``https_proxy`` unless ``NO_PROXY`` lists the CA's host, as curl and
+    requests do; ``None`` always connects directly.
+
     Thread-safe; connections are kept alive between requests. Use as a context manager or call
     :meth:`close`. Every method raises :class:`~fabrx.errors.CAError` when the CA cannot be reached
     (message ``cannot reach CA at <url>: ...``) or answers with errors (``messages`` holds the CA's texts).
@@ -94,9 +99,14 @@ class CAClient:
         server_name: str | None = None,
         timeout: float = 30.0,
         hash: Hash = sha256,
+        proxy: str | None = USE_ENVIRONMENT,
     ) -> None:
         self._transport = HttpsTransport(
-            url, tls_root_certs=_read_pem(tls_root_certs), server_name=server_name, timeout=timeout
+            url,
+            tls_root_certs=_read_pem(tls_root_certs),
+            server_name=server_name,
+            timeout=timeout,
+            proxy=proxy,
         )
         self._ca_name = ca_name
         self._hash = hash
@@ -105,6 +115,11 @@ class CAClient:
     def url(self) -> str:
         """The CA server's URL as given."""
         return self._transport.url
+
+    @property
+    def proxy(self) -> str | None:
+        """The proxy URL the client goes through (given or from the environment), ``None`` for none."""
+        return self._transport.proxy
 
     @property
     def ca_name(self) -> str | None:

@@ -1,46 +1,54 @@
-"""HTTPS to one Fabric CA server: keep-alive connections, TLS verified against given roots.
+"""HTTPS to one Fabric CA server over urllib3: pooled keep-alive connections, TLS verified against given
+roots, optionally through an HTTP proxy (a CONNECT tunnel, so TLS still ends at the CA).
 
-Socket, TLS and HTTP protocol failures are translated here, once, into :class:`~fabrx.errors.CAError`
-naming the CA's URL, with the original exception chained.
+Socket, TLS, proxy and HTTP protocol failures are translated here, once, into
+:class:`~fabrx.errors.CAError` naming the CA's URL (and the proxy), with the original exception chained.
 """
 
 from __future__ import annotations
 
-import http.client
 import ssl
-import threading
+import urllib.request
 from urllib.parse import urlsplit
+
+import urllib3
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    NewConnectionError,
+    ProxyError,
+    ReadTimeoutError,
+    SSLError,
+)
 
 from ..errors import CAError
 
-__all__ = ["HttpsTransport"]
+__all__ = ["USE_ENVIRONMENT", "HttpsTransport"]
 
 # fabric-ca-server listens on 7054 unless told otherwise.
 DEFAULT_PORT = 7054
 _MAX_IDLE_CONNECTIONS = 8
 
-
-class _TlsConnection(http.client.HTTPConnection):
-    """An HTTP connection wrapped in TLS with a chosen server name (SNI and host name check)."""
-
-    default_port = 443
-
-    def __init__(
-        self, host: str, port: int, *, context: ssl.SSLContext, server_name: str, timeout: float
-    ) -> None:
-        super().__init__(host, port, timeout=timeout)
-        self._tls_context = context
-        self._server_name = server_name
-
-    def connect(self) -> None:
-        super().connect()
-        self.sock = self._tls_context.wrap_socket(self.sock, server_hostname=self._server_name)
+USE_ENVIRONMENT = "environment"
+"""``proxy=`` value: take the proxy from ``HTTPS_PROXY``/``https_proxy``, honouring ``NO_PROXY``."""
 
 
 class HttpsTransport:
-    """Sends requests to ``<url>/api/v1/<endpoint>``; thread-safe, reuses idle connections."""
+    """Sends requests to ``<url>/api/v1/<endpoint>``; thread-safe, reuses idle connections.
 
-    def __init__(self, url: str, *, tls_root_certs: bytes, server_name: str | None, timeout: float) -> None:
+    ``proxy`` is an ``http://[user:password@]host:port`` URL, :data:`USE_ENVIRONMENT`, or ``None`` for a
+    direct connection.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        tls_root_certs: bytes,
+        server_name: str | None,
+        timeout: float,
+        proxy: str | None = USE_ENVIRONMENT,
+    ) -> None:
         parts = urlsplit(url)
         if parts.scheme != "https" or not parts.hostname:
             raise CAError(f"CA URL {url!r} is not usable: give https://<host>:<port> (fabrx uses TLS)")
@@ -50,96 +58,110 @@ class HttpsTransport:
             raise CAError(f"CA URL {url!r} has an invalid port") from exc
         self.url = url
         self.api_path = parts.path.rstrip("/") + "/api/v1"
-        self._host = parts.hostname
-        self._port = port
+        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname  # IPv6 literal
+        self._origin = f"https://{host}:{port}"
         self._server_name = server_name or parts.hostname
         self._timeout = timeout
-        self._context = _tls_context(tls_root_certs)
-        self._idle: list[_TlsConnection] = []
-        self._lock = threading.Lock()
+        pool = {
+            "ssl_context": _tls_context(tls_root_certs),
+            "server_hostname": self._server_name,
+            "timeout": urllib3.Timeout(connect=timeout, read=timeout),
+            # No retries: a CA request is not idempotent (an enrollment counts), and urllib3 already
+            # replaces pooled connections the server has closed before sending on them.
+            "retries": False,
+            "maxsize": _MAX_IDLE_CONNECTIONS,
+        }
+        self.proxy = _proxy_for(parts.hostname, proxy)
+        self._proxy_name: str | None = None
+        if self.proxy is None:
+            self._pool: urllib3.PoolManager = urllib3.PoolManager(**pool)  # type: ignore[arg-type]
+        else:
+            proxy_parts = urllib3.util.parse_url(self.proxy)
+            if proxy_parts.scheme not in ("http", "https") or not proxy_parts.host:
+                raise CAError(
+                    f"proxy {_without_credentials(self.proxy)!r} is not usable: give http://host:port"
+                )
+            headers = urllib3.make_headers(proxy_basic_auth=proxy_parts.auth) if proxy_parts.auth else None
+            self._proxy_name = f"{proxy_parts.host}:{proxy_parts.port or 80}"
+            self._pool = urllib3.ProxyManager(
+                proxy_parts._replace(auth=None).url,
+                proxy_headers=headers,
+                **pool,  # type: ignore[arg-type]
+            )
 
     def request(self, method: str, uri: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
         """Send one request (``uri`` is the full path, e.g. ``/api/v1/enroll``); return (status, body).
 
         Raises:
-            CAError: the CA could not be reached, the TLS handshake failed or no valid HTTP answer came.
+            CAError: the CA (or the proxy) could not be reached, the TLS handshake failed or no valid
+                HTTP answer came.
         """
-        connection, reused = self._take()
         try:
-            try:
-                status, data, keep = _exchange(connection, method, uri, body, headers)
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ssl.SSLEOFError):
-                if not reused:
-                    raise
-                # The server closed an idle keep-alive connection before reading this request: the
-                # request was not processed, so it is safe to send it again on a new connection.
-                connection.close()
-                connection = self._new_connection()
-                status, data, keep = _exchange(connection, method, uri, body, headers)
-        except ssl.SSLCertVerificationError as exc:
-            connection.close()
-            raise CAError(
-                f"cannot reach CA at {self.url}: its TLS certificate failed verification "
-                f"({exc.verify_message}); check tls_root_certs and that the certificate names "
-                f"{self._server_name!r}"
-            ) from exc
-        except ssl.SSLError as exc:
-            connection.close()
-            raise CAError(
-                f"cannot reach CA at {self.url}: TLS handshake failed: {exc.reason or exc}"
-            ) from exc
-        except TimeoutError as exc:
-            connection.close()
-            raise CAError(f"cannot reach CA at {self.url}: no answer within {self._timeout:g} s") from exc
-        except ConnectionRefusedError as exc:
-            connection.close()
-            raise CAError(f"cannot reach CA at {self.url}: connection refused (is the CA running?)") from exc
-        except (OSError, http.client.HTTPException) as exc:
-            connection.close()
-            raise CAError(f"cannot reach CA at {self.url}: {exc or type(exc).__name__}") from exc
-        if keep:
-            self._give_back(connection)
-        else:
-            connection.close()
-        return status, data
+            response = self._pool.request(
+                method, self._origin + uri, body=body, headers=headers, redirect=False
+            )
+        except HTTPError as exc:
+            raise self._unreachable(exc) from exc
+        return response.status, response.data
 
     def close(self) -> None:
         """Close idle connections. The transport stays usable; new requests open new connections."""
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for connection in idle:
-            connection.close()
+        self._pool.clear()
 
-    def _new_connection(self) -> _TlsConnection:
-        return _TlsConnection(
-            self._host,
-            self._port,
-            context=self._context,
-            server_name=self._server_name,
-            timeout=self._timeout,
-        )
-
-    def _take(self) -> tuple[_TlsConnection, bool]:
-        with self._lock:
-            if self._idle:
-                return self._idle.pop(), True
-        return self._new_connection(), False
-
-    def _give_back(self, connection: _TlsConnection) -> None:
-        with self._lock:
-            if len(self._idle) < _MAX_IDLE_CONNECTIONS:
-                self._idle.append(connection)
-                return
-        connection.close()
+    def _unreachable(self, exc: HTTPError) -> CAError:
+        prefix = f"cannot reach CA at {self.url}"
+        if self._proxy_name:
+            prefix += f" through proxy {self._proxy_name}"
+        cause = _root_cause(exc)
+        if isinstance(exc, ProxyError) or (self._proxy_name and isinstance(exc, NewConnectionError)):
+            return CAError(f"{prefix}: the proxy failed: {cause or type(exc).__name__}")
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return CAError(
+                f"{prefix}: its TLS certificate failed verification ({cause.verify_message}); check "
+                f"tls_root_certs and that the certificate names {self._server_name!r}"
+            )
+        if isinstance(exc, SSLError):
+            reason = cause.reason if isinstance(cause, ssl.SSLError) and cause.reason else cause or exc
+            return CAError(f"{prefix}: TLS handshake failed: {reason}")
+        if isinstance(cause, ConnectionRefusedError):
+            return CAError(f"{prefix}: connection refused (is the CA running?)")
+        # urllib3's NewConnectionError derives from ConnectTimeoutError: only a real timeout says so.
+        timed_out = isinstance(exc, ConnectTimeoutError) and not isinstance(exc, NewConnectionError)
+        if timed_out or isinstance(exc, ReadTimeoutError) or isinstance(cause, TimeoutError):
+            return CAError(f"{prefix}: no answer within {self._timeout:g} s")
+        return CAError(f"{prefix}: {cause or type(exc).__name__}")
 
 
-def _exchange(
-    connection: _TlsConnection, method: str, uri: str, body: bytes, headers: dict[str, str]
-) -> tuple[int, bytes, bool]:
-    connection.request(method, uri, body=body, headers=headers)
-    response = connection.getresponse()
-    data = response.read()
-    return response.status, data, not response.will_close
+def _root_cause(exc: BaseException) -> BaseException | None:
+    """The innermost exception urllib3 wrapped (the socket or TLS error)."""
+    seen: BaseException | None = None
+    current: BaseException | None = exc
+    while current is not None and current is not seen:
+        seen = current
+        inner = current.__cause__ or current.__context__
+        if inner is None:
+            for argument in getattr(current, "args", ()):
+                if isinstance(argument, BaseException):
+                    inner = argument
+                    break
+        if inner is None:
+            break
+        current = inner
+    return seen if seen is not exc else None
+
+
+def _proxy_for(host: str, proxy: str | None) -> str | None:
+    if proxy != USE_ENVIRONMENT:
+        return proxy
+    configured = urllib.request.getproxies().get("https")
+    if not configured or urllib.request.proxy_bypass(host):
+        return None
+    return configured
+
+
+def _without_credentials(proxy: str) -> str:
+    parts = urlsplit(proxy)
+    return proxy if not parts.password else proxy.replace(f":{parts.password}@", ":***@", 1)
 
 
 def _tls_context(tls_root_certs: bytes) -> ssl.SSLContext:

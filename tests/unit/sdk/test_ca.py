@@ -622,3 +622,21 @@ def test_unusable_configuration_raises_ca_error(
 ) -> None:
     with pytest.raises(CAError, match=message):
         CAClient(url, tls_root_certs=authority.pem if roots is None else roots)
+
+
+def test_an_unusable_proxy_url_is_refused_without_its_password(authority: Authority) -> None:
+    with pytest.raises(CAError, match=r"proxy 'socks5://user:\*\*\*@proxy:1080' is not usable") as raised:
+        CAClient("https://127.0.0.1:7054", tls_root_certs=authority.pem, proxy="socks5://user:pw1@proxy:1080")
+    assert "pw1" not in str(raised.value)
+
+
+def test_proxy_none_connects_directly_whatever_the_environment_says(
+    setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")  # the discard port: nothing would answer
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+
+    with CAClient(setup.fake.url, tls_root_certs=setup.tls_root, proxy=None) as client:
+        assert client.proxy is None
+        assert client.info().ca_name == "ca-org1"
