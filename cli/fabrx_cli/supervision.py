@@ -7,7 +7,7 @@
     fabrx supervision --store URL findings [--rule R] [--party P] [--product ID] [--region 3501] ...
     fabrx supervision --store URL export findings|stock|purchases|sales [--party P] --out FILE.csv
     fabrx supervision --store URL code TRACE_CODE               one package from raw materials to patients
-    fabrx supervision --store URL generate --lines N [--seed S] a synthetic province, straight into the store
+    fabrx supervision --store URL generate --lines N [--seed S] [--checked]   a synthetic province
 
 ``--store`` defaults to ``$FABRX_SUPERVISION_STORE``: ``sqlite:///path.db`` or ``postgresql://...``.
 """
@@ -33,7 +33,7 @@ from fabrx_pharma_supervision import (
     SupervisionStore,
 )
 from fabrx_pharma_supervision.migrate import current_revision
-from fabrx_pharma_supervision.province import Province, ProvinceSpec, load_province
+from fabrx_pharma_supervision.province import Province, ProvinceSpec, load_province, write_province
 
 from .main import CliContext, cli
 
@@ -313,9 +313,21 @@ def code(ctx: click.Context, trace_code: str) -> None:
 @click.option("--products", type=int, default=20_000, show_default=True)
 @click.option("--distributors", type=int, default=500, show_default=True)
 @click.option("--hospitals", type=int, default=3_000, show_default=True)
+@click.option(
+    "--checked",
+    is_flag=True,
+    help="Apply every write through the feed's checked ingest (slow) instead of the bulk writer "
+    "(which needs an empty store).",
+)
 @click.pass_context
 def generate(
-    ctx: click.Context, lines: int, seed: int, products: int, distributors: int, hospitals: int
+    ctx: click.Context,
+    lines: int,
+    seed: int,
+    products: int,
+    distributors: int,
+    hospitals: int,
+    checked: bool,
 ) -> None:
     """Write a synthetic province (known violations) straight into the store, then re-evaluate it."""
     obj, url = _context(ctx)
@@ -333,7 +345,10 @@ def generate(
     province = Province(spec)
     with _open(url, migrate=True) as store:
         started = time.monotonic()
-        result = load_province(store, province)
+        try:
+            result = load_province(store, province) if checked else write_province(store, province)
+        except ValueError as exc:
+            raise click.UsageError(f"{exc} (--checked adds to a store that has writes)") from None
         loaded = time.monotonic() - started
         started = time.monotonic()
         findings_count = store.reevaluate()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -50,7 +50,7 @@ from ._rows import child_tables, key_values, micros, record_key, region_of, rows
 from .view import StoreView
 from .writes import LedgerWrite
 
-__all__ = ["Ingest", "load_policy"]
+__all__ = ["Ingest", "finding_row", "load_policy", "write_finding"]
 
 _LINE_FIELD = re.compile(r"^(lines|items|shipment\.lines)\[(\d+)\]")
 _SUBJECT_CHUNK = 500
@@ -196,13 +196,7 @@ class Ingest:
         elif isinstance(record, Receipt):
             self._numbers.add(str(record.invoice_number))
         if violation is not None:
-            finding = Finding(
-                violation.rule,
-                Severity.VIOLATION,
-                f"{record_type} {record.key}",
-                f"{violation.field}: {violation.message}",
-            )
-            self._add_finding(_locate(finding, record, violation.field, write, seq), origin="write")
+            self._add_finding(write_finding(violation, record, write, seq), origin="write")
         self.writes += 1
 
     def _log(
@@ -272,26 +266,7 @@ class Ingest:
             view.product(record.product_id)
 
     def _add_finding(self, located: Located, *, origin: str) -> None:
-        party = self.view.party(located.party_id) if located.party_id else None
-        counterparty = self.view.party(located.counterparty_id) if located.counterparty_id else None
-        finding = located.finding
-        self._rows.setdefault(t.finding, []).append(
-            {
-                "rule": finding.rule.value,
-                "severity": finding.severity.value,
-                "subject": finding.subject,
-                "reason": finding.reason,
-                "origin": origin,
-                "seq": located.seq,
-                "party_id": located.party_id,
-                "counterparty_id": located.counterparty_id,
-                "region": region_of(party.uscc) if party else None,
-                "counterparty_region": region_of(counterparty.uscc) if counterparty else None,
-                "product_id": located.product_id,
-                "batch_number": located.batch_number,
-                "occurred_us": located.occurred_us,
-            }
-        )
+        self._rows.setdefault(t.finding, []).append(finding_row(located, origin, self.view.party))
 
     # --- flushing -----------------------------------------------------------------------------------------
 
@@ -395,6 +370,40 @@ class Ingest:
             )
             found.update(self._connection.execute(query).scalars())
         return found
+
+
+def finding_row(located: Located, origin: str, party_of: Callable[[str], Party | None]) -> dict[str, object]:
+    """The ``finding`` row of a located finding (``origin``: ``write`` or ``ledger``), with the
+    regions of its party and counterparty as ``party_of`` finds them."""
+    party = party_of(located.party_id) if located.party_id else None
+    counterparty = party_of(located.counterparty_id) if located.counterparty_id else None
+    finding = located.finding
+    return {
+        "rule": finding.rule.value,
+        "severity": finding.severity.value,
+        "subject": finding.subject,
+        "reason": finding.reason,
+        "origin": origin,
+        "seq": located.seq,
+        "party_id": located.party_id,
+        "counterparty_id": located.counterparty_id,
+        "region": region_of(party.uscc) if party else None,
+        "counterparty_region": region_of(counterparty.uscc) if counterparty else None,
+        "product_id": located.product_id,
+        "batch_number": located.batch_number,
+        "occurred_us": located.occurred_us,
+    }
+
+
+def write_finding(violation: RuleViolation, record: AnyRecord, write: LedgerWrite, seq: int) -> Located:
+    """A write-time finding of ``record`` (refused by the rules with ``violation``), located."""
+    finding = Finding(
+        violation.rule,
+        Severity.VIOLATION,
+        f"{record.RECORD_TYPE} {record.key}",
+        f"{violation.field}: {violation.message}",
+    )
+    return _locate(finding, record, violation.field, write, seq)
 
 
 def _stock_row(key: tuple[str, str, str], position: StockPosition) -> dict[str, object]:

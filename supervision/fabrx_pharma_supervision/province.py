@@ -24,7 +24,10 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
+import sqlalchemy as sa
+
 from fabrx_pharma import (
+    DEFAULT_POLICY,
     AdverseEvent,
     AnyRecord,
     Batch,
@@ -42,12 +45,19 @@ from fabrx_pharma import (
     Receipt,
     Role,
     RuleId,
+    RuleViolation,
     Shipment,
+    StockPosition,
+    check_record,
 )
 from fabrx_pharma.policy import CHINA_STANDARD_TIME
 from fabrx_pharma.sample import sample_invoice_number, sample_uscc
 
-from .store import DEFAULT_FEED, SupervisionStore
+from . import schema as t
+from ._bulk import BulkRows, stock_from_trade
+from ._ingest import finding_row, write_finding
+from ._rows import micros, record_key, rows_of
+from .store import DEFAULT_FEED, SupervisionStore, _checkpoint, _set_checkpoint
 from .writes import LedgerBlock, LedgerWrite
 
 __all__ = [
@@ -58,6 +68,7 @@ __all__ = [
     "Violation",
     "ViolationRates",
     "load_province",
+    "write_province",
 ]
 
 REGULATOR = "RegulatorMSP"
@@ -150,6 +161,31 @@ def _org_body(prefix: str, n: int) -> str:
     return f"{prefix}{n:07d}"[-8:]
 
 
+class _Stock:
+    """What one holder may still pass on, per batch key, with the keys in stock kept in a list so a
+    random pick costs the same at any size (a key leaves the list when its quantity reaches zero)."""
+
+    __slots__ = ("index", "keys", "quantity")
+
+    def __init__(self) -> None:
+        self.quantity: dict[tuple[str, str], int] = {}
+        self.keys: list[tuple[str, str]] = []
+        self.index: dict[tuple[str, str], int] = {}
+
+    def add(self, key: tuple[str, str], quantity: int) -> None:
+        after = self.quantity.get(key, 0) + quantity
+        self.quantity[key] = after
+        if after > 0 and key not in self.index:
+            self.index[key] = len(self.keys)
+            self.keys.append(key)
+        elif after <= 0 and key in self.index:
+            at = self.index.pop(key)
+            last = self.keys.pop()
+            if at < len(self.keys):
+                self.keys[at] = last
+                self.index[last] = at
+
+
 class Province:
     """The writes of one synthetic province, generated on demand (:meth:`writes`), in ledger order."""
 
@@ -171,15 +207,21 @@ class Province:
         self._products_of: dict[str, list[Product]] = {}
         self._sellable: dict[str, list[Batch]] = {}
         self._reserved: dict[str, Batch] = {}
-        self._distributor_stock: dict[str, dict[tuple[str, str], int]] = {d: {} for d in self.distributors}
+        self._distributor_stock: dict[str, _Stock] = {d: _Stock() for d in self.distributors}
+        self._received: dict[tuple[str, str, str], int] = {}
         self._bought: set[tuple[str, str, str]] = set()
-        self._hospital_stock: dict[str, dict[tuple[str, str], int]] = {h: {} for h in self.hospitals}
+        self._hospital_stock: dict[str, _Stock] = {h: _Stock() for h in self.hospitals}
         self._codes: dict[tuple[str, str, str], list[str]] = {}
         self._dispensed: dict[tuple[str, str, str], list[str]] = {}
-        self._holders: dict[tuple[str, str], list[str]] = {}
-        self._clean_invoices: list[Invoice] = []
+        self._dispensed_in: dict[str, str] = {}
+        self._coded_holders: dict[tuple[str, str], dict[str, None]] = {}
+        self._delivered: set[tuple[str, str]] = set()
+        self._to_reuse: list[Invoice] = []
+        self.reused_invoices: list[Invoice] = []
+        """The invoices issued a second time at the end (each replaces its first copy in a store)."""
         self._batch_of: dict[tuple[str, str], Batch] = {}
         self._product: dict[str, Product] = {}
+        self._flag: Violation | None = None
 
     @property
     def expected_findings(self) -> Counter[RuleId]:
@@ -222,6 +264,17 @@ class Province:
 
     def writes(self) -> Iterator[tuple[str, AnyRecord]]:
         """Every write, as (submitter, record), in ledger order; the regulator's registration first."""
+        for submitter, record, _ in self.flagged_writes():
+            yield submitter, record
+
+    def flagged_writes(self) -> Iterator[tuple[str, AnyRecord, Violation | None]]:
+        """Every write as :meth:`writes` gives it, with the violation it carries that the rules find
+        when the write is checked (``None`` for every other write, which passes the write-time rules)."""
+        for submitter, record in self._writes():
+            yield submitter, record, self._flag
+            self._flag = None
+
+    def _writes(self) -> Iterator[tuple[str, AnyRecord]]:
         spec = self.spec
         yield (
             REGULATOR,
@@ -336,11 +389,13 @@ class Province:
         yield maker, invoice
         yield buyer, self._receipt(invoice, after=timedelta(days=1))
         stock = self._distributor_stock[buyer]
-        if not stock:
+        if not stock.keys:
             stocked.append(buyer)
         for b, quantity, _, _ in goods:
-            stock[b.batch_key] = stock.get(b.batch_key, 0) + quantity
+            stock.add(b.batch_key, quantity)
             self._bought.add((buyer, *b.batch_key))
+            received = (buyer, *b.batch_key)
+            self._received[received] = self._received.get(received, 0) + quantity
 
     def _pick(self) -> Violation | None:
         roll = self._random.random()
@@ -361,7 +416,7 @@ class Province:
         index = rnd.randrange(len(stocked))
         seller = stocked[index]
         stock = self._distributor_stock[seller]
-        available = [key for key, quantity in stock.items() if quantity > 0]
+        available = stock.keys
         if not available:
             stocked[index] = stocked[-1]
             stocked.pop()
@@ -378,19 +433,21 @@ class Province:
                 goods = [(reserved, rnd.randint(5, 30), "12.00", ())]
         if violation is Violation.OVERSELL:
             key = rnd.choice(available)
-            goods = [(self._batch_of[key], stock[key] + rnd.randint(1, 5), "12.00", ())]
+            goods = [(self._batch_of[key], stock.quantity[key] + rnd.randint(1, 5), "12.00", ())]
         if not goods:
             for key in rnd.sample(available, min(len(available), rnd.randint(1, 6))):
                 batch = self._batch_of[key]
                 coded = rnd.random() < self.spec.coded_share
-                quantity = min(stock[key], rnd.randint(2, 12) if coded else rnd.randint(5, 60))
+                quantity = min(stock.quantity[key], rnd.randint(2, 12) if coded else rnd.randint(5, 60))
                 codes = self._trace_codes(self._product[batch.product_id], quantity) if coded else ()
                 goods.append((batch, quantity, "12.00", codes))
         invoice = self._invoice(InvoiceKind.SECOND, seller, hospital, goods)
+        if violation in (Violation.DIVERSION, Violation.OVERSELL):
+            self._flag = violation
         yield seller, invoice
         if violation is not Violation.DIVERSION:
             for b, quantity, _, _ in goods:
-                stock[b.batch_key] -= quantity
+                stock.add(b.batch_key, -quantity)
         if violation is not None:
             self.injected[violation] += 1
         if violation is Violation.MISSING_RECEIPT:
@@ -412,23 +469,24 @@ class Province:
             else timedelta(days=1)
         )
         yield hospital, self._receipt(invoice, after=after, lines=lines)
-        if violation is None:
-            self._clean_invoices.append(invoice)
+        if violation is None and rnd.random() < self.spec.rates.invoice_reuse:
+            self._to_reuse.append(invoice)
         if violation is not Violation.DIVERSION:
             held = self._hospital_stock[hospital]
             for line in lines:
                 key = (line.product_id, line.batch_number)
-                held[key] = held.get(key, 0) + line.quantity
-                self._holders.setdefault(key, []).append(hospital)
+                held.add(key, line.quantity)
+                self._delivered.add(key)
                 if line.trace_codes:
                     self._codes.setdefault((hospital, *key), []).extend(line.trace_codes)
+                    self._coded_holders.setdefault(key, {})[hospital] = None
         if rnd.random() < self.spec.prescription_rate:
             yield from self._prescription(hospital)
 
     def _prescription(self, hospital: str) -> Iterator[tuple[str, AnyRecord]]:
         rnd = self._random
         held = self._hospital_stock[hospital]
-        usable = [key for key, quantity in held.items() if quantity > 0]
+        usable = held.keys
         if not usable:
             return
         self._sequence += 1
@@ -446,35 +504,43 @@ class Province:
             if reusable:
                 key = rnd.choice(reusable)
                 items = [Dispensing(*key, 1, (rnd.choice(self._dispensed[(hospital, *key)]),))]
-                held[key] -= 1
+                held.add(key, -1)
                 violation = Violation.CODE_REUSE
         elif roll < rates.code_reuse + rates.code_diversion:
             for key in rnd.sample(usable, min(3, len(usable))):
                 others = [
-                    h for h in self._holders.get(key, ()) if h != hospital and self._codes.get((h, *key))
+                    h
+                    for h in self._coded_holders.get(key, ())
+                    if h != hospital and self._codes.get((h, *key))
                 ]
                 if others:
                     source = rnd.choice(others)
                     code = self._codes[(source, *key)].pop()
+                    self._dispensed_in.setdefault(code, prescription_id)
                     items = [Dispensing(*key, 1, (code,))]
-                    held[key] -= 1
+                    held.add(key, -1)
                     # Not offered for reuse at this hospital: that would be a diversion as well.
                     violation = Violation.CODE_DIVERSION
                     break
         if not items:
             for key in rnd.sample(usable, min(len(usable), rnd.randint(1, 2))):
-                quantity = min(held[key], rnd.randint(1, 3))
+                quantity = min(held.quantity[key], rnd.randint(1, 3))
                 pool = self._codes.get((hospital, *key), [])
                 codes: tuple[str, ...] = ()
                 if len(pool) >= quantity:
                     codes = tuple(pool[-quantity:])
                     del pool[-quantity:]
                     self._dispensed.setdefault((hospital, *key), []).extend(codes)
+                    for code in codes:
+                        self._dispensed_in.setdefault(code, prescription_id)
                 items.append(Dispensing(*key, quantity, codes))
-                held[key] -= quantity
+            for item in items:
+                held.add((item.product_id, item.batch_number), -item.quantity)
         if violation is not None:
             self.injected[violation] += 1
         prescription = Prescription(prescription_id, hospital, patient, prescribed_at, tuple(items))
+        if violation is Violation.CODE_REUSE:
+            self._flag = violation
         yield hospital, prescription
         if violation is None and rnd.random() < 0.01:
             item = items[0]
@@ -493,13 +559,17 @@ class Province:
             )
 
     def _reused_invoices(self) -> Iterator[tuple[str, AnyRecord]]:
-        count = round(self.spec.rates.invoice_reuse * len(self._clean_invoices))
-        for invoice in self._random.sample(self._clean_invoices, min(count, len(self._clean_invoices))):
+        # Each clean second invoice was picked for reuse with the rate's probability when issued; only
+        # those are kept, so memory does not grow with the province.
+        for invoice in self._to_reuse:
             self.injected[Violation.INVOICE_REUSE] += 1
+            self.reused_invoices.append(invoice)
+            self._flag = Violation.INVOICE_REUSE
             yield invoice.seller, invoice
+        self._to_reuse = []
 
     def _recalls(self) -> Iterator[tuple[str, AnyRecord]]:
-        sold = sorted(self._holders)[:3]
+        sold = sorted(self._delivered)[:3]
         for product_id, batch_number in sold:
             yield (
                 REGULATOR,
@@ -552,3 +622,190 @@ def load_province(
     return LoadResult(
         writes=writes, blocks=number - first, invoice_lines=province.invoice_lines, findings=findings
     )
+
+
+class _ProvinceView:
+    """What the rules read when the bulk writer checks a write the generator flagged, answered from
+    the generator's own bookkeeping (``fabrx_pharma.LedgerView``): parties, products and batches as
+    generated, the distributors' and hospitals' stock as the generator keeps it, the codes dispensed so
+    far. Invoices, receipts, prescriptions, events and recalls are never looked up by a flagged write
+    of the trade phase except a reused invoice number, which the tail phase checks in the store."""
+
+    def __init__(self, province: Province) -> None:
+        self._province = province
+        self.parties: dict[str, Party] = {}
+        self.products: dict[str, Product] = {}
+        self.batches: dict[tuple[str, str], Batch] = {}
+
+    def party(self, party_id: str) -> Party | None:
+        return self.parties.get(party_id)
+
+    def product(self, product_id: str) -> Product | None:
+        return self.products.get(product_id)
+
+    def batch(self, product_id: str, batch_number: str) -> Batch | None:
+        return self.batches.get((product_id, batch_number))
+
+    def invoice(self, number: str) -> Invoice | None:
+        return None
+
+    def receipt_of(self, invoice_number: str) -> Receipt | None:
+        return None
+
+    def prescription(self, prescription_id: str) -> Prescription | None:
+        return None
+
+    def adverse_event(self, report_id: str) -> AdverseEvent | None:
+        return None
+
+    def recall(self, product_id: str, batch_number: str) -> Recall | None:
+        return None
+
+    def stock(self, holder: str, product_id: str, batch_number: str) -> StockPosition:
+        province = self._province
+        key = (product_id, batch_number)
+        if holder in province._distributor_stock:
+            received = province._received.get((holder, *key), 0)
+            left = province._distributor_stock[holder].quantity.get(key, 0) if received else 0
+            return StockPosition(purchased=received, received=received, sold=received - left)
+        if holder in province._hospital_stock:
+            left = province._hospital_stock[holder].quantity.get(key, 0)
+            return StockPosition(received=max(left, 0))
+        return StockPosition()
+
+    def purchased(self, holder: str, product_id: str, batch_number: str) -> int:
+        return self.stock(holder, product_id, batch_number).purchased
+
+    def dispensed_in(self, trace_code: str) -> str | None:
+        return self._province._dispensed_in.get(trace_code)
+
+
+def write_province(
+    store: SupervisionStore,
+    province: Province,
+    *,
+    writes_per_block: int = 5_000,
+    writes_per_transaction: int = 200_000,
+    feed: str = DEFAULT_FEED,
+) -> LoadResult:
+    """Write a province straight into ``store`` at benchmark sizes: the same rows, write log,
+    write-time findings, stock counters and checkpoint as :func:`load_province`, much faster.
+
+    Parties, products, batches and the trade go into the tables as rows (:class:`~._bulk.BulkRows`:
+    ``COPY`` on PostgreSQL, prepared ``executemany`` on SQLite), ``writes_per_transaction`` writes and
+    their checkpoint per database transaction. The write-time rules run (the domain's
+    ``check_record``) only on the writes the generator flags as carrying a violation, over what the
+    generator knows (:class:`_ProvinceView`); every other write of that phase passes them by
+    construction. The stock counters are then summed from the tables
+    (:func:`~._bulk.stock_from_trade`), and the last writes — the reused invoice numbers and the
+    recalls — go through the store's checked ingest; the whole-ledger findings are re-evaluated once
+    at the end. The store must be empty of pharma records (a fresh one). Raises ``ValueError`` if it
+    is not.
+    """
+    with store.transaction() as connection:
+        if connection.execute(sa.select(sa.func.count()).select_from(t.ledger_write)).scalar():
+            raise ValueError("write_province needs an empty store: this one already holds ledger writes")
+    start = store.checkpoint(feed)
+    number = 0 if start is None else start + 1
+    first = number
+    view = _ProvinceView(province)
+    moment = datetime(2026, 1, 1, tzinfo=UTC)
+    stamp = (moment.isoformat(), micros(moment))
+    writes = 0
+    tail: list[LedgerWrite] = []
+    events = province.flagged_writes()
+    in_block = 0
+    exhausted = False
+    while not exhausted and not tail:
+        with store.transaction() as connection:
+            checkpoint = _checkpoint(connection, feed, lock=True)
+            rows = BulkRows(connection)
+            opened_at = number
+            for submitter, record, flag in events:
+                writes += 1
+                write = LedgerWrite(record, submitter, f"synthetic-{writes:012d}", moment, writes)
+                if flag is Violation.INVOICE_REUSE or isinstance(record, Recall):
+                    # The tail: written again under a key in the store, or read back by recall
+                    # scope; the checked ingest takes it after the stock counters are summed.
+                    tail.append(write)
+                    break
+                _bulk_write(rows, view, write, writes, number, stamp, flag)
+                in_block += 1
+                if in_block == writes_per_block:
+                    number, in_block = number + 1, 0
+                    if (number - opened_at) * writes_per_block >= writes_per_transaction:
+                        break
+            else:
+                exhausted = True
+            rows.flush()
+            last = number - 1 if in_block == 0 else number
+            if in_block and (exhausted or tail):
+                number, in_block = number + 1, 0
+            if last >= first and last != checkpoint:
+                _set_checkpoint(connection, feed, last, exists=checkpoint is not None)
+    with store.transaction() as connection:
+        stock_from_trade(connection)
+    for submitter, record, _ in events:
+        writes += 1
+        tail.append(LedgerWrite(record, submitter, f"synthetic-{writes:012d}", moment, writes))
+    blocks = [
+        LedgerBlock(number + k, tuple(tail[at : at + writes_per_block]))
+        for k, at in enumerate(range(0, len(tail), writes_per_block))
+    ]
+    store.apply_blocks(blocks, feed=feed, ledger_rules=False)
+    number += len(blocks)
+    findings = store.reevaluate()
+    return LoadResult(
+        writes=writes, blocks=number - first, invoice_lines=province.invoice_lines, findings=findings
+    )
+
+
+def _bulk_write(
+    rows: BulkRows,
+    view: _ProvinceView,
+    write: LedgerWrite,
+    seq: int,
+    block_number: int,
+    stamp: tuple[str, int],
+    flag: Violation | None,
+) -> None:
+    """One write of the bulk phase: its write-log row, its record's rows, the codes it dispensed
+    first, and its write-time finding if the generator flagged it."""
+    record = write.record
+    if isinstance(record, Party):
+        view.parties[record.party_id] = record
+    elif isinstance(record, Product):
+        view.products[record.product_id] = record
+    elif isinstance(record, Batch):
+        view.batches[record.batch_key] = record
+    if flag is not None:
+        try:
+            check_record(record, view, DEFAULT_POLICY, submitter=write.submitter)
+        except RuleViolation as violation:
+            located = write_finding(violation, record, write, seq)
+            rows.add(t.finding, finding_row(located, "write", view.party))
+    data = record.to_json()
+    rows.add(
+        t.ledger_write,
+        {
+            "seq": seq,
+            "block_number": block_number,
+            "transaction_id": write.transaction_id,
+            "submitter": write.submitter,
+            "timestamp_at": stamp[0],
+            "timestamp_us": stamp[1],
+            "ledger_order": write.order,
+            "record_type": record.RECORD_TYPE,
+            "record_key": record_key(record),
+            "record_hash": hashlib.sha256(data).hexdigest(),
+            "record_json": data.decode("utf-8"),
+        },
+    )
+    for table, row in rows_of(record, seq=seq, position=seq):
+        rows.add(table, row)
+    if isinstance(record, Prescription):
+        first_in = view.dispensed_in
+        for item in record.items:
+            for code in item.trace_codes:
+                if first_in(code) == record.prescription_id:
+                    rows.add(t.dispensed, {"trace_code": code, "prescription_id": record.prescription_id})

@@ -73,3 +73,15 @@ def test_bad_input_is_a_usage_error_naming_the_option(tmp_path: Path) -> None:
     assert code == 2 and "--party" in err
     code, _, err = run("supervision", "--store", "mysql://x/y", "report")
     assert code == 1 and "only sqlite:// and postgresql://" in err
+
+
+def test_generate_refuses_a_store_with_writes_unless_checked(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    assert run("supervision", "--store", url, "generate", *SMALL)[0] == 0
+    with sa.create_engine(url).connect() as connection:
+        before = connection.execute(sa.text("SELECT count(*) FROM ledger_write")).scalar()
+    code, _, err = run("supervision", "--store", url, "generate", *SMALL)
+    assert code == 2
+    assert "needs an empty store" in err and "--checked" in err
+    with sa.create_engine(url).connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM ledger_write")).scalar() == before
