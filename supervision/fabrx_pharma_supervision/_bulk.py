@@ -12,16 +12,16 @@ through SQLAlchemy at this size.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
 
 from . import schema as t
 
-__all__ = ["BulkRows", "stock_from_trade"]
-
-_Processor = Callable[[Any], Any] | None
+__all__ = ["BulkRows", "deferred_indexes", "stock_from_trade"]
 
 
 class BulkRows:
@@ -32,25 +32,51 @@ class BulkRows:
         self._limit = limit
         self._waiting = 0
         self._rows: dict[sa.Table, list[tuple[Any, ...]]] = {}
-        self._columns: dict[sa.Table, tuple[tuple[str, _Processor], ...]] = {}
+        self._columns: dict[sa.Table, tuple[str, ...]] = {}
+        self._pick: dict[sa.Table, Callable[[Mapping[str, object]], tuple[Any, ...]]] = {}
         self.sent = 0
         """Rows sent so far."""
 
     def add(self, table: sa.Table, row: Mapping[str, object]) -> None:
-        """Buffer one row (its keys are column names; a column left out must have a default)."""
-        columns = self._columns.get(table)
-        if columns is None:
-            columns = self._columns[table] = self._layout(table, row)
-        self._rows.setdefault(table, []).append(
-            tuple(row[name] if convert is None else convert(row[name]) for name, convert in columns)
-        )
+        """Buffer one row (its keys are column names; a column left out must have a default). Every
+        row of a table must have the keys of the table's first row."""
+        pick = self._pick.get(table)
+        if pick is None:
+            pick = self._pick[table] = self._layout(table, row)
+            self._rows.setdefault(table, [])
+        self._rows[table].append(pick(row))
         self._waiting += 1
         if self._waiting >= self._limit:
             self.flush()
 
-    def _layout(self, table: sa.Table, row: Mapping[str, object]) -> tuple[tuple[str, _Processor], ...]:
+    def _layout(
+        self, table: sa.Table, row: Mapping[str, object]
+    ) -> Callable[[Mapping[str, object]], tuple[Any, ...]]:
         dialect = self._connection.dialect
-        return tuple((name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in row)
+        names = self._columns[table] = tuple(row)
+        needed: list[tuple[int, Callable[[Any], Any]]] = []
+        for i, name in enumerate(names):
+            convert = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+            if convert is not None:
+                needed.append((i, convert))
+        if len(names) == 1:
+            only = names[0]
+
+            def get(row: Mapping[str, object]) -> tuple[Any, ...]:
+                return (row[only],)
+
+        else:
+            get = itemgetter(*names)  # type: ignore[assignment]
+        if not needed:
+            return get
+
+        def pick(row: Mapping[str, object]) -> tuple[Any, ...]:
+            values = list(get(row))
+            for i, convert in needed:
+                values[i] = convert(values[i])
+            return tuple(values)
+
+        return pick
 
     def flush(self) -> None:
         """Send every buffered row."""
@@ -59,7 +85,7 @@ class BulkRows:
         for table, rows in self._rows.items():
             if not rows:
                 continue
-            names = [name for name, _ in self._columns[table]]
+            names = self._columns[table]
             if postgres:
                 quoted = ", ".join(f'"{name}"' for name in names)
                 statement = f'COPY "{table.name}" ({quoted}) FROM STDIN'
@@ -76,8 +102,32 @@ class BulkRows:
                 finally:
                     cursor.close()
             self.sent += len(rows)
-        self._rows = {}
+        self._rows = {table: [] for table in self._rows}
         self._waiting = 0
+
+
+@contextmanager
+def deferred_indexes(
+    transaction: Callable[[], AbstractContextManager[sa.Connection]], tables: Iterable[sa.Table]
+) -> Iterator[None]:
+    """Drop the non-unique secondary indexes of ``tables`` for the block and create them again after
+    it (one sorted build each instead of millions of index inserts), also when the block raises.
+    ``transaction`` opens a database transaction (:meth:`SupervisionStore.transaction`)."""
+    indexes = [
+        index
+        for table in tables
+        for index in sorted(table.indexes, key=lambda i: str(i.name))
+        if not index.unique
+    ]
+    with transaction() as connection:
+        for index in indexes:
+            index.drop(connection)
+    try:
+        yield
+    finally:
+        with transaction() as connection:
+            for index in indexes:
+                index.create(connection)
 
 
 def stock_from_trade(connection: sa.Connection) -> int:

@@ -54,7 +54,7 @@ from fabrx_pharma.policy import CHINA_STANDARD_TIME
 from fabrx_pharma.sample import sample_invoice_number, sample_uscc
 
 from . import schema as t
-from ._bulk import BulkRows, stock_from_trade
+from ._bulk import BulkRows, deferred_indexes, stock_from_trade
 from ._ingest import finding_row, write_finding
 from ._rows import micros, record_key, rows_of
 from .store import DEFAULT_FEED, SupervisionStore, _checkpoint, _set_checkpoint
@@ -699,8 +699,9 @@ def write_province(
     construction. The stock counters are then summed from the tables
     (:func:`~._bulk.stock_from_trade`), and the last writes — the reused invoice numbers and the
     recalls — go through the store's checked ingest; the whole-ledger findings are re-evaluated once
-    at the end. The store must be empty of pharma records (a fresh one). Raises ``ValueError`` if it
-    is not.
+    at the end. The tables' secondary indexes are dropped for the bulk phase and built again after it
+    (:func:`~._bulk.deferred_indexes`). The store must hold no writes yet (a fresh one); raises
+    ``ValueError`` if it does.
     """
     with store.transaction() as connection:
         if connection.execute(sa.select(sa.func.count()).select_from(t.ledger_write)).scalar():
@@ -714,35 +715,36 @@ def write_province(
     writes = 0
     tail: list[LedgerWrite] = []
     events = province.flagged_writes()
-    in_block = 0
-    exhausted = False
-    while not exhausted and not tail:
-        with store.transaction() as connection:
-            checkpoint = _checkpoint(connection, feed, lock=True)
-            rows = BulkRows(connection)
-            opened_at = number
-            for submitter, record, flag in events:
-                writes += 1
-                write = LedgerWrite(record, submitter, f"synthetic-{writes:012d}", moment, writes)
-                if flag is Violation.INVOICE_REUSE or isinstance(record, Recall):
-                    # The tail: written again under a key in the store, or read back by recall
-                    # scope; the checked ingest takes it after the stock counters are summed.
-                    tail.append(write)
-                    break
-                _bulk_write(rows, view, write, writes, number, stamp, flag)
-                in_block += 1
-                if in_block == writes_per_block:
-                    number, in_block = number + 1, 0
-                    if (number - opened_at) * writes_per_block >= writes_per_transaction:
+    with deferred_indexes(store.transaction, t.metadata.sorted_tables):
+        in_block = 0
+        exhausted = False
+        while not exhausted and not tail:
+            with store.transaction() as connection:
+                checkpoint = _checkpoint(connection, feed, lock=True)
+                rows = BulkRows(connection)
+                opened_at = number
+                for submitter, record, flag in events:
+                    writes += 1
+                    write = LedgerWrite(record, submitter, f"synthetic-{writes:012d}", moment, writes)
+                    if flag is Violation.INVOICE_REUSE or isinstance(record, Recall):
+                        # The tail: written again under a key in the store, or read back by recall
+                        # scope; the checked ingest takes it after the stock counters are summed.
+                        tail.append(write)
                         break
-            else:
-                exhausted = True
-            rows.flush()
-            last = number - 1 if in_block == 0 else number
-            if in_block and (exhausted or tail):
-                number, in_block = number + 1, 0
-            if last >= first and last != checkpoint:
-                _set_checkpoint(connection, feed, last, exists=checkpoint is not None)
+                    _bulk_write(rows, view, write, writes, number, stamp, flag)
+                    in_block += 1
+                    if in_block == writes_per_block:
+                        number, in_block = number + 1, 0
+                        if (number - opened_at) * writes_per_block >= writes_per_transaction:
+                            break
+                else:
+                    exhausted = True
+                rows.flush()
+                last = number - 1 if in_block == 0 else number
+                if in_block and (exhausted or tail):
+                    number, in_block = number + 1, 0
+                if last >= first and last != checkpoint:
+                    _set_checkpoint(connection, feed, last, exists=checkpoint is not None)
     with store.transaction() as connection:
         stock_from_trade(connection)
     for submitter, record, _ in events:
