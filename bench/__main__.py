@@ -2,7 +2,9 @@
 
 ::
 
-    python -m bench                                   # the default suites: network, client, chaincode, scale
+    python -m bench                                   # the default suites: network, client, chaincode, scale,
+                                                      # projection
+    python -m bench --suite projection --projection-lines 1000000,10000000   # the store at 10M lines too
     python -m bench --suite pharma                    # invoices against a bare write (not in the default)
     python -m bench --suite blockcutting              # the batch-timeout suite (not in the default)
     python -m bench --suite client,chaincode --network running.json   # on a network already running
@@ -13,8 +15,9 @@ Suites: ``network`` (``fabrx network up`` timings on the default consortium, ben
 fabrx_network unless ``--network`` describes a running one), ``scale`` (invoice lines per second, one
 and many invoices per transaction, with thousands of hosted parties, and a hosted party's join, on the
 default consortium, bench/scale.py), ``pharma`` (second invoices against a bare write, bench/pharma.py;
-about 1.4 minutes, so only when named) and ``blockcutting`` (one bench network per batch timeout,
-bench/blockcutting.py; about two minutes, so only when named).
+about 1.4 minutes, so only when named), ``blockcutting`` (one bench network per batch timeout,
+bench/blockcutting.py; about two minutes, so only when named) and ``projection`` (the supervision
+store at provincial scale on SQLite and PostgreSQL, no network, bench/projection.py).
 
 Figures are merged into ``bench/results.json`` and each suite's section of ``docs/benchmarks.md`` is
 replaced, with the command, date and machine. The default suites must stay under 30 minutes on a
@@ -30,6 +33,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import json
 import shlex
 import sys
 from collections.abc import Iterator
@@ -49,6 +53,7 @@ from .machine import machine_info
 from .netup import FRESH_RUNS, NETWORK_PORT_BASE, SECONDS_PER_RUN, network_suite
 from .network import BenchNetwork, load_network
 from .pharma import PHARMA_PORT_BASE, PharmaPlan, pharma_suite
+from .projection import ProjectionPlan, projection_suite, render_projection_section
 from .render import render_chaincode_section, render_client_section
 from .render_suites import (
     render_blockcutting_section,
@@ -63,8 +68,8 @@ from .suites import RUN_OVERHEAD_S, Plan, chaincode_suite, client_suite, new_run
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TIME_BUDGET_S = 30 * 60
-SUITES = ("network", "client", "chaincode", "pharma", "scale", "blockcutting")
-DEFAULT_SUITES = ("network", "client", "chaincode", "scale")
+SUITES = ("network", "client", "chaincode", "pharma", "scale", "blockcutting", "projection")
+DEFAULT_SUITES = ("network", "client", "chaincode", "scale", "projection")
 # Bringing the bench network up and purging it (measured 9 s up).
 BENCH_NETWORK_SECONDS = 12.0
 # The bench network's ports: clear of the default consortium (7050+), the integration suite (37050+),
@@ -145,6 +150,16 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
         type=int,
         default=ScalePlan.rounds,
         help="bulk windows of each consortium in the scale suite, taken in turns",
+    )
+    parser.add_argument(
+        "--projection-lines",
+        default=",".join(map(str, ProjectionPlan.lines)),
+        help="comma-separated invoice-line counts of the projection suite's provinces",
+    )
+    parser.add_argument(
+        "--projection-backends",
+        default=",".join(ProjectionPlan.backends),
+        help="comma-separated, of: sqlite, postgresql",
     )
     parser.add_argument(
         "--bc-timeouts", default=",".join(BATCH_TIMEOUTS), help="batch timeouts of the blockcutting suite"
@@ -232,6 +247,27 @@ def _blockcutting_plan(args: argparse.Namespace) -> BlockCuttingPlan:
     )
 
 
+def _projection_plan(args: argparse.Namespace) -> ProjectionPlan:
+    backends = tuple(b.strip() for b in args.projection_backends.split(",") if b.strip())
+    unknown = [b for b in backends if b not in ("sqlite", "postgresql")]
+    if unknown or not backends:
+        raise ValueError(f"unknown projection backends {unknown or [args.projection_backends]}")
+    return ProjectionPlan(
+        lines=_numbers(args.projection_lines),
+        backends=backends,
+        ledger_lines_per_s=_scale_bulk_rate(args.results),
+    )
+
+
+def _scale_bulk_rate(results: Path) -> float | None:
+    # The ledger's bulk write rate, as the scale suite last recorded it, for the feed's ratio.
+    try:
+        value = json.loads(results.read_text()).get("scale", {}).get("lines_per_s_bulk")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return float(value) if isinstance(value, int | float) else None
+
+
 def estimate_seconds(args: argparse.Namespace, suites: tuple[str, ...]) -> float:
     """Wall time of ``suites`` under ``args``: every run, the allowed repeats, and network set-up."""
     plan = _plan(args)
@@ -250,6 +286,8 @@ def estimate_seconds(args: argparse.Namespace, suites: tuple[str, ...]) -> float
         total += _scale_plan(args).estimated_seconds()
     if "blockcutting" in suites:
         total += _blockcutting_plan(args).estimated_seconds()
+    if "projection" in suites:
+        total += _projection_plan(args).estimated_seconds()
     return total
 
 
@@ -366,6 +404,27 @@ def run_scale_suite(args: argparse.Namespace, argv: list[str]) -> None:
     update_docs(args.docs, "scale", render_scale_section(sections["scale"], meta))
 
 
+def run_projection_suite(args: argparse.Namespace, argv: list[str]) -> None:
+    """The supervision store at provincial scale on SQLite and PostgreSQL; record ``projection``."""
+    plan = _projection_plan(args)
+    sections = projection_suite(plan, progress=_progress)
+    description = (
+        "no network: the supervision store (fabrx_pharma_supervision) on an SQLite file in a temporary "
+        "folder and on a throwaway PostgreSQL cluster started by the suite"
+    )
+    method = (
+        f"synthetic provinces of {', '.join(f'{n:,}' for n in plan.lines)} invoice lines (seed {plan.seed}) "
+        "written into a fresh store by the bulk writer; then one full re-evaluation of the whole-ledger "
+        "rules and the whole compliance report, checked against the known violations; at the largest "
+        f"size {plan.traces:,} traces of random prescriptions; the feed figure applies a "
+        f"{plan.feed_lines:,}-line province block by block ({plan.feed_block_writes} writes per block) "
+        "through the checked ingest, Fabric block decoding not included"
+    )
+    meta = {**_meta(args, description, None, argv), "method": method}
+    update_results(args.results, {**sections, "meta": {"projection": meta}}, replace=("projection",))
+    update_docs(args.docs, "projection", render_projection_section(sections["projection"], meta))
+
+
 def run_blockcutting_suite(args: argparse.Namespace, argv: list[str]) -> None:
     """One bench network per batch timeout; record the ``blockcutting`` section."""
     plan = _blockcutting_plan(args)
@@ -431,6 +490,8 @@ def main(argv: list[str] | None = None) -> int:
             run_scale_suite(args, arguments)
         if "blockcutting" in suites:
             run_blockcutting_suite(args, arguments)
+        if "projection" in suites:
+            run_projection_suite(args, arguments)
     except (BenchError, ValueError, OSError) as exc:
         _progress(f"bench: {exc}")
         return 1

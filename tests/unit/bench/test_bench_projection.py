@@ -1,0 +1,50 @@
+"""The projection suite on a tiny province: every figure, on both backends, and its docs section."""
+
+from __future__ import annotations
+
+import pytest
+from bench.machine import machine_info
+from bench.projection import ProjectionPlan, projection_suite, render_projection_section, size_label
+from bench.runner import BenchError
+
+TINY = {"manufacturers": 4, "distributors": 12, "hospitals": 40, "products": 60}
+
+
+def test_the_suite_measures_every_figure_on_both_backends() -> None:
+    plan = ProjectionPlan(
+        lines=(600, 1_500),
+        traces=20,
+        feed_lines=400,
+        feed_block_writes=50,
+        ledger_lines_per_s=100.0,
+        spec_overrides=TINY,
+    )
+    messages: list[str] = []
+    section = projection_suite(plan, progress=messages.append)["projection"]
+    for backend in ("sqlite", "postgresql"):
+        figures = section[backend]
+        for key in ("load_600_s", "reconcile_600_s", "load_1500_s", "reconcile_1500_s", "reevaluate_1500_s"):
+            assert figures[key] >= 0, key
+        assert figures["findings_1500"] > figures["findings_600"] > 0
+        assert figures["trace_p99_ms"] >= figures["trace_p50_ms"] > 0
+        assert figures["trace_lines"] >= 1_500
+        assert figures["feed_lines"] >= 400 and figures["feed_lines_per_s"] > 0
+        assert figures["feed_vs_ledger"] == round(figures["feed_lines_per_s"] / 100.0, 1)
+        assert figures["lag_blocks_p95"] is None
+    assert section["goals"]["reconcile_1m_s"] == 6.0
+    assert any("postgresql re-evaluated" in m for m in messages)
+    meta = {
+        "command": "python -m bench --suite projection",
+        "date": "today",
+        "machine": machine_info(),
+        "method": "tiny",
+    }
+    text = render_projection_section(section, meta)
+    assert "| re-evaluation + the whole report, 1500 lines (s) |" in text
+    assert "| feed lag p95 under the bulk write load (blocks) | not measured | not measured | ≤ 1.0 |" in text
+
+
+def test_sizes_are_labelled_and_unknown_backends_refused() -> None:
+    assert [size_label(n) for n in (10_000_000, 1_000_000, 250_000, 600)] == ["10m", "1m", "250k", "600"]
+    with pytest.raises(BenchError, match="unknown backend 'oracle'"):
+        projection_suite(ProjectionPlan(lines=(100,), backends=("oracle",)), progress=print)
