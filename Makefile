@@ -12,7 +12,7 @@ BIN    := $(VENV)/bin
 FABRX  := $(BIN)/fabrx
 STAMP  := $(VENV)/.fabrx-installed
 
-.PHONY: install lock dist fabric postgres softhsm network-up network-down network-status demo test test-unit test-integration test-compat lint bench reliability node-deps clean
+.PHONY: install lock dist fabric postgres softhsm chromium network-up network-down network-status demo test test-unit test-integration test-compat lint bench reliability node-deps clean
 
 install: $(STAMP)
 
@@ -52,6 +52,12 @@ softhsm:
 	@test -e /usr/lib/softhsm/libsofthsm2.so || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq softhsm2; }
 
+# Debian's chromium (and a CJK font for its screenshots) for the portal's browser tests, which drive it
+# with Playwright (no browser download). Installed with apt-get when missing (needs root, as in CI).
+chromium:
+	@command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi wenquanyi || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei; }
+
 network-up: fabric
 	$(FABRX) network up
 
@@ -72,7 +78,7 @@ lint: install
 node-deps:
 	cd tests/interop && npm ci --no-audit --no-fund --loglevel=error
 
-test: lint fabric node-deps postgres softhsm
+test: lint fabric node-deps postgres softhsm chromium
 	$(BIN)/python -m pytest -p no:cacheprovider
 
 test-unit: install postgres softhsm
@@ -82,7 +88,7 @@ test-unit: install postgres softhsm
 test-compat: install
 	$(BIN)/python -m pytest -p no:cacheprovider tests/compat
 
-test-integration: fabric node-deps softhsm
+test-integration: fabric node-deps softhsm chromium
 	$(BIN)/python -m pytest -p no:cacheprovider tests/integration
 
 bench: fabric node-deps

@@ -25,14 +25,16 @@ from typing import Any
 
 import httpx2
 import pytest
+from browser import chromium, page_of, screenshot
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from netsupport import REPO, TEST_PORT_BASE, caught_up
+from playwright.sync_api import Browser, Page
 
 from fabrx.pharma import PharmaClients
 from fabrx.pharma.scenario import run_scenario
 from fabrx_network import ConsortiumNetwork
-from fabrx_pharma import GoodsLine, Invoice, InvoiceLine, InvoiceNumber, Receipt, Shipment
+from fabrx_pharma import GoodsLine, Invoice, InvoiceLine, InvoiceNumber, Receipt, Role, Shipment
 from fabrx_pharma_service import (
     Application,
     ApplicationRegistry,
@@ -46,6 +48,8 @@ from fabrx_pharma_service import (
     self_signed_tls,
     sign_request,
 )
+from fabrx_pharma_service.portal import AccountStore, Portal, SessionStore
+from fabrx_pharma_supervision import LedgerFeed, SupervisionStore
 
 EXAMPLES = REPO / "service" / "examples"
 ORGS = ("Regulator", "DistributorA", "HospitalA", "HospitalB")
@@ -169,10 +173,13 @@ def trade(network: ConsortiumNetwork) -> dict[str, Any]:
         second = next(
             n for actor, n, buyer in numbers if actor == "DistributorAMSP" and buyer == "HospitalAMSP"
         )
+        (trace,) = report.traces
         return {
             "first": clients.regulator.read_invoice(first),
             "second": clients.regulator.read_invoice(second),
             "tag": report.tag,
+            "trace": trace,
+            "prescription": clients.regulator.read_prescription(trace.prescription_id),
         }
 
 
@@ -495,3 +502,154 @@ def test_the_regulators_service_feeds_a_supervision_store_and_answers_from_it(
         line = trade["first"].lines[0]
         scope = service.call("GET", f"/v1/recall-scope/{line.product_id}/{line.batch_number}")
         assert scope.status_code == 200 and scope.headers["Fabrx-Source"].startswith("supervision-store")
+
+
+PASSWORD = "a long enough password"
+
+
+@pytest.fixture(scope="module")
+def portals(
+    network: ConsortiumNetwork, trade: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, str]]:
+    """HospitalA's and the regulator's services with their portals: a pharmacist and an analyst account;
+    the regulator's service with a supervision store fed from its peer up to the scenario's last block
+    (for the public package page)."""
+    root = tmp_path_factory.mktemp("portals")
+    with ExitStack() as stack:
+        urls: dict[str, str] = {}
+        for name, account in (("HospitalA", "pharmacist"), ("Regulator", "analyst")):
+            org = network.consortium.org(name)
+            role = Role(str(getattr(org.role, "value", org.role)))
+            files = ServiceFiles(root / name)
+            accounts = AccountStore(files.accounts)
+            accounts.add(account, PASSWORD, role=role.value, identity="client")
+            member = GatewayMember(
+                org.msp_id,
+                network.peer_endpoint(org, org.peers[0]),
+                msp_users(org.msp_id, network.layout.org_dir(org.name) / "users"),
+            )
+            stack.callback(member.close)
+            store = None
+            if name == "Regulator":
+                store = SupervisionStore.open(f"sqlite:///{root / 'supervision.db'}", migrate=True)
+                stack.callback(store.close)
+                with network.peer_admin(org, org.peers[0]) as admin:
+                    last_block = admin.chain_info("pharma").height - 1
+                feed = LedgerFeed(store, member.gateway("client").get_network("pharma"))
+                feed.run(until_block=last_block, timeout=120)
+            sessions = SessionStore(files.sessions)
+            stack.callback(sessions.close)
+            app = create_app(
+                member,
+                ApplicationRegistry(files.applications),
+                ServiceState(files.state),
+                AuditLog(files.audit),
+                portal=Portal(accounts, sessions, public=("client", role)),
+                supervision=store,
+            )
+            server = stack.enter_context(BackgroundServer(app, tls=self_signed_tls(files.tls)))
+            urls[name] = server.url
+        yield urls
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as running:
+        yield running
+
+
+def _sign_in(page: Page, url: str, name: str) -> None:
+    page.goto(url + "/portal/login")
+    page.fill("#name", name)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(url + "/portal/?lang=zh")
+    assert name in page.inner_text("body")
+
+
+def test_the_pharmacist_sees_a_tampered_first_invoice_copy_flagged_in_the_browser(
+    portals: dict[str, str], browser: Browser, trade: dict[str, Any]
+) -> None:
+    url = portals["HospitalA"]
+    tampered = trade["first"].to_dict()
+    tampered["shipment"]["shipment_id"] = "SHP-FORGED"
+    with page_of(browser) as page:
+        _sign_in(page, url, "pharmacist")
+        page.goto(url + "/portal/verify")
+        page.fill("#number", str(trade["second"].number))
+        page.fill("#copy", json.dumps(tampered, ensure_ascii=False))
+        page.click("form[action^='/portal/verify'] button[type=submit]")
+        page.wait_for_selector("#result")
+        screenshot(page, "hospital-verify-tampered")
+        verdict = page.inner_text("#result .verdict")
+        assert verdict == "核验未通过，请看下面的问题。"
+        assert page.inner_text("#result .copy-tampered") == "被篡改（与账本上的第一票不一致）"
+        assert "HASH_MISMATCH" in page.inner_text("#result ul")
+        # The genuine copy, in English: the copy is genuine.
+        page.goto(url + "/portal/verify?lang=en")
+        page.fill("#number", str(trade["second"].number))
+        page.fill("#copy", json.dumps(trade["first"].to_dict(), ensure_ascii=False))
+        page.click("form[action^='/portal/verify'] button[type=submit]")
+        page.wait_for_selector("#result")
+        screenshot(page, "hospital-verify-genuine")
+        assert page.inner_text("#result .copy-genuine") == "genuine"
+        assert page.locator("#result .copy-tampered").count() == 0
+
+
+def test_the_regulator_sees_the_trace_of_an_adverse_event_as_a_picture_in_the_browser(
+    portals: dict[str, str], browser: Browser, trade: dict[str, Any]
+) -> None:
+    url = portals["Regulator"]
+    trace = trade["trace"]
+    with page_of(browser) as page:
+        _sign_in(page, url, "analyst")
+        page.goto(url + "/portal/trace")
+        page.fill("#prescription_id", trace.prescription_id)
+        page.click("form[action='/portal/trace'] button[type=submit]")
+        page.wait_for_selector("section.trace svg")
+        screenshot(page, "regulator-trace")
+        nodes = page.locator("section.trace svg g.node")
+        drawn = {
+            nodes.nth(i).get_attribute("data-key"): nodes.nth(i).text_content() or ""
+            for i in range(nodes.count())
+        }
+        expected_keys = {
+            *(f"lot:{lot.lot}" for lot in trace.raw_material_lots),
+            "batch",
+            "manufacturer",
+            *(f"dist:{d}" for d in trace.distributors),
+            "hospital",
+            "rx",
+        }
+        assert set(drawn) == expected_keys and trace.raw_material_lots and trace.distributors
+        assert trace.batch_number in drawn["batch"] and trace.hospital in drawn["hospital"]
+        assert trace.prescription_id in drawn["rx"]
+        assert all(d in drawn[f"dist:{d}"] for d in trace.distributors)
+        assert page.locator("section.trace svg line").count() >= len(drawn) - 1
+        boxes = {key: nodes.nth(i).bounding_box() for i, key in enumerate(drawn)}
+        # Drawn left to right: raw lots, batch, manufacturer, distributors, hospital, prescription.
+        order = ["batch", "manufacturer", f"dist:{trace.distributors[0]}", "hospital", "rx"]
+        xs = [boxes[key]["x"] for key in order if boxes[key]]  # type: ignore[index]
+        assert xs == sorted(xs) and len(set(xs)) == len(order)
+        assert trade["prescription"].patient_pseudonym not in page.inner_text("body")
+
+
+def test_a_patient_checks_a_package_on_the_public_page_in_the_browser(
+    portals: dict[str, str], browser: Browser, trade: dict[str, Any]
+) -> None:
+    url = portals["Regulator"]
+    prescription = trade["prescription"]
+    code = prescription.items[0].trace_codes[0]
+    with page_of(browser) as page:
+        page.goto(url + "/portal/package?lang=en")
+        page.fill("#code", code)
+        page.click("form[action='/portal/package'] button[type=submit]")
+        page.wait_for_selector("#package")
+        screenshot(page, "public-package")
+        shown = page.inner_text("#package")
+        trace = trade["trace"]
+        assert trace.batch_number in shown and trace.batch.expiry_date.isoformat() in shown
+        assert trace.manufacturer.name in shown
+        assert "This package was already dispensed" in page.inner_text("#package .dispensed")
+        for private in (prescription.prescription_id, prescription.patient_pseudonym, trace.hospital):
+            assert private not in page.inner_text("body")
