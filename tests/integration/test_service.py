@@ -5,7 +5,9 @@ DistributorA's ERP issues a new second invoice through its service (the Node cli
 system records the receipt (curl + openssl) and verifies the invoice with a genuine and a tampered
 first-invoice copy, and the regulator queries through its own service. Bad input — wrong key, replayed
 nonce, clock skew, another hospital's trade, an oversize body, malformed JSON — is refused with a clear
-error and leaves the ledger as it was.
+error and leaves the ledger as it was. In a real browser (Debian's chromium through Playwright,
+``browser.py``) the pharmacist sees a tampered first-invoice copy flagged, the regulator the trace
+picture, and a patient a package on the public page; screenshots in ``.fabrx/test-artifacts/browser``.
 """
 
 from __future__ import annotations
