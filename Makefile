@@ -12,7 +12,7 @@ BIN    := $(VENV)/bin
 FABRX  := $(BIN)/fabrx
 STAMP  := $(VENV)/.fabrx-installed
 
-.PHONY: install lock dist fabric postgres softhsm chromium network-up network-down network-status demo test test-unit test-integration test-compat lint bench reliability node-deps clean
+.PHONY: install lock dist fabric postgres softhsm chromium jdk network-up network-down network-status demo test test-unit test-integration test-compat lint bench reliability node-deps clean
 
 install: $(STAMP)
 
@@ -58,6 +58,12 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi wenquanyi || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei; }
 
+# A JDK (Debian's default-jdk-headless) for the Java example client the service's tests run
+# (service/examples/Client.java, in source-file mode). Installed with apt-get when missing (needs root).
+jdk:
+	@command -v java >/dev/null 2>&1 || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jdk-headless; }
+
 network-up: fabric
 	$(FABRX) network up
 
@@ -78,17 +84,17 @@ lint: install
 node-deps:
 	cd tests/interop && npm ci --no-audit --no-fund --loglevel=error
 
-test: lint fabric node-deps postgres softhsm chromium
+test: lint fabric node-deps postgres softhsm chromium jdk
 	$(BIN)/python -m pytest -p no:cacheprovider
 
-test-unit: install postgres softhsm
+test-unit: install postgres softhsm jdk
 	$(BIN)/python -m pytest -p no:cacheprovider tests/unit
 
 # Fabric 2.5 LTS compatibility (builds 2.5.16 from ../shared/fabric once; not part of make test).
 test-compat: install
 	$(BIN)/python -m pytest -p no:cacheprovider tests/compat
 
-test-integration: fabric node-deps softhsm chromium
+test-integration: fabric node-deps softhsm chromium jdk
 	$(BIN)/python -m pytest -p no:cacheprovider tests/integration
 
 bench: fabric node-deps

@@ -1,11 +1,11 @@
 """The members' HTTP services (`fabrx_pharma_service`) served over HTTPS against the real consortium.
 
-A scenario run gives the ledger its parties, batches and a first and second invoice; then
-DistributorA's ERP issues a new second invoice through its service (the Node client), HospitalA's
-system records the receipt (curl + openssl) and verifies the invoice with a genuine and a tampered
-first-invoice copy, and the regulator queries through its own service. Bad input — wrong key, replayed
-nonce, clock skew, another hospital's trade, an oversize body, malformed JSON — is refused with a clear
-error and leaves the ledger as it was. In a real browser (Debian's chromium through Playwright,
+A scenario run gives the ledger its parties, batches and a first and second invoice; then DistributorA's
+ERP issues a new second invoice through its service (the Node client), HospitalA's system records the
+receipt (curl + openssl), reads the invoice (Java) and verifies it with a genuine and a tampered first-
+invoice copy, and the regulator queries through its own service. Bad input — wrong key, replayed nonce,
+clock skew, another hospital's trade, an oversize body, malformed JSON — is refused with a clear error
+and leaves the ledger as it was. In a real browser (Debian's chromium through Playwright,
 ``browser.py``) the pharmacist sees a tampered first-invoice copy flagged, the regulator the trace
 picture, and a patient a package on the public page; screenshots in ``.fabrx/test-artifacts/browser``.
 """
@@ -226,6 +226,27 @@ def _node(service: Service, method: str, path: str, body: Any, tmp: Path, **env:
     return answer["status"], answer["body"]
 
 
+def _java(service: Service, method: str, path: str, tmp: Path, **env: str) -> tuple[int, Any]:
+    done = subprocess.run(
+        [
+            "java",
+            str(EXAMPLES / "Client.java"),
+            method,
+            service.url + path,
+            service.app_id,
+            str(service.key_file),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "FABRX_SERVICE_CA": str(service.ca), **env},
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    return answer["status"], answer["body"]
+
+
 def _curl(service: Service, method: str, path: str, body: Any, tmp: Path, **env: str) -> tuple[int, Any]:
     command = [
         str(EXAMPLES / "signed_request.sh"),
@@ -287,6 +308,8 @@ def test_an_erp_sells_a_hospital_receives_and_verifies_through_their_services(
     )
     assert status == 201, receipt_anchor
     assert hospital.call("GET", f"/v1/receipts/{sale.number}").json() == receipt.to_dict()
+    # The hospital's Java system (RSA-PSS) reads the invoice it received.
+    assert _java(hospital, "GET", f"/v1/invoices/{sale.number}", tmp_path) == (200, sale.to_dict())
 
     # One-place verification with the first-invoice copy the distributor handed over, and a tampered one.
     copy = trade["first"].to_dict()

@@ -1,4 +1,4 @@
-"""The example clients (curl + openssl, Node) against the service served by uvicorn over HTTPS, with
+"""The example clients (curl + openssl, Node, Java) against the service served by uvicorn over HTTPS, with
 a member whose facades run on an in-memory ledger (tests/integration repeats this on the real network)."""
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     for app_id, key in (
         ("curl-app", rsa.generate_private_key(public_exponent=65537, key_size=2048)),
         ("node-app", ec.generate_private_key(ec.SECP256R1())),
+        ("java-app", ec.generate_private_key(ec.SECP384R1())),
+        ("java-rsa", rsa.generate_private_key(public_exponent=65537, key_size=2048)),
     ):
         registry.add(
             Application.new(app_id, role="regulator", identity="client", public_key_pem=public_pem(key))
@@ -103,6 +105,27 @@ def node(served: dict[str, Any], method: str, path: str, body: Any = None, **env
     return answer["status"], answer["body"]
 
 
+def java(
+    served: dict[str, Any], method: str, path: str, body: Any = None, app_id: str = "java-app", **env: str
+) -> tuple[int, Any]:
+    command = [
+        "java",
+        str(EXAMPLES / "Client.java"),
+        method,
+        served["url"] + path,
+        app_id,
+        str(served["keys"][app_id]),
+    ]
+    if body is not None:
+        file = served["root"] / "java-body.json"
+        file.write_text(json.dumps(body), encoding="utf-8")
+        command.append(str(file))
+    done = _run(command, served, **env)
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    return answer["status"], answer["body"]
+
+
 PARTIES = [record for submitter, record in SAMPLE.writes if record.RECORD_TYPE == "party"]
 
 
@@ -133,3 +156,26 @@ def test_the_clients_get_clear_errors(served: dict[str, Any]) -> None:
         served, "POST", "/v1/parties", PARTIES[1].to_dict() | {"name": "x"}, IDEMPOTENCY_KEY="node-party-1"
     )
     assert status == 409 and error["code"] == "IDEMPOTENCY_CONFLICT"
+
+
+def test_java_registers_a_party_retries_it_and_reads_it_back(served: dict[str, Any]) -> None:
+    """ECDSA P-384 (r || s signatures) with an idempotency key and a body, then a read with a query."""
+    status, anchor = java(served, "POST", "/v1/parties", PARTIES[2].to_dict(), IDEMPOTENCY_KEY="java-party-2")
+    assert status == 201 and anchor["key"] == PARTIES[2].key, anchor
+    again = java(served, "POST", "/v1/parties", PARTIES[2].to_dict(), IDEMPOTENCY_KEY="java-party-2")
+    assert again == (201, anchor)
+    status, party = java(served, "GET", f"/v1/parties/{PARTIES[2].key}", app_id="java-rsa")
+    assert status == 200 and party == PARTIES[2].to_dict()
+    status, findings = java(
+        served, "GET", "/v1/compliance-report?as_of=2025-01-01T00:00:00%2B08:00", app_id="java-rsa"
+    )
+    assert status == 200 and isinstance(findings, list)
+
+
+def test_java_gets_clear_errors(served: dict[str, Any]) -> None:
+    status, error = java(served, "POST", "/v1/parties", {"msp_id": "X"}, app_id="java-rsa")
+    assert status == 400 and error["code"] == "RECORD" and error["problems"]
+    status, error = java(served, "GET", "/v1/parties/NobodyMSP")
+    assert status == 404 and error["code"] == "NOT_FOUND"
+    status, error = java(served, "GET", "/v1/parties/NobodyMSP", FABRX_SIGNATURE_ALG="ecdsa-p256-sha256")
+    assert status == 401, "the registered algorithm is ECDSA P-384"
