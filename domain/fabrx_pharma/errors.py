@@ -57,6 +57,9 @@ class RuleId(StrEnum):
     """The submitter or a party on the record lacks the role (or identity) the transaction requires."""
     UNKNOWN_PARTY = "UNKNOWN_PARTY"
     """A party named on the record was never registered by the regulator."""
+    PARTY_INACTIVE = "PARTY_INACTIVE"
+    """The submitter, or the buyer of an invoice, has been made inactive by the regulator (it left the
+    consortium or lost its licence)."""
     UNKNOWN_PRODUCT = "UNKNOWN_PRODUCT"
     UNKNOWN_BATCH = "UNKNOWN_BATCH"
     UNKNOWN_INVOICE = "UNKNOWN_INVOICE"

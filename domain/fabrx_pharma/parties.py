@@ -63,6 +63,11 @@ class Party(Record):
     counts_as_manufacturer_of: tuple[str, ...] = ()
     """Manufacturers this party counts as for the invoice chain: a manufacturer's controlled sales
     company, or the sole general agent of an imported drug (domain rule 1)."""
+    active: bool = True
+    """Whether the party may still record: the regulator re-registers a party with ``active`` false when
+    it leaves the consortium or loses its licence. Its records stay on the ledger and verifiable; it
+    can write nothing more and nobody can invoice it (rule ``PARTY_INACTIVE``). Serialized only when
+    false, so the records of active parties read as before."""
 
     def __post_init__(self) -> None:
         if not self.host_msp_id:
@@ -89,6 +94,7 @@ class Party(Record):
             parent_party_id=f.optional_checked("parent_party_id", validate_party_id),
             remote_area=f.flag("remote_area"),
             counts_as_manufacturer_of=f.strings("counts_as_manufacturer_of", validate_party_id, max_items=50),
+            active=f.flag("active", default=True),
         )
         if party.parent_party_id is not None and party.parent_party_id == party.party_id:
             f.problem(f.at("parent_party_id"), "a party cannot be its own parent")
@@ -105,7 +111,7 @@ class Party(Record):
         return party
 
     def to_dict(self) -> dict[str, object]:
-        return {
+        data: dict[str, object] = {
             "party_id": self.party_id,
             "role": self.role.value,
             "name": self.name,
@@ -115,6 +121,9 @@ class Party(Record):
             "remote_area": self.remote_area,
             "counts_as_manufacturer_of": list(self.counts_as_manufacturer_of),
         }
+        if not self.active:
+            data["active"] = False
+        return data
 
 
 _PARTY_FIELDS = (
@@ -126,6 +135,7 @@ _PARTY_FIELDS = (
     "parent_party_id",
     "remote_area",
     "counts_as_manufacturer_of",
+    "active",
 )
 
 

@@ -75,6 +75,8 @@ def check_party(
     regulator = view.party(submitter)
     if regulator is None or regulator.role is not Role.REGULATOR:
         fail(RuleId.ROLE, "party_id", f"only the regulator registers parties; the submitter is {submitter}")
+    if not party.active and party.role is Role.REGULATOR:
+        fail(RuleId.ROLE, "active", "the regulator cannot be made inactive: nobody could register parties")
     if party.parent_party_id is not None:
         registered(view, party.parent_party_id, "parent_party_id")
     if not party.is_member:
@@ -306,7 +308,23 @@ def check_recall(
 def check_record(
     record: AnyRecord, view: LedgerView, policy: TwoInvoicePolicy = DEFAULT_POLICY, *, submitter: str
 ) -> None:
-    """Check any record with the rule function for its type."""
+    """Check any record with the rule function for its type.
+
+    First of all, an inactive party (see :attr:`Party.active`) records nothing and is invoiced by
+    nobody (``PARTY_INACTIVE``); the regulator may still update its registration (to reactivate it).
+    """
+    if not isinstance(record, Party):
+        author = view.party(submitter)
+        if author is not None and not author.active:
+            fail(
+                RuleId.PARTY_INACTIVE,
+                "party_id",
+                f"{submitter} has been made inactive by the regulator and can record nothing more",
+            )
+    if isinstance(record, Invoice):
+        buyer = view.party(record.buyer)
+        if buyer is not None and not buyer.active:
+            fail(RuleId.PARTY_INACTIVE, "buyer", f"{record.buyer} has been made inactive by the regulator")
     if isinstance(record, Party):
         check_party(record, view, policy, submitter=submitter)
     elif isinstance(record, Product):

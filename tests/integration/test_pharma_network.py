@@ -178,3 +178,33 @@ def test_a_second_scenario_run_on_the_same_ledger_still_works(
 def test_products_are_public_to_every_member(clients: PharmaClients) -> None:
     product: Product = clients.hospital("HospitalBMSP").read_product("AMOX-0.25G-24")
     assert product.manufacturer == "ManufacturerMSP"
+
+
+def test_an_inactive_party_is_refused_and_its_history_stays_verifiable(
+    clients: PharmaClients, scenario: ScenarioReport
+) -> None:
+    from fabrx_pharma.sample import sample_invoice_number
+
+    regulator = clients.regulator
+    distributor = clients.distributor("DistributorBMSP")
+    own = _invoices(scenario, "DistributorBMSP", "HospitalB")[0]
+    earlier = distributor.read_invoice(own)
+    fresh = dataclasses.replace(
+        earlier, number=InvoiceNumber.parse(sample_invoice_number(earlier.issue_date, 990_000_000_000_001))
+    )
+    regulator.set_party_active("DistributorBMSP", False)
+    try:
+        assert not regulator.read_party("DistributorBMSP").active
+        with pytest.raises(PharmaError) as refused:
+            distributor.issue_invoice(fresh)
+        assert (refused.value.rule, refused.value.field) == ("PARTY_INACTIVE", "party_id")
+        # What it recorded before stays on the ledger, readable and verifiable by its buyer.
+        verification = clients.hospital("HospitalBMSP").verify_invoice(own, [])
+        assert verification.genuine and verification.receipt_matches
+        # Only the regulator changes a registration, and never makes itself inactive.
+        with pytest.raises(PharmaError) as itself:
+            regulator.set_party_active(regulator.party_id, False)
+        assert (itself.value.rule, itself.value.field) == ("ROLE", "active")
+    finally:
+        regulator.set_party_active("DistributorBMSP", True)
+    assert regulator.read_party("DistributorBMSP").active

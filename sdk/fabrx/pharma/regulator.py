@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime
 
@@ -59,6 +60,19 @@ class Regulator(PharmaClient):
         """Register (or update) a party with its role: a member organization (``host_msp_id`` its own MSP
         id) or a party hosted on a member's node (``host_msp_id`` that member's)."""
         return self._write_public("register_party", party)
+
+    def set_party_active(self, party_id: str, active: bool) -> Anchor:
+        """Make a party inactive (it left the consortium, or lost its licence) or active again.
+
+        The party's registration is re-registered with ``active`` changed: an inactive party records
+        nothing and nobody can invoice it (rule ``PARTY_INACTIVE``); its records stay on the ledger and
+        verifiable. A member organization that leaves is also removed from the channel configuration
+        (``fabrx channel update remove-org``), so its identities and peers lose the channel itself.
+
+        Raises ``PharmaError`` ``NOT_FOUND`` for an unknown party, ``ROLE active`` for the regulator.
+        """
+        party = self.read_party(party_id)
+        return self.register_party(dataclasses.replace(party, active=active))
 
     def recall_batch(self, recall: Recall) -> Anchor:
         return self._write_public("recall_batch", recall)

@@ -103,6 +103,35 @@ def test_party_relations_must_name_registered_parties(w: World) -> None:
     )
 
 
+def test_an_inactive_party_records_nothing_and_is_invoiced_by_nobody_until_reactivated(w: World) -> None:
+    first = w.trade(FIRST, MAKER, DIST_B)  # trades before it leaves stay on the ledger
+    registered = w.ledger.party(DIST_B)
+    assert registered is not None and registered.active
+    w.ledger.submit(replace(registered, active=False), submitter=REG)
+    suspended = w.ledger.party(DIST_B)
+    assert suspended is not None and not suspended.active
+    assert suspended.to_dict()["active"] is False and "active" not in registered.to_dict()
+    assert Party.from_json(suspended.to_json()) == suspended
+    violates(
+        RuleId.PARTY_INACTIVE,
+        "party_id",
+        lambda: w.ledger.submit(w.invoice(SECOND, DIST_B, HOSP, ((A1, 1),)), submitter=DIST_B),
+    )
+    violates(
+        RuleId.PARTY_INACTIVE,
+        "buyer",
+        lambda: w.ledger.submit(w.invoice(FIRST, MAKER, DIST_B), submitter=MAKER),
+    )
+    assert w.ledger.invoice(str(first.number)) is not None
+    # Only the regulator changes it, never to inactive for itself; reactivated, it trades again.
+    violates(RuleId.ROLE, "party_id", lambda: w.ledger.submit(registered, submitter=DIST_B))
+    regulator = w.ledger.party(REG)
+    assert regulator is not None
+    violates(RuleId.ROLE, "active", lambda: w.ledger.submit(replace(regulator, active=False), submitter=REG))
+    w.ledger.submit(registered, submitter=REG)
+    w.ledger.submit(w.invoice(SECOND, DIST_B, HOSP, ((A1, 1),)), submitter=DIST_B)
+
+
 def test_bootstrap_registers_only_a_regulator() -> None:
     with pytest.raises(ValueError, match="bootstrap registers the regulator"):
         InMemoryLedger().bootstrap(new_party())
