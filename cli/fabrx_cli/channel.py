@@ -16,6 +16,7 @@ reach the ordering service.
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,15 +39,19 @@ from fabrx.admin import (
     describe_update,
     fetch_block,
     fetch_config_block,
+    join_by_snapshot_status,
+    join_channel_by_snapshot,
     new_channel_update,
     read_channel_config,
     read_channel_config_from_orderer,
     remove_consenter,
     remove_organization,
+    request_snapshot,
     set_anchor_peers,
     set_orderer_endpoints,
     sign_update,
     submit_update,
+    wait_for_snapshot,
 )
 from fabrx.errors import AdminError
 from fabrx_network import open_network
@@ -277,6 +282,86 @@ def join_request(
     obj.output.result(
         {"request": str(output), "msp_id": msp_id, "name": name},
         lambda d: f"join request of {d['msp_id']} written to {d['request']}",
+    )
+
+
+@channel.command("snapshot")
+@_acting_admin
+@_channel_option
+@click.option(
+    "--block", "block_number", type=int, help="Block number (default: the peer's last committed block)."
+)
+@click.option(
+    "--timeout", type=float, default=120.0, show_default=True, help="Seconds to wait for the snapshot."
+)
+@click.pass_obj
+def snapshot(
+    obj: CliContext, who: AdminSource, channel: str, block_number: int | None, timeout: float
+) -> None:
+    """Have the organization's peer write a snapshot of the channel, for a new member to join from.
+
+    The snapshot is a folder on the peer's host, <ledger.snapshots.rootDir>/completed/<channel>/<block>
+    (in a run directory: nodes/<peer>/data/snapshots/...); hand it to the new member.
+    """
+    peer = who.resolve(obj).require_peer()
+    number = request_snapshot(peer, channel, block_number)
+    wait_for_snapshot(peer, channel, number, timeout=timeout)
+    obj.output.result(
+        {"channel": channel, "block_number": number, "folder": f"completed/{channel}/{number}"},
+        lambda d: (
+            f"snapshot of {d['channel']} at block {d['block_number']} written by the peer to "
+            f"<snapshots root>/{d['folder']}"
+        ),
+    )
+
+
+@channel.command("join")
+@_acting_admin
+@click.option(
+    "--block",
+    "block_file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="The channel's genesis block (fetch-block --number 0).",
+)
+@click.option(
+    "--snapshot",
+    "snapshot_dir",
+    help="Or a snapshot folder, as a path on the peer's host (the peer reads it, not this command).",
+)
+@click.option(
+    "--timeout", type=float, default=300.0, show_default=True, help="Seconds to wait for a snapshot join."
+)
+@click.pass_obj
+def join(
+    obj: CliContext, who: AdminSource, block_file: Path | None, snapshot_dir: str | None, timeout: float
+) -> None:
+    """Join the organization's peer to a channel, from its genesis block or from a ledger snapshot.
+
+    From a snapshot the peer builds the ledger at the snapshot's block and pulls only the blocks
+    after it; the command waits until it has built it.
+    """
+    if (block_file is None) == (snapshot_dir is None):
+        raise click.UsageError("give exactly one of --block and --snapshot")
+    peer = who.resolve(obj).require_peer()
+    if block_file is not None:
+        joined = peer.join_channel(block_file.read_bytes())
+        obj.output.result(
+            {"channel": joined.channel_id, "already_joined": joined.already_joined},
+            lambda d: f"peer {'already had' if d['already_joined'] else 'joined'} {d['channel']}",
+        )
+        return
+    assert snapshot_dir is not None
+    join_channel_by_snapshot(peer, snapshot_dir)
+    deadline = time.monotonic() + timeout
+    while join_by_snapshot_status(peer).in_progress:
+        if time.monotonic() > deadline:
+            raise AdminError(
+                f"the peer is still building the ledger from {snapshot_dir} after {timeout:.0f} s"
+            )
+        time.sleep(0.5)
+    obj.output.result(
+        {"snapshot": snapshot_dir, "channels": list(peer.channels())},
+        lambda d: f"peer joined from snapshot {d['snapshot']}; its channels: {', '.join(d['channels'])}",
     )
 
 

@@ -42,6 +42,8 @@ from fabrx.admin import (
     config_from_block,
     describe_update,
     fetch_block,
+    join_by_snapshot_status,
+    join_channel_by_snapshot,
     new_channel_update,
     query_committed,
     read_channel_config,
@@ -50,6 +52,7 @@ from fabrx.admin import (
     remove_organization,
     set_anchor_peers,
     sign_update,
+    snapshot_path,
     submit_update,
 )
 from fabrx.ca import CAClient
@@ -58,6 +61,7 @@ from fabrx_cli.main import cli
 from fabrx_network import ConsortiumNetwork
 from fabrx_network.admins import OrgAdmin, org_admin, org_registrar
 from fabrx_network.chaincodes import chaincode_definition
+from fabrx_network.layout import peer_node
 
 pytestmark = pytest.mark.integration
 
@@ -510,6 +514,72 @@ def test_new_organization_joins_with_a_majority_of_admins_and_is_removed_again(
     with pytest.raises(EndorseError) as removed_refusal:  # removed: refused again
         submit_as_member(f"hospital-c-{removed.sequence}")
     assert "creator org unknown" in " ".join(d.message for d in removed_refusal.value.details)
+
+
+def test_a_new_member_peer_joins_from_a_snapshot_of_a_members_peer(
+    network: ConsortiumNetwork,
+    join_request: JoinRequest,
+    new_org_ca: tuple[Path, CAClient, fabrx.Enrollment],
+    hospital_c_admin: tuple[Path, fabrx.Identity, fabrx.Signer],
+    tmp_path: Path,
+) -> None:
+    before = _current(network)
+    update = new_channel_update(before, add_organization(before, join_request))
+    joined = _submit(
+        network,
+        update,
+        _signatures(update, network, ("Regulator", "HospitalA", "DistributorA", "Manufacturer")),
+    )
+    _wait_sequence_everywhere(network, joined.sequence)
+
+    # The regulator's peer writes a snapshot of the channel after the block that added HospitalC.
+    result = CliRunner().invoke(
+        cli,
+        [
+            *("--config", str(network.base_dir / "consortium.yaml"), "--run-dir", str(network.run_dir)),
+            *("--json", "channel", "snapshot", "--as", "Regulator"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    number = json.loads(result.output)["block_number"]
+    regulator = _admin(network, "Regulator").require_peer()
+    assert number >= joined.sequence  # at least as many blocks as configuration updates
+    source = snapshot_path(network.layout.peer_snapshots(peer_node("Regulator", "peer0")), CHANNEL, number)
+    assert (source / "_snapshot_signable_metadata.json").is_file()
+    # The folder is handed to HospitalC's host; a block is committed after the snapshot.
+    handed = tmp_path / "handed" / str(number)
+    shutil.copytree(source, handed)
+    hospital_a = network.consortium.org("HospitalA")
+    identity, signer, _ = fabrx.load_msp_folder("HospitalAMSP", network.client_msp(hospital_a))
+    with fabrx.connect(
+        network.peer_endpoint(hospital_a, hospital_a.peers[0]), identity=identity, signer=signer
+    ) as gateway:
+        gateway.get_network(CHANNEL).get_contract("asset-py").submit_transaction(
+            "CreateAsset", f"after-snapshot-{number}", "green", "1", "hospital-a", "1"
+        )
+
+    home, ca_client, ca_registrar = new_org_ca
+    _, admin_identity, admin_signer = hospital_c_admin
+    with _new_member_peer(
+        network, home, ca_client, ca_registrar, (admin_identity, admin_signer), tmp_path
+    ) as new_peer:
+        join_channel_by_snapshot(new_peer, handed)
+        deadline = time.monotonic() + 120
+        while join_by_snapshot_status(new_peer).in_progress:
+            assert time.monotonic() < deadline, "HospitalC's peer still builds its ledger from the snapshot"
+            time.sleep(0.2)
+        assert CHANNEL in new_peer.channels()
+        target = regulator.chain_info(CHANNEL).height
+        while (height := new_peer.chain_info(CHANNEL).height) < target:
+            assert time.monotonic() < deadline, f"HospitalC's peer is at height {height} of {target}"
+            time.sleep(0.2)
+        # It started at the snapshot's block and pulled the blocks committed after it.
+        assert height > number + 1
+        assert read_channel_config(new_peer, CHANNEL).application_org("HospitalCMSP").name == "HospitalC"
+    # A snapshot folder the peer cannot read is refused with the peer's reason.
+    with pytest.raises(AdminError, match="join by snapshot"):
+        join_channel_by_snapshot(regulator, tmp_path / "no-such-snapshot")
+    # The module's fixture removes HospitalC again.
 
 
 @contextlib.contextmanager

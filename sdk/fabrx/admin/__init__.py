@@ -15,6 +15,8 @@
   (or :func:`compute_update`), :func:`describe_update`, :func:`sign_update` (one admin, one signature
   file), :func:`check_signatures` and :func:`submit_update` (refused, naming what is missing, when the
   signatures do not satisfy the update's policies).
+* Joining a long channel fast: :func:`request_snapshot` and :func:`wait_for_snapshot` on a member's
+  peer, :func:`join_channel_by_snapshot` on the new member's peer (:mod:`fabrx.admin.snapshot`).
 
 Every failure is an :class:`~fabrx.errors.AdminError`; repeated joins, installs, approvals and commits
 are reported (``already_joined``, ``already_installed``...) instead of failing.
@@ -67,6 +69,15 @@ from .lifecycle import (
 from .participation import ChannelInfo, OrdererAdmin, OrdererJoin
 from .peer import ChainInfo, InstalledChaincode, InstallResult, PeerAdmin, PeerJoin
 from .policy import PolicySyntaxError, format_signature_policy, parse_signature_policy
+from .snapshot import (
+    JoinBySnapshotStatus,
+    join_by_snapshot_status,
+    join_channel_by_snapshot,
+    pending_snapshots,
+    request_snapshot,
+    snapshot_path,
+    wait_for_snapshot,
+)
 
 __all__ = [
     "AnchorPeer",
@@ -86,6 +97,7 @@ __all__ = [
     "DeployReport",
     "InstallResult",
     "InstalledChaincode",
+    "JoinBySnapshotStatus",
     "JoinRequest",
     "JoinRequestError",
     "MspDefinition",
@@ -116,17 +128,23 @@ __all__ = [
     "fetch_block",
     "fetch_config_block",
     "format_signature_policy",
+    "join_by_snapshot_status",
+    "join_channel_by_snapshot",
     "new_channel_update",
     "package_id",
     "package_label",
     "parse_signature_policy",
+    "pending_snapshots",
     "query_committed",
     "read_channel_config",
     "read_channel_config_from_orderer",
     "remove_consenter",
     "remove_organization",
+    "request_snapshot",
     "set_anchor_peers",
     "set_orderer_endpoints",
     "sign_update",
+    "snapshot_path",
     "submit_update",
+    "wait_for_snapshot",
 ]
