@@ -609,6 +609,8 @@ def test_the_pharmacist_sees_a_tampered_first_invoice_copy_flagged_in_the_browse
         verdict = page.inner_text("#result .verdict")
         assert verdict == "核验未通过，请看下面的问题。"
         assert page.inner_text("#result .copy-tampered") == "被篡改（与账本上的第一票不一致）"
+        copy_row = page.locator("#result tr", has=page.locator(".copy-tampered")).locator("th")
+        assert copy_row.inner_text() == f"第一票复印件 1 ({trade['first'].number})"
         assert "HASH_MISMATCH" in page.inner_text("#result ul")
         # The genuine copy, in English: the copy is genuine.
         page.goto(url + "/portal/verify?lang=en")

@@ -201,6 +201,7 @@ def test_the_pharmacist_sees_a_tampered_copy_flagged(portal_client: PortalClient
     )
     assert page.status_code == 200
     assert "核验未通过" in page.text and "被篡改" in page.text and "copy-tampered" in page.text
+    assert f"<th>第一票复印件 1 ({FIRST_A.number})</th>" in page.text, "the copy's row is labelled"
     assert "HASH_MISMATCH" in page.text
 
 
