@@ -22,10 +22,19 @@ from fabrx_pharma import (
     record_hash,
 )
 from fabrx_pharma.records import quantities
-from fabrx_pharma.stock import StockKey, invoice_outflow, stock_effects, stock_holder
+from fabrx_pharma.stock import StockKey, invoice_outflow, received_codes, stock_effects, stock_holder
 
 from .errors import ConfigurationError
-from .layout import Anchor, dispensed_key, order_after, public_part, record_key, stock_key
+from .layout import (
+    Anchor,
+    dispensed_key,
+    first_received_key,
+    order_after,
+    public_part,
+    received_key,
+    record_key,
+    stock_key,
+)
 from .ledger import ChaincodeLedger, stock_to_json
 from .store import StateStore
 
@@ -136,6 +145,7 @@ def plan_writes(record: AnyRecord, ledger: ChaincodeLedger, *, submitter: str) -
     plan.private.extend((collection, key, value) for collection in collections)
     if isinstance(record, Receipt):
         plan.private.extend(_buyer_copy(record, ledger, author))
+        plan.private.extend(_receipt_index(record, ledger, order))
     for (holder, product_id, batch_number), position in changes.items():
         counters = stock_to_json(replace(position, purchased=0), order)
         for collection in ledger.copies_for(holder):
@@ -150,6 +160,27 @@ def plan_writes(record: AnyRecord, ledger: ChaincodeLedger, *, submitter: str) -
                 }
                 plan.public.append((dispensed_key(code), json.dumps(entry, sort_keys=True).encode("utf-8")))
     return plan
+
+
+def _receipt_index(receipt: Receipt, ledger: ChaincodeLedger, order: int) -> list[tuple[str, str, bytes]]:
+    """The receiver's entries of what it received: each traceability code the receipt brings in, and the
+    batches it received for the first time (or earlier than before)."""
+    holder = receipt.receiver
+    collections = ledger.copies_for(holder)
+    number = str(receipt.invoice_number)
+    entries: list[tuple[str, bytes]] = []
+    for code in received_codes(receipt, ledger.invoice(number)):
+        value = {"invoice_number": number, "order": order}
+        entries.append((received_key(holder, code), json.dumps(value, sort_keys=True).encode("utf-8")))
+    for product_id, batch_number in dict.fromkeys(
+        (line.product_id, line.batch_number) for line in receipt.lines
+    ):
+        earlier = ledger.first_received(holder, product_id, batch_number)
+        if earlier is None or receipt.received_at < earlier:
+            value = {"received_at": receipt.received_at.isoformat(), "order": order}
+            key = first_received_key(holder, product_id, batch_number)
+            entries.append((key, json.dumps(value, sort_keys=True).encode("utf-8")))
+    return [(collection, key, value) for key, value in entries for collection in collections]
 
 
 def _buyer_copy(receipt: Receipt, ledger: ChaincodeLedger, receiver: Party) -> list[tuple[str, str, bytes]]:

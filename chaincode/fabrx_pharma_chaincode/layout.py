@@ -20,6 +20,8 @@ hash (``fabrx_pharma.record_hash``). A buyer's copy of an invoice joins its host
 receipt. Also, in the holder's host collection and the regulator's::
 
     \\x00stock\\x00<holder>\\x00<product_id>\\x00<batch>\\x00    the holder's counters (all but ``purchased``)
+    \\x00received\\x00<holder>\\x00<sha256 of trace code>\\x00   the invoice whose receipt brought the code in
+    \\x00first_received\\x00<holder>\\x00<product_id>\\x00<batch>\\x00   when the holder first received it
 
 A party's purchases are known to its own node once it records their receipt, so a stock counter says what
 it received; what it bought but has not received is in its suppliers' and the regulator's copies only.
@@ -60,8 +62,10 @@ __all__ = [
     "REGULATOR_KEY",
     "Anchor",
     "dispensed_key",
+    "first_received_key",
     "order_after",
     "public_part",
+    "received_key",
     "record_key",
     "stock_key",
 ]
@@ -96,7 +100,23 @@ def stock_key(holder: str, product_id: str, batch_number: str) -> str:
 
 def dispensed_key(trace_code: str) -> str:
     """The public key of a dispensed traceability code: its SHA-256, so the index lists no codes."""
-    return composite_key("dispensed", hashlib.sha256(trace_code.encode("utf-8")).hexdigest())
+    return composite_key("dispensed", _code_digest(trace_code))
+
+
+def received_key(holder: str, trace_code: str) -> str:
+    """The key saying which receipt brought a traceability code to ``holder`` (in its host's collection
+    and the regulator's); the code appears as its SHA-256, like in the dispensing index."""
+    return composite_key("received", holder, _code_digest(trace_code))
+
+
+def first_received_key(holder: str, product_id: str, batch_number: str) -> str:
+    """The key of the moment ``holder`` first received goods of a batch (in its host's collection and the
+    regulator's)."""
+    return composite_key("first_received", holder, product_id, batch_number)
+
+
+def _code_digest(trace_code: str) -> str:
+    return hashlib.sha256(trace_code.encode("utf-8")).hexdigest()
 
 
 def public_part(record: AnyRecord) -> dict[str, object]:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from typing import TypeVar
 
 from fabrx_pharma import (
@@ -48,7 +49,15 @@ from fabrx_pharma.policy import policy_from_json
 from fabrx_pharma.privacy import copy_collections, implicit_collection
 
 from .errors import ChaincodeError, ConfigurationError
-from .layout import POLICY_KEY, REGULATOR_KEY, Anchor, dispensed_key, stock_key
+from .layout import (
+    POLICY_KEY,
+    REGULATOR_KEY,
+    Anchor,
+    dispensed_key,
+    first_received_key,
+    received_key,
+    stock_key,
+)
 from .store import NotHeldHere, StateStore, composite_key
 
 __all__ = ["PARTY_ATTRIBUTE", "ChaincodeLedger", "SealedRecord", "stock_from_json", "stock_to_json"]
@@ -405,6 +414,44 @@ class ChaincodeLedger:
         as never bought (``BUYER_SELLER_MATCH``): record the receipt first.
         """
         return self.stock(holder, product_id, batch_number).received
+
+    def _holder_entry(self, holder: str, key: str, label: tuple[str, str]) -> dict[str, object] | None:
+        """A JSON entry of ``holder``'s books (its host's collection and the regulator's), or ``None``.
+
+        Raises :class:`SealedRecord` if the client may not read the holder's books.
+        """
+        collections = self.copies_for(holder)
+        if not self.may_read_stock(holder):
+            raise SealedRecord(*label, collections[0], "not a member")
+        data = self.replicated(collections, key, label)
+        if data is None:
+            return None
+        try:
+            entry = json.loads(data)
+            self._seen(int(entry["order"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise _corrupt(f"{label[0]} {label[1]}", exc) from exc
+        return entry  # type: ignore[no-any-return]
+
+    def received_in(self, holder: str, trace_code: str) -> str | None:
+        """The invoice whose receipt brought ``trace_code`` to ``holder`` (see :func:`received_codes
+        <fabrx_pharma.stock.received_codes>`). Raises :class:`SealedRecord` like :meth:`stock`."""
+        entry = self._holder_entry(
+            holder, received_key(holder, trace_code), ("stock", f"{holder}:{trace_code}")
+        )
+        return None if entry is None else str(entry["invoice_number"])
+
+    def first_received(self, holder: str, product_id: str, batch_number: str) -> datetime | None:
+        """When ``holder`` first received goods of the batch. Raises :class:`SealedRecord` like
+        :meth:`stock`."""
+        label = ("stock", f"{holder}:{product_id}/{batch_number}")
+        entry = self._holder_entry(holder, first_received_key(holder, product_id, batch_number), label)
+        if entry is None:
+            return None
+        try:
+            return datetime.fromisoformat(str(entry["received_at"]))
+        except (KeyError, ValueError) as exc:
+            raise _corrupt(f"first receipt {label[1]}", exc) from exc
 
     def dispensed_in(self, trace_code: str) -> str | None:
         data = self.state(dispensed_key(trace_code))

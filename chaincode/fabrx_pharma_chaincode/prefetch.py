@@ -15,9 +15,10 @@ transaction's read set that a valid write would not read anyway. The one guess t
 first invoice issued by a party that counts as the manufacturer (a sales company) draws on the
 manufacturer's stock, not on the seller's own counters that were fetched; those stay unused.
 
-Private keys are the submitter's own stock counters, which its host's collection and the regulator's
-both keep: the contract fetches them from the collection of the peer it runs on, when the chaincode server
-knows that peer's organization (the hash reads of the other copy still go one by one).
+Private keys are the submitter's own books (stock counters, first receipts of a batch, the receipts that
+brought in the codes it dispenses), which its host's collection and the regulator's both keep: the
+contract fetches them from the collection of the peer it runs on, when the chaincode server knows that
+peer's organization (the hash reads of the other copy still go one by one).
 """
 
 from __future__ import annotations
@@ -38,7 +39,16 @@ from fabrx_pharma import (
     Role,
 )
 
-from .layout import POLICY_KEY, REGULATOR_KEY, Anchor, dispensed_key, record_key, stock_key
+from .layout import (
+    POLICY_KEY,
+    REGULATOR_KEY,
+    Anchor,
+    dispensed_key,
+    first_received_key,
+    received_key,
+    record_key,
+    stock_key,
+)
 from .store import composite_key
 
 __all__ = ["ReadPlan", "keeps_books", "likely_reads"]
@@ -112,10 +122,17 @@ def likely_reads(record: AnyRecord, submitter: str) -> ReadPlan:
         for item in record.items:
             for code in item.trace_codes:
                 plan.add_public(dispensed_key(code))
-    # Stock counters the submitter keeps: what it produces, sells, receives or dispenses.
+    # Stock counters the submitter keeps: what it produces, sells, receives or dispenses; when it first
+    # received a batch it sells or receives; which receipt brought in each code it dispenses.
     if not isinstance(record, Invoice) or record.seller == submitter:
         for product_id, batch_number in _goods(record):
             plan.add_private(stock_key(submitter, product_id, batch_number))
+            if isinstance(record, Invoice | Receipt):
+                plan.add_private(first_received_key(submitter, product_id, batch_number))
+    if isinstance(record, Prescription):
+        for item in record.items:
+            for code in item.trace_codes:
+                plan.add_private(received_key(submitter, code))
     return plan
 
 

@@ -11,7 +11,8 @@ Every write runs the same pipeline, and writes nothing unless all of it passes:
    anchor and writes nothing (an ERP may resend blindly); otherwise run the rule for the record
    (``fabrx_pharma.check_record``) against the ledger as the client may see it, with the client's party
    as the submitter — so a record can only be attributed to the party that submits it — and refuse
-   future-dated receipts, prescriptions and reports;
+   future-dated invoices, receipts, prescriptions and reports, and approval numbers carrying a later
+   year than the transaction's;
 4. plan every write (anchor, private copies, stock, indexes), then put them.
 
 Errors are :class:`~fabrx_pharma_chaincode.errors.ChaincodeError`; their message starts with the rule
@@ -55,6 +56,7 @@ from fabrx_pharma import (
     validate_invoice_number,
     validate_trace_code,
 )
+from fabrx_pharma.identifiers import approval_year
 from fabrx_pharma.policy import policy_from_json, policy_to_json
 from fabrx_pharma.records import Record, record_hash
 
@@ -352,6 +354,15 @@ class PharmaService:
             moments["prescribed_at"] = record.prescribed_at
         elif isinstance(record, AdverseEvent):
             moments["reported_at"] = record.reported_at
+        elif isinstance(record, Product):
+            year = approval_year(record.approval_number)
+            if year is not None and year > policy.local_date(now).year:
+                raise RuleRefused(
+                    RuleId.TIME_ORDER,
+                    "approval_number",
+                    f"{record.approval_number} carries the approval year {year}, after the transaction date "
+                    f"{policy.local_date(now)}",
+                )
         elif isinstance(record, Invoice) and record.issue_date > policy.local_date(now):
             raise RuleRefused(
                 RuleId.TIME_ORDER,

@@ -40,7 +40,13 @@ __all__ = [
 ]
 
 DIVERSION_RULES = frozenset(
-    {RuleId.DIVERSION, RuleId.TRACE_CODE_REUSED, RuleId.CONSERVATION, RuleId.BUYER_SELLER_MATCH}
+    {
+        RuleId.DIVERSION,
+        RuleId.TRACE_CODE_REUSED,
+        RuleId.TRACE_CODE_NOT_RECEIVED,
+        RuleId.CONSERVATION,
+        RuleId.BUYER_SELLER_MATCH,
+    }
 )
 """Findings that signal diversion (串货), sales beyond stock, or resale of returned drugs (回流药)."""
 

@@ -31,6 +31,21 @@ MAX_ITEMS = 1000
 """Most lines, lots or items in one list of a record."""
 MAX_TRACE_CODES = 10_000
 """Most traceability codes on one line (one per sales package)."""
+MAX_QUANTITY = 1_000_000_000
+"""Largest quantity of sales packages on one line or batch: larger ones are input errors, and bounding
+them keeps every amount computed from them exact (``quantity × unit_price`` within 28 digits)."""
+
+
+def decimal_text(value: Decimal, min_places: int = 0) -> str:
+    """The canonical text of a decimal: by value, trailing zeros dropped, never an exponent, and at least
+    ``min_places`` decimals (2 for money), so ``12.5``, ``12.50`` and ``12.500`` all read ``12.50``.
+
+    Records write their decimals in this form, so two copies holding the same values have the same
+    canonical JSON and hash however the amounts were typed. Exact for any finite decimal (no rounding).
+    """
+    whole, _, fraction = format(value, "f").partition(".")
+    fraction = fraction.rstrip("0").ljust(min_places, "0")
+    return f"{whole}.{fraction}" if fraction else whole
 
 
 def join(path: str, name: str) -> str:
@@ -127,6 +142,9 @@ class FieldReader:
             return 0
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             self.problem(self.at(name), f"must be a positive integer, got {value!r}", "TYPE")
+            return 0
+        if value > MAX_QUANTITY:
+            self.problem(self.at(name), f"is {value}; at most {MAX_QUANTITY} are accepted", "RANGE")
             return 0
         return value
 

@@ -135,8 +135,9 @@ def check_second_invoice(
     """A second invoice: a distributor sells to a hospital goods it bought and received.
 
     The seller must be the buyer of an earlier invoice for each batch (``BUYER_SELLER_MATCH``), have
-    received enough of it (``CONSERVATION``), and goods that came on a remote-delivery transfer may
-    only go to a remote-area hospital (``CHAIN_LENGTH``).
+    received enough of it (``CONSERVATION``), not date or ship the sale before it first received the
+    batch (``TIME_ORDER``), and goods that came on a remote-delivery transfer may only go to a
+    remote-area hospital (``CHAIN_LENGTH``).
     """
     _expect_kind(invoice, InvoiceKind.SECOND)
     seller, buyer = _invoice_parties(invoice, view, policy, submitter)
@@ -191,6 +192,8 @@ def _check_invoice_goods(
         batches[batch.batch_key] = (product, batch)
 
     _check_shipment(invoice, policy, batches)
+    if invoice.kind in (InvoiceKind.SECOND, InvoiceKind.TRANSFER):
+        _check_sold_after_receipt(invoice, view, policy, batches)
 
     outflow = invoice_outflow(invoice, buyer)
     for (product_id, batch_number), quantity in quantities(invoice.lines).items():
@@ -229,6 +232,33 @@ def _check_invoice_goods(
             f"{holder} has received {position.received} of {label} and already sold or dispensed "
             f"{position.out}; {quantity} more would exceed what it received",
         )
+
+
+def _check_sold_after_receipt(
+    invoice: Invoice,
+    view: LedgerView,
+    policy: TwoInvoicePolicy,
+    batches: dict[tuple[str, str], tuple[Product, Batch]],
+) -> None:
+    """A distributor sells (and ships) a batch only once it has bought and received it: neither the issue
+    date nor the shipment's date (calendar dates in the policy's zone, as every date check) may lie before
+    the day of its first receipt of the batch. A receipt follows the purchase invoice's shipment, so it is
+    the later of the two; without any receipt the stock checks refuse the sale."""
+    shipped_on = policy.local_date(invoice.shipment.shipped_at)
+    for product_id, batch_number in batches:
+        since = view.first_received(invoice.seller, product_id, batch_number)
+        if since is None:
+            continue
+        received_on = policy.local_date(since)
+        label = f"batch {batch_number} of {product_id}"
+        for field, on in (("issue_date", invoice.issue_date), ("shipment.shipped_at", shipped_on)):
+            if on < received_on:
+                fail(
+                    RuleId.TIME_ORDER,
+                    field,
+                    f"{field} {on} is before {invoice.seller} first received {label} on {received_on}: "
+                    "a distributor sells only what it has bought and received",
+                )
 
 
 def _line_field(invoice: Invoice, product_id: str, batch_number: str) -> str:

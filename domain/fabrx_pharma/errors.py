@@ -86,6 +86,8 @@ class RuleId(StrEnum):
     BATCH_EXPIRED = "BATCH_EXPIRED"
     TRACE_CODE_REUSED = "TRACE_CODE_REUSED"
     """A traceability code dispensed a second time: suspected resale of a returned drug (回流药)."""
+    TRACE_CODE_NOT_RECEIVED = "TRACE_CODE_NOT_RECEIVED"
+    """A hospital dispenses a traceability code that none of its own receipts brought in."""
     PATIENT_MISMATCH = "PATIENT_MISMATCH"
     RECEIPT_MISSING = "RECEIPT_MISSING"
     """After the fact: goods were shipped on an invoice but the buyer never recorded their receipt."""

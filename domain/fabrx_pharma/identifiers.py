@@ -23,9 +23,11 @@ from dataclasses import dataclass
 from .errors import ValidationError
 
 __all__ = [
+    "APPROVAL_YEARS",
     "MIN_PSEUDONYM_KEY_BYTES",
     "USCC_ALPHABET",
     "InvoiceNumber",
+    "approval_year",
     "gtin_check_digit",
     "org_code_check_char",
     "pseudonymise",
@@ -147,10 +149,14 @@ def validate_gtin(value: object, field: str = "gtin") -> str:
 
 
 _APPROVAL_PREFIX = "国药准字"
-# Legacy: one category letter + 8 digits. 2020+: H/Z/S, optionally C or J, + year + sequence.
+# Legacy: one category letter + 8 digits. Year-bearing: H/Z/S + C or J + 4-digit year + 4-digit sequence.
 _APPROVAL_LEGACY = re.compile(r"[HZSJBTF]\d{8}")
-_APPROVAL_2020 = re.compile(r"[HZS][CJ](\d{4})\d{4}")
+_APPROVAL_WITH_YEAR = re.compile(r"[HZS][CJ](\d{4})\d{4}")
 _IMPORT_LICENCE = re.compile(r"[HZS]C?\d{8}")
+APPROVAL_YEARS = range(1949, 2100)
+"""The years an approval number of the year-bearing form may carry: the product's original approval year,
+from the founding of the national drug administration on. A number's form says nothing of today's date;
+the chaincode refuses, at registration, a year after the transaction's (``TIME_ORDER``)."""
 
 
 def validate_approval_number(value: object, field: str = "approval_number") -> str:
@@ -158,10 +164,13 @@ def validate_approval_number(value: object, field: str = "approval_number") -> s
 
     Accepted forms:
 
-    - ``国药准字`` + H/Z/S/J/B/T/F + 8 digits (legacy; also covers the 2020+ form without C/J,
-      whose 4-digit year and 4-digit sequence are 8 digits too);
-    - ``国药准字`` + H/Z/S + C (Hong Kong, Macao, Taiwan) or J (made abroad) + year (2020 or later,
-      when the form was introduced) + 4-digit sequence;
+    - ``国药准字`` + H/Z/S/J/B/T/F + 8 digits (legacy numbers, whose digits encode the issuing authority
+      and a two-digit year in ways that changed over time, and the current form without C/J, whose
+      4-digit year and 4-digit sequence are 8 digits too);
+    - ``国药准字`` + H/Z/S + C (Hong Kong, Macao, Taiwan) or J (made abroad) + year + 4-digit sequence
+      (HC, HJ, ZC, ZJ, SC, SJ). Re-registered products keep their original approval year, so any year of
+      :data:`APPROVAL_YEARS` (1949–2099) is accepted, not only those since the form's introduction in
+      2020;
     - an older import licence number (进口药品注册证 / 医药产品注册证): H/Z/S, optionally C, + 8 digits.
 
     Raises :class:`ValidationError` with rule ``APPROVAL_NUMBER_FORMAT``.
@@ -171,8 +180,8 @@ def validate_approval_number(value: object, field: str = "approval_number") -> s
         rest = text[len(_APPROVAL_PREFIX) :]
         if _APPROVAL_LEGACY.fullmatch(rest):
             return text
-        match = _APPROVAL_2020.fullmatch(rest)
-        if match and int(match.group(1)) >= 2020:
+        match = _APPROVAL_WITH_YEAR.fullmatch(rest)
+        if match and int(match.group(1)) in APPROVAL_YEARS:
             return text
     elif _IMPORT_LICENCE.fullmatch(text):
         return text
@@ -180,8 +189,18 @@ def validate_approval_number(value: object, field: str = "approval_number") -> s
         "APPROVAL_NUMBER_FORMAT",
         field,
         f"{text!r} is not an approval number: expected 国药准字 + H/Z/S/J/B/T/F + 8 digits, "
-        "国药准字 + H/Z/S + C/J + year (2020 or later) + 4 digits, or an import licence H/Z/S[C] + 8 digits",
+        f"国药准字 + H/Z/S + C/J + year ({APPROVAL_YEARS.start}–{APPROVAL_YEARS.stop - 1}) + 4 digits, "
+        "or an import licence H/Z/S[C] + 8 digits",
     )
+
+
+def approval_year(number: str) -> int | None:
+    """The approval year inside a valid approval number of the year-bearing form (HC/HJ/ZC/ZJ/SC/SJ), else
+    ``None`` (the other forms do not say their year unambiguously)."""
+    if not number.startswith(_APPROVAL_PREFIX):
+        return None
+    match = _APPROVAL_WITH_YEAR.fullmatch(number[len(_APPROVAL_PREFIX) :])
+    return int(match.group(1)) if match else None
 
 
 @dataclass(frozen=True, order=True)

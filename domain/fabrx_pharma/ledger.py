@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from types import MappingProxyType
 
 from .care import AdverseEvent, Prescription
@@ -18,7 +19,7 @@ from .production import Batch, BatchKey
 from .recalls import Recall
 from .records import AnyRecord
 from .rules import check_record
-from .stock import StockKey, StockPosition, stock_effects
+from .stock import StockKey, StockPosition, received_codes, stock_effects
 from .trade import Invoice, Receipt
 
 __all__ = ["Entry", "InMemoryLedger", "author_of"]
@@ -70,6 +71,8 @@ class InMemoryLedger:
         self._recalls: dict[BatchKey, Recall] = {}
         self._stock: dict[StockKey, StockPosition] = {}
         self._dispensed: dict[str, str] = {}
+        self._received_codes: dict[tuple[str, str], str] = {}
+        self._first_received: dict[StockKey, datetime] = {}
 
     @property
     def policy(self) -> TwoInvoicePolicy:
@@ -107,7 +110,15 @@ class InMemoryLedger:
         elif isinstance(record, Invoice):
             self._invoices[str(record.number)] = record
         elif isinstance(record, Receipt):
-            self._receipts[str(record.invoice_number)] = record
+            number = str(record.invoice_number)
+            self._receipts[number] = record
+            for code in received_codes(record, self._invoices.get(number)):
+                self._received_codes.setdefault((record.receiver, code), number)
+            for line in record.lines:
+                key = (record.receiver, line.product_id, line.batch_number)
+                earlier = self._first_received.get(key)
+                if earlier is None or record.received_at < earlier:
+                    self._first_received[key] = record.received_at
         elif isinstance(record, Prescription):
             self._prescriptions[record.prescription_id] = record
             for item in record.items:
@@ -152,6 +163,12 @@ class InMemoryLedger:
 
     def dispensed_in(self, trace_code: str) -> str | None:
         return self._dispensed.get(trace_code)
+
+    def received_in(self, holder: str, trace_code: str) -> str | None:
+        return self._received_codes.get((holder, trace_code))
+
+    def first_received(self, holder: str, product_id: str, batch_number: str) -> datetime | None:
+        return self._first_received.get((holder, product_id, batch_number))
 
     # --- whole collections, for the regulator's analysis ---------------------------------------------------
 

@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 from ._base import Part, Record
-from ._fields import FieldReader, Problems
+from ._fields import FieldReader, Problems, decimal_text
 from .identifiers import validate_party_id, validate_record_id
 
 __all__ = ["Batch", "BatchKey", "RawMaterialLot"]
@@ -47,7 +47,7 @@ class RawMaterialLot(Part):
             "material": self.material,
             "lot": self.lot,
             "supplier": self.supplier,
-            "quantity": str(self.quantity),
+            "quantity": decimal_text(self.quantity),
             "unit": self.unit,
         }
 

@@ -201,8 +201,10 @@ def check_prescription(
     """Recording a prescription and its dispensing at a hospital.
 
     The hospital must have received enough of each batch; a batch must be usable when prescribed (not
-    recalled or expired); each traceability code must belong to the product and batch and never have
-    been dispensed before (``TRACE_CODE_REUSED``: suspected resale of a returned drug, 回流药).
+    recalled or expired); each traceability code must belong to the product and batch, have come in on
+    one of the hospital's own receipts (``TRACE_CODE_NOT_RECEIVED``: otherwise a hospital could dispense,
+    and so block, a package another hospital holds), and never have been dispensed before
+    (``TRACE_CODE_REUSED``: suspected resale of a returned drug, 回流药).
     """
     hospital = acting_as(view, submitter, prescription.hospital, "hospital", "record its prescriptions")
     require_role(hospital, [Role.HOSPITAL], "hospital", "dispensing")
@@ -228,6 +230,13 @@ def check_prescription(
                     field,
                     f"traceability code {code} was already dispensed in prescription {earlier}: "
                     "suspected resale of a returned drug",
+                )
+            if view.received_in(hospital.party_id, code) is None:
+                fail(
+                    RuleId.TRACE_CODE_NOT_RECEIVED,
+                    field,
+                    f"traceability code {code} was not received by {hospital.party_id}: no receipt of its "
+                    "own lists it",
                 )
             seen[code] = prescription.prescription_id
     for i, ((product_id, batch_number), quantity) in enumerate(quantities(prescription.items).items()):

@@ -34,6 +34,7 @@ __all__ = [
     "StockKey",
     "StockPosition",
     "invoice_outflow",
+    "received_codes",
     "stock_effects",
     "stock_holder",
 ]
@@ -160,6 +161,25 @@ def invoice_outflow(invoice: Invoice, buyer: Party | None) -> Outflow:
     if invoice.kind in (InvoiceKind.FIRST, InvoiceKind.TRANSFER):
         return Outflow.ONWARD
     return Outflow.REMOTE_HOSPITAL if buyer is not None and buyer.remote_area else Outflow.HOSPITAL
+
+
+def received_codes(receipt: Receipt, invoice: Invoice | None) -> tuple[str, ...]:
+    """The traceability codes a receipt brings into its receiver's hands.
+
+    Those its lines list; a line that lists none receives the codes the invoice's shipment listed for that
+    batch (the receiver took the packages as shipped). A hospital may dispense only codes it received
+    this way (``INVOICE_GOODS_RECEIPT`` otherwise), so no hospital can dispense, and so block, a package
+    another hospital holds.
+    """
+    shipped: dict[tuple[str, str], list[str]] = {}
+    if invoice is not None:
+        for line in invoice.shipment.lines:
+            shipped.setdefault((line.product_id, line.batch_number), []).extend(line.trace_codes)
+    codes: dict[str, None] = {}
+    for line in receipt.lines:
+        listed = line.trace_codes or shipped.get((line.product_id, line.batch_number), ())
+        codes.update(dict.fromkeys(listed))
+    return tuple(codes)
 
 
 def _inflow(invoice: Invoice) -> Inflow:

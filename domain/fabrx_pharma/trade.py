@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from enum import StrEnum
 from typing import Self
 
 from ._base import Part, Record
-from ._fields import MAX_TRACE_CODES, FieldReader, Problems
+from ._fields import MAX_TRACE_CODES, FieldReader, Problems, decimal_text
 from .errors import ValidationError
 from .identifiers import InvoiceNumber, validate_party_id, validate_record_id
 from .production import BatchKey
@@ -28,6 +28,8 @@ __all__ = [
 ]
 
 _CENT = Decimal("0.01")
+_EXACT_DIGITS = 64
+"""Enough digits for any product of a bounded quantity and a unit price read from a record, exactly."""
 
 
 class InvoiceKind(StrEnum):
@@ -63,7 +65,12 @@ def quantities(lines: Iterable[InvoiceLine | GoodsLine]) -> dict[BatchKey, int]:
 
 @dataclass(frozen=True)
 class InvoiceLine(Part):
-    """One invoiced item: ``amount`` (tax included) is ``quantity × unit_price`` rounded to the cent."""
+    """One invoiced item: ``amount`` (tax included) is ``quantity × unit_price`` rounded to the cent.
+
+    Money is compared by value: ``unit_price`` and ``amount`` are written in canonical form
+    (:func:`~fabrx_pharma._fields.decimal_text`, at least two decimals), so ``12.5`` and ``12.50`` give
+    the same record and the same hash.
+    """
 
     product_id: str
     batch_number: str
@@ -83,7 +90,8 @@ class InvoiceLine(Part):
             unit_price=f.decimal("unit_price", places=6),
             amount=f.decimal("amount", places=2),
         )
-        expected = (line.unit_price * line.quantity).quantize(_CENT, rounding=ROUND_HALF_UP)
+        with localcontext(prec=_EXACT_DIGITS):
+            expected = (line.unit_price * line.quantity).quantize(_CENT, rounding=ROUND_HALF_UP)
         if f.clean and line.amount != expected:
             f.problem(
                 f.at("amount"), f"is {line.amount}, but quantity × unit_price is {expected}", "ARITHMETIC"
@@ -95,8 +103,8 @@ class InvoiceLine(Part):
             "product_id": self.product_id,
             "batch_number": self.batch_number,
             "quantity": self.quantity,
-            "unit_price": str(self.unit_price),
-            "amount": str(self.amount),
+            "unit_price": decimal_text(self.unit_price, 2),
+            "amount": decimal_text(self.amount, 2),
         }
 
 
@@ -243,7 +251,7 @@ class Invoice(Record):
             "buyer": self.buyer,
             "issue_date": self.issue_date.isoformat(),
             "lines": [line.to_dict() for line in self.lines],
-            "total": str(self.total),
+            "total": decimal_text(self.total, 2),
             "shipment": self.shipment.to_dict(),
             "exemption": self.exemption.value if self.exemption else None,
         }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from .care import AdverseEvent, Prescription
@@ -67,4 +68,14 @@ class LedgerView(Protocol):
 
     def dispensed_in(self, trace_code: str) -> str | None:
         """The id of the prescription that dispensed this (canonical) traceability code, if any."""
+        ...
+
+    def received_in(self, holder: str, trace_code: str) -> str | None:
+        """The number of the invoice whose receipt by ``holder`` (a party id) brought in this (canonical)
+        traceability code, if any (see :func:`fabrx_pharma.stock.received_codes`)."""
+        ...
+
+    def first_received(self, holder: str, product_id: str, batch_number: str) -> datetime | None:
+        """When ``holder`` (a party id) first received goods of the batch on a recorded receipt (its
+        ``received_at``); ``None`` if it never did."""
         ...

@@ -106,7 +106,7 @@ FINDINGS_PER_VIOLATION: dict[Violation, dict[RuleId, int]] = {
     Violation.DIVERSION: {RuleId.BUYER_SELLER_MATCH: 1, RuleId.DIVERSION: 1},
     Violation.OVERSELL: {RuleId.CONSERVATION: 1},
     Violation.CODE_REUSE: {RuleId.TRACE_CODE_REUSED: 1},
-    Violation.CODE_DIVERSION: {RuleId.DIVERSION: 1},
+    Violation.CODE_DIVERSION: {RuleId.TRACE_CODE_NOT_RECEIVED: 1, RuleId.DIVERSION: 1},
     Violation.INVOICE_REUSE: {RuleId.INVOICE_REUSED: 1},
 }
 """The findings (rule → count) each injected violation gives in the compliance report (``as_of=None``)."""
@@ -387,7 +387,8 @@ class Province:
         goods = [(b, rnd.randint(200, 2000), "10.00", ()) for b in batches]
         invoice = self._invoice(InvoiceKind.FIRST, maker, buyer, goods)
         yield maker, invoice
-        yield buyer, self._receipt(invoice, after=timedelta(days=1))
+        # Received as shipped: the distributor sells from it on later ticks, never dated before receiving.
+        yield buyer, self._receipt(invoice, after=timedelta(0))
         stock = self._distributor_stock[buyer]
         if not stock.keys:
             stocked.append(buyer)

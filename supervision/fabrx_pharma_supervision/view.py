@@ -12,6 +12,7 @@ into the cache before the rows reach the database, so reads see writes that are 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -28,13 +29,14 @@ from fabrx_pharma import (
     StockPosition,
     record_from_json,
 )
-from fabrx_pharma.stock import STOCK_COUNTERS
+from fabrx_pharma.stock import STOCK_COUNTERS, received_codes
 
 from . import schema as t
 
 __all__ = ["StoreView"]
 
 _EMPTY = StockPosition()
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _PREFETCH_CHUNK = 400
 _CACHE_LIMIT = 200_000
 """Entries per cache before it is emptied (at a flush), bounding the ingest's memory."""
@@ -53,6 +55,9 @@ class StoreView:
         self.stock_in_db: set[tuple[str, str, str]] = set()
         self.dispensed_cache: dict[str, str] = {}
         self.dispensed_missing: set[str] = set()
+        self.received_cache: dict[tuple[str, str], str | None] = {}
+        """(holder, trace code) → the invoice whose receipt brought it in, ``None`` if none did."""
+        self.first_received_cache: dict[tuple[str, str, str], datetime | None] = {}
 
     @property
     def connection(self) -> sa.Connection:
@@ -69,6 +74,9 @@ class StoreView:
         if len(self.dispensed_cache) + len(self.dispensed_missing) > _CACHE_LIMIT:
             self.dispensed_cache.clear()
             self.dispensed_missing.clear()
+        if len(self.received_cache) + len(self.first_received_cache) > _CACHE_LIMIT:
+            self.received_cache.clear()
+            self.first_received_cache.clear()
 
     def _record(self, record_type: str, key: str, *values: str) -> AnyRecord | None:
         cached = self.records.get((record_type, key))
@@ -141,8 +149,22 @@ class StoreView:
 
     def remember(self, record_type: str, key: str, record: AnyRecord) -> None:
         """Make ``record`` the current version of its key (the ingest calls it for every write)."""
+        if isinstance(record, Receipt):
+            self._remember_receipt(record)
         self.records[(record_type, key)] = record
         self.missing.discard((record_type, key))
+
+    def _remember_receipt(self, receipt: Receipt) -> None:
+        """What a receipt brings in, as the domain's ledger counts it (read before the receipt is cached)."""
+        number = str(receipt.invoice_number)
+        for code in received_codes(receipt, self.invoice(number)):
+            if self.received_in(receipt.receiver, code) is None:
+                self.received_cache[(receipt.receiver, code)] = number
+        for line in receipt.lines:
+            key = (receipt.receiver, line.product_id, line.batch_number)
+            earlier = self.first_received(*key)
+            if earlier is None or receipt.received_at < earlier:
+                self.first_received_cache[key] = receipt.received_at
 
     def known(self, record_type: str, key: str) -> bool | None:
         """Whether the key holds a record, if the cache knows; ``None`` if it does not."""
@@ -221,6 +243,34 @@ class StoreView:
             self.dispensed_cache[trace_code] = found
         return found
 
+    def received_in(self, holder: str, trace_code: str) -> str | None:
+        key = (holder, trace_code)
+        if key in self.received_cache:
+            return self.received_cache[key]
+        found: str | None = None
+        # Receipts of the holder whose lines or whose invoice's shipment list the code; which of them
+        # brought it in is the domain's to say (received_codes).
+        for number in self._connection.execute(
+            _RECEIVED_CANDIDATES, {"holder": holder, "trace_code": trace_code}
+        ).scalars():
+            receipt = self.receipt_of(number)
+            if receipt is not None and trace_code in received_codes(receipt, self.invoice(number)):
+                found = number
+                break
+        self.received_cache[key] = found
+        return found
+
+    def first_received(self, holder: str, product_id: str, batch_number: str) -> datetime | None:
+        key = (holder, product_id, batch_number)
+        if key in self.first_received_cache:
+            return self.first_received_cache[key]
+        micros = self._connection.execute(
+            _FIRST_RECEIVED, {"holder": holder, "product_id": product_id, "batch_number": batch_number}
+        ).scalar()
+        found = None if micros is None else _EPOCH + timedelta(microseconds=int(micros))
+        self.first_received_cache[key] = found
+        return found
+
     def record_dispensed(self, trace_code: str, prescription_id: str) -> None:
         self.dispensed_cache[trace_code] = prescription_id
         self.dispensed_missing.discard(trace_code)
@@ -266,4 +316,34 @@ _STOCK = sa.select(*(t.stock.c[name] for name in STOCK_COUNTERS)).where(
 )
 _DISPENSED = sa.select(t.dispensed.c.prescription_id).where(
     t.dispensed.c.trace_code == sa.bindparam("trace_code")
+)
+_RECEIVED_CANDIDATES = (
+    sa.select(t.receipt.c.invoice_number)
+    .where(
+        t.receipt.c.receiver == sa.bindparam("holder"),
+        sa.or_(
+            t.receipt.c.invoice_number.in_(
+                sa.select(t.shipment_code.c.number).where(
+                    t.shipment_code.c.trace_code == sa.bindparam("trace_code")
+                )
+            ),
+            t.receipt.c.invoice_number.in_(
+                sa.select(t.receipt_code.c.invoice_number).where(
+                    t.receipt_code.c.trace_code == sa.bindparam("trace_code")
+                )
+            ),
+        ),
+    )
+    .order_by(t.receipt.c.position)
+)
+_FIRST_RECEIVED = (
+    sa.select(sa.func.min(t.receipt.c.received_us))
+    .select_from(
+        t.receipt.join(t.receipt_line, t.receipt_line.c.invoice_number == t.receipt.c.invoice_number)
+    )
+    .where(
+        t.receipt.c.receiver == sa.bindparam("holder"),
+        t.receipt_line.c.product_id == sa.bindparam("product_id"),
+        t.receipt_line.c.batch_number == sa.bindparam("batch_number"),
+    )
 )

@@ -58,7 +58,7 @@ def test_the_regulators_store_fed_from_its_peer_reports_what_the_chaincode_repor
         report = store.compliance_report()
         assert len(report) == len(set(report)) == len(chaincode_report)
         assert set(report) == set(chaincode_report)
-        assert {f.rule.value for f in report} >= {"DIVERSION", "RECEIPT_MISSING"}
+        assert "RECEIPT_MISSING" in {f.rule.value for f in report}
         (trace,) = scenario.traces
         assert store.trace_prescription(prescription_id=trace.prescription_id) == regulator.trace(
             prescription_id=trace.prescription_id
@@ -112,7 +112,7 @@ def test_the_feed_command_catches_a_store_up_with_the_regulators_peer(
     report = CliRunner().invoke(cli, ["--json", "supervision", "--store", url, "report"])
     assert report.exit_code == 0
     rules = {finding["rule"] for finding in json.loads(report.stdout)}
-    assert {"DIVERSION", "RECEIPT_MISSING"} <= rules
+    assert "RECEIPT_MISSING" in rules
     again = CliRunner().invoke(
         cli, [*base, "--json", "supervision", "--store", url, "feed", "--org", "Regulator"]
     )

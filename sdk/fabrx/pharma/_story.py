@@ -211,14 +211,12 @@ def build_story(
             rx_at + timedelta(hours=1),
             (Dispensing(ceft_1.product_id, ceft_1.batch_number, 1, codes_ceft_a[:1]),),
         ),
-        # Dispensed at HospitalB from a package shipped to HospitalA: the write cannot see HospitalA's
-        # trade, so it is accepted; the regulator's report flags the diversion (串货) afterwards.
         Prescription(
             f"RX-B-{tag}-1",
             hosp_b,
             patient("350824196507073456"),
             rx_at + timedelta(hours=2),
-            (Dispensing(amox_1.product_id, amox_1.batch_number, 1, codes_amox_a[5:6]),),
+            (Dispensing(amox_1.product_id, amox_1.batch_number, 1, codes_amox_b[:1]),),
         ),
     )
     event = AdverseEvent(

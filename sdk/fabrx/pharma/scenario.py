@@ -3,10 +3,10 @@
 :func:`run_scenario` writes one run of the sample story (:mod:`fabrx_pharma.sample`'s consortium and
 products; fresh batches, invoices and prescriptions per run, so it can run again on the same ledger):
 production batches with raw-material lots, first and second invoices with shipments and receipts,
-prescriptions and one adverse reaction. It then injects violations of five different rules, each of
-which the chaincode must refuse with its rule code and field; lets two things through that only the
-regulator can see afterwards (goods never received, a package dispensed at a hospital it was not
-shipped to); and ends with the hospital's verification (a genuine and a tampered first-invoice copy),
+prescriptions and one adverse reaction. It then injects violations of six different rules, each of
+which the chaincode must refuse with its rule code and field (among them a hospital dispensing a package
+shipped to another hospital); lets through what only the regulator can see afterwards (goods never
+received); and ends with the hospital's verification (a genuine and a tampered first-invoice copy),
 the regulator's compliance report, the trace of the adverse reaction back to the batch, manufacturer
 and raw-material lots, and the batch's recall scope.
 """
@@ -323,6 +323,22 @@ def _violations(
     )
     run.refuse(
         hosp_b, "receipt of an invoice addressed to HospitalA", "ROLE", lambda: hosp_b.record_receipt(foreign)
+    )
+    # 6. Rule 7: HospitalB dispenses a package shipped to HospitalA (串货): refused, so it cannot block
+    #    HospitalA from dispensing that package.
+    shipped_to_a = second_a.shipment.lines[0].trace_codes[-1:]
+    elsewhere = Prescription(
+        f"RX-B-{story.tag}-9",
+        hosp_b.party_id,
+        first_rx.patient_pseudonym,
+        first_rx.prescribed_at + timedelta(hours=2),
+        (Dispensing(amox.product_id, amox.batch_number, 1, shipped_to_a),),
+    )
+    run.refuse(
+        hosp_b,
+        "prescription dispensing a package shipped to HospitalA",
+        "TRACE_CODE_NOT_RECEIVED",
+        lambda: hosp_b.record_prescription(elsewhere),
     )
 
 

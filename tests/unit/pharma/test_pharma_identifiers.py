@@ -158,6 +158,8 @@ def test_gtin_rejects_bad_values_naming_the_field(value: str, rule: str) -> None
         "国药准字J20150123",  # imported, repackaged
         "国药准字HC20200001",  # 2020+, Hong Kong / Macao / Taiwan
         "国药准字SJ20230017",  # 2020+, made abroad
+        "国药准字HJ20190001",  # year-bearing form, original approval year before 2020
+        "国药准字ZC19490001",  # the earliest approval year
         "H20150123",  # old import licence
         "HC20150123",  # old 医药产品注册证
     ],
@@ -175,7 +177,8 @@ def test_approval_number_is_upper_cased_and_spaces_removed() -> None:
     [
         "国药准字X20003263",
         "国药准字H2000326",
-        "国药准字HJ20190001",
+        "国药准字HJ19480001",  # before 1949
+        "国药准字SC21000001",  # after 2099
         "国药准字TC20200001",
         "药准字H20003263",
         "J20150123",

@@ -89,6 +89,39 @@ def test_record_hash_lets_a_hospital_check_a_first_invoice_copy() -> None:
     assert record_hash(Invoice.from_dict(doctored)) != expected
 
 
+def test_a_copy_with_amounts_written_otherwise_is_the_same_invoice_by_value() -> None:
+    on_ledger = Invoice.from_dict(first_invoice_dict())
+    retyped = first_invoice_dict()
+    for line in retyped["lines"]:
+        line["unit_price"] = line["unit_price"].rstrip("0").rstrip(".")  # 12.50 -> 12.5
+        line["amount"] = line["amount"][:-1]  # 2500.00 -> 2500.0
+    retyped["total"] = retyped["total"].split(".")[0]  # 2500.00 -> 2500 when whole
+    copy_ = Invoice.from_json(json.dumps(retyped))
+    assert copy_ == on_ledger
+    assert record_hash(copy_) == record_hash(on_ledger)
+    assert copy_.to_dict()["lines"][0]["unit_price"] == "12.50"
+
+
+def test_decimals_are_written_by_value_in_one_canonical_form() -> None:
+    line = InvoiceLine("P", "B", 3, Decimal("1.500000"), Decimal("4.5"))
+    assert (line.to_dict()["unit_price"], line.to_dict()["amount"]) == ("1.50", "4.50")
+    assert InvoiceLine("P", "B", 1, Decimal("0.125"), Decimal("0.13")).to_dict()["unit_price"] == "0.125"
+    assert InvoiceLine("P", "B", 1, Decimal("1E+2"), Decimal("100")).to_dict()["unit_price"] == "100.00"
+
+
+@pytest.mark.parametrize("quantity", [10**30, 10**9 + 1])
+def test_a_quantity_beyond_the_bound_is_a_clear_problem_not_an_arithmetic_error(quantity: int) -> None:
+    data = first_invoice_dict()
+    data["lines"][0]["quantity"] = quantity
+    data["shipment"]["lines"][0]["quantity"] = quantity
+    found = problems(Invoice, data)
+    assert found["lines[0].quantity"] == "RANGE" and found["shipment.lines[0].quantity"] == "RANGE"
+    # The largest quantity at the largest price: compared exactly, reported as an arithmetic problem.
+    line = {"product_id": "P", "batch_number": "B", "quantity": 10**9, "unit_price": "9" * 15 + ".999999"}
+    line["amount"] = "1.00"
+    assert problems(InvoiceLine, line) == {"amount": "ARITHMETIC"}
+
+
 def test_from_dict_reports_every_problem_with_its_path() -> None:
     data = first_invoice_dict()
     del data["seller"]

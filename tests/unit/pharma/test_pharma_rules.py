@@ -633,6 +633,26 @@ def test_partial_receipt_is_accepted_and_only_received_goods_count(w: World) -> 
     )
 
 
+def test_a_sale_dated_or_shipped_before_the_seller_received_the_batch_is_refused(w: World) -> None:
+    bought = w.invoice(FIRST, MAKER, DIST_A, [(A1, 10)], issued=date(2024, 5, 10))
+    w.ledger.submit(bought, submitter=MAKER)
+    w.ledger.submit(w.receipt(bought, received_at=at(date(2024, 5, 12))), submitter=DIST_A)
+    early = w.invoice(SECOND, DIST_A, HOSP, [(A1, 5)], issued=date(2024, 5, 11))
+    error = violates(RuleId.TIME_ORDER, "issue_date", lambda: w.ledger.submit(early, submitter=DIST_A))
+    assert "2024-05-12" in error.message
+    shipped_early = w.invoice(
+        SECOND, DIST_A, HOSP, [(A1, 5)], issued=date(2024, 5, 13), shipped_at=at(date(2024, 5, 11))
+    )
+    violates(
+        RuleId.TIME_ORDER, "shipment.shipped_at", lambda: w.ledger.submit(shipped_early, submitter=DIST_A)
+    )
+    onward = w.invoice(
+        TRANSFER, DIST_A, DIST_SUB, [(A1, 5)], issued=date(2024, 5, 11), exemption=Exemption.GROUP_TRANSFER
+    )
+    violates(RuleId.TIME_ORDER, "issue_date", lambda: w.ledger.submit(onward, submitter=DIST_A))
+    w.ledger.submit(w.invoice(SECOND, DIST_A, HOSP, [(A1, 5)], issued=date(2024, 5, 12)), submitter=DIST_A)
+
+
 # --- prescriptions --------------------------------------------------------------------------------
 
 
@@ -670,6 +690,35 @@ def test_same_trace_code_dispensed_twice_is_refused(w: World) -> None:
         "items[1].trace_codes[0]",
         lambda: w.ledger.submit(twice_in_one, submitter=HOSP),
     )
+
+
+def test_a_hospital_dispenses_only_codes_its_own_receipts_brought_in(w: World) -> None:
+    w.stock_hospital(HOSP, [(A1, 4, amox_codes(1, 4))])
+    w.stock_hospital(HOSP_REMOTE, [(A1, 4, amox_codes(11, 4))])
+    # Another hospital's package: refused, and so it cannot block the hospital that holds it.
+    grab = w.prescription(HOSP_REMOTE, [(A1, 1, amox_codes(2, 1))], prescription_id="RX-GRAB")
+    error = violates(
+        RuleId.TRACE_CODE_NOT_RECEIVED,
+        "items[0].trace_codes[0]",
+        lambda: w.ledger.submit(grab, submitter=HOSP_REMOTE),
+    )
+    assert HOSP_REMOTE in error.message and amox_codes(2, 1)[0] in error.message
+    w.ledger.submit(w.prescription(HOSP, [(A1, 1, amox_codes(2, 1))]), submitter=HOSP)
+    w.ledger.submit(
+        w.prescription(HOSP_REMOTE, [(A1, 1, amox_codes(11, 1))], prescription_id="RX-2"),
+        submitter=HOSP_REMOTE,
+    )
+    assert w.ledger.received_in(HOSP, amox_codes(2, 1)[0]) is not None
+    assert w.ledger.received_in(HOSP_REMOTE, amox_codes(2, 1)[0]) is None
+
+
+def test_a_receipt_listing_no_codes_receives_the_codes_the_shipment_listed(w: World) -> None:
+    w.trade(FIRST, MAKER, DIST_A, [(A1, 10)])
+    sale = w.invoice(SECOND, DIST_A, HOSP, [(A1, 3, amox_codes(1, 3))])
+    w.ledger.submit(sale, submitter=DIST_A)
+    w.ledger.submit(w.receipt(sale, lines=(GoodsLine("AMOX", "A1", 3),)), submitter=HOSP)
+    assert w.ledger.received_in(HOSP, amox_codes(3, 1)[0]) == str(sale.number)
+    w.ledger.submit(w.prescription(HOSP, [(A1, 1, amox_codes(3, 1))]), submitter=HOSP)
 
 
 def test_dispensing_checks_batch_and_codes(w: World) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from pharma_cc_world import A1, DIST_A, DIST_B, HOSP, HOSP_B, MAKER, REG, RulesWorld, _party
+from pharma_cc_world import A1, DIST_A, DIST_B, HOSP, HOSP_B, MAKER, REG, RulesWorld, _party, amox_codes
 
 from fabrx_pharma import InvoiceKind, Role
 from fabrx_pharma_chaincode import composite_key, implicit_collection
@@ -86,6 +86,22 @@ def test_receipts_in_bulk_carry_the_invoices_for_the_buyers_copies(world: RulesW
         key = composite_key("invoice", str(invoice.number))
         assert world.channel.value(implicit_collection(HOSP), key) == invoice.to_json()
     assert world.evaluate(HOSP, lambda s: s.read_stock(HOSP, "AMOX", "A1")).received == 15
+
+
+def test_a_hospital_dispenses_codes_it_received_earlier_in_the_same_transaction(world: RulesWorld) -> None:
+    codes = amox_codes(1, 3)
+    sale = world.invoice(InvoiceKind.SECOND, DIST_A, HOSP, ((A1, 3, codes),))
+    world.submit(DIST_A, sale)
+    receipt = world.receipt(sale)
+    dispensed = world.prescription("RX-1", HOSP, codes[:2])
+    foreign = world.prescription("RX-2", HOSP, amox_codes(50, 1), patient="p2")
+    with pytest.raises(BatchRefused) as refused:
+        world.run(HOSP, lambda s: s.write_records([receipt, dispensed, foreign], [sale]))
+    assert [(i, e.code, e.field) for i, e in refused.value.refusals] == [
+        (2, "TRACE_CODE_NOT_RECEIVED", "items[0].trace_codes[0]")
+    ]
+    anchors = world.run(HOSP, lambda s: s.write_records([receipt, dispensed], [sale]))
+    assert [a.record_type for a in anchors] == ["receipt", "prescription"]
 
 
 def test_the_regulator_registers_many_parties_at_once(world: RulesWorld) -> None:

@@ -7,7 +7,15 @@ from datetime import UTC, datetime
 from pharma_cc_world import SCENARIO
 
 from fabrx_pharma import Invoice, InvoiceKind, Party, Prescription, Receipt
-from fabrx_pharma_chaincode.layout import POLICY_KEY, Anchor, dispensed_key, public_part, stock_key
+from fabrx_pharma_chaincode.layout import (
+    POLICY_KEY,
+    Anchor,
+    dispensed_key,
+    first_received_key,
+    public_part,
+    received_key,
+    stock_key,
+)
 from fabrx_pharma_chaincode.prefetch import keeps_books, likely_reads
 from fabrx_pharma_chaincode.store import composite_key
 
@@ -32,7 +40,14 @@ def test_a_sale_prefetches_its_parties_goods_and_the_sellers_stock() -> None:
         assert key in plan.public
     assert len(plan.public) == len(set(plan.public))
     assert plan.private == list(
-        dict.fromkeys(stock_key(invoice.seller, x.product_id, x.batch_number) for x in invoice.lines)
+        dict.fromkeys(
+            key
+            for x in invoice.lines
+            for key in (
+                stock_key(invoice.seller, x.product_id, x.batch_number),
+                first_received_key(invoice.seller, x.product_id, x.batch_number),
+            )
+        )
     )
 
 
@@ -48,7 +63,14 @@ def test_a_receipt_prefetches_the_invoice_anchor_and_the_receivers_stock() -> No
     plan = likely_reads(receipt, receipt.receiver)
     assert composite_key("invoice", str(receipt.invoice_number)) in plan.public
     assert plan.private == list(
-        dict.fromkeys(stock_key(receipt.receiver, x.product_id, x.batch_number) for x in receipt.lines)
+        dict.fromkeys(
+            key
+            for x in receipt.lines
+            for key in (
+                stock_key(receipt.receiver, x.product_id, x.batch_number),
+                first_received_key(receipt.receiver, x.product_id, x.batch_number),
+            )
+        )
     )
 
 
@@ -58,6 +80,7 @@ def test_a_prescription_prefetches_every_dispensed_code() -> None:
     plan = likely_reads(prescription, prescription.hospital)
     codes = [code for item in prescription.items for code in item.trace_codes]
     assert codes and all(dispensed_key(code) in plan.public for code in codes)
+    assert all(received_key(prescription.hospital, code) in plan.private for code in codes)
 
 
 def anchor_of(record: object) -> bytes:

@@ -113,19 +113,17 @@ def test_report_warns_about_goods_never_received_and_lists_reasons() -> None:
     )
 
 
-def test_diversion_signals_flag_a_package_dispensed_away_from_where_it_was_shipped() -> None:
+def test_a_hospital_cannot_dispense_and_so_block_a_package_shipped_to_another() -> None:
     world = RulesWorld()
     codes = amox_codes(1, 2)
     world.stock_hospital(HOSP, 2, codes)
     world.stock_hospital(HOSP_B, 2, distributor=DIST_B)
-    # HOSP_B dispenses a package that was shipped to HOSP: the write passes (its stock allows it)
-    # but the regulator sees the route.
-    world.submit(HOSP_B, world.prescription("RX-B-1", HOSP_B, codes[:1]))
-    signals = world.run(REG, PharmaService.diversion_signals)
-    assert [(f.rule, f.subject) for f in signals] == [(RuleId.DIVERSION, "prescription RX-B-1")]
-    assert HOSP in signals[0].reason
-    report = world.run(REG, PharmaService.compliance_report)
-    assert signals[0] in report
+    # HOSP_B has stock of the batch, but not that package: refused, nothing written.
+    error = world.refuse(HOSP_B, world.prescription("RX-B-1", HOSP_B, codes[:1]))
+    assert (error.code, error.field) == ("TRACE_CODE_NOT_RECEIVED", "items[0].trace_codes[0]")
+    # The hospital it was shipped to dispenses it as usual.
+    world.submit(HOSP, world.prescription("RX-A-1", HOSP, codes[:1]))
+    assert world.run(REG, PharmaService.diversion_signals) == []
 
 
 def test_a_non_regulator_cannot_load_everything_even_through_the_ledger() -> None:

@@ -258,6 +258,27 @@ def test_a_future_issue_date_is_refused(world: RulesWorld) -> None:
     )
 
 
+def test_a_sale_dated_before_the_seller_received_the_batch_is_refused(world: RulesWorld) -> None:
+    bought = world.invoice(InvoiceKind.FIRST, MAKER, DIST_A, issued=date(2024, 5, 6))
+    world.submit(MAKER, bought)
+    world.submit(DIST_A, world.receipt(bought, hours=24 * 3))  # received on 2024-05-09
+    early = world.invoice(InvoiceKind.SECOND, DIST_A, HOSP, ((A1, 2, ()),), issued=date(2024, 5, 8))
+    assert refusal(world, DIST_A, early) == ("TIME_ORDER", "issue_date")
+    world.submit(
+        DIST_A, world.invoice(InvoiceKind.SECOND, DIST_A, HOSP, ((A1, 2, ()),), issued=date(2024, 5, 9))
+    )
+
+
+def test_an_approval_year_after_the_transaction_is_refused(world: RulesWorld) -> None:
+    older = replace(AMOX, product_id="AMOX-OLD", approval_number="国药准字HJ20190001")
+    world.submit(MAKER, older, timestamp=datetime(2024, 5, 1, tzinfo=UTC))
+    later = replace(AMOX, product_id="AMOX-NEW", approval_number="国药准字HJ20250001")
+    assert refusal(world, MAKER, later, timestamp=datetime(2024, 5, 1, tzinfo=UTC)) == (
+        "TIME_ORDER",
+        "approval_number",
+    )
+
+
 # --- receipts ---------------------------------------------------------------------------------------------
 
 

@@ -46,11 +46,14 @@ def report(ledger: PeerLedger) -> ScenarioReport:
 
 def test_every_injected_violation_is_refused_with_a_different_rule(report: ScenarioReport) -> None:
     assert report.ok and report.bootstrapped
-    assert len({r.rule for r in report.refusals}) == len(report.refusals) == 5
+    assert len({r.rule for r in report.refusals}) == len(report.refusals) == 6
+    assert "TRACE_CODE_NOT_RECEIVED" in {r.rule for r in report.refusals}
 
 
 def test_the_report_lists_findings_trace_and_recall_scope(report: ScenarioReport) -> None:
-    assert {f.rule.value for f in report.findings} == {"DIVERSION", "RECEIPT_MISSING"}
+    # A package dispensed away from where it was shipped is refused now, so only what a write cannot
+    # refuse remains for the regulator.
+    assert {f.rule.value for f in report.findings} == {"RECEIPT_MISSING"}
     assert report.traces[0].raw_material_lots and report.recall_scope is not None
     genuine, tampered = report.verifications
     assert genuine[1].verified and not tampered[1].verified
@@ -59,13 +62,14 @@ def test_the_report_lists_findings_trace_and_recall_scope(report: ScenarioReport
 def test_render_shows_refusals_findings_and_the_trace_for_a_person(report: ScenarioReport) -> None:
     text = report.render()
     assert "expected INVOICE_REUSED; refused INVOICE_REUSED number" in text
-    assert "DIVERSION" in text and "raw material" in text and "Recall scope" in text
+    assert "RECEIPT_MISSING" in text and "raw material" in text and "Recall scope" in text
+    assert "refused TRACE_CODE_NOT_RECEIVED items[0].trace_codes[0]" in text
     assert "NOT VERIFIED" in text and "HASH_MISMATCH first_invoices[0]" in text
 
 
 def test_as_dict_is_json_for_machines(report: ScenarioReport) -> None:
     data = json.loads(json.dumps(report.as_dict()))
-    assert data["ok"] is True and len(data["refusals"]) == 5
+    assert data["ok"] is True and len(data["refusals"]) == 6
     assert data["traces"][0]["batch"]["raw_material_lots"]
 
 

@@ -75,7 +75,8 @@ def test_the_report_comes_from_the_store_with_its_checkpoint(tmp_path: Path, sto
     assert {(f["rule"], f["subject"], f["reason"]) for f in answer.json()} == expected
     diversion = client.get("/v1/diversion-signals").json()
     assert all(
-        f["rule"] in ("DIVERSION", "TRACE_CODE_REUSED", "CONSERVATION", "BUYER_SELLER_MATCH")
+        f["rule"]
+        in ("DIVERSION", "TRACE_CODE_REUSED", "TRACE_CODE_NOT_RECEIVED", "CONSERVATION", "BUYER_SELLER_MATCH")
         for f in diversion
     )
 
