@@ -126,15 +126,27 @@ class StubStore:
 
     async def prefetch(self, collection: str, keys: Sequence[str]) -> None:
         """Read ``keys`` of the public state (``collection`` ``""``) or of a private data collection in
-        one request, into the cache. Call it on the loop, before the service runs."""
+        one request, into the cache. Call it on the loop, before the service runs.
+
+        If the peer has not received private values the keys hold yet, nothing is cached (the reads then
+        fail one by one with :class:`~fabrx_pharma_chaincode.store.NotHeldHere`, which the service turns
+        into a ``PRIVATE_DATA`` refusal).
+        """
         kind = "private" if collection else "state"
         wanted = [key for key in keys if (kind, collection, key) not in self._reads]
         if not wanted:
             return
-        if collection:
-            values = await self._stub.get_multiple_private_data(collection, *wanted)
-        else:
-            values = await self._stub.get_multiple_states(*wanted)
+        try:
+            if collection:
+                values = await self._stub.get_multiple_private_data(collection, *wanted)
+            else:
+                values = await self._stub.get_multiple_states(*wanted)
+        except PeerRequestError as error:
+            if _NOT_HELD in error.peer_message:
+                # This peer lacks some of the values (not received yet): fetch nothing ahead; each read
+                # then finds out for its own key, and the service answers PRIVATE_DATA.
+                return
+            raise
         for key, value in zip(wanted, values, strict=True):
             self._reads[(kind, collection, key)] = value or None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
@@ -14,9 +15,10 @@ from cryptography.x509.oid import NameOID
 from pharma_cc_world import SCENARIO
 
 from fabrx_chaincode import ChaincodeResponse, MemoryLedger, serialize_identity
+from fabrx_chaincode.errors import PeerRequestError
 from fabrx_chaincode.identity import ATTRIBUTES_OID
 from fabrx_chaincode.memstub import MemoryStub
-from fabrx_pharma import AnyRecord, Invoice, InvoiceKind, Party, Product, Receipt
+from fabrx_pharma import AnyRecord, Invoice, InvoiceKind, Party, Prescription, Product, Receipt
 from fabrx_pharma.sample import DISTRIBUTOR_A, DISTRIBUTOR_B, HOSPITAL_A, MANUFACTURER, REGULATOR
 from fabrx_pharma_chaincode import RECORD_TRANSIENT_KEY, ROLE_ATTRIBUTE
 from fabrx_pharma_chaincode.contract import PEER_MSPID_VARIABLE, REQUESTS_TRANSIENT_KEY, PharmaContract
@@ -259,3 +261,42 @@ def test_a_resent_record_reads_no_private_key_so_both_endorsers_read_alike(
     assert response.ok, response.message
     assert json.loads(response.payload)["key"] == sale.key
     assert collections and not [c for c in collections if c], collections
+
+
+def test_a_peer_without_the_private_data_yet_answers_private_data_not_a_raw_peer_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The hospital's own peer has the hashes of its copies but not the values yet (Fabric: "private data
+    # matching public hash version is not available"), both for the prefetch and for single reads.
+    monkeypatch.setenv(PEER_MSPID_VARIABLE, HOSPITAL_A)
+    contract = PharmaContract()
+    contract.peer_msp_id = REGULATOR  # the story is written as on the regulator's peer, which holds all
+    ledger = bootstrapped(contract)
+    for msp_id, record in SCENARIO.writes:
+        write(ledger, msp_id, record)
+    contract.peer_msp_id = HOSPITAL_A
+    own = f"_implicit_org_{HOSPITAL_A}"
+    single, multiple = MemoryStub._get_state, MemoryStub._get_multiple_states
+    message = "private data matching public hash version is not available. Public hash version = 1"
+
+    async def get_state(self: MemoryStub, collection: str, key: str) -> bytes:
+        if collection == own:
+            raise PeerRequestError("GET_STATE", message)
+        return await single(self, collection, key)
+
+    async def get_multiple(self: MemoryStub, collection: str, keys: list[str]) -> list[bytes]:
+        if collection == own:
+            raise PeerRequestError("GET_STATE_MULTIPLE", message)
+        return await multiple(self, collection, keys)
+
+    monkeypatch.setattr(MemoryStub, "_get_state", get_state)
+    monkeypatch.setattr(MemoryStub, "_get_multiple_states", get_multiple)
+    prescription = next(p for p in SCENARIO.records(Prescription) if p.hospital == HOSPITAL_A)
+    item = replace(prescription.items[0], trace_codes=())
+    again = replace(prescription, prescription_id="RX-A-LATE", items=(item,))
+    response = submit(ledger, HOSPITAL_A, "record_prescription", **{RECORD_TRANSIENT_KEY: again.to_json()})
+    assert not response.ok and response.status == 403, response.message
+    assert response.message.startswith("PRIVATE_DATA"), response.message
+    assert "GET_STATE" not in response.message
+    read = evaluate(ledger, HOSPITAL_A, "read_prescription", prescription.prescription_id)
+    assert read.status == 403 and read.message.startswith("PRIVATE_DATA"), read.message

@@ -25,6 +25,7 @@ from fabrx_pharma_chaincode import (
     InvoiceVerification,
     NotHeldHere,
     PharmaService,
+    RecordRefused,
     VerificationRequest,
     composite_key,
     encode,
@@ -181,3 +182,29 @@ def test_malformed_requests_are_refused_with_the_entry() -> None:
         requests_from_json(b"[" * 100_000 + b"]" * 100_000)
     assert (deep.value.code, deep.value.field) == ("RECORD", "<requests>")
     assert PharmaService.verify_invoices.__doc__
+
+
+def test_a_first_invoice_copy_with_amounts_typed_otherwise_verifies_by_value() -> None:
+    world = RulesWorld()
+    first = world.deliver(world.invoice(InvoiceKind.FIRST, MAKER, DIST_A, ((A1, 10, ()),)))
+    second = world.deliver(world.invoice(InvoiceKind.SECOND, DIST_A, HOSP, ((A1, 2, ()),)))
+    copy = first.to_dict()
+    copy["lines"][0]["unit_price"] = "10.0"  # the ledger's copy says 10.00
+    copy["lines"][0]["amount"] = "100"
+    copy["total"] = "100.0"
+    (result,) = world.run(
+        HOSP,
+        lambda s: s.verify_invoices(
+            requests_from_json(json.dumps([{"number": str(second.number), "first_invoices": [copy]}]))
+        ),
+    )
+    assert result.verified and result.first_invoices[0].genuine, result.discrepancies
+
+
+@pytest.mark.parametrize(
+    "data", ["[" * 100_000 + "]" * 100_000, '[{"number": "1", "first_invoices": ' + "[" * 50_000]
+)
+def test_a_request_nested_too_deeply_is_refused_clearly(data: str) -> None:
+    with pytest.raises(RecordRefused) as refused:
+        requests_from_json(data)
+    assert refused.value.field == "<requests>"
