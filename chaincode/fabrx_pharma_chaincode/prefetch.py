@@ -31,6 +31,7 @@ from fabrx_pharma import (
     AnyRecord,
     Batch,
     Invoice,
+    InvoiceKind,
     Party,
     Prescription,
     Product,
@@ -95,6 +96,16 @@ def _parties(record: AnyRecord) -> Iterable[str]:
     return ()
 
 
+def _reads_first_receipt(record: AnyRecord) -> bool:
+    """Whether the pipeline reads the submitter's first receipt of each batch: a sale by a distributor
+    (second or transfer invoice, not dated before it) and a receipt (kept up to date). Only keys the
+    pipeline surely reads are fetched: a private key read by the prefetch alone would differ between
+    the two endorsers (each reads its own copy)."""
+    if isinstance(record, Invoice):
+        return record.kind in (InvoiceKind.SECOND, InvoiceKind.TRANSFER)
+    return isinstance(record, Receipt)
+
+
 def likely_reads(record: AnyRecord, submitter: str) -> ReadPlan:
     """The keys the write pipeline reads for ``record`` submitted by a client acting for ``submitter``."""
     plan = ReadPlan()
@@ -127,7 +138,7 @@ def likely_reads(record: AnyRecord, submitter: str) -> ReadPlan:
     if not isinstance(record, Invoice) or record.seller == submitter:
         for product_id, batch_number in _goods(record):
             plan.add_private(stock_key(submitter, product_id, batch_number))
-            if isinstance(record, Invoice | Receipt):
+            if _reads_first_receipt(record):
                 plan.add_private(first_received_key(submitter, product_id, batch_number))
     if isinstance(record, Prescription):
         for item in record.items:

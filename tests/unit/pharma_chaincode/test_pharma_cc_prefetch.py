@@ -106,3 +106,14 @@ def test_only_registered_trading_parties_keep_books() -> None:
     assert not keeps_books(anchor_of(SCENARIO.regulator))
     assert not keeps_books(None)
     assert not keeps_books(b"{not json")
+
+
+def test_a_first_invoice_prefetches_no_first_receipt_which_its_rules_never_read() -> None:
+    invoice = first(Invoice, kind=InvoiceKind.FIRST)
+    assert isinstance(invoice, Invoice)
+    plan = likely_reads(invoice, invoice.seller)
+    assert plan.private and not any(
+        key == first_received_key(invoice.seller, x.product_id, x.batch_number)
+        for x in invoice.lines
+        for key in plan.private
+    )
