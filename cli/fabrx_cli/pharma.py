@@ -283,6 +283,22 @@ def write_records(obj: PharmaContext, file: Path, batch_size: int, in_flight: in
     )
 
 
+def _moment(value: str | None, name: str) -> datetime | None:
+    """An ISO 8601 time with a UTC offset from an option; ``click.BadParameter`` naming it otherwise."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO 8601 time; give one with its offset, e.g. 2025-06-30T00:00:00+08:00",
+            param_hint=name,
+        ) from None
+    if moment.tzinfo is None:
+        raise click.BadParameter(f"{value!r} has no UTC offset; add one, e.g. +08:00", param_hint=name)
+    return moment
+
+
 @pharma.command()
 @click.option(
     "--as-of", "as_of", help="ISO 8601 time with offset; only receipts overdue by then are reported."
@@ -290,8 +306,9 @@ def write_records(obj: PharmaContext, file: Path, batch_size: int, in_flight: in
 @click.pass_obj
 def report(obj: PharmaContext, as_of: str | None) -> None:
     """The regulator's compliance report: every finding with its reason."""
+    moment = _moment(as_of, "--as-of")
     with _facade(obj, Regulator) as regulator:
-        findings = regulator.compliance_report(as_of=datetime.fromisoformat(as_of) if as_of else None)
+        findings = regulator.compliance_report(as_of=moment)
     obj.cli.output.result(
         [_jsonable(dataclasses.asdict(f)) for f in findings], lambda _: render_findings(findings)
     )

@@ -471,6 +471,9 @@ def load_consortium(path_or_text: Path | str, *, consensus: str | None = None) -
             text = path_or_text.read_text(encoding="utf-8")
         except OSError as exc:
             raise ConfigError(source, [Problem("", f"cannot read the file: {exc.strerror or exc}")]) from exc
+        except UnicodeDecodeError as exc:
+            message = f"is not UTF-8 text (byte {exc.start}): a consortium file is YAML"
+            raise ConfigError(source, [Problem("", message)]) from exc
     else:
         source, text = "<consortium text>", path_or_text
 

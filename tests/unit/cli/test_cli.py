@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from fabrx_cli.chaincode import result_data
@@ -152,3 +153,25 @@ def test_a_refusal_s_rule_and_fields_become_problems_with_a_code() -> None:
 
     _, problems = problems_of(RuntimeError("peer unreachable"))
     assert [(p.path, p.message, p.code) for p in problems] == [(None, "peer unreachable", None)]
+
+
+@pytest.mark.parametrize("as_of", ["yesterday", "2025-06-30T00:00:00"])
+def test_a_report_as_of_a_time_that_is_not_iso_with_an_offset_is_a_usage_error(
+    tmp_path: Path, as_of: str
+) -> None:
+    argv = ["--run-dir", str(tmp_path), "pharma", "--org", "Regulator", "report", "--as-of", as_of]
+    result = CliRunner().invoke(cli, argv)
+    assert result.exit_code == 2, result.output
+    assert "--as-of" in result.stderr and as_of in result.stderr
+    assert isinstance(result.exception, SystemExit)  # a usage error, no traceback
+
+
+def test_a_binary_config_file_is_a_clear_error_not_a_traceback(tmp_path: Path) -> None:
+    binary = tmp_path / "consortium.yaml"
+    binary.write_bytes(bytes(range(128, 256)) * 4)
+    result = CliRunner().invoke(
+        cli, ["--config", str(binary), "--run-dir", str(tmp_path / "run"), "network", "status"]
+    )
+    assert result.exit_code == 1, result.output
+    assert "not UTF-8" in result.stderr and str(binary) in result.stderr
+    assert isinstance(result.exception, SystemExit)
