@@ -209,6 +209,8 @@ class Province:
         self._reserved: dict[str, Batch] = {}
         self._distributor_stock: dict[str, _Stock] = {d: _Stock() for d in self.distributors}
         self._received: dict[tuple[str, str, str], int] = {}
+        self._first_received: dict[tuple[str, str, str], datetime] = {}
+        self._received_in: dict[tuple[str, str], str] = {}
         self._bought: set[tuple[str, str, str]] = set()
         self._hospital_stock: dict[str, _Stock] = {h: _Stock() for h in self.hospitals}
         self._codes: dict[tuple[str, str, str], list[str]] = {}
@@ -388,7 +390,8 @@ class Province:
         invoice = self._invoice(InvoiceKind.FIRST, maker, buyer, goods)
         yield maker, invoice
         # Received as shipped: the distributor sells from it on later ticks, never dated before receiving.
-        yield buyer, self._receipt(invoice, after=timedelta(0))
+        receipt = self._receipt(invoice, after=timedelta(0))
+        yield buyer, receipt
         stock = self._distributor_stock[buyer]
         if not stock.keys:
             stocked.append(buyer)
@@ -397,6 +400,7 @@ class Province:
             self._bought.add((buyer, *b.batch_key))
             received = (buyer, *b.batch_key)
             self._received[received] = self._received.get(received, 0) + quantity
+            self._first_received.setdefault(received, receipt.received_at)
 
     def _pick(self) -> Violation | None:
         roll = self._random.random()
@@ -480,6 +484,8 @@ class Province:
                 self._delivered.add(key)
                 if line.trace_codes:
                     self._codes.setdefault((hospital, *key), []).extend(line.trace_codes)
+                    number = str(invoice.number)
+                    self._received_in.update(((hospital, code), number) for code in line.trace_codes)
                     self._coded_holders.setdefault(key, {})[hospital] = None
         if rnd.random() < self.spec.prescription_rate:
             yield from self._prescription(hospital)
@@ -517,7 +523,6 @@ class Province:
                 if others:
                     source = rnd.choice(others)
                     code = self._codes[(source, *key)].pop()
-                    self._dispensed_in.setdefault(code, prescription_id)
                     items = [Dispensing(*key, 1, (code,))]
                     held.add(key, -1)
                     # Not offered for reuse at this hospital: that would be a diversion as well.
@@ -540,9 +545,13 @@ class Province:
         if violation is not None:
             self.injected[violation] += 1
         prescription = Prescription(prescription_id, hospital, patient, prescribed_at, tuple(items))
-        if violation is Violation.CODE_REUSE:
+        if violation in (Violation.CODE_REUSE, Violation.CODE_DIVERSION):
             self._flag = violation
         yield hospital, prescription
+        if violation is Violation.CODE_DIVERSION:
+            # Indexed once written: its write-time check must not find the code dispensed already.
+            for code in items[0].trace_codes:
+                self._dispensed_in.setdefault(code, prescription_id)
         if violation is None and rnd.random() < 0.01:
             item = items[0]
             yield (
@@ -628,7 +637,8 @@ def load_province(
 class _ProvinceView:
     """What the rules read when the bulk writer checks a write the generator flagged, answered from
     the generator's own bookkeeping (``fabrx_pharma.LedgerView``): parties, products and batches as
-    generated, the distributors' and hospitals' stock as the generator keeps it, the codes dispensed so
+    generated, the distributors' and hospitals' stock as the generator keeps it, when each distributor
+    first received a batch, which receipt brought each code to a hospital, the codes dispensed so
     far. Invoices, receipts, prescriptions, events and recalls are never looked up by a flagged write
     of the trade phase except a reused invoice number, which the tail phase checks in the store."""
 
@@ -679,6 +689,12 @@ class _ProvinceView:
 
     def dispensed_in(self, trace_code: str) -> str | None:
         return self._province._dispensed_in.get(trace_code)
+
+    def received_in(self, holder: str, trace_code: str) -> str | None:
+        return self._province._received_in.get((holder, trace_code))
+
+    def first_received(self, holder: str, product_id: str, batch_number: str) -> datetime | None:
+        return self._province._first_received.get((holder, product_id, batch_number))
 
 
 def write_province(
@@ -810,5 +826,5 @@ def _bulk_write(
         first_in = view.dispensed_in
         for item in record.items:
             for code in item.trace_codes:
-                if first_in(code) == record.prescription_id:
+                if first_in(code) in (None, record.prescription_id):
                     rows.add(t.dispensed, {"trace_code": code, "prescription_id": record.prescription_id})
