@@ -216,7 +216,7 @@ COMMAND_ENTRY_POINTS = "fabrx.cli"
 def _register_commands() -> None:
     # Command modules attach themselves to ``cli`` on import; importing here keeps ``fabrx_cli.main:cli``
     # the single entry point.
-    from . import chaincode, channel, fabric, network  # noqa: F401
+    from . import chaincode, channel, fabric, member, network  # noqa: F401
 
     for entry_point in entry_points(group=COMMAND_ENTRY_POINTS):
         try:

@@ -108,12 +108,12 @@ class ConfigError(NetworkError):
     The message names the source and lists the problems one per line, errors first.
     """
 
-    def __init__(self, source: str, problems: Iterable[Problem]) -> None:
+    def __init__(self, source: str, problems: Iterable[Problem], *, what: str = "consortium") -> None:
         ordered = sorted(problems, key=lambda p: p.severity != "error")
         self.source = source
         self.problems: list[Problem] = ordered
         errors = sum(1 for p in ordered if p.severity == "error")
-        header = f"{source}: {errors} error{'s' if errors != 1 else ''} in the consortium definition"
+        header = f"{source}: {errors} error{'s' if errors != 1 else ''} in the {what} definition"
         super().__init__("\n".join([header, *(f"  {p}" for p in ordered)]))
 
 
