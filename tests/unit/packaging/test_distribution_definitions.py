@@ -61,7 +61,7 @@ def test_the_generic_distributions_ship_nothing_of_the_pharma_application() -> N
 
 def test_each_command_module_ships_with_the_distribution_that_registers_it() -> None:
     registered = _root_project()["project"]["entry-points"]["fabrx.cli"]
-    generic = {"chaincode", "channel", "fabric", "network"}  # imported by fabrx_cli.main itself
+    generic = {"chaincode", "channel", "fabric", "member", "network"}  # imported by fabrx_cli.main itself
     for dist in build.distributions():
         with (dist.folder / "pyproject.toml").open("rb") as f:
             declared = tomllib.load(f)["project"].get("entry-points", {}).get("fabrx.cli", {})
