@@ -52,6 +52,11 @@ class Output:
         if not ok:
             raise click.exceptions.Exit(EXIT_NEGATIVE)
 
+    def line(self, text: str) -> None:
+        """One line of a stream (``logs --follow``), flushed at once so a pipe sees it."""
+        click.echo(text)
+        sys.stdout.flush()
+
     def progress(self, line: str) -> None:
         """A progress line for a person; goes to stderr so ``--json`` output stays parseable."""
         click.echo(line, err=True)

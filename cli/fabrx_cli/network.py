@@ -1,14 +1,18 @@
-"""``fabrx network up | down | restart | status | logs | units``: run the consortium of the file."""
+"""``fabrx network up | down | restart | status | logs | profile | units``: run the consortium of the file."""
 
 from __future__ import annotations
 
+import contextlib
+import datetime
 import getpass
+import json
+import re
 from pathlib import Path
 from typing import Any
 
 import click
 
-from fabrx_network.operations import NetworkStatus, open_network
+from fabrx_network.operations import NetworkStatus, open_network, strip_ansi
 
 from .main import CliContext, cli
 
@@ -77,12 +81,74 @@ def status(obj: CliContext) -> None:
 @network.command()
 @click.argument("node", required=False)
 @click.option("-n", "--lines", default=40, show_default=True, help="Lines from the end of each log.")
+@click.option(
+    "-f", "--follow", is_flag=True, help="Then keep printing lines as NODE writes them (Ctrl-C stops)."
+)
+@click.option(
+    "--since",
+    metavar="WHEN",
+    help="Only lines logged since WHEN: a duration back from now (30s, 10m, 2h, 1d) or an ISO time.",
+)
 @click.pass_obj
-def logs(obj: CliContext, node: str | None, lines: int) -> None:
-    """Show the end of a node's log (or every node's log file path when NODE is omitted)."""
+def logs(obj: CliContext, node: str | None, lines: int, follow: bool, since: str | None) -> None:
+    """Show the end of a node's log (or every node's log file path when NODE is omitted).
+
+    With --json the text comes without ANSI colour codes; with --json --follow every new line is one JSON
+    object {"node", "line"} on its own line.
+    """
+    if follow and node is None:
+        raise click.UsageError("--follow needs a NODE (e.g. peer0.HospitalA)")
+    start = _since(since) if since else None
     net = open_network(obj.config_path, obj.run_dir)
-    data: dict[str, Any] = net.logs(node, lines=lines)
+    data: dict[str, Any] = net.logs(node, lines=lines, since=start, colour=not obj.output.json_mode)
+    if follow and node is not None:
+        if obj.output.json_mode:
+            obj.output.line(json.dumps({"node": node, "line": data[node]}))
+        else:
+            click.echo(data[node], nl=False)
+        with contextlib.suppress(KeyboardInterrupt):
+            for line in net.follow_log(node):
+                if obj.output.json_mode:
+                    obj.output.line(json.dumps({"node": node, "line": strip_ansi(line)}))
+                else:
+                    obj.output.line(line)
+        return
     obj.output.result(data, lambda d: "\n".join(f"==> {k} <==\n{v}" for k, v in d.items()))
+
+
+_DURATION = re.compile(r"^(\d+)([smhd])$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _since(value: str) -> datetime.datetime:
+    """``--since``: ``30s``/``10m``/``2h``/``1d`` back from now, or an ISO time (local if zone-less)."""
+    match = _DURATION.match(value.strip())
+    now = datetime.datetime.now(datetime.UTC)
+    if match:
+        return now - datetime.timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    try:
+        moment = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is neither a duration (30s, 10m, 2h, 1d) nor an ISO time (2026-12-04T09:30)",
+            param_hint="--since",
+        ) from None
+    return moment if moment.tzinfo else moment.astimezone()
+
+
+@network.command()
+@click.argument("org")
+@click.pass_obj
+def profile(obj: CliContext, org: str) -> None:
+    """Print the connection profile of organization ORG (name or MSP id): the Node SDK's JSON format.
+
+    Its peers' grpcs:// addresses (the first is the gateway peer), their TLS CA and host name override,
+    and the organization's CA. `network up` also writes it to <run dir>/profiles/ORG.json;
+    fabrx.connect_profile and the Node SDK's Gateway read it.
+    """
+    net = open_network(obj.config_path, obj.run_dir)
+    data = net.connection_profile(org)
+    obj.output.result(data, lambda d: json.dumps(d, indent=2))
 
 
 @network.command()

@@ -35,6 +35,7 @@ The default root is ``.fabrx/<consortium name>``. Computing a path never touches
     │   └── data/                       peers: ledger (CORE_PEER_FILESYSTEMPATH) and snapshots/;
     │                                   orderers: ledger/ and consensus/{wal,snapshot}/
     ├── logs/<node>.log                 stdout and stderr of each process
+    ├── profiles/<org>.json             connection profile of each peer organization (certificates only)
     ├── builders/ccaas/                 external chaincode builder of the peers (bin/detect, build, release)
     └── chaincode/<name>/               a shared chaincode server (``shared: true``): package and TLS
 
@@ -153,6 +154,10 @@ class RunLayout:
     @property
     def config_dir(self) -> Path:
         return self._root / "config"
+
+    def connection_profile(self, org: str) -> Path:
+        """The connection profile of a peer organization (``network up`` writes it)."""
+        return self._root / "profiles" / f"{org}.json"
 
     @property
     def configtx_file(self) -> Path:

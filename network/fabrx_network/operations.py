@@ -28,14 +28,16 @@ import re
 import shutil
 import ssl
 import subprocess
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from fabrx.admin import OrdererAdmin, PeerAdmin, deploy, package_id
 from fabrx.admin.ccaas import ChaincodePackage
@@ -60,6 +62,7 @@ from .identities import bootstrap_password, enroll_client, enroll_identities, in
 from .install import FabricInstall, ensure_fabric, find_fabric
 from .layout import RunLayout, orderer_node, peer_node
 from .process import NODE_UMASK, ProcessSupervisor, check_ports
+from .profiles import connection_profile, write_connection_profiles
 from .render import ProcessSpec, RenderedNetwork, is_fabric_2, render_network, write_rendered
 from .units import SystemdUnits, systemd_units
 
@@ -136,6 +139,7 @@ class UpReport:
     started: list[str]
     chaincodes: dict[str, str]
     already_running: list[str] = field(default_factory=list)
+    profiles: dict[str, str] = field(default_factory=dict)  # connection profile path by organization
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -147,6 +151,9 @@ class UpReport:
             lines.append(f"  left {len(self.already_running)} running node(s) untouched")
         lines += [f"  {name:<28} {seconds:6.2f} s" for name, seconds in self.steps]
         lines += [f"  {node}: {package}" for node, package in self.chaincodes.items()]
+        if self.profiles:
+            folder = Path(next(iter(self.profiles.values()))).parent
+            lines.append(f"  connection profiles: {folder}/<org>.json ({', '.join(self.profiles)})")
         lines.append("stop it with `fabrx network down` (add --purge to delete ledgers and keys)")
         return "\n".join(lines)
 
@@ -169,6 +176,10 @@ class RestartReport:
 
 @dataclass
 class NodeStatus:
+    """One node: ``address`` is where it listens (host:port; empty for chaincode servers), ``lag`` how many
+    blocks a peer is behind the highest peer of each channel, ``reason`` why a node is down (the last line
+    of its log)."""
+
     name: str
     kind: str
     running: bool
@@ -178,6 +189,9 @@ class NodeStatus:
     pid: int | None = None
     log: str = ""
     problem: str = ""
+    address: str = ""
+    lag: dict[str, int] = field(default_factory=dict)
+    reason: str = ""
 
 
 @dataclass
@@ -196,13 +210,21 @@ class NetworkStatus:
 
     def render(self) -> str:
         lines = [f"consortium {self.name} ({self.run_dir}): {'healthy' if self.healthy else 'NOT healthy'}"]
+        row = "  {:<30} {:<9} {:<5} {:<9} {:<7} {:<21} {}"
+        lines.append(row.format("NODE", "KIND", "STATE", "HEALTH", "VERSION", "ADDRESS", "HEIGHT (LAG)"))
         for n in self.nodes:
             state = "up" if n.running else "down"
             health = {True: "healthy", False: "unhealthy", None: "-"}[n.healthy]
-            heights = " ".join(f"{ch}={h}" for ch, h in n.heights.items())
-            lines.append(f"  {n.name:<26} {n.kind:<9} {state:<5} {health:<9} {n.version or '-':<7} {heights}")
+            heights = " ".join(
+                f"{ch}={h}" + (f" (-{n.lag[ch]})" if n.lag.get(ch) else "") for ch, h in n.heights.items()
+            )
+            lines.append(
+                row.format(n.name, n.kind, state, health, n.version or "-", n.address or "-", heights or "-")
+            )
             if n.problem:
                 lines.append(f"      {n.problem}")
+            if n.reason:
+                lines.append(f"      down; last log line: {n.reason}")
         for channel, definitions in self.chaincodes.items():
             for d in definitions:
                 lines.append(
@@ -283,12 +305,20 @@ class ConsortiumNetwork:
                     chaincodes.update(self._deploy_chaincode(chaincode, rendered, started))
             with step("gossip convergence"):
                 self.wait_converged()
+            with step("connection profiles"):
+                profiles = write_connection_profiles(self.consortium, self.layout)
         except BaseException as exc:
             self._roll_back(started, exc)
             raise
         self._write_state("up")
         return UpReport(
-            str(self.run_dir), time.monotonic() - begin, steps, started, chaincodes, already_running
+            str(self.run_dir),
+            time.monotonic() - begin,
+            steps,
+            started,
+            chaincodes,
+            already_running,
+            {org: str(path) for org, path in profiles.items()},
         )
 
     def _roll_back(self, started: list[str], cause: BaseException) -> None:
@@ -585,6 +615,21 @@ class ConsortiumNetwork:
             client_key=tls.key,
         )
 
+    def connection_profile(self, org: str) -> dict[str, Any]:
+        """The connection profile of peer organization ``org`` (name or MSP id), as ``up`` writes it.
+
+        Raises:
+            NetworkError: no such peer organization, or the network was never up in this run directory.
+        """
+        found = next((o for o in self.consortium.orgs if org in (o.name, o.msp_id)), None)
+        if found is None:
+            names = ", ".join(o.name for o in self.consortium.orgs)
+            raise NetworkError(
+                f"consortium {self.consortium.name} has no peer organization {org!r} (its organizations: "
+                f"{names})"
+            )
+        return connection_profile(self.consortium, self.layout, found)
+
     def client_msp(self, org: Organization | str, user: str = "client") -> Path:
         """The MSP folder of an SDK client identity (``load_msp_folder`` reads it).
 
@@ -800,11 +845,32 @@ class ConsortiumNetwork:
                 )
             if running:
                 status.heights = self._heights(name, kind)
+            else:
+                status.reason = _last_log_line(self.layout.log_file(name))
             return status
 
         with ThreadPoolExecutor(max_workers=8) as pool:
             nodes = list(pool.map(probe, expected))
+        addresses = self._addresses()
+        highest: dict[str, int] = {}
+        for node in nodes:
+            node.address = addresses.get(node.name, "")
+            if node.kind == "peer":
+                for channel, height in node.heights.items():
+                    highest[channel] = max(highest.get(channel, 0), height)
+        for node in nodes:
+            if node.kind == "peer":
+                node.lag = {channel: highest[channel] - h for channel, h in node.heights.items()}
         return NetworkStatus(c.name, str(self.run_dir), nodes, self._committed_chaincodes(nodes))
+
+    def _addresses(self) -> dict[str, str]:
+        """host:port where each CA, orderer and peer serves its clients."""
+        c = self.consortium
+        ports = {f"ca.{c.orderer_org.name}": c.orderer_org.ca.port}
+        ports.update({f"ca.{o.name}": o.ca.port for o in c.orgs})
+        ports.update({orderer_node(c.orderer_org.name, o.name): o.port for o in c.orderer_org.orderers})
+        ports.update({peer_node(o.name, p.name): p.port for o in c.orgs for p in o.peers})
+        return {name: f"{c.host}:{port}" for name, port in ports.items()}
 
     def _operations_ports(self) -> dict[str, int]:
         c = self.consortium
@@ -857,17 +923,54 @@ class ConsortiumNetwork:
                 break
         return result
 
-    def logs(self, node: str | None, *, lines: int = 40) -> dict[str, str]:
-        """The last ``lines`` of a node's log, or every node's log path when ``node`` is None."""
+    def logs(
+        self, node: str | None, *, lines: int = 40, since: datetime | None = None, colour: bool = True
+    ) -> dict[str, str]:
+        """The last ``lines`` of a node's log, or every node's log path when ``node`` is None.
+
+        ``since`` keeps only lines logged at or after it (by each line's own timestamp; a line without one,
+        such as a stack trace, goes with the line before it); ``colour=False`` strips ANSI colour codes.
+
+        Raises:
+            NetworkError: no log for ``node``.
+        """
         if node is None:
             return {p.stem: str(p) for p in sorted(self.layout.logs_dir.glob("*.log"))}
+        path = self.log_path(node)
+        with path.open("rb") as handle:
+            text = handle.read().decode("utf-8", "replace")
+        kept = (
+            _lines_since(text.splitlines(keepends=True), since) if since else text.splitlines(keepends=True)
+        )
+        tail = "".join(kept[-lines:]) if lines > 0 else ""
+        return {node: tail if colour else strip_ansi(tail)}
+
+    def follow_log(
+        self, node: str, *, stop: threading.Event | None = None, poll: float = 0.2
+    ) -> Iterator[str]:
+        """Yield each complete line ``node`` appends to its log from now on, until ``stop`` is set.
+
+        A log that is truncated or replaced (a node started over) is followed from its new beginning.
+
+        Raises:
+            NetworkError: no log for ``node``.
+        """
+        path = self.log_path(node)
+        handle = path.open("rb")
+        handle.seek(0, os.SEEK_END)  # now, not at the first next(): lines written meanwhile are followed
+        return _follow(path, handle, stop or threading.Event(), poll)
+
+    def log_path(self, node: str) -> Path:
+        """The log file of ``node``.
+
+        Raises:
+            NetworkError: no log for ``node`` (the names of the nodes that have one are listed).
+        """
         path = self.layout.log_file(node)
         if not path.exists():
             known = ", ".join(sorted(p.stem for p in self.layout.logs_dir.glob("*.log"))) or "none yet"
             raise NetworkError(f"no log for node {node!r} (known: {known})")
-        with path.open("rb") as handle:
-            tail = handle.readlines()[-lines:]
-        return {node: b"".join(tail).decode("utf-8", "replace")}
+        return path
 
     def _write_state(self, phase: str) -> None:
         # The run directory holds keys, CA databases and ledgers: its owner's alone (also when an older
@@ -905,6 +1008,74 @@ def _retry(action: Callable[[], object], *, what: str, attempts: int = 20, delay
                 raise
             time.sleep(delay)
     raise NetworkError(f"{what} did not succeed")
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+# Fabric's Go nodes: "2026-12-04 19:10:22.123 UTC"; fabric-ca-server: "2026/12/04 19:10:22".
+_LOG_TIME = re.compile(r"^(\d{4})[-/](\d{2})[-/](\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?( UTC)?")
+
+
+def strip_ansi(text: str) -> str:
+    """``text`` without ANSI colour and cursor codes (Fabric colours its log levels)."""
+    return _ANSI.sub("", text)
+
+
+def log_line_time(line: str) -> datetime | None:
+    """The timestamp a Fabric node or CA wrote at the start of a log line, ``None`` if there is none.
+
+    Fabric writes UTC when it says so; a timestamp without a zone is taken as local time.
+    """
+    match = _LOG_TIME.match(strip_ansi(line))
+    if match is None:
+        return None
+    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
+    micro = int((match.group(7) or "0")[:6].ljust(6, "0"))
+    moment = datetime(year, month, day, hour, minute, second, micro)
+    if match.group(8):
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone()
+
+
+def _lines_since(lines: list[str], since: datetime) -> list[str]:
+    kept: list[str] = []
+    keep = False
+    for line in lines:
+        moment = log_line_time(line)
+        if moment is not None:
+            keep = moment >= since
+        if keep:
+            kept.append(line)
+    return kept
+
+
+def _follow(path: Path, handle: BinaryIO, stop: threading.Event, poll: float) -> Iterator[str]:
+    with handle:
+        pending = b""
+        while not stop.is_set():
+            chunk = handle.read()
+            if chunk:
+                pending += chunk
+                *complete, pending = pending.split(b"\n")
+                for line in complete:
+                    yield line.decode("utf-8", "replace")
+                continue
+            if path.stat().st_size < handle.tell():
+                handle.seek(0)
+                pending = b""
+            stop.wait(poll)
+
+
+def _last_log_line(path: Path) -> str:
+    """The last non-empty line of a log, colour stripped ("" when there is none)."""
+    try:
+        with path.open("rb") as handle:
+            end = handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, end - 8192))
+            tail = handle.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    lines = [line.strip() for line in strip_ansi(tail).splitlines() if line.strip()]
+    return lines[-1] if lines else ""
 
 
 def _operations_probe(host: str, port: int, ca_file: Path) -> tuple[bool, str | None, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import stat
 import time
 from collections.abc import Callable
 
@@ -161,3 +162,57 @@ def test_cli_chaincode_calls_give_scripts_decoded_json_and_a_json_error_with_an_
     assert failed.stdout == ""
     error = json.loads(failed.stderr)
     assert "ops says no" in error["error"] and error["problems"][0]["message"]
+
+
+def test_up_writes_a_connection_profile_per_organization_that_the_sdk_connects_with(
+    network: ConsortiumNetwork,
+) -> None:
+    for org in network.consortium.orgs:
+        path = network.layout.connection_profile(org.name)
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        profile = json.loads(path.read_text())
+        assert profile["client"]["organization"] == org.name
+        assert profile["organizations"][org.name]["mspid"] == org.msp_id
+        gateway_peer = profile["organizations"][org.name]["peers"][0]
+        entry = profile["peers"][gateway_peer]
+        assert entry["url"] == f"grpcs://{network.consortium.host}:{org.peers[0].port}"
+        assert (
+            entry["grpcOptions"]["ssl-target-name-override"]
+            == gateway_peer
+            == f"{org.peers[0].name}.{org.name}"
+        )
+        assert entry["tlsCACerts"]["pem"] == network.layout.ca_cert(org.name).read_text()
+        (ca,) = profile["organizations"][org.name]["certificateAuthorities"]
+        assert (
+            profile["certificateAuthorities"][ca]["url"] == f"https://{network.consortium.host}:{org.ca.port}"
+        )
+        assert "PRIVATE KEY" not in path.read_text()
+
+    # What an application does with it: connect with its own identity and call a chaincode.
+    org = network.consortium.org("DistributorA")
+    identity, signer, _ = fabrx.load_msp_folder(org.msp_id, network.client_msp(org))
+    with fabrx.connect_profile(
+        network.layout.connection_profile(org.name), identity=identity, signer=signer
+    ) as gateway:
+        assets = gateway.get_network("pharma").get_contract("asset-node").evaluate_transaction("GetAllAssets")
+    assert isinstance(json.loads(assets), list)
+    # The CA entry reaches the organization's CA.
+    profile = json.loads(network.layout.connection_profile(org.name).read_text())
+    (ca_entry,) = profile["certificateAuthorities"].values()
+    with fabrx.CAClient(
+        ca_entry["url"], tls_root_certs=ca_entry["tlsCACerts"]["pem"][0].encode(), ca_name=ca_entry["caName"]
+    ) as ca:
+        assert ca.info().ca_name == ca_entry["caName"]
+
+
+def test_cli_prints_an_organization_s_connection_profile(network: ConsortiumNetwork) -> None:
+    base = ["--config", str(network.base_dir / "consortium.yaml"), "--run-dir", str(network.run_dir)]
+    printed = CliRunner().invoke(cli, [*base, "network", "profile", "HospitalAMSP"])
+    assert printed.exit_code == 0, printed.output
+    assert json.loads(printed.output) == json.loads(
+        network.layout.connection_profile("HospitalA").read_text()
+    )
+
+    unknown = CliRunner().invoke(cli, [*base, "network", "profile", "Nobody", "--json"])
+    assert unknown.exit_code != 0
+    assert "no peer organization 'Nobody'" in unknown.output
