@@ -233,8 +233,6 @@ def chaincode_process(
             str(module),
         )
         env = {"CORE_CHAINCODE_LOGGING_LEVEL": "warning"}
-    if org is not None:
-        env["CHAINCODE_PEER_MSPID"] = org.msp_id  # whose peers this server serves
     return ProcessSpec(
         name=node,
         kind="chaincode",
