@@ -113,10 +113,50 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+MAX_NESTING = 64
+"""Deepest nesting of mappings and lists a consortium file may have. Read from the parser's events before
+anything is built: deeper documents took seconds to compose and then exhausted Python's recursion."""
+
+
+def _too_deep(text: str) -> bool:
+    # Flow collections ([...], {...}) first, by characters: PyYAML's scanner slows down quadratically
+    # with their depth, before the first event. Quoted text and comments do not count.
+    depth, quote, comment = 0, "", False
+    for char in text:
+        if comment:
+            comment = char != "\n"
+        elif quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char == "#":
+            comment = True
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                return True
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_NESTING:
+                return True
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return False
+
+
 def _load_yaml(text: str, problems: Problems) -> dict[str, Any] | None:
     loader = _UniqueKeyLoader(text)
     loader.duplicates = []
     try:
+        if _too_deep(text):
+            problems.error(
+                "", f"collections are nested more than {MAX_NESTING} deep; a consortium file needs few"
+            )
+            return None
         document = loader.get_single_data()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -411,6 +451,9 @@ def _parse_versions(f: _Fields) -> FabricVersions:
 def _parse_host(f: _Fields) -> str:
     host = f.text("host")
     if not host:
+        if f.has("host"):
+            # Written but empty: a node given no host would listen on every interface.
+            f.problems.error(f.at("host"), "must be an IP address (every node listens on it), e.g. 127.0.0.1")
         return host
     if host == "localhost":
         return host

@@ -788,6 +788,35 @@ def test_missing_file_is_a_config_error_naming_the_file(tmp_path: Path) -> None:
     assert "cannot read the file" in str(raised.value)
 
 
+def test_a_binary_file_is_a_config_error_naming_the_file(tmp_path: Path) -> None:
+    # It raised UnicodeDecodeError, which the command line printed as a traceback.
+    binary = tmp_path / "consortium.yaml"
+    binary.write_bytes(b"\x00\x01\xff\xfe")
+
+    with pytest.raises(ConfigError) as raised:
+        load_consortium(binary)
+
+    assert raised.value.source == str(binary)
+    assert "is not UTF-8 text (byte 2)" in str(raised.value)
+
+
+def test_collections_nested_too_deep_are_refused_before_they_are_built() -> None:
+    # 5000 levels of flow lists took seconds to parse and then raised RecursionError.
+    for text in (
+        "orgs: " + "[" * 5000 + "]" * 5000,
+        "a:\n" + "".join(" " * i + "- x:\n" for i in range(0, 400, 2)),
+    ):
+        with pytest.raises(ConfigError, match="nested more than 64 deep"):
+            load_consortium(text)
+
+
+def test_an_empty_host_is_refused_rather_than_listening_on_every_interface() -> None:
+    data = yaml.safe_load(DEFAULT_CONSORTIUM.read_text(encoding="utf-8"))
+    data["host"] = ""
+    with pytest.raises(ConfigError, match=r"host: must be an IP address"):
+        load_consortium(yaml.safe_dump(data))
+
+
 def test_config_error_is_a_network_error() -> None:
     from fabrx_network.errors import NetworkError
 
