@@ -25,6 +25,7 @@ from fabrx import (
 )
 from fabrx.errors import IdentityError
 from fabrx.pharma import Distributor, Hospital, Manufacturer, PharmaClient, RecordNotFound, Regulator
+from fabrx.pharma.clients import PARTY_ATTRIBUTE, _certificate_attribute
 from fabrx_pharma import Role
 
 __all__ = [
@@ -135,6 +136,7 @@ class GatewayMember:
         self._chaincode = chaincode
         self._regulator_msp_id = regulator_msp_id
         self._gateways: dict[str, Gateway] = {}
+        self._parties: dict[str, str] = {}
         self._lock = threading.Lock()
 
     @property
@@ -150,11 +152,22 @@ class GatewayMember:
                         f"identity {identity} belongs to {fabric_identity.msp_id}, not {self._msp_id}"
                     )
                 self._gateways[identity] = connect(self._endpoint, identity=fabric_identity, signer=signer)
+                # A hosted party's client carries fabrx.party in its certificate (the chaincode takes
+                # the party from there); the member's own clients act for the member.
+                party = _certificate_attribute(fabric_identity, PARTY_ATTRIBUTE)
+                self._parties[identity] = party or self._msp_id
             return self._gateways[identity]
 
     def facade(self, identity: str, role: Role) -> PharmaClient:
+        """The facade of ``role`` for the party ``identity`` acts for: a hosted party when its
+        certificate names one (``fabrx.party``, enrolled by the member's CA), else the member."""
         contract = self.gateway(identity).get_network(self._channel).get_contract(self._chaincode)
-        return FACADES[role](contract, self._msp_id, regulator_msp_id=self._regulator_msp_id)
+        return FACADES[role](
+            contract,
+            self._parties[identity],
+            msp_id=self._msp_id,
+            regulator_msp_id=self._regulator_msp_id,
+        )
 
     def transaction_status(self, identity: str, transaction_id: str) -> TransactionStatus:
         network = self.gateway(identity).get_network(self._channel)

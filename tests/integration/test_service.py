@@ -36,7 +36,8 @@ from playwright.sync_api import Browser, Page
 from fabrx.pharma import PharmaClients
 from fabrx.pharma.scenario import run_scenario
 from fabrx_network import ConsortiumNetwork
-from fabrx_pharma import GoodsLine, Invoice, InvoiceLine, InvoiceNumber, Receipt, Role, Shipment
+from fabrx_pharma import GoodsLine, Invoice, InvoiceLine, InvoiceNumber, Party, Receipt, Role, Shipment
+from fabrx_pharma.sample import sample_uscc
 from fabrx_pharma_service import (
     Application,
     ApplicationRegistry,
@@ -70,6 +71,7 @@ class Service:
     key_file: Path
     algorithm: str
     audit: AuditLog
+    registry: ApplicationRegistry | None = None
 
     def call(
         self,
@@ -155,6 +157,7 @@ def services(
                 key_file,
                 application.algorithm,
                 audit,
+                registry,
             )
         yield running
 
@@ -363,6 +366,53 @@ def test_a_hospital_cannot_read_or_verify_another_hospitals_trade(
     assert read.status_code == 403 and read.json()["code"] == "PRIVATE_DATA", read.text
     verify = other.call("POST", "/v1/verifications", {"invoices": [{"number": number}]})
     assert verify.status_code == 403, verify.text
+
+
+def test_a_hosted_partys_application_acts_for_that_party_through_its_hosts_service(
+    network: ConsortiumNetwork, services: dict[str, Service], trade: dict[str, Any], tmp_path: Path
+) -> None:
+    """A clinic hosted on HospitalA's node: its system signs with its own key, the service acts through the
+    client HospitalA's CA enrolled with fabrx.party=<clinic>, so its receipt is the clinic's; it cannot
+    read HospitalA's own trade."""
+    hospital, distributor, regulator = services["HospitalA"], services["DistributorA"], services["Regulator"]
+    clinic = f"CLINIC-SVC-{trade['tag'][-6:]}"
+    party = Party(
+        clinic, Role.HOSPITAL, "clinic", sample_uscc("12", "350100", "48830001"), host_msp_id="HospitalAMSP"
+    )
+    registered = regulator.call("POST", "/v1/parties", party.to_dict())
+    assert registered.status_code == 201, registered.text
+    user = clinic.lower()
+    network.enroll_client("HospitalA", user, {"fabrx.party": clinic, "fabrx.role": "hospital"})
+    key = ec.generate_private_key(ec.SECP256R1())
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    assert hospital.registry is not None
+    application = Application.new(f"his-{user}", role="hospital", identity=user, public_key_pem=public)
+    hospital.registry.add(application)
+    clinic_app = dataclasses.replace(
+        hospital, app_id=application.app_id, key=key, algorithm=application.algorithm
+    )
+
+    sale = dataclasses.replace(_new_sale(trade["second"], "73"), buyer=clinic)
+    sold = distributor.call("POST", "/v1/invoices", sale.to_dict())
+    assert sold.status_code == 201, sold.text
+    caught_up(network, "HospitalA", "DistributorA")
+    receipt = Receipt(
+        receipt_id=f"RCV-{sale.number}",
+        invoice_number=sale.number,
+        receiver=clinic,
+        received_at=datetime.now(UTC) - timedelta(minutes=1),
+        lines=sale.shipment.lines,
+    )
+    answer = clinic_app.call("POST", "/v1/receipts", receipt.to_dict())
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["submitter"] == clinic, "the receipt is the clinic's, not HospitalA's"
+    line = sale.lines[0]
+    stock = clinic_app.call("GET", f"/v1/stock/{line.product_id}/{line.batch_number}")
+    assert stock.status_code == 200 and stock.json()["received"] == 1, stock.text
+    hospitals_own = clinic_app.call("GET", f"/v1/invoices/{trade['second'].number}")
+    assert hospitals_own.status_code == 403 and hospitals_own.json()["code"] == "PRIVATE_DATA"
 
 
 def test_bad_requests_are_refused_and_write_nothing(
