@@ -51,7 +51,7 @@ from .service import (
     PharmaService,
     TraceCodeStatus,
 )
-from .store import NotHeldHere, StateStore, composite_key
+from .store import CollectionGone, NotHeldHere, StateStore, composite_key
 from .verification import (
     CopyCheck,
     Discrepancy,
@@ -70,6 +70,7 @@ __all__ = [
     "Anchor",
     "ChaincodeError",
     "ChaincodeLedger",
+    "CollectionGone",
     "ConfigurationError",
     "CopyCheck",
     "Discrepancy",

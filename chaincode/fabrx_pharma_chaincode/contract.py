@@ -71,7 +71,7 @@ from .service import (
     parse_input,
     records_from_json,
 )
-from .store import NotHeldHere, composite_key
+from .store import CollectionGone, NotHeldHere, composite_key
 from .verification import requests_from_json
 
 __all__ = ["REGULATORS_VARIABLE", "REQUESTS_TRANSIENT_KEY", "PharmaContract", "StubStore"]
@@ -81,6 +81,7 @@ T = TypeVar("T")
 REGULATORS_VARIABLE = "FABRX_PHARMA_REGULATORS"
 PEER_MSPID_VARIABLE = "CHAINCODE_PEER_MSPID"
 _NOT_HELD = "private data matching public hash version is not available"
+_GONE = "not defined in the collection config"
 REQUESTS_TRANSIENT_KEY = "requests"
 
 
@@ -118,6 +119,8 @@ class StubStore:
             except PeerRequestError as error:
                 if _NOT_HELD in error.peer_message:
                     raise NotHeldHere(f"{collection} {key!r}: {error.peer_message}") from None
+                if _GONE in error.peer_message:
+                    raise CollectionGone(f"{collection}: {error.peer_message}") from None
                 raise
         return self._reads[marker]
 
@@ -142,9 +145,9 @@ class StubStore:
             else:
                 values = await self._stub.get_multiple_states(*wanted)
         except PeerRequestError as error:
-            if _NOT_HELD in error.peer_message:
-                # This peer lacks some of the values (not received yet): fetch nothing ahead; each read
-                # then finds out for its own key, and the service answers PRIVATE_DATA.
+            if _NOT_HELD in error.peer_message or _GONE in error.peer_message:
+                # This peer lacks some of the values (not received yet), or the collection's organization
+                # left the channel: fetch nothing ahead; each read then finds out for its own key.
                 return
             raise
         for key, value in zip(wanted, values, strict=True):

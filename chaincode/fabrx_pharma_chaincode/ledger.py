@@ -58,7 +58,7 @@ from .layout import (
     received_key,
     stock_key,
 )
-from .store import NotHeldHere, StateStore, composite_key
+from .store import CollectionGone, NotHeldHere, StateStore, composite_key
 
 __all__ = ["PARTY_ATTRIBUTE", "ChaincodeLedger", "SealedRecord", "stock_from_json", "stock_to_json"]
 
@@ -233,15 +233,17 @@ class ChaincodeLedger:
         for collection in collections:
             held = self._held_here(collection)
             if held is False:
-                exists = self._store.get_private_data_hash(collection, key) is not None or exists
+                exists = bool(self.copy_hashes((collection,), key) - {None}) or exists
                 continue
             try:
                 found = self._store.get_private_data(collection, key)
+            except CollectionGone:
+                continue  # a copy kept by a member that has left the channel
             except NotHeldHere:
                 if held:
                     raise SealedRecord(*label, collection, "not yet received") from None
                 self._elsewhere.add(collection)
-                exists = self._store.get_private_data_hash(collection, key) is not None or exists
+                exists = bool(self.copy_hashes((collection,), key) - {None}) or exists
                 continue
             if found is not None:
                 self._local = collection
@@ -249,6 +251,22 @@ class ChaincodeLedger:
         if value is None and exists:
             raise SealedRecord(*label, collections[0] if collections else "", "not held here")
         return value
+
+    def copy_hashes(self, collections: Sequence[str], key: str) -> set[bytes | None]:
+        """Fabric's hash of ``key`` in each of ``collections`` still defined on the channel (``None`` for a
+        collection without the key).
+
+        A member that left the channel took its implicit collection with it: its copies of the records
+        it traded are skipped, and the copies the others keep (the regulator's always) still prove the
+        records. Every endorser skips the same collections, so their read sets stay identical.
+        """
+        hashes: set[bytes | None] = set()
+        for collection in collections:
+            try:
+                hashes.add(self._store.get_private_data_hash(collection, key))
+            except CollectionGone:
+                continue
+        return hashes
 
     def anchor(self, object_type: str, *attributes: str) -> Anchor | None:
         """The public anchor under ``(object_type, *attributes)``, or ``None``.
@@ -319,7 +337,7 @@ class ChaincodeLedger:
         digest = record_hash(invoice)
         key = self.key_of(anchor)
         # Hash reads of every copy: the same read set on the buyer's peer and on the regulator's.
-        stored = {self._store.get_private_data_hash(c, key) for c in anchor.collections}
+        stored = self.copy_hashes(anchor.collections, key)
         if digest != anchor.hash or stored != {bytes.fromhex(digest)}:
             raise ChaincodeError(
                 "HASH_MISMATCH",

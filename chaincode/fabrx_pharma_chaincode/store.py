@@ -16,6 +16,8 @@ Ledger semantics, as on a Fabric peer:
   (``get_private_data_hash``) is readable on every peer, because Fabric keeps it in the public state. A
   value read and a hash read of the same key record the same entry in the transaction's read set, which
   is what lets two endorsers of different organizations produce identical results.
+- An organization that leaves the channel takes its implicit collection with it: the hashes of its values
+  stay in the public state, but the peer refuses every read of the collection (:class:`CollectionGone`).
 """
 
 from __future__ import annotations
@@ -24,11 +26,23 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Protocol
 
-__all__ = ["COMPOSITE_KEY_NAMESPACE", "NotHeldHere", "StateStore", "composite_key", "split_composite_key"]
+__all__ = [
+    "COMPOSITE_KEY_NAMESPACE",
+    "CollectionGone",
+    "NotHeldHere",
+    "StateStore",
+    "composite_key",
+    "split_composite_key",
+]
 
 
 class NotHeldHere(Exception):
     """The key exists in a collection whose values this peer does not store (another organization's)."""
+
+
+class CollectionGone(Exception):
+    """The collection is no longer defined on the channel: its organization left (a channel config update
+    removed it), so no peer serves reads of it any more, not even of its hashes."""
 
 
 COMPOSITE_KEY_NAMESPACE = "\x00"
@@ -99,14 +113,18 @@ class StateStore(Protocol):
     def get_private_data(self, collection: str, key: str) -> bytes | None:
         """The committed value; ``None`` if the key was never written.
 
-        Raises :class:`NotHeldHere` if the key exists but this peer does not store the collection's values.
+        Raises :class:`NotHeldHere` if the key exists but this peer does not store the collection's values,
+        :class:`CollectionGone` if the collection's organization has left the channel.
         """
         ...
 
     def put_private_data(self, collection: str, key: str, value: bytes) -> None: ...
 
     def get_private_data_hash(self, collection: str, key: str) -> bytes | None:
-        """The SHA-256 digest (32 bytes) of the committed private value; readable by non-members."""
+        """The SHA-256 digest (32 bytes) of the committed private value; readable by non-members.
+
+        Raises :class:`CollectionGone` if the collection's organization has left the channel.
+        """
         ...
 
     def scan_private_data(

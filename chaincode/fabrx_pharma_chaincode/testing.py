@@ -31,7 +31,7 @@ from typing import TypeVar
 
 from fabrx_pharma.privacy import implicit_collection, member_of_implicit
 
-from .store import NotHeldHere, composite_key
+from .store import CollectionGone, NotHeldHere, composite_key
 
 __all__ = [
     "CollectionAccessError",
@@ -99,6 +99,12 @@ class MemoryChannel:
         """A new organization joins the channel (a config update; no chaincode definition changes)."""
         self.members = self.members | {msp_id}
         self.private.setdefault(implicit_collection(msp_id), {})
+
+    def remove_member(self, msp_id: str) -> None:
+        """An organization leaves the channel (a config update): its implicit collection is no longer
+        defined, so reads of it fail (:class:`~fabrx_pharma_chaincode.store.CollectionGone`); its values'
+        hashes stay in the committed state, as on a peer."""
+        self.members = self.members - {msp_id}
 
     def transaction(
         self,
@@ -251,8 +257,14 @@ class MemoryStore:
     def _held(self, collection: str) -> bool:
         return member_of_implicit(collection) == self.peer
 
+    def _readable(self, collection: str) -> dict[str, _Versioned]:
+        owner = member_of_implicit(collection)
+        if owner is not None and owner not in self.channel.members and collection in self.channel.private:
+            raise CollectionGone(f"collection [{collection}] not defined in the collection config")
+        return self._values(collection)
+
     def get_private_data(self, collection: str, key: str) -> bytes | None:
-        entry = self._values(collection).get(key)
+        entry = self._readable(collection).get(key)
         if entry is not None and not self._held(collection):
             raise NotHeldHere(
                 f"{collection} {key!r}: private data matching public hash version is not available"
@@ -266,7 +278,7 @@ class MemoryStore:
         self.private_writes[(collection, key)] = bytes(value)
 
     def get_private_data_hash(self, collection: str, key: str) -> bytes | None:
-        entry = self._values(collection).get(key)
+        entry = self._readable(collection).get(key)
         self._record_read(collection, key, entry)
         return None if entry is None else hashlib.sha256(entry[0]).digest()
 

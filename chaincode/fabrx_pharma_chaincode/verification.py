@@ -85,11 +85,12 @@ def requests_from_json(data: bytes | str) -> list[VerificationRequest]:
 
 
 def _matches_ledger(ledger: ChaincodeLedger, anchor: Anchor, computed: str) -> bool:
-    """Whether ``computed`` equals the anchor hash and Fabric's private data hash of every copy."""
+    """Whether ``computed`` equals the anchor hash and Fabric's private data hash of every copy still on
+    the channel."""
     if not anchor.collections or computed != anchor.hash:
         return False
     key = ledger.key_of(anchor)
-    hashes = {ledger.store.get_private_data_hash(c, key) for c in anchor.collections}
+    hashes = ledger.copy_hashes(anchor.collections, key)
     return hashes == {bytes.fromhex(computed)}
 
 

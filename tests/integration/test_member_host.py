@@ -6,7 +6,8 @@ directory is its own, and it runs only `fabrx member ...` and `fabrx channel ...
 consortium's admins run `fabrx channel update ...` with theirs. What crosses between them are public
 files only: the orderer organization's TLS CA certificate, HospitalD's join request, the update and its
 signatures, the genesis block. Then a distributor sells to HospitalD, HospitalD records the receipt from
-its own node with its own client, and no other member can read the invoice.
+its own node with its own client, and no other member can read the invoice. When HospitalD leaves, its
+trade stays readable to the distributor and the regulator, and the regulator's report still runs.
 """
 
 from __future__ import annotations
@@ -181,6 +182,10 @@ def test_a_member_on_its_own_host_joins_with_public_files_only_and_trades_privat
         finally:
             member("down")
     assert not any(deployment.status().values())
+    # HospitalD's collection left with it; its trade stays on the ledger and under supervision.
+    assert clients.regulator.read_invoice(str(sale.number)) == sale
+    assert clients.distributor("DistributorAMSP").read_invoice(str(sale.number)) == sale
+    clients.regulator.compliance_report()
 
 
 def _its_own_keys_only(run_dir: Path) -> None:
