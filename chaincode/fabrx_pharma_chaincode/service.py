@@ -603,8 +603,17 @@ class PharmaService:
         )
 
     def recall_scope(self, product_id: str, batch_number: str) -> RecallScope:
-        """Every distributor, hospital and prescription a batch reached (regulators only)."""
+        """Every distributor, hospital and prescription a batch reached (regulators only).
+
+        An unknown batch is answered ``NOT_FOUND`` from its anchor alone, before the whole ledger is read.
+        """
         self._require_regulator("compute a recall scope")
+        try:
+            anchor = self._ledger.anchor("batch", product_id, batch_number)
+        except ValueError as exc:  # a part holding U+0000 cannot be a key: no such batch
+            raise NotFound("batch_number", f"no batch {product_id!r}/{batch_number!r}: {exc}") from None
+        if anchor is None:
+            raise NotFound("batch_number", f"no batch {product_id}/{batch_number} is recorded")
         return regulator_recall_scope(load_ledger(self._ledger), product_id, batch_number)
 
 

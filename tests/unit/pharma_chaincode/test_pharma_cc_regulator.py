@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import pytest
 from pharma_cc_world import (
@@ -34,6 +35,7 @@ from fabrx_pharma.policy import CHINA_STANDARD_TIME
 from fabrx_pharma.sample import HOSPITAL_A, REGULATOR
 from fabrx_pharma_chaincode import AccessDenied, NotFound, PharmaService, RecordRefused, encode
 from fabrx_pharma_chaincode.supervision import load_ledger
+from fabrx_pharma_chaincode.testing import MemoryStore
 
 
 def test_the_compliant_sample_has_no_findings_on_the_chain() -> None:
@@ -95,6 +97,36 @@ def test_recall_scope_names_distributors_hospitals_and_prescriptions() -> None:
     assert len(data["patients"]) == 2
     with pytest.raises(NotFound):
         world.run(REGULATOR, lambda s: s.recall_scope("AMOX-0.25G-24", "NOPE"))
+
+
+def test_recall_scope_of_an_unknown_batch_is_not_found_from_its_anchor_without_reading_the_ledger(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    world = sample_consortium()
+    reads: list[str] = []
+    for name in ("get_state", "scan_state", "get_private_data", "scan_private_data"):
+        original = getattr(MemoryStore, name)
+
+        def counted(self: MemoryStore, *args: object, _name: str = name, _original: Any = original) -> Any:
+            reads.append(_name)
+            return _original(self, *args)
+
+        monkeypatch.setattr(MemoryStore, name, counted)
+    with pytest.raises(NotFound) as refused:
+        world.run(REGULATOR, lambda s: s.recall_scope("AMOX-0.25G-24", "NOPE"))
+    assert refused.value.field == "batch_number"
+    assert "scan_state" not in reads and "get_private_data" not in reads, reads
+    # The submitter's party record (authorization) and the batch's anchor, whatever the ledger's size.
+    assert len(reads) <= 4, reads
+    known = len(reads)
+    reads.clear()
+    with pytest.raises(NotFound):
+        world.run(REGULATOR, lambda s: s.recall_scope("AMOX-0.25G-24\x00", "NOPE"))
+    assert len(reads) <= known, reads
+    # A known batch still reads the whole ledger (the scope needs every record).
+    reads.clear()
+    world.run(REGULATOR, lambda s: s.recall_scope("AMOX-0.25G-24", "A240301"))
+    assert "scan_state" in reads
 
 
 def test_report_warns_about_goods_never_received_and_lists_reasons() -> None:
