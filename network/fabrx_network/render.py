@@ -506,8 +506,10 @@ def render_configtx(consortium: Consortium, layout: RunLayout) -> str:
 
     Use: ``configtxgen -configPath <config dir> -profile <channel> -channelID <channel> -outputBlock ...``.
     Organization policies use node OU roles: Readers = admin, peer or client; Writers = admin or client;
-    Admins = admin; Endorsement = peer. Anchor peers are declared inline, so channel creation needs no
-    separate anchor peer update.
+    Admins = admin; Endorsement = peer. The channel's application ``Readers`` and ``Writers`` are the
+    union of its members' as one signature policy (a signature is then verified once, whatever the
+    number of members); ``Admins`` and ``Endorsement`` are ``MAJORITY``. Anchor peers are declared
+    inline, so channel creation needs no separate anchor peer update.
     """
     document = {
         "Organizations": [
@@ -533,6 +535,10 @@ def _implicit(rule: str) -> dict[str, str]:
 
 def _or(msp_id: str, *roles: str) -> str:
     return "OR(" + ", ".join(f"'{msp_id}.{role}'" for role in roles) + ")"
+
+
+def _union(orgs: Iterable[Organization], *roles: str) -> str:
+    return "OR(" + ", ".join(f"'{org.msp_id}.{role}'" for org in orgs for role in roles) + ")"
 
 
 def _orderer_org_section(consortium: Consortium, layout: RunLayout) -> dict[str, Any]:
@@ -580,8 +586,12 @@ def _profile(consortium: Consortium, channel: Channel, layout: RunLayout) -> dic
                 _application_org_section(consortium, org, layout) for org in consortium.channel_orgs(channel)
             ],
             "Policies": {
-                "Readers": _implicit("ANY Readers"),
-                "Writers": _implicit("ANY Writers"),
+                # The union of the members' own Readers and Writers as one signature policy, not Fabric's
+                # "ANY Readers": an ImplicitMeta policy verifies the signature again for each member it
+                # tries, so every gossip message and proposal would cost more with every member that
+                # joins. Membership changes (fabrx.admin add/remove_organization) keep it the union.
+                "Readers": _signature(_union(consortium.channel_orgs(channel), "admin", "peer", "client")),
+                "Writers": _signature(_union(consortium.channel_orgs(channel), "admin", "client")),
                 "Admins": _implicit("MAJORITY Admins"),
                 "LifecycleEndorsement": _implicit("MAJORITY Endorsement"),
                 "Endorsement": _implicit("MAJORITY Endorsement"),
