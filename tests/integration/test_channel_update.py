@@ -408,6 +408,9 @@ def test_new_organization_joins_with_a_majority_of_admins_and_is_removed_again(
     before = _current(network)
     update = new_channel_update(before, add_organization(before, join_request))
     assert describe_update(update.update, before) == (
+        "sets policy /Channel/Application/Readers: adds "
+        "'HospitalCMSP.admin', 'HospitalCMSP.peer', 'HospitalCMSP.client'",
+        "sets policy /Channel/Application/Writers: adds 'HospitalCMSP.admin', 'HospitalCMSP.client'",
         f"adds organization HospitalCMSP (group HospitalC) with anchor peers 127.0.0.1:{NEW_ORG_ANCHOR_PORT}",
     )
 
@@ -502,7 +505,12 @@ def test_new_organization_joins_with_a_majority_of_admins_and_is_removed_again(
     # Removal needs a majority of the seven, and the new member's own admin counts.
     _, identity, signer = hospital_c_admin
     removal = new_channel_update(joined, remove_organization(joined, "HospitalCMSP"))
-    assert describe_update(removal.update, joined) == ("removes organization HospitalCMSP (group HospitalC)",)
+    assert describe_update(removal.update, joined) == (
+        "removes organization HospitalCMSP (group HospitalC)",
+        "sets policy /Channel/Application/Readers: removes "
+        "'HospitalCMSP.admin', 'HospitalCMSP.peer', 'HospitalCMSP.client'",
+        "sets policy /Channel/Application/Writers: removes 'HospitalCMSP.admin', 'HospitalCMSP.client'",
+    )
     signatures = [
         *_signatures(removal, network, ("Regulator", "HospitalA", "DistributorA")),
         sign_update(removal, identity, signer),

@@ -412,6 +412,12 @@ def _describe(change: ConfigChange, write_set: configtx_pb2.ConfigGroup, current
         return _describe_msp_change(owner_msp, owner_path, write_set, current)
     if change.kind == "policy" and change.action != "remove":
         group = _find(write_set, owner_path)
+        if change.action == "modify" and group is not None:
+            before = _find(current_root, owner_path)
+            if before is not None and name in before.policies:
+                widened = _principal_changes(before.policies[name].policy, group.policies[name].policy)
+                if widened:
+                    return f"sets policy {change.path}: {widened}"
         rule = _policy_text(group.policies[name].policy) if group is not None else ""
         return f"{'adds' if change.action == 'add' else 'sets'} policy {change.path} to {rule}"
     return f"{change.action}s {change.kind} {change.path}"
@@ -462,6 +468,37 @@ def _describe_consensus_change(key: str, write_set: configtx_pb2.ConfigGroup, cu
 
 def _without_crls(msp: MspDefinition) -> tuple[object, ...]:
     return (msp.msp_id, msp.root_certs, msp.intermediate_certs, msp.tls_root_certs, msp.admins, msp.node_ous)
+
+
+def _or_principals(policy: policies_pb2.Policy) -> list[str] | None:
+    """The principals of a signature policy that is one OR of principals, in order; else ``None``."""
+    if policy.type != policies_pb2.Policy.SIGNATURE:
+        return None
+    envelope = policies_pb2.SignaturePolicyEnvelope.FromString(policy.value)
+    rule = envelope.rule
+    if rule.WhichOneof("Type") != "n_out_of" or rule.n_out_of.n != 1:
+        return None
+    if any(r.WhichOneof("Type") != "signed_by" for r in rule.n_out_of.rules):
+        return None
+    single = policies_pb2.SignaturePolicyEnvelope(identities=envelope.identities)
+    principals = []
+    for r in rule.n_out_of.rules:
+        single.rule.CopyFrom(r)
+        principals.append(format_signature_policy(single))
+    return principals
+
+
+def _principal_changes(before: policies_pb2.Policy, after: policies_pb2.Policy) -> str:
+    """``adds 'X.admin', ...; removes ...`` between two ORs of principals (such as the union of the
+    members' Readers a membership change recomputes); ``""`` if either is not such an OR."""
+    old, new = _or_principals(before), _or_principals(after)
+    if old is None or new is None:
+        return ""
+    added = [p for p in new if p not in old]
+    removed = [p for p in old if p not in new]
+    parts = [f"adds {', '.join(added)}"] if added else []
+    parts += [f"removes {', '.join(removed)}"] if removed else []
+    return "; ".join(parts)
 
 
 def _policy_text(policy: policies_pb2.Policy) -> str:

@@ -17,6 +17,7 @@ from fabrx.admin import (
     add_organization,
     changes_of,
     compute_update,
+    describe_update,
     remove_organization,
 )
 from fabrx.admin.configedit import member_union
@@ -94,6 +95,13 @@ def test_adding_and_removing_members_keeps_readers_and_writers_their_union() -> 
     changes = {(c.path, c.mod_policy_path) for c in changes_of(compute_update(config, added.copy()), config)}
     assert ("/Channel/Application/Readers", "/Channel/Application/Admins") in changes
     assert ("/Channel/Application/Writers", "/Channel/Application/Admins") in changes
+
+    # Reviewers read what the union gains, not the whole policy again.
+    assert describe_update(compute_update(config, added.copy()), config) == (
+        "sets policy /Channel/Application/Readers: adds 'OrgCMSP.admin', 'OrgCMSP.peer', 'OrgCMSP.client'",
+        "sets policy /Channel/Application/Writers: adds 'OrgCMSP.admin', 'OrgCMSP.client'",
+        "adds organization OrgCMSP (group OrgC)",
+    )
 
     removed = ChannelConfig(CHANNEL, remove_organization(added, "OrgAMSP"))
     assert "OrgAMSP" not in _rule(removed, "Readers") and "OrgAMSP" not in _rule(removed, "Writers")
