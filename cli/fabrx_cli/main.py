@@ -154,6 +154,19 @@ class FabrxCli(FabrxGroup):
         ctx.meta[_JSON_META] = json_mode
         return ctx
 
+    # Subgroups take this class too (``group_class = type``); only the root has entry-point commands.
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        if ctx.parent is not None:
+            return super().list_commands(ctx)
+        plugged = {entry_point.name for entry_point in entry_points(group=COMMAND_ENTRY_POINTS)}
+        return sorted({*self.commands, *plugged})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if ctx.parent is None and cmd_name not in self.commands:
+            _load_entry_point(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -215,10 +228,15 @@ COMMAND_ENTRY_POINTS = "fabrx.cli"
 
 def _register_commands() -> None:
     # Command modules attach themselves to ``cli`` on import; importing here keeps ``fabrx_cli.main:cli``
-    # the single entry point.
+    # the single entry point. The entry points' modules are loaded by ``FabrxCli.get_command`` only
+    # when their command is called (or listed): `fabrx channel ...` then starts without importing the
+    # service's web framework or the supervision store's database layers, a second of CPU per command.
     from . import chaincode, channel, fabric, member, network  # noqa: F401
 
-    for entry_point in entry_points(group=COMMAND_ENTRY_POINTS):
+
+def _load_entry_point(name: str) -> None:
+    """Import the command module registered under ``name``; stand in for it when it cannot load."""
+    for entry_point in entry_points(group=COMMAND_ENTRY_POINTS, name=name):
         try:
             entry_point.load()
         except ImportError as exc:

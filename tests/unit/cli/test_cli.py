@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -175,3 +177,28 @@ def test_a_binary_config_file_is_a_clear_error_not_a_traceback(tmp_path: Path) -
     assert result.exit_code == 1, result.output
     assert "not UTF-8" in result.stderr and str(binary) in result.stderr
     assert isinstance(result.exception, SystemExit)
+
+
+def test_a_channel_command_loads_no_application_command_and_help_lists_them_all() -> None:
+    # In a fresh interpreter: the application's commands (service, supervision store, pharma) load only
+    # when called or listed, so an admin's script of `fabrx channel ...` steps starts fast.
+    script = (
+        "import sys\n"
+        "from fabrx_cli.main import cli\n"
+        "try:\n"
+        "    cli.main(['channel', 'update', '--help'], prog_name='fabrx')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "names = ('fastapi', 'alembic', 'fabrx_cli.pharma', 'fabrx_cli.serve')\n"
+        "loaded = [m for m in names if m in sys.modules]\n"
+        "print('LOADED', loaded)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert "LOADED []" in result.stdout, result.stdout + result.stderr
+
+    listed = CliRunner().invoke(cli, ["--help"])
+    assert listed.exit_code == 0
+    for name in ("channel", "member", "pharma", "serve", "supervision", "demo"):
+        assert f"\n  {name} " in listed.output
+    called = CliRunner().invoke(cli, ["pharma", "--help"])
+    assert called.exit_code == 0 and "as one organization" in called.output
