@@ -3,7 +3,7 @@
 ::
 
     python -m bench                                   # the default suites: network, client, chaincode, scale,
-                                                      # projection
+                                                      # membership, projection
     python -m bench --suite projection --projection-lines 1000000,10000000   # the store at 10M lines too
     python -m bench --suite pharma                    # invoices against a bare write (not in the default)
     python -m bench --suite blockcutting              # the batch-timeout suite (not in the default)
@@ -14,18 +14,20 @@ Suites: ``network`` (``fabrx network up`` timings on the default consortium, ben
 ``client`` and ``chaincode`` (on the bench network, ``bench/consortium.yaml``, brought up with
 fabrx_network unless ``--network`` describes a running one), ``scale`` (invoice lines per second, one
 and many invoices per transaction, with thousands of hosted parties, and a hosted party's join, on the
-default consortium, bench/scale.py), ``pharma`` (second invoices against a bare write, bench/pharma.py;
-about 1.4 minutes, so only when named), ``blockcutting`` (one bench network per batch timeout,
-bench/blockcutting.py; about two minutes, so only when named) and ``projection`` (the supervision
-store at provincial scale on SQLite and PostgreSQL, no network, bench/projection.py).
+default consortium, bench/scale.py), ``membership`` (a hospital joins the default consortium from its
+own deployment while the others submit, then leaves; bench/membership.py), ``pharma`` (second invoices
+against a bare write, bench/pharma.py; about 1.4 minutes, so only when named), ``blockcutting`` (one
+bench network per batch timeout, bench/blockcutting.py; about two minutes, so only when named) and
+``projection`` (the supervision store at provincial scale on SQLite and PostgreSQL, no network,
+bench/projection.py).
 
 Figures are merged into ``bench/results.json`` and each suite's section of ``docs/benchmarks.md`` is
 replaced, with the command, date and machine. The default suites must stay under 30 minutes on a
 2-core machine (each suite estimates its own wall time, :func:`estimate_seconds` adds them up):
 76 client and chaincode runs of 1.5 s warmup + a 2.3 or 7 s window (about 6 minutes; the clients take
 turns in three rounds at each concurrency), 3 network runs (about 1.2 minutes), the scale suite (two
-consortiums, about 3 minutes) and network set-up; ``--dry-run`` prints the estimate, and a plan over the
-budget is refused.
+consortiums, about 3 minutes), the membership suite (about 3 minutes) and network set-up;
+``--dry-run`` prints the estimate, and a plan over the budget is refused.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from .benchnet import (
 )
 from .blockcutting import BATCH_TIMEOUTS, SAMPLE_TIMEOUT, BlockCuttingPlan, blockcutting_suite
 from .machine import machine_info
+from .membership import MembershipPlan, membership_suite
 from .netup import FRESH_RUNS, NETWORK_PORT_BASE, SECONDS_PER_RUN, network_suite
 from .network import BenchNetwork, load_network
 from .pharma import PHARMA_PORT_BASE, PharmaPlan, pharma_suite
@@ -57,6 +60,7 @@ from .projection import ProjectionPlan, projection_suite, render_projection_sect
 from .render import render_chaincode_section, render_client_section
 from .render_suites import (
     render_blockcutting_section,
+    render_membership_section,
     render_network_section,
     render_pharma_section,
     render_scale_section,
@@ -68,8 +72,8 @@ from .suites import RUN_OVERHEAD_S, Plan, chaincode_suite, client_suite, new_run
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TIME_BUDGET_S = 30 * 60
-SUITES = ("network", "client", "chaincode", "pharma", "scale", "blockcutting", "projection")
-DEFAULT_SUITES = ("network", "client", "chaincode", "scale", "projection")
+SUITES = ("network", "client", "chaincode", "pharma", "scale", "membership", "blockcutting", "projection")
+DEFAULT_SUITES = ("network", "client", "chaincode", "scale", "membership", "projection")
 # Bringing the bench network up and purging it (measured 9 s up).
 BENCH_NETWORK_SECONDS = 12.0
 # The bench network's ports: clear of the default consortium (7050+), the integration suite (37050+),
@@ -150,6 +154,18 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
         type=int,
         default=ScalePlan.rounds,
         help="bulk windows of each consortium in the scale suite, taken in turns",
+    )
+    parser.add_argument(
+        "--membership-concurrency",
+        type=int,
+        default=MembershipPlan.concurrency,
+        help="threads submitting invoices while a member joins",
+    )
+    parser.add_argument(
+        "--membership-port-base",
+        type=int,
+        default=MembershipPlan.port_base,
+        help="first port of the membership suite's consortium (the new member's from +600)",
     )
     parser.add_argument(
         "--projection-lines",
@@ -239,6 +255,10 @@ def _scale_plan(args: argparse.Namespace) -> ScalePlan:
     )
 
 
+def _membership_plan(args: argparse.Namespace) -> MembershipPlan:
+    return MembershipPlan(concurrency=args.membership_concurrency, port_base=args.membership_port_base)
+
+
 def _blockcutting_plan(args: argparse.Namespace) -> BlockCuttingPlan:
     return BlockCuttingPlan(
         timeouts=tuple(t.strip() for t in args.bc_timeouts.split(",") if t.strip()),
@@ -284,6 +304,8 @@ def estimate_seconds(args: argparse.Namespace, suites: tuple[str, ...]) -> float
         total += _pharma_plan(args).estimated_seconds()
     if "scale" in suites:
         total += _scale_plan(args).estimated_seconds()
+    if "membership" in suites:
+        total += _membership_plan(args).estimated_seconds()
     if "blockcutting" in suites:
         total += _blockcutting_plan(args).estimated_seconds()
     if "projection" in suites:
@@ -404,6 +426,30 @@ def run_scale_suite(args: argparse.Namespace, argv: list[str]) -> None:
     update_docs(args.docs, "scale", render_scale_section(sections["scale"], meta))
 
 
+def run_membership_suite(args: argparse.Namespace, argv: list[str]) -> None:
+    """A hospital joins the default consortium under load and leaves it; record ``membership``."""
+    plan = _membership_plan(args)
+    sections = membership_suite(plan, progress=_progress)
+    description = (
+        "network/consortium.yaml (6 organizations, 1 Raft orderer, the pharma chaincode with its real "
+        f"endorsement policy), ports from {plan.port_base}; the new member HospitalD runs its own "
+        "deployment (`fabrx member`, own run directory) on 127.0.1.8 (another host, on loopback), ports "
+        f"from {plan.port_base + 600}"
+    )
+    method = (
+        f"DistributorA's client (fabrx's blocking Gateway) sells {plan.lines}-line second invoices to "
+        f"HospitalA from {plan.concurrency} threads throughout; HospitalD joins with `fabrx` commands and "
+        "files only (join request, update, four of six admins' signatures made at the same time, submit, "
+        "genesis block fetched by its own admin, member join, member approve); the regulator registers it, "
+        "DistributorA sells to it, HospitalD records the receipt with its own client on its own peer. "
+        "*join* = from the admins receiving the join request to that receipt accepted; then HospitalD "
+        "is removed and made inactive, and what it can still do is checked"
+    )
+    meta = {**_meta(args, description, _fabric_bin(), argv), "method": method}
+    update_results(args.results, {**sections, "meta": {"membership": meta}}, replace=("membership",))
+    update_docs(args.docs, "membership", render_membership_section(sections["membership"], meta))
+
+
 def run_projection_suite(args: argparse.Namespace, argv: list[str]) -> None:
     """The supervision store at provincial scale on SQLite and PostgreSQL; record ``projection``."""
     plan = _projection_plan(args)
@@ -488,6 +534,8 @@ def main(argv: list[str] | None = None) -> int:
             run_pharma_suite(args, arguments)
         if "scale" in suites:
             run_scale_suite(args, arguments)
+        if "membership" in suites:
+            run_membership_suite(args, arguments)
         if "blockcutting" in suites:
             run_blockcutting_suite(args, arguments)
         if "projection" in suites:

@@ -7,7 +7,12 @@ from typing import Any
 
 from .render import render_disturbed, render_provenance
 
-__all__ = ["render_blockcutting_section", "render_network_section", "render_pharma_section"]
+__all__ = [
+    "render_blockcutting_section",
+    "render_membership_section",
+    "render_network_section",
+    "render_pharma_section",
+]
 
 
 def _head(meta: Mapping[str, Any]) -> list[str]:
@@ -185,6 +190,66 @@ def render_scale_section(figures: Mapping[str, Any], meta: Mapping[str, Any]) ->
     errors = figures.get("errors") or {}
     if any(errors.values()):
         lines += ["", f"- Errors: {errors}; first: {figures.get('first_error')}"]
+    if figures.get("note"):
+        lines += ["", figures["note"]]
+    return "\n".join(lines)
+
+
+def render_membership_section(figures: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
+    """The ``membership`` section: a member's join under load, step by step, and its leave."""
+    goals = figures.get("goals", {})
+    join_goal = goals.get("join_s")
+    failed_goal = goals.get("failed_during_join")
+    failed = figures.get("failed_during_join")
+    join_s = figures.get("join_s")
+    join_goal_text = f"≤ {join_goal:g} s ({_goal(join_s, join_goal)})" if join_goal is not None else ""
+    failed_goal_text = f"{failed_goal} ({_goal(failed, failed_goal)})" if failed_goal is not None else ""
+    lines = [
+        "## Membership: a hospital joins under load, and leaves",
+        "",
+        *_head(meta),
+        f"- Method: {meta['method']}",
+        "",
+        "| measure | figure | goal |",
+        "|---|---|---|",
+        f"| join request to the new member's first accepted invoice | {_seconds(join_s)} "
+        f"| {join_goal_text} |",
+        f"| submits accepted during the join (C={figures.get('concurrency')}) | "
+        f"{figures.get('submits_during_join')} | |",
+        f"| submits failed during the join | {failed} | {failed_goal_text} |",
+        f"| the new member's own deployment up (`fabrx member up`, before the request) | "
+        f"{_seconds(figures.get('member_up_s'))} | |",
+        "",
+    ]
+    steps = figures.get("steps_s") or {}
+    if steps:
+        lines.append(
+            "- Steps of the join, seconds: " + ", ".join(f"{name} {s:g}" for name, s in steps.items())
+        )
+    commands_cpu = figures.get("commands_cpu_s") or {}
+    if commands_cpu:
+        lines.append(
+            "- CPU seconds of the `fabrx` commands of each step (the same on a busy machine): "
+            + ", ".join(f"{name} {s:g}" for name, s in commands_cpu.items())
+        )
+    lines.append(
+        f"- Load over the whole run: {figures.get('submits_total')} submits, "
+        f"{figures.get('failed_total')} failed"
+        + (f" (first: {figures['first_error']})" if figures.get("first_error") else "")
+    )
+    leave = figures.get("leave") or {}
+    if leave:
+        before, after = (leave.get("channel_height") or [None, None])[:2]
+        lines += [
+            "- Leave: removed from the channel configuration and made inactive in "
+            f"{_seconds(leave.get('leave_s'))}; its own submit refused ({leave.get('own_submit_refused')}); "
+            f"an invoice to it refused ({leave.get('invoice_to_member_refused')}); its peer stayed at "
+            f"{leave.get('member_peer_height')} blocks while the channel grew from {before} to {after}; its "
+            "trade still read by the distributor and the regulator; the compliance report ran in "
+            f"{_seconds(leave.get('compliance_report_s'))} ({leave.get('findings')} findings"
+            + (f"; {leave['compliance_report_note']}" if leave.get("compliance_report_note") else "")
+            + ")",
+        ]
     if figures.get("note"):
         lines += ["", figures["note"]]
     return "\n".join(lines)
