@@ -31,6 +31,7 @@ from fabrx.pharma import (
     Regulator,
 )
 from fabrx.pharma._bulk import DEFAULT_BATCH_SIZE
+from fabrx.pharma.reference import record_reference, render_markdown
 from fabrx_network.operations import open_network
 from fabrx_pharma import (
     AdverseEvent,
@@ -374,3 +375,15 @@ def stock(obj: PharmaContext, product_id: str, batch_number: str, holder: str | 
         position = client.read_stock(product_id, batch_number, holder=holder)
     data = {**dataclasses.asdict(position), "on_hand": position.on_hand}
     obj.cli.output.result(data, lambda d: ", ".join(f"{k} {v}" for k, v in d.items()))
+
+
+@pharma.command()
+@click.pass_obj
+def fields(obj: PharmaContext) -> None:
+    """Print the field reference of every record type, as Markdown (docs/records.md is this output).
+
+    Needs no network and no --org. With --json: the same reference as data (records, parts, choices and
+    rule codes), for tools that build forms or mappings from it.
+    """
+    reference = record_reference()
+    obj.cli.output.result(dataclasses.asdict(reference), lambda _: render_markdown(reference).rstrip("\n"))

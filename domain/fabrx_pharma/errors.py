@@ -61,9 +61,13 @@ class RuleId(StrEnum):
     """The submitter, or the buyer of an invoice, has been made inactive by the regulator (it left the
     consortium or lost its licence)."""
     UNKNOWN_PRODUCT = "UNKNOWN_PRODUCT"
+    """The record names a product its manufacturer never registered."""
     UNKNOWN_BATCH = "UNKNOWN_BATCH"
+    """The record names a batch (product id and batch number) its manufacturer never recorded."""
     UNKNOWN_INVOICE = "UNKNOWN_INVOICE"
+    """A receipt or a verification names an invoice that is not on the ledger."""
     UNKNOWN_PRESCRIPTION = "UNKNOWN_PRESCRIPTION"
+    """An adverse-event report names a prescription the hospital never recorded."""
     DUPLICATE_RECORD = "DUPLICATE_RECORD"
     """A record with the same key (batch, receipt of an invoice, prescription, report) already exists."""
     CHAIN_LENGTH = "CHAIN_LENGTH"
@@ -79,16 +83,26 @@ class RuleId(StrEnum):
     INVOICE_GOODS_RECEIPT = "INVOICE_GOODS_RECEIPT"
     """Invoice, shipment and receipt disagree on items, batches, quantities or codes (票货同行)."""
     TIME_ORDER = "TIME_ORDER"
+    """Dates and times out of order: a sale, shipment or dispensing before the batch was produced or
+    before the seller first received it, a receipt before the shipment, an invoice shipped more days from
+    its issue date than the policy allows, a date or an approval year after the transaction's own time."""
     INVOICE_REUSED = "INVOICE_REUSED"
+    """An invoice with this number and different content is already on the ledger (domain rule 8).
+    Writing the same invoice again, with the same content and by the same party, is not refused: the
+    write answers the anchor already on the ledger, so a resumed import is idempotent."""
     INVOICE_NUMBER_DATE = "INVOICE_NUMBER_DATE"
     """The year inside a fully digitalised invoice number differs from the issue date's year."""
     BATCH_RECALLED = "BATCH_RECALLED"
+    """The batch has been recalled: it can no longer be sold or dispensed, nor recalled again."""
     BATCH_EXPIRED = "BATCH_EXPIRED"
+    """The batch expired before the sale or dispensing date (its ``expiry_date`` is the last allowed
+    day)."""
     TRACE_CODE_REUSED = "TRACE_CODE_REUSED"
     """A traceability code dispensed a second time: suspected resale of a returned drug (回流药)."""
     TRACE_CODE_NOT_RECEIVED = "TRACE_CODE_NOT_RECEIVED"
     """A hospital dispenses a traceability code that none of its own receipts brought in."""
     PATIENT_MISMATCH = "PATIENT_MISMATCH"
+    """An adverse-event report names another patient than its prescription."""
     RECEIPT_MISSING = "RECEIPT_MISSING"
     """After the fact: goods were shipped on an invoice but the buyer never recorded their receipt."""
     RECEIPT_LATE = "RECEIPT_LATE"

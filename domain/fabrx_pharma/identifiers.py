@@ -208,10 +208,12 @@ class InvoiceNumber:
     """The identity of a VAT invoice.
 
     A fully digitalised e-invoice (数电票) is identified by its 20-digit number alone: 2 digits year,
-    2 digits province-level tax authority, 1 digit issuing channel, 15 digits sequence; ``code`` is
-    ``None``. An older VAT invoice is identified by its 10- or 12-digit invoice code together with its
-    8-digit number. ``str()`` gives the canonical text: the 20 digits, or ``code-number``; that text is
-    the invoice's key on the ledger.
+    2 digits province-level tax authority, 1 digit issuing channel, 15 digits sequence; its two year
+    digits must be the last two of the issue date's year (rule ``INVOICE_NUMBER_DATE``). An older VAT
+    invoice is identified by its 10- or 12-digit invoice code together with its 8-digit number, written
+    ``code-number``, the invoice's key on the ledger.
+
+    ``code`` is ``None`` for a 20-digit number; ``str()`` gives the canonical text.
     """
 
     number: str

@@ -25,9 +25,14 @@ class Role(StrEnum):
     """What a party is allowed to record (see :mod:`fabrx_pharma.rules`)."""
 
     REGULATOR = "regulator"
+    """The health commission: registers parties, reads everything, recalls batches, raises findings."""
     MANUFACTURER = "manufacturer"
+    """Registers products, records production batches, issues first (or, in one-invoice mode, direct)
+    invoices."""
     DISTRIBUTOR = "distributor"
+    """Receives first invoices' goods, issues second (and exempted transfer) invoices."""
     HOSPITAL = "hospital"
+    """Receives second invoices' goods, verifies invoices, records prescriptions and adverse events."""
     HOST = "host"
     """A member organization that runs nodes for hosted parties and trades nothing itself (a city
     hosting centre)."""
@@ -140,6 +145,8 @@ _PARTY_FIELDS = (
 
 
 def _drug_id(value: object, field: str) -> str:
+    """Validate a drug identification code (药品标识码): the 7 digits that start the product's 20-digit
+    traceability codes. Raises :class:`ValidationError` with rule ``TRACE_PREFIX_FORMAT``."""
     if not (isinstance(value, str) and len(value.strip()) == DRUG_ID_LENGTH and value.strip().isdigit()):
         raise ValidationError(
             "TRACE_PREFIX_FORMAT", field, f"must be the {DRUG_ID_LENGTH}-digit drug identification code"
