@@ -27,6 +27,7 @@ def chaincode() -> None:
 def deploy(obj: CliContext, names: tuple[str, ...]) -> None:
     """Package, start, install, approve and commit chaincodes (all of the consortium file by default)."""
     net = open_network(obj.config_path, obj.run_dir)
+    net.require_up()
     result = net.deploy_chaincodes(list(names) or None, progress=obj.output.progress)
     obj.output.result(result, lambda d: "\n".join(f"{name}: {pid}" for name, pid in d.items()))
 
@@ -36,6 +37,7 @@ def _call(
 ) -> None:
     net = open_network(obj.config_path, obj.run_dir)
     organization = net.consortium.org(org)
+    net.require_up(organization)
     identity, signer, _ = fabrx.load_msp_folder(organization.msp_id, net.client_msp(organization))
     with fabrx.connect(
         net.peer_endpoint(organization, organization.peers[0]), identity=identity, signer=signer

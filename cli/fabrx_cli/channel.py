@@ -75,7 +75,9 @@ class AdminSource:
     def resolve(self, obj: CliContext) -> OrgAdmin:
         explicit = self.msp_id or self.msp_dir or self.peer or self.orderer
         if self.as_org and not explicit:
-            return org_admin(open_network(obj.config_path, obj.run_dir), self.as_org)
+            net = open_network(obj.config_path, obj.run_dir)
+            net.require_up(self.as_org)
+            return org_admin(net, self.as_org)
         if self.as_org or not (self.msp_id and self.msp_dir):
             raise click.UsageError(
                 "act either --as ORG (run directory), or with --msp-id and --msp-dir "

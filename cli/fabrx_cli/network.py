@@ -100,6 +100,8 @@ def logs(obj: CliContext, node: str | None, lines: int, follow: bool, since: str
         raise click.UsageError("--follow needs a NODE (e.g. peer0.HospitalA)")
     start = _since(since) if since else None
     net = open_network(obj.config_path, obj.run_dir)
+    if not any(net.layout.logs_dir.glob("*.log")):  # logs of a failed `up` are worth reading: only when none
+        net.require_started()
     data: dict[str, Any] = net.logs(node, lines=lines, since=start, colour=not obj.output.json_mode)
     if follow and node is not None:
         if obj.output.json_mode:
@@ -147,6 +149,7 @@ def profile(obj: CliContext, org: str) -> None:
     fabrx.connect_profile and the Node SDK's Gateway read it.
     """
     net = open_network(obj.config_path, obj.run_dir)
+    net.require_started()
     data = net.connection_profile(org)
     obj.output.result(data, lambda d: json.dumps(d, indent=2))
 

@@ -98,6 +98,7 @@ def _facade(obj: PharmaContext, expected: type[F]) -> Iterator[F]:
     org = next((o for o in net.consortium.orgs if obj.org in (o.name, o.msp_id)), None)
     if org is None:
         raise click.BadParameter(f"no organization {obj.org!r} in the consortium", param_hint="--org")
+    net.require_up(org)
     if obj.party is not None and obj.client_msp is not None:
         # A hosted party's role is on the ledger, not in the consortium file: the chaincode checks it.
         with PharmaClients(net) as clients:

@@ -132,6 +132,8 @@ def serve(
         raise click.UsageError("give both --tls-cert and --tls-key, or neither")
     net = obj.network()
     member_org = obj.organization(net)
+    # Only started, not running: under systemd the service may start before the peer it calls.
+    net.require_started()
     files = obj.files(net, member_org)
     identities = (
         wallet_identities(FileSystemWallet(wallet))

@@ -120,6 +120,7 @@ def feed(ctx: click.Context, org: str, channel: str, until_block: int | None, ti
     member = next((o for o in net.consortium.orgs if org in (o.name, o.msp_id)), None)
     if member is None:
         raise click.BadParameter(f"no organization {org!r} in the consortium", param_hint="--org")
+    net.require_up(member)
     if until_block is None:
         with net.peer_admin(member, member.peers[0]) as admin:
             until_block = int(admin.chain_info(channel).height) - 1

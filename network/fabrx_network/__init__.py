@@ -16,7 +16,7 @@ except _PackageNotFoundError:  # the development install: one distribution, fabr
     __version__ = _distribution_version("fabrx")
 
 from .config import ConfigError, Consortium, Problem, load_consortium
-from .errors import HealthError, InstallError, NetworkError, ProcessError, UpError
+from .errors import HealthError, InstallError, NetworkError, NetworkNotUp, ProcessError, UpError
 from .install import FabricInstall, doctor, ensure_fabric, find_fabric
 from .layout import RunLayout
 from .operations import (
@@ -39,6 +39,7 @@ __all__ = [
     "HealthError",
     "InstallError",
     "NetworkError",
+    "NetworkNotUp",
     "NetworkStatus",
     "NodeStatus",
     "Problem",

@@ -20,11 +20,18 @@ from __future__ import annotations
 
 from fabrx.errors import FabrxError
 
-__all__ = ["HealthError", "InstallError", "NetworkError", "ProcessError", "UpError"]
+__all__ = ["HealthError", "InstallError", "NetworkError", "NetworkNotUp", "ProcessError", "UpError"]
 
 
 class NetworkError(FabrxError):
     """Root of every error raised by the fabrx network tooling (itself a :class:`fabrx.errors.FabrxError`)."""
+
+
+class NetworkNotUp(NetworkError):
+    """The network a command needs is not running in this run directory: never started there, or down.
+
+    The message is one line that says which, and what to run (``fabrx network up``).
+    """
 
 
 class InstallError(NetworkError):

@@ -26,6 +26,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import ssl
 import subprocess
 import threading
@@ -57,7 +58,7 @@ from .chaincodes import (
     write_chaincode_env,
 )
 from .config import ORG_ADMIN_USER, Chaincode, Consortium, Organization, Peer, load_consortium
-from .errors import NetworkError, ProcessError, UpError
+from .errors import NetworkError, NetworkNotUp, ProcessError, UpError
 from .identities import bootstrap_password, enroll_client, enroll_identities, init_ca
 from .install import FabricInstall, ensure_fabric, find_fabric
 from .layout import RunLayout, orderer_node, peer_node
@@ -80,6 +81,9 @@ Progress = Callable[[str], None]
 
 # The default consortium file ships inside the package of an installed distribution (``make dist`` copies
 # ``network/consortium.yaml`` there); a development install reads the repository's file beside the package.
+_SAME_FILES = " (with the same --config and --run-dir)"
+"""Where a command's hint to run another command must say that it acts on the same network."""
+
 _PACKAGED_DEFAULT = Path(__file__).with_name("consortium.yaml")
 _SOURCE_DEFAULT = Path(__file__).resolve().parent.parent / "consortium.yaml"
 
@@ -640,12 +644,63 @@ class ConsortiumNetwork:
         path = self.layout.user_msp(name, user).path
         return self._created(path / "signcerts", f"the client identity {user!r} of {name}").parent
 
+    def _organization(self, org: str) -> Organization:
+        found = next((o for o in self.consortium.orgs if org in (o.name, o.msp_id)), None)
+        if found is None:
+            names = ", ".join(o.name for o in self.consortium.orgs)
+            raise NetworkError(
+                f"consortium {self.consortium.name} has no peer organization {org!r} "
+                f"(its organizations: {names})"
+            )
+        return found
+
+    def require_started(self) -> None:
+        """Check that ``network up`` ran in this run directory (it may be stopped since).
+
+        Raises:
+            NetworkNotUp: the run directory holds no network.
+        """
+        if not self.layout.state_file.exists():
+            raise NetworkNotUp(
+                f"the network {self.consortium.name!r} is not up: {self.run_dir} holds no network; "
+                f"start it with `fabrx network up`{_SAME_FILES}"
+            )
+
+    def require_up(self, org: Organization | str | None = None, *, timeout: float = 2.0) -> None:
+        """Check that the network runs before a command talks to it: started in this run directory, and
+        the first peer of ``org`` (the first orderer when ``org`` is None or the orderer organization)
+        accepting connections.
+
+        Only a TCP connection is tried, so the check is quick and holds wherever the nodes run (processes
+        of ``network up``, systemd units).
+
+        Raises:
+            NetworkNotUp: never started here, or the node does not answer (the network is down).
+            NetworkError: no organization ``org`` in the consortium.
+        """
+        self.require_started()
+        c = self.consortium
+        if org is None or org in (c.orderer_org.name, c.orderer_org.msp_id):
+            orderer = c.orderer_org.orderers[0]
+            node, port = orderer_node(c.orderer_org.name, orderer.name), orderer.port
+        else:
+            found = org if isinstance(org, Organization) else self._organization(org)
+            node, port = peer_node(found.name, found.peers[0].name), found.peers[0].port
+        try:
+            socket.create_connection((c.host, port), timeout=timeout).close()
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise NetworkNotUp(
+                f"the network {c.name!r} is down: {node} does not answer at {c.host}:{port} ({reason}); "
+                f"start it with `fabrx network up`{_SAME_FILES}"
+            ) from None
+
     def _created(self, path: Path, what: str) -> Path:
         """``path`` if ``network up`` has created it, else the error a caller can act on."""
         if not path.exists():
             raise NetworkError(
                 f"the network {self.consortium.name!r} is not up in {self.run_dir}: {what} does not exist "
-                f"yet ({path}); start it with `fabrx network up` (with the same --config and --run-dir)"
+                f"yet ({path}); start it with `fabrx network up`{_SAME_FILES}"
             )
         return path
 
@@ -697,8 +752,7 @@ class ConsortiumNetwork:
             raise NetworkError(
                 f"no node called {node!r} in consortium {self.consortium.name} (nodes: {', '.join(names)})"
             )
-        if not self.layout.state_file.exists():
-            raise NetworkError(f"{self.run_dir} holds no network yet: bring it up with `fabrx network up`")
+        self.require_started()
         install = find_fabric(self.consortium.fabric.version, self.consortium.fabric.ca_version)
         if install is None:
             raise NetworkError("Fabric is not installed: run `fabrx fabric install`")

@@ -31,5 +31,5 @@ def test_restart_of_an_unknown_node_lists_the_nodes_there_are(tmp_path: Path) ->
 def test_restart_before_the_network_was_ever_up_says_to_bring_it_up(tmp_path: Path) -> None:
     code, output = _restart(tmp_path, "peer0.HospitalA")
     assert code == 1
-    assert "holds no network yet: bring it up with `fabrx network up`" in output
+    assert "holds no network; start it with `fabrx network up`" in output
     assert not (tmp_path / "run" / "orgs").exists()

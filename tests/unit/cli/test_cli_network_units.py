@@ -40,7 +40,7 @@ def test_units_of_an_unknown_organization_list_the_organizations(tmp_path: Path)
 def test_units_before_the_network_was_ever_up_say_to_bring_it_up(tmp_path: Path) -> None:
     code, output = _units(tmp_path, "--org", "HospitalA")
     assert code == 1
-    assert "holds no network yet: bring it up with `fabrx network up`" in output
+    assert "holds no network; start it with `fabrx network up`" in output
     assert not (tmp_path / "out").exists()
 
 

@@ -1,0 +1,141 @@
+"""Every command that needs the network, run when it is not up, says so in one line with what to run.
+
+Two cases: a run directory where the network was never started, and one where it was started and is
+down now (nothing answers on its ports; the connection attempt is faked at the socket seam).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from fabrx_cli.main import cli
+from fabrx_network import NetworkNotUp, open_network
+
+DEFAULT = Path(__file__).resolve().parents[3] / "network" / "consortium.yaml"
+
+NEEDS_THE_NETWORK = [
+    ["chaincode", "deploy"],
+    ["chaincode", "query", "--org", "HospitalA", "pharma", "Ping"],
+    ["chaincode", "invoke", "--org", "HospitalA", "pharma", "Ping"],
+    ["channel", "config", "--as", "HospitalA"],
+    ["channel", "fetch-block", "--as", "Orderer", "--output", "block.pb"],
+    ["channel", "snapshot", "--as", "HospitalA"],
+    ["pharma", "--org", "HospitalA", "stock", "PRODUCT", "BATCH"],
+    ["pharma", "--org", "HospitalA", "verify", "24110000000000000001"],
+    ["pharma", "--org", "Regulator", "report"],
+    ["pharma", "--org", "DistributorA", "read-invoice", "24110000000000000001"],
+    ["supervision", "--store", "sqlite:///store.db", "feed", "--org", "Regulator"],
+]
+"""Commands that talk to a running node."""
+
+NEEDS_A_STARTED_NETWORK = [
+    ["network", "logs"],
+    ["network", "logs", "peer0.HospitalA"],
+    ["network", "profile", "HospitalA"],
+    ["network", "units", "--org", "HospitalA", "--output", "units"],
+    ["network", "restart", "peer0.HospitalA"],
+    ["serve", "--org", "HospitalA"],
+]
+"""Commands that read what `network up` wrote (the network may be stopped since)."""
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # files a command would write (block.pb, units/, store.db) land here
+
+
+def _run(tmp_path: Path, argv: list[str], *, json_mode: bool = False) -> tuple[int, str]:
+    args = ["--config", str(DEFAULT), "--run-dir", str(tmp_path / "run"), *argv]
+    result = CliRunner().invoke(cli, ["--json", *args] if json_mode else args)
+    return result.exit_code, result.output
+
+
+@pytest.mark.parametrize("argv", NEEDS_THE_NETWORK + NEEDS_A_STARTED_NETWORK, ids=" ".join)
+def test_a_command_on_a_network_never_started_says_so_and_what_to_run(
+    tmp_path: Path, argv: list[str]
+) -> None:
+    code, output = _run(tmp_path, argv)
+    assert code == 1, output
+    lines = output.strip().splitlines()
+    assert len(lines) == 1, output
+    assert "the network 'pharma' is not up" in lines[0] and "start it with `fabrx network up`" in lines[0]
+    assert not (tmp_path / "run").exists()  # nothing was created by asking
+
+
+def _started_run(tmp_path: Path) -> Path:
+    """A run directory `network up` wrote (and `network down` stopped)."""
+    run = tmp_path / "run"
+    run.mkdir()
+    consensus = open_network(DEFAULT, run).consortium.orderer_org.consensus
+    state = {"consortium": "pharma", "consensus": consensus, "phase": "down"}
+    (run / "state.json").write_text(json.dumps(state), encoding="utf-8")
+    return run
+
+
+def _stopped_network(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """A started run directory where every connection is refused; returns the addresses tried."""
+    _started_run(tmp_path)
+    tried: list[tuple[str, int]] = []
+
+    def refuse(address: tuple[str, int], timeout: float | None = None) -> socket.socket:
+        tried.append(address)
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    return tried
+
+
+@pytest.mark.parametrize("argv", NEEDS_THE_NETWORK, ids=" ".join)
+def test_a_command_on_a_stopped_network_names_the_node_that_does_not_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argv: list[str]
+) -> None:
+    tried = _stopped_network(tmp_path, monkeypatch)
+    code, output = _run(tmp_path, argv)
+    assert code == 1, output
+    lines = output.strip().splitlines()
+    assert len(lines) == 1, output
+    assert "the network 'pharma' is down:" in lines[0] and "does not answer at 127.0.0.1:" in lines[0]
+    assert "start it with `fabrx network up`" in lines[0]
+    assert len(tried) == 1
+
+
+def test_the_stopped_network_check_asks_the_acting_organization_s_own_peer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tried = _stopped_network(tmp_path, monkeypatch)
+    net = open_network(DEFAULT, tmp_path / "run")
+    hospital = net.consortium.org("HospitalA")
+    with pytest.raises(NetworkNotUp, match=r"peer0\.HospitalA does not answer"):
+        net.require_up("HospitalAMSP")
+    assert tried == [(net.consortium.host, hospital.peers[0].port)]
+    with pytest.raises(NetworkNotUp, match=r"orderer0\.Orderer does not answer"):
+        net.require_up()
+
+
+def test_a_running_network_passes_the_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    net = open_network(DEFAULT, _started_run(tmp_path))
+    tried: list[tuple[str, int]] = []
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        real = socket.create_connection
+
+        def to_listener(address: tuple[str, int], timeout: float | None = None) -> socket.socket:
+            tried.append(address)
+            return real(listener.getsockname(), timeout)
+
+        monkeypatch.setattr(socket, "create_connection", to_listener)
+        net.require_up("HospitalA")  # the peer's port answers: no error
+    assert len(tried) == 1
+
+
+def test_json_mode_reports_the_same_line_as_a_json_error(tmp_path: Path) -> None:
+    code, output = _run(tmp_path, ["pharma", "--org", "HospitalA", "stock", "P", "B"], json_mode=True)
+    assert code == 1
+    error = json.loads(output)
+    assert "is not up" in error["error"] and "fabrx network up" in error["problems"][0]["message"]
