@@ -1,8 +1,10 @@
 """The distributor's ERP adapter (examples/erp_adapter.py), killed mid-import and run again.
 
-The adapter runs as a real subprocess against the session's network, two invoices per transaction; a
-test hook makes it SIGKILL itself right after its second transaction commits and before it journals
-that transaction. The second run must write exactly the rest: nothing twice, nothing missing.
+The adapter runs as a real subprocess against the session's network. First at one chosen point: a test
+hook makes it SIGKILL itself right after its second transaction commits and before it journals that
+transaction; the second run must write exactly the rest. Then at random points, again and again: the
+test sends SIGKILL from outside at a random moment of each run (a seeded draw, printed on failure), and
+the run after the last kill must leave every row committed exactly once.
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ from __future__ import annotations
 import csv
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,8 +37,8 @@ def clients(network: ConsortiumNetwork) -> Iterator[PharmaClients]:
         yield opened
 
 
-def _export(clients: PharmaClients, path: Path) -> list[str]:
-    """An ERP export of ROWS one-package sales to HospitalA, drawn from a fresh scenario run's stock."""
+def _export(clients: PharmaClients, path: Path, rows: int = ROWS, first_suffix: int = 50) -> list[str]:
+    """An ERP export of ``rows`` one-package sales to HospitalA, drawn from a fresh scenario run's stock."""
     report = run_scenario(clients)
     second = next(
         a.key
@@ -45,7 +49,7 @@ def _export(clients: PharmaClients, path: Path) -> list[str]:
     )
     model = clients.regulator.read_invoice(second)
     line = model.lines[0]
-    numbers = [second[:-2] + f"{50 + i:02d}" for i in range(ROWS)]
+    numbers = [second[:-2] + f"{first_suffix + i:02d}" for i in range(rows)]
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(
             handle,
@@ -79,6 +83,16 @@ def _export(clients: PharmaClients, path: Path) -> list[str]:
     return numbers
 
 
+def _adapter_command(
+    network: ConsortiumNetwork, export: Path, *, batch_size: int = 2, in_flight: int = 1
+) -> list[str]:
+    config = network.run_dir.parent / "consortium.yaml"
+    assert config.exists(), config
+    command = [sys.executable, str(ADAPTER), "--org", "DistributorA", "--config", str(config)]
+    command += ["--batch-size", str(batch_size), "--in-flight", str(in_flight)]
+    return [*command, "--run-dir", str(network.run_dir), str(export)]
+
+
 def _run_adapter(
     network: ConsortiumNetwork, export: Path, kill_after: int | None
 ) -> subprocess.CompletedProcess[str]:
@@ -86,11 +100,7 @@ def _run_adapter(
     env.pop("FABRX_ERP_KILL_AFTER", None)
     if kill_after is not None:
         env["FABRX_ERP_KILL_AFTER"] = str(kill_after)
-    config = network.run_dir.parent / "consortium.yaml"
-    assert config.exists(), config
-    command = [sys.executable, str(ADAPTER), "--org", "DistributorA", "--config", str(config)]
-    command += ["--batch-size", "2", "--in-flight", "1"]
-    command += ["--run-dir", str(network.run_dir), str(export)]
+    command = _adapter_command(network, export)
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
@@ -139,6 +149,82 @@ def test_the_adapter_sends_nothing_when_the_export_has_a_bad_row(
     assert result.returncode == 2 and "quantity" in result.stderr
     with pytest.raises(RecordNotFound):
         clients.distributor("DistributorAMSP").read_anchor("invoice", numbers[0])
+
+
+KILL_ROUNDS = 4
+RANDOM_ROWS = 10
+
+
+def _journaled(journal: Path) -> int:
+    try:
+        return len(json.loads(journal.read_text(encoding="utf-8"))["done"])
+    except (OSError, ValueError):  # not written yet (replaced atomically, so never half-written)
+        return 0
+
+
+def _run_and_kill_at_random(command: list[str], journal: Path, rng: random.Random, first: bool) -> str:
+    """Start the adapter and SIGKILL it at a random moment; returns what happened.
+
+    The first round kills at a random moment of start-up and the first writes; later rounds wait until
+    this run has committed something (the journal grew) and then kill after a random short delay, so the
+    kill lands among transactions in flight, being endorsed, ordered or journaled.
+    """
+    env = {k: v for k, v in os.environ.items() if k != "FABRX_ERP_KILL_AFTER"}
+    before = _journaled(journal)
+    errors = journal.with_name("adapter.stderr")
+    with errors.open("w", encoding="utf-8") as stderr:
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+    try:
+        if first:
+            deadline = time.monotonic() + rng.uniform(0.5, 4.0)
+        else:
+            deadline = time.monotonic() + 240
+            while time.monotonic() < deadline and process.poll() is None and _journaled(journal) == before:
+                time.sleep(0.05)
+            deadline = time.monotonic() + rng.uniform(0.0, 0.4)
+        while time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.02)
+        if process.poll() is not None:
+            assert process.returncode == 0, errors.read_text(encoding="utf-8")
+            return "finished"
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=60)
+        return f"killed after {_journaled(journal) - before} journaled"
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_an_import_killed_at_random_points_again_and_again_commits_every_row_exactly_once(
+    network: ConsortiumNetwork, clients: PharmaClients, tmp_path: Path
+) -> None:
+    seed = int(os.environ.get("FABRX_ERP_KILL_SEED", random.randrange(1 << 32)))
+    rng = random.Random(seed)
+    export = tmp_path / "sales.csv"
+    numbers = _export(clients, export, rows=RANDOM_ROWS, first_suffix=70)
+    distributor = clients.distributor("DistributorAMSP")
+    product_id, batch_number = _first_line(export)
+    sold_before = distributor.read_stock(product_id, batch_number).sold
+    journal = tmp_path / "sales.csv.journal.json"
+    command = _adapter_command(network, export, batch_size=1, in_flight=2)
+
+    rounds = [_run_and_kill_at_random(command, journal, rng, first=i == 0) for i in range(KILL_ROUNDS)]
+    context = f"seed {seed} (FABRX_ERP_KILL_SEED={seed} repeats it): {rounds}"
+    assert sum(r.startswith("killed") for r in rounds) >= 2, context
+
+    final = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert final.returncode == 0, f"{context}\n{final.stderr}"
+    summary = json.loads(final.stdout.strip().splitlines()[-1])
+    assert summary["refused"] == [], context
+    assert sorted(summary["written"] + summary["already_on_ledger"] + summary["skipped_journal"]) == sorted(
+        numbers
+    ), context
+    assert sorted(json.loads(journal.read_text(encoding="utf-8"))["done"]) == sorted(numbers), context
+    for number in numbers:
+        assert distributor.read_anchor("invoice", number).submitter == "DistributorAMSP", context
+    # One package per invoice: the stock counts every invoice exactly once, however often it was sent.
+    assert distributor.read_stock(product_id, batch_number).sold == sold_before + RANDOM_ROWS, context
 
 
 def _first_line(export: Path) -> tuple[str, str]:
