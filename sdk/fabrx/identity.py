@@ -7,8 +7,11 @@ signs; Fabric checks it against the channel's MSP definitions.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 from cryptography import x509
 from fabric_protos.msp import identities_pb2
@@ -16,7 +19,10 @@ from fabric_protos.msp import identities_pb2
 from .errors import IdentityError
 from .signing import PrivateKey, Signer, load_private_key, new_private_key_signer
 
-__all__ = ["Identity", "load_msp_folder"]
+__all__ = ["ATTRIBUTES_OID", "Identity", "load_msp_folder"]
+
+ATTRIBUTES_OID = x509.ObjectIdentifier("1.2.3.4.5.6.7.8.1")
+"""The certificate extension in which Fabric CA writes an enrollment's attributes (``{"attrs": {...}}``)."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,32 @@ class Identity:
             return x509.load_pem_x509_certificate(self.credentials)
         except ValueError as exc:
             raise IdentityError(f"identity of {self.msp_id} is not a PEM certificate: {exc}") from exc
+
+    @property
+    def attributes(self) -> Mapping[str, str]:
+        """The Fabric CA attributes the certificate carries (``fabrx.role``, ``hf.EnrollmentID``, ...).
+
+        Empty when the certificate has no attribute extension, or one that is not Fabric CA's
+        ``{"attrs": {name: value}}`` JSON (a client only reads them; the chaincode is what refuses a
+        malformed extension). Values are strings, as Fabric CA writes them.
+
+        Raises:
+            IdentityError: ``credentials`` is not a PEM certificate.
+        """
+        try:
+            extension = self.certificate.extensions.get_extension_for_oid(ATTRIBUTES_OID)
+        except x509.ExtensionNotFound:
+            return MappingProxyType({})
+        value = extension.value
+        if not isinstance(value, x509.UnrecognizedExtension):
+            return MappingProxyType({})
+        try:
+            attrs = json.loads(value.value).get("attrs", {})
+        except (ValueError, AttributeError):
+            return MappingProxyType({})
+        if not isinstance(attrs, dict):
+            return MappingProxyType({})
+        return MappingProxyType({str(name): str(found) for name, found in attrs.items()})
 
     def serialize(self) -> bytes:
         """The ``msp.SerializedIdentity`` bytes used as the creator of signed messages."""

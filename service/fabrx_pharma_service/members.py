@@ -25,7 +25,7 @@ from fabrx import (
 )
 from fabrx.errors import IdentityError
 from fabrx.pharma import Distributor, Hospital, Manufacturer, PharmaClient, RecordNotFound, Regulator
-from fabrx.pharma.clients import PARTY_ATTRIBUTE, _certificate_attribute
+from fabrx.pharma.clients import PARTY_ATTRIBUTE
 from fabrx_pharma import Role
 
 __all__ = [
@@ -154,7 +154,7 @@ class GatewayMember:
                 self._gateways[identity] = connect(self._endpoint, identity=fabric_identity, signer=signer)
                 # A hosted party's client carries fabrx.party in its certificate (the chaincode takes
                 # the party from there); the member's own clients act for the member.
-                party = _certificate_attribute(fabric_identity, PARTY_ATTRIBUTE)
+                party = fabric_identity.attributes.get(PARTY_ATTRIBUTE)
                 self._parties[identity] = party or self._msp_id
             return self._gateways[identity]
 

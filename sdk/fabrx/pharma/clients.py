@@ -7,16 +7,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, TypeVar
 
-from cryptography import x509
-
 from ..endpoint import Endpoint
 from ..gateway import Gateway, connect
-from ..identity import Identity, load_msp_folder
+from ..identity import load_msp_folder
 from ._base import DEFAULT_REGULATOR, PharmaClient
 from .distributor import Distributor
 from .hospital import Hospital
@@ -28,9 +25,7 @@ __all__ = ["CHAINCODE_NAME", "CHANNEL_NAME", "PARTY_ATTRIBUTE", "NetworkLike", "
 CHANNEL_NAME = "pharma"
 CHAINCODE_NAME = "pharma"
 PARTY_ATTRIBUTE = "fabrx.party"
-"""The certificate attribute naming the hosted party a client acts for."""
-_ATTRIBUTES_OID = x509.ObjectIdentifier("1.2.3.4.5.6.7.8.1")
-"""The extension Fabric CA writes certificate attributes into (``{"attrs": {...}}``)."""
+"""The certificate attribute naming the hosted party a client acts for (``Identity.attributes``)."""
 
 F = TypeVar("F", bound=PharmaClient)
 
@@ -82,7 +77,7 @@ class PharmaClients:
         if key not in self._gateways:
             identity, signer, _ = load_msp_folder(org.msp_id, msp_folder)
             if party_id != org.msp_id:
-                carried = _certificate_attribute(identity, PARTY_ATTRIBUTE)
+                carried = identity.attributes.get(PARTY_ATTRIBUTE)
                 if carried != party_id:
                     raise ValueError(
                         f"the client in {msp_folder} carries {PARTY_ATTRIBUTE}={carried!r}, not "
@@ -152,20 +147,3 @@ class PharmaClients:
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         self.close()
-
-
-def _certificate_attribute(identity: Identity, name: str) -> str | None:
-    """The value of a Fabric CA attribute in the identity's certificate, ``None`` if it has none."""
-    try:
-        extension = identity.certificate.extensions.get_extension_for_oid(_ATTRIBUTES_OID)
-    except x509.ExtensionNotFound:
-        return None
-    value = extension.value
-    if not isinstance(value, x509.UnrecognizedExtension):
-        return None
-    try:
-        attrs = json.loads(value.value).get("attrs", {})
-    except (ValueError, AttributeError):
-        return None
-    found = attrs.get(name) if isinstance(attrs, dict) else None
-    return None if found is None else str(found)
