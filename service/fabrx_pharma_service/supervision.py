@@ -40,6 +40,7 @@ class SupervisionLike(Protocol):
     def purchases(
         self, party_id: str, *, product_id: str | None = None, batch_number: str | None = None
     ) -> Any: ...
+    def invoices(self, party_id: str, *, side: str = "both", limit: int = 100) -> Any: ...
 
 
 class StoreQueries:
@@ -78,6 +79,11 @@ class StoreQueries:
     ) -> list[Any]:
         """What ``party_id`` bought, per seller, invoice kind and batch (the store's ``purchases``)."""
         return list(self._store.purchases(party_id, product_id=product_id, batch_number=batch_number))
+
+    def invoices(self, party_id: str, *, side: str = "both", limit: int = 100) -> list[Any]:
+        """``party_id``'s invoices, newest first (the store's ``invoices``): numbers, kinds, parties,
+        issue dates and totals."""
+        return list(self._store.invoices(party_id, side=side, limit=limit))
 
     def package(self, trace_code: str, facade: Any) -> dict[str, str] | None:
         """What one package is, in public terms (product, manufacturer, batch, expiry, recall), or ``None``

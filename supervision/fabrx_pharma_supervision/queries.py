@@ -42,10 +42,12 @@ __all__ = [
     "CodeShipment",
     "FindingFilter",
     "Holding",
+    "InvoiceRow",
     "StoredFinding",
     "TradeRow",
     "code_chain",
     "findings",
+    "party_invoices",
     "stock_positions",
     "trade",
 ]
@@ -296,6 +298,55 @@ def trade(
         for row in connection.execute(query)
     ]
     return sorted(rows, key=lambda r: (r.product_id, r.batch_number, r.counterparty_id, r.kind.value))
+
+
+@dataclass(frozen=True)
+class InvoiceRow:
+    """One invoice of a party: its number, kind, parties, issue date and total."""
+
+    number: str
+    kind: InvoiceKind
+    seller: str
+    buyer: str
+    issue_date: date
+    total: Decimal
+
+
+def party_invoices(
+    connection: sa.Connection, party_id: str, *, side: str = "both", limit: int = 100
+) -> list[InvoiceRow]:
+    """The party's invoices, newest first (issue date, then number): ``side="sales"`` (the party is the
+    seller), ``"purchases"`` (the buyer) or ``"both"``; at most ``limit``.
+
+    Raises ``ValueError`` for another ``side`` or a ``limit`` below 1.
+    """
+    if side not in ("purchases", "sales", "both"):
+        raise ValueError(f"side: must be 'purchases', 'sales' or 'both', not {side!r}")
+    if limit < 1:
+        raise ValueError(f"limit: must be at least 1, not {limit}")
+    i = t.invoice
+    own = {
+        "sales": i.c.seller == party_id,
+        "purchases": i.c.buyer == party_id,
+        "both": sa.or_(i.c.seller == party_id, i.c.buyer == party_id),
+    }[side]
+    query = (
+        sa.select(i.c.number, i.c.kind, i.c.seller, i.c.buyer, i.c.issue_date, i.c.total)
+        .where(own)
+        .order_by(i.c.issue_date.desc(), i.c.number.desc())
+        .limit(limit)
+    )
+    return [
+        InvoiceRow(
+            row.number,
+            InvoiceKind(row.kind),
+            row.seller,
+            row.buyer,
+            row.issue_date,
+            Decimal(row.total).quantize(Decimal("0.01")),
+        )
+        for row in connection.execute(query)
+    ]
 
 
 @dataclass(frozen=True)

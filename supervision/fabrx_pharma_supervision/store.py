@@ -357,6 +357,11 @@ class SupervisionStore:
                 until=until,
             )
 
+    def invoices(self, party_id: str, *, side: str = "both", limit: int = 100) -> list[queries.InvoiceRow]:
+        """The party's invoices, newest first: its ``sales``, ``purchases`` or ``both``, at most ``limit``."""
+        with self.transaction() as connection:
+            return queries.party_invoices(connection, party_id, side=side, limit=limit)
+
     def stock(
         self, *, holder: str | None = None, product_id: str | None = None, batch_number: str | None = None
     ) -> list[queries.Holding]:

@@ -586,13 +586,18 @@ PASSWORD = "a long enough password"
 def portals(
     network: ConsortiumNetwork, trade: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, str]]:
-    """HospitalA's and the regulator's services with their portals: a pharmacist and an analyst account;
-    the regulator's service with a supervision store fed from its peer up to the scenario's last block
-    (for the public package page)."""
+    """HospitalA's, DistributorA's and the regulator's services with their portals: a pharmacist, a
+    clerk and an analyst account; the regulator's and DistributorA's services with a supervision store
+    fed from their own peer up to the scenario's last block (for the public package page and the
+    distributor's invoices)."""
     root = tmp_path_factory.mktemp("portals")
     with ExitStack() as stack:
         urls: dict[str, str] = {}
-        for name, account in (("HospitalA", "pharmacist"), ("Regulator", "analyst")):
+        for name, account in (
+            ("HospitalA", "pharmacist"),
+            ("DistributorA", "clerk"),
+            ("Regulator", "analyst"),
+        ):
             org = network.consortium.org(name)
             role = Role(str(getattr(org.role, "value", org.role)))
             files = ServiceFiles(root / name)
@@ -605,8 +610,8 @@ def portals(
             )
             stack.callback(member.close)
             store = None
-            if name == "Regulator":
-                store = SupervisionStore.open(f"sqlite:///{root / 'supervision.db'}", migrate=True)
+            if name in ("Regulator", "DistributorA"):
+                store = SupervisionStore.open(f"sqlite:///{root / name / 'supervision.db'}", migrate=True)
                 stack.callback(store.close)
                 with network.peer_admin(org, org.peers[0]) as admin:
                     last_block = admin.chain_info("pharma").height - 1
@@ -671,6 +676,45 @@ def test_the_pharmacist_sees_a_tampered_first_invoice_copy_flagged_in_the_browse
         screenshot(page, "hospital-verify-genuine")
         assert page.inner_text("#result .copy-genuine") == "genuine"
         assert page.locator("#result .copy-tampered").count() == 0
+
+
+def test_the_distributor_sees_its_invoices_and_their_status_in_the_browser(
+    portals: dict[str, str], browser: Browser, trade: dict[str, Any]
+) -> None:
+    url = portals["DistributorA"]
+    sale, purchase = str(trade["second"].number), str(trade["first"].number)
+    with page_of(browser) as page:
+        _sign_in(page, url, "clerk")
+        page.click("a[href^='/portal/invoices']")
+        page.wait_for_selector("#invoices")
+        screenshot(page, "distributor-invoices")
+        assert page.inner_text("h2") == "我的发票及核验状态"
+        rows = page.locator("#invoices tr[data-number]")
+        listed = {
+            rows.nth(i).get_attribute("data-number"): rows.nth(i).get_attribute("data-status")
+            for i in range(rows.count())
+        }
+        assert listed and set(listed.values()) <= {"verified", "missing", "mismatch", "not_genuine"}
+        # From its own store: only DistributorA's invoices, each either sold by it or bought by it.
+        directions = {rows.nth(i).locator("td").nth(2).inner_text() for i in range(rows.count())}
+        assert directions <= {"开出", "收到"}
+        # The scenario's sale (received by HospitalA) and purchase (received by DistributorA), by number.
+        for number in (sale, purchase):
+            page.fill("#number", number)
+            page.click("form[action='/portal/invoices'] button[type=submit]")
+            page.wait_for_selector(f"#invoices tr[data-number='{number}']")
+            row = page.locator(f"#invoices tr[data-number='{number}']")
+            assert row.get_attribute("data-status") == "verified"
+            assert row.locator("td").last.inner_text().strip() == "已核验：发票真实，票货相符"
+        assert page.locator("#invoices tr[data-number]").count() == 1
+        # In English.
+        page.goto(url + f"/portal/invoices?lang=en&number={sale}")
+        page.wait_for_selector("#invoices")
+        screenshot(page, "distributor-invoice-en")
+        row = page.locator(f"#invoices tr[data-number='{sale}']")
+        assert row.locator("td").nth(2).inner_text() == "issued"
+        assert row.locator("td").nth(3).inner_text() == "HospitalAMSP"
+        assert row.locator("td").last.inner_text().strip() == "verified: genuine, goods and receipt agree"
 
 
 def test_the_regulator_sees_the_trace_of_an_adverse_event_as_a_picture_in_the_browser(

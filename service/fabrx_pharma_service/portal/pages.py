@@ -1,5 +1,6 @@
-"""The portal's pages: sign-in, the hospital pharmacist's one-place invoice verification, and the
-regulator's findings (with filters), the trace of an adverse event drawn as a picture, and recall scopes.
+"""The portal's pages: sign-in, the hospital pharmacist's one-place invoice verification, a supplier's
+invoices and where each stands, and the regulator's findings (with filters), the trace of an adverse
+event drawn as a picture, and recall scopes.
 
 Server-rendered (Jinja2, autoescaped), no JavaScript. Chinese labels first, English with ``?lang=en``.
 Every POST carries a CSRF token: the session's, or before sign-in a random one held in a
@@ -25,6 +26,7 @@ from ..audit import AuditEntry, AuditLog
 from ..members import Member
 from ..translation import service_error
 from .accounts import Account, AccountStore
+from .invoices import InvoiceStatus, invoice_status
 from .picture import trace_picture
 from .sessions import Session, SessionStore
 
@@ -39,9 +41,12 @@ class PackageLookup(Protocol):
     def purchases(
         self, party_id: str, *, product_id: str | None = None, batch_number: str | None = None
     ) -> Any: ...
+    def invoices(self, party_id: str, *, side: str = "both", limit: int = 100) -> Any: ...
 
 
 SESSION_COOKIE = "fabrx_session"
+INVOICE_PAGE_SIZE = 20
+"""Invoices the supplier's page checks on the ledger at once (each costs a few reads on the peer)."""
 LOGIN_COOKIE = "fabrx_login"
 MAX_FORM_BYTES = 1 << 20
 _TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -134,6 +139,30 @@ LABELS: dict[str, dict[str, str]] = {
         "quantity": "数量",
         "amount": "金额",
         "no_store": "本服务未配置监管库（--supervision-store），无法查询采购汇总。",
+        "invoices_title": "我的发票及核验状态",
+        "invoices_help": "本单位开出和收到的发票（最近 {limit} 张，来自本单位的监管库），逐张在账本上核对："
+        "发票是否真实（与账本哈希一致），买方是否已入库，票、货、入库是否相符。也可以输入发票号单独查询。",
+        "side": "方向",
+        "sales": "开出（销售）",
+        "purchases": "收到（采购）",
+        "sale": "开出",
+        "purchase": "收到",
+        "counterparty": "对方单位",
+        "issue_date": "开票日期",
+        "total": "价税合计",
+        "status": "核验状态",
+        "status_verified": "已核验：发票真实，票货相符",
+        "status_missing": "发票真实，买方尚未入库",
+        "status_mismatch": "票货不符",
+        "status_not_genuine": "发票与账本不一致",
+        "status_error": "无法核对",
+        "no_invoices": "没有发票。",
+        "no_invoice_store": "本服务未配置监管库（--supervision-store），无法列出全部发票；可输入发票号查询。",
+        "supplier_only": "此页面仅供经销企业和生产企业使用。",
+        "kind_first": "第一票",
+        "kind_second": "第二票",
+        "kind_transfer": "调拨票",
+        "kind_direct": "直销票",
     },
     "en": {
         "title": "Two-invoice supervision · hospital verification",
@@ -219,6 +248,33 @@ LABELS: dict[str, dict[str, str]] = {
         "quantity": "Quantity",
         "amount": "Amount",
         "no_store": "This service has no supervision store (--supervision-store): no purchase summary.",
+        "invoices_title": "Our invoices and their verification status",
+        "invoices_help": "The invoices this organization issued and received (the latest {limit}, from its "
+        "supervision store), each checked on the ledger: is it genuine (it matches its hash on the ledger), "
+        "has the buyer recorded its receipt, and do invoice, goods and receipt agree. Or enter an invoice "
+        "number to check one.",
+        "side": "Direction",
+        "sales": "issued (sales)",
+        "purchases": "received (purchases)",
+        "sale": "issued",
+        "purchase": "received",
+        "counterparty": "Counterparty",
+        "issue_date": "Issued",
+        "total": "Total",
+        "status": "Status",
+        "status_verified": "verified: genuine, goods and receipt agree",
+        "status_missing": "genuine, not received by the buyer yet",
+        "status_mismatch": "receipt does not match the invoice",
+        "status_not_genuine": "does not match the ledger",
+        "status_error": "could not be checked",
+        "no_invoices": "No invoices.",
+        "no_invoice_store": "This service has no supervision store (--supervision-store), so it cannot list "
+        "every invoice; enter an invoice number to check one.",
+        "supplier_only": "This page is for distributors and manufacturers.",
+        "kind_first": "first",
+        "kind_second": "second",
+        "kind_transfer": "transfer",
+        "kind_direct": "direct",
     },
 }
 
@@ -479,6 +535,57 @@ def portal_router(
             )
         note(account.name, account.identity, "purchases", product_id, 200, "ok")
         return page(request, "purchases.html", **{**context, "rows": rows})
+
+    @router.get("/invoices")
+    def invoices(request: Request, side: str = "both", number: str = "") -> Response:
+        """A supplier's invoices (from the service's supervision store) or one by number, each checked on
+        the member's own peer: genuine, received, goods and receipt agreeing."""
+        current = signed_in(request)
+        if current is None:
+            return to_login(request)
+        session, account = current
+        t = LABELS[lang_of(request)]
+        side = side if side in ("both", "sales", "purchases") else "both"
+        number = number.strip()[:64]
+        context: dict[str, Any] = {"account": account, "csrf": session.csrf, "rows": None, "listed": False}
+        context.update(side=side, number=number, limit=INVOICE_PAGE_SIZE, store=packages is not None)
+        if account.role not in (Role.DISTRIBUTOR, Role.MANUFACTURER):
+            return page(request, "home.html", 403, error=t["supplier_only"], **context)
+        try:
+            facade: Any = member.facade(account.identity, account.role)
+            party_id = str(facade.party_id)
+            if number:
+                numbers = [number]
+            elif packages is not None:
+                listed = packages.invoices(party_id, side=side, limit=INVOICE_PAGE_SIZE)
+                numbers = [str(row.number) for row in listed]
+                context["listed"] = True
+            else:
+                numbers = []
+        except Exception as exc:
+            error = service_error(exc)
+            note(account.name, account.identity, "invoices", number, error.status, error.code)
+            return page(
+                request, "invoices.html", error.status, error=f"{error.code}: {error.message}", **context
+            )
+        rows: list[tuple[str, InvoiceStatus | None, str]] = []
+        for each in numbers:
+            try:
+                rows.append((each, invoice_status(facade, each), ""))
+            except Exception as exc:
+                error = service_error(exc)
+                if number:  # the one asked for: the page says why, with the error's status
+                    note(account.name, account.identity, "invoices", number, error.status, error.code)
+                    return page(
+                        request,
+                        "invoices.html",
+                        error.status,
+                        error=f"{error.code} {error.field}: {error.message}",
+                        **context,
+                    )
+                rows.append((each, None, f"{error.code}: {error.message}"))
+        note(account.name, account.identity, "invoices", number, 200, "ok")
+        return page(request, "invoices.html", **{**context, "rows": rows, "party_id": party_id})
 
     @router.get("/package")
     def package(request: Request, code: str = "") -> Response:

@@ -7,24 +7,51 @@ import dataclasses
 import json
 import re
 import stat
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
 from service_fakes import ROLES, LedgerContract, LedgerMember, memory_ledger
 
-from fabrx.pharma import Regulator
+from fabrx.pharma import RecordNotFound, Regulator
 from fabrx_chaincode import MemoryLedger
-from fabrx_pharma import GoodsLine, Invoice, InvoiceLine, InvoiceNumber, Prescription, Role
+from fabrx_pharma import (
+    GoodsLine,
+    Invoice,
+    InvoiceLine,
+    InvoiceNumber,
+    Prescription,
+    Receipt,
+    Role,
+    record_hash,
+)
 from fabrx_pharma.sample import build_sample_scenario
 from fabrx_pharma_service import ApplicationRegistry, AuditLog, CredentialError, ServiceState, create_app
 from fabrx_pharma_service.members import FACADES
 from fabrx_pharma_service.portal import AccountStore, Portal, SessionStore
+from fabrx_pharma_service.portal.invoices import invoice_status
+from fabrx_pharma_supervision import LedgerBlock, LedgerWrite, SupervisionStore
 
 SAMPLE = build_sample_scenario()
 INVOICES = [r for r in SAMPLE.records(Invoice) if isinstance(r, Invoice)]
 FIRST_A = next(i for i in INVOICES if i.seller == "ManufacturerMSP" and i.buyer == "DistributorAMSP")
 SECOND_A = next(i for i in INVOICES if i.seller == "DistributorAMSP" and i.buyer == "HospitalAMSP")
+FIRST_B = next(i for i in INVOICES if i.seller == "ManufacturerMSP" and i.buyer == "DistributorBMSP")
+_LINE = SECOND_A.lines[0]
+UNRECEIVED = dataclasses.replace(
+    SECOND_A,
+    number=InvoiceNumber.parse(str(SECOND_A.number)[:-2] + "99"),
+    lines=(InvoiceLine(_LINE.product_id, _LINE.batch_number, 1, _LINE.unit_price, _LINE.unit_price),),
+    total=_LINE.unit_price,
+    shipment=dataclasses.replace(
+        SECOND_A.shipment,
+        shipment_id="SHP-UNRECEIVED",
+        lines=(GoodsLine(_LINE.product_id, _LINE.batch_number, 1),),
+    ),
+)
 PASSWORD = "correct horse battery staple"
 PortalClient = tuple[TestClient, AccountStore, AuditLog]
 
@@ -49,21 +76,9 @@ def ledger() -> MemoryLedger:
         facade = FACADES[ROLES[submitter]](LedgerContract(ledger, submitter, []), submitter)
         getattr(facade, WRITERS[record.RECORD_TYPE])(record)
     # One more sale whose goods are never received: the report's RECEIPT_MISSING warning.
-    line = SECOND_A.lines[0]
-    unreceived = dataclasses.replace(
-        SECOND_A,
-        number=InvoiceNumber.parse(str(SECOND_A.number)[:-2] + "99"),
-        lines=(InvoiceLine(line.product_id, line.batch_number, 1, line.unit_price, line.unit_price),),
-        total=line.unit_price,
-        shipment=dataclasses.replace(
-            SECOND_A.shipment,
-            shipment_id="SHP-UNRECEIVED",
-            lines=(GoodsLine(line.product_id, line.batch_number, 1),),
-        ),
-    )
     FACADES[ROLES["DistributorAMSP"]](
         LedgerContract(ledger, "DistributorAMSP", []), "DistributorAMSP"
-    ).issue_invoice(unreceived)
+    ).issue_invoice(UNRECEIVED)
     return ledger
 
 
@@ -76,13 +91,20 @@ def accounts(tmp_path_factory: pytest.TempPathFactory) -> AccountStore:
     return accounts
 
 
-def _portal(ledger: MemoryLedger, accounts: AccountStore, tmp_path: Path, msp_id: str) -> PortalClient:
+def _portal(
+    ledger: MemoryLedger,
+    accounts: AccountStore,
+    tmp_path: Path,
+    msp_id: str,
+    supervision: SupervisionStore | None = None,
+) -> PortalClient:
     audit = AuditLog(tmp_path / "audit.jsonl")
     app = create_app(
         LedgerMember(ledger, msp_id),
         ApplicationRegistry(tmp_path / "applications.json"),
         ServiceState(tmp_path / "state.sqlite"),
         audit,
+        supervision=supervision,
         portal=Portal(
             accounts, SessionStore(tmp_path / "portal_sessions.sqlite"), public=("client", Role.HOSPITAL)
         ),
@@ -321,3 +343,120 @@ def test_a_name_is_locked_after_repeated_wrong_passwords(portal_client: PortalCl
     assert locked.status_code == 429 and "fabrx_session" not in client.cookies
     assert [e.outcome for e in audit.entries()][-1] == "LOCKED"
     sign_in(client, "pharmacist")  # another name is not affected
+
+
+# --- the supplier's invoices -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SupervisionStore]:
+    """A supervision store fed with the sample story and the unreceived sale."""
+    t0 = datetime(2024, 1, 1, tzinfo=UTC)
+    writes = [(SAMPLE.regulator.party_id, SAMPLE.regulator), *SAMPLE.writes, ("DistributorAMSP", UNRECEIVED)]
+    with SupervisionStore.open(f"sqlite:///{tmp_path / 'supervision.db'}") as opened:
+        block = tuple(
+            LedgerWrite(record, submitter, f"tx-{n:08d}", t0 + timedelta(seconds=n), n + 1)
+            for n, (submitter, record) in enumerate(writes)
+        )
+        opened.apply(LedgerBlock(0, block))
+        yield opened
+
+
+def _statuses(html: str) -> dict[str, str]:
+    return dict(re.findall(r'<tr data-number="(\d+)" data-status="([a-z_]+)">', html))
+
+
+def test_a_distributor_sees_its_invoices_and_where_each_stands(
+    ledger: MemoryLedger, accounts: AccountStore, tmp_path: Path, store: SupervisionStore
+) -> None:
+    client, _, audit = _portal(ledger, accounts, tmp_path, "DistributorAMSP", supervision=store)
+    sign_in(client, "clerk")
+    assert "/portal/invoices" in client.get("/portal/").text, "the home page links the page"
+    page = client.get("/portal/invoices")
+    assert page.status_code == 200, page.text
+    assert _statuses(page.text) == {
+        str(UNRECEIVED.number): "missing",
+        str(SECOND_A.number): "verified",
+        str(FIRST_A.number): "verified",
+    }, "its sales and its purchase, newest first, nothing of DistributorB"
+    assert "我的发票及核验状态" in page.text and "已核验：发票真实，票货相符" in page.text
+    assert "发票真实，买方尚未入库" in page.text and "开出" in page.text and "收到" in page.text
+    assert str(FIRST_B.number) not in page.text
+    sales = client.get("/portal/invoices?side=sales&lang=en")
+    assert set(_statuses(sales.text)) == {str(UNRECEIVED.number), str(SECOND_A.number)}
+    assert "genuine, not received by the buyer yet" in sales.text and "HospitalAMSP" in sales.text
+    assert audit.entries()[-1].operation == "invoices" and audit.entries()[-1].outcome == "ok"
+
+
+def test_without_a_store_a_distributor_checks_one_invoice_by_number(
+    ledger: MemoryLedger, accounts: AccountStore, tmp_path: Path
+) -> None:
+    client, _, _ = _portal(ledger, accounts, tmp_path, "DistributorAMSP")
+    sign_in(client, "clerk")
+    empty = client.get("/portal/invoices?lang=en")
+    assert empty.status_code == 200 and 'id="no-store"' in empty.text and "data-number" not in empty.text
+    page = client.get(f"/portal/invoices?number={SECOND_A.number}")
+    assert _statuses(page.text) == {str(SECOND_A.number): "verified"}
+
+
+def test_a_distributor_is_refused_other_parties_invoices(
+    ledger: MemoryLedger, accounts: AccountStore, tmp_path: Path
+) -> None:
+    client, _, audit = _portal(ledger, accounts, tmp_path, "DistributorAMSP")
+    sign_in(client, "clerk")
+    page = client.get(f"/portal/invoices?number={FIRST_B.number}")
+    assert page.status_code == 403 and "PRIVATE_DATA" in page.text and "data-number" not in page.text
+    assert audit.entries()[-1].outcome == "PRIVATE_DATA"
+    unknown = client.get("/portal/invoices?number=24352000000000009999")
+    assert unknown.status_code == 404 and "NOT_FOUND" in unknown.text
+
+
+def test_the_invoices_page_is_for_suppliers(portal_client: PortalClient) -> None:
+    client, _, _ = portal_client
+    sign_in(client)
+    page = client.get("/portal/invoices")
+    assert page.status_code == 403 and "此页面仅供经销企业和生产企业使用" in page.text
+
+
+class _ReadsOf:
+    """A facade reading fixed records: an invoice, its anchor's hash, and maybe a receipt."""
+
+    def __init__(self, invoice: Invoice, anchor_hash: str, receipt: Receipt | None) -> None:
+        self._invoice, self._hash, self._receipt = invoice, anchor_hash, receipt
+
+    def read_invoice(self, number: str) -> Invoice:
+        return self._invoice
+
+    def read_anchor(self, record_type: str, key: str) -> SimpleNamespace:
+        if record_type == "receipt" and self._receipt is not None:
+            return SimpleNamespace(hash=record_hash(self._receipt))
+        return SimpleNamespace(hash=self._hash)
+
+    def read_receipt(self, number: str) -> Receipt:
+        if self._receipt is None:
+            raise RecordNotFound("NOT_FOUND", "invoice_number", "no receipt")
+        return self._receipt
+
+
+def test_an_invoice_that_differs_from_its_hash_is_not_genuine() -> None:
+    status = invoice_status(_ReadsOf(SECOND_A, "0" * 64, None), str(SECOND_A.number))
+    assert not status.genuine and status.receipt == "missing" and not status.verified
+    assert status.problems == ("the invoice differs from its hash on the ledger",)
+
+
+def test_a_receipt_short_of_the_shipment_is_a_mismatch() -> None:
+    receipt = next(
+        r for r in SAMPLE.records(Receipt) if isinstance(r, Receipt) and r.invoice_number == SECOND_A.number
+    )
+    line = receipt.lines[0]
+    short = dataclasses.replace(
+        receipt,
+        lines=(
+            dataclasses.replace(line, quantity=line.quantity - 1, trace_codes=line.trace_codes[1:]),
+            *receipt.lines[1:],
+        ),
+    )
+    status = invoice_status(_ReadsOf(SECOND_A, record_hash(SECOND_A), short), str(SECOND_A.number))
+    assert status.genuine and status.receipt == "mismatch" and not status.verified
+    assert any(f"received {line.quantity - 1}" in p for p in status.problems)
+    assert any("1 shipped traceability code(s) not received" in p for p in status.problems)
