@@ -25,7 +25,13 @@ from fastapi import FastAPI
 
 from .applications import write_private
 
-__all__ = ["BackgroundServer", "ServiceFiles", "TlsFiles", "run", "self_signed_tls"]
+__all__ = ["KEEP_ALIVE_SECONDS", "BackgroundServer", "ServiceFiles", "TlsFiles", "run", "self_signed_tls"]
+
+KEEP_ALIVE_SECONDS = 60
+"""How long an idle client connection stays open (uvicorn's default is 5 s). An ERP sends in bursts
+with pauses longer than that; each new connection costs a TLS handshake, which cost the service more
+CPU than a signed request's whole handling when clients reconnected after every pause
+(docs/benchmarks.md)."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +123,7 @@ def run(app: FastAPI, *, host: str, port: int, tls: TlsFiles) -> None:
         ssl_keyfile=str(tls.private_key),
         access_log=False,
         log_level="info",
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
 
 
@@ -136,6 +143,7 @@ class BackgroundServer:
             ssl_keyfile=str(tls.private_key),
             access_log=False,
             log_level="warning",
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="fabrx-service", daemon=True)

@@ -59,6 +59,7 @@ ALGORITHM_CLASSES: Mapping[str, type[algorithms.HTTPSignatureAlgorithm]] = {
 BASE_COMPONENTS = ("@method", "@path", "@query")
 """Components every signature must cover."""
 MAX_NONCE_LENGTH = 128
+MAX_CACHED_VERIFIERS = 1024
 
 
 class NonceStore(Protocol):
@@ -122,6 +123,9 @@ class RequestVerifier:
         self._nonces = nonces
         self.max_age = max_age
         self.clock_skew = clock_skew
+        # A verifier per registration (its id, key and algorithm), so a request does not parse the
+        # application's PEM key again; a replaced registration makes a new one.
+        self._verifiers: dict[tuple[str, str, str], HTTPMessageVerifier] = {}
 
     def verify(
         self, method: str, url: str, headers: Iterable[tuple[str, str]], body: bytes
@@ -138,7 +142,7 @@ class RequestVerifier:
         application = self._registry.get(key_id)
         if application is None:
             raise Unauthenticated("UNKNOWN_KEY", "keyid", f"no application {key_id!r} is registered")
-        verifier = _verifier(application, self.clock_skew)
+        verifier = self._verifier(application)
         required = list(BASE_COMPONENTS)
         if "idempotency-key" in message.headers:
             required.append("idempotency-key")
@@ -156,6 +160,15 @@ class RequestVerifier:
         if not self._nonces.remember(application.app_id, nonce, now=now, since=now - window):
             raise Unauthenticated("REPLAYED", "nonce", "this nonce was already used: sign each request anew")
         return VerifiedRequest(application, nonce, int(result.parameters["created"]))
+
+    def _verifier(self, application: Application) -> HTTPMessageVerifier:
+        key = (application.app_id, application.public_key_pem, application.algorithm)
+        verifier = self._verifiers.get(key)
+        if verifier is None:
+            if len(self._verifiers) >= MAX_CACHED_VERIFIERS:
+                self._verifiers.clear()
+            verifier = self._verifiers[key] = _verifier(application, self.clock_skew)
+        return verifier
 
 
 def claimed_key_id(signature_input: str | None) -> str:
