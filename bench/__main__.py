@@ -6,6 +6,7 @@
                                                       # membership, projection
     python -m bench --suite projection --projection-lines 1000000,10000000   # the store at 10M lines too
     python -m bench --suite pharma                    # invoices against a bare write (not in the default)
+    python -m bench --suite service                   # the member's HTTP service against the SDK
     python -m bench --suite blockcutting              # the batch-timeout suite (not in the default)
     python -m bench --suite client,chaincode --network running.json   # on a network already running
     python -m bench --suite client --clients fabrx --concurrency 1,128 --duration 4
@@ -17,16 +18,18 @@ and many invoices per transaction, with thousands of hosted parties, and a hoste
 default consortium, bench/scale.py), ``membership`` (a hospital joins the default consortium from its
 own deployment while the others submit, then leaves; bench/membership.py), ``pharma`` (second invoices
 against a bare write, bench/pharma.py; about 1.4 minutes, so only when named), ``blockcutting`` (one
-bench network per batch timeout, bench/blockcutting.py; about two minutes, so only when named) and
-``projection`` (the supervision store at provincial scale on SQLite and PostgreSQL, no network,
-bench/projection.py).
+bench network per batch timeout, bench/blockcutting.py; about two minutes, so only when named),
+``service`` (submits and verifications through ``fabrx serve`` against the SDK on the same network,
+bench/service.py) and ``projection`` (the supervision store at provincial scale on SQLite and
+PostgreSQL, no network, bench/projection.py).
 
 Figures are merged into ``bench/results.json`` and each suite's section of ``docs/benchmarks.md`` is
 replaced, with the command, date and machine. The default suites must stay under 30 minutes on a
 2-core machine (each suite estimates its own wall time, :func:`estimate_seconds` adds them up):
 76 client and chaincode runs of 1.5 s warmup + a 2.3 or 7 s window (about 6 minutes; the clients take
 turns in three rounds at each concurrency), 3 network runs (about 1.2 minutes), the scale suite (two
-consortiums, about 3 minutes), the membership suite (about 3 minutes) and network set-up;
+consortiums, about 3 minutes), the membership suite (about 3 minutes), the service suite (24 windows,
+about 4 minutes) and network set-up;
 ``--dry-run`` prints the estimate, and a plan over the budget is refused.
 """
 
@@ -64,16 +67,28 @@ from .render_suites import (
     render_network_section,
     render_pharma_section,
     render_scale_section,
+    render_service_section,
 )
 from .report import update_docs, update_results
 from .runner import CLIENTS, BenchError, QuietRunner
 from .scale import PROVINCE_PORT_BASE, SCALE_PORT_BASE, ScalePlan, scale_suite
+from .service import SERVICE_PORT_BASE, ServicePlan, service_suite
 from .suites import RUN_OVERHEAD_S, Plan, chaincode_suite, client_suite, new_run_prefix
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TIME_BUDGET_S = 30 * 60
-SUITES = ("network", "client", "chaincode", "pharma", "scale", "membership", "blockcutting", "projection")
-DEFAULT_SUITES = ("network", "client", "chaincode", "scale", "membership", "projection")
+SUITES = (
+    "network",
+    "client",
+    "chaincode",
+    "pharma",
+    "scale",
+    "membership",
+    "service",
+    "blockcutting",
+    "projection",
+)
+DEFAULT_SUITES = ("network", "client", "chaincode", "scale", "membership", "service", "projection")
 # Bringing the bench network up and purging it (measured 9 s up).
 BENCH_NETWORK_SECONDS = 12.0
 # The bench network's ports: clear of the default consortium (7050+), the integration suite (37050+),
@@ -168,6 +183,24 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
         help="first port of the membership suite's consortium (the new member's from +600)",
     )
     parser.add_argument(
+        "--service-duration",
+        type=float,
+        default=ServicePlan.duration_s,
+        help="service window per run, seconds",
+    )
+    parser.add_argument(
+        "--service-rounds",
+        type=int,
+        default=ServicePlan.rounds,
+        help="windows of each path at each concurrency in the service suite, taken in turns",
+    )
+    parser.add_argument(
+        "--service-port-base",
+        type=int,
+        default=SERVICE_PORT_BASE,
+        help="first port of the service suite's network (its two services listen on the two below)",
+    )
+    parser.add_argument(
         "--projection-lines",
         default=",".join(map(str, ProjectionPlan.lines)),
         help="comma-separated invoice-line counts of the projection suite's provinces",
@@ -259,6 +292,10 @@ def _membership_plan(args: argparse.Namespace) -> MembershipPlan:
     return MembershipPlan(concurrency=args.membership_concurrency, port_base=args.membership_port_base)
 
 
+def _service_plan(args: argparse.Namespace) -> ServicePlan:
+    return ServicePlan(duration_s=args.service_duration, rounds=args.service_rounds, lines=args.pharma_lines)
+
+
 def _blockcutting_plan(args: argparse.Namespace) -> BlockCuttingPlan:
     return BlockCuttingPlan(
         timeouts=tuple(t.strip() for t in args.bc_timeouts.split(",") if t.strip()),
@@ -306,6 +343,8 @@ def estimate_seconds(args: argparse.Namespace, suites: tuple[str, ...]) -> float
         total += _scale_plan(args).estimated_seconds()
     if "membership" in suites:
         total += _membership_plan(args).estimated_seconds()
+    if "service" in suites:
+        total += _service_plan(args).estimated_seconds()
     if "blockcutting" in suites:
         total += _blockcutting_plan(args).estimated_seconds()
     if "projection" in suites:
@@ -450,6 +489,32 @@ def run_membership_suite(args: argparse.Namespace, argv: list[str]) -> None:
     update_docs(args.docs, "membership", render_membership_section(sections["membership"], meta))
 
 
+def run_service_suite(args: argparse.Namespace, argv: list[str]) -> None:
+    """Submits and verifications through the member's service against the SDK; record ``service``."""
+    plan = _service_plan(args)
+    sections = service_suite(plan, port_base=args.service_port_base, progress=_progress)
+    description = (
+        "network/consortium.yaml (6 organizations; the pharma chaincode with private copies in the implicit "
+        "collections of the seller and the regulator, endorsed by both), ports from "
+        f"{args.service_port_base}; `fabrx serve` for DistributorA and HospitalA as their own processes "
+        "(one uvicorn worker each, HTTPS with the generated certificate), on the same machine"
+    )
+    method = (
+        f"in the bench process, {plan.concurrency} threads (closed loop) and then 1: DistributorA issues "
+        f"{plan.lines}-line second invoices to HospitalA (submit) and HospitalA verifies them with the "
+        "first-invoice copy (verify), through the SDK (`fabrx.pharma` facades, fabrx's blocking Gateway "
+        "on the member's own peer) or through the member's service (an ERP application with an ECDSA "
+        "P-256 key: each request signed per RFC 9421 in the bench process, a kept-alive HTTPS connection "
+        "per thread, submits with an Idempotency-Key); each thread sells from its own batches; "
+        f"{plan.rounds} windows of {plan.duration_s:g} s after {plan.warmup_s:g} s warmup per path, "
+        "concurrency and mode, the two paths in turns; throughput the median window at "
+        f"C={plan.concurrency}, latency the median p50 at C={plan.latency_concurrency}"
+    )
+    meta = {**_meta(args, description, _fabric_bin(), argv), "method": method}
+    update_results(args.results, {**sections, "meta": {"service": meta}}, replace=("service",))
+    update_docs(args.docs, "service", render_service_section(sections["service"], meta))
+
+
 def run_projection_suite(args: argparse.Namespace, argv: list[str]) -> None:
     """The supervision store at provincial scale on SQLite and PostgreSQL; record ``projection``."""
     plan = _projection_plan(args)
@@ -536,6 +601,8 @@ def main(argv: list[str] | None = None) -> int:
             run_scale_suite(args, arguments)
         if "membership" in suites:
             run_membership_suite(args, arguments)
+        if "service" in suites:
+            run_service_suite(args, arguments)
         if "blockcutting" in suites:
             run_blockcutting_suite(args, arguments)
         if "projection" in suites:

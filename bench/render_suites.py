@@ -12,6 +12,7 @@ __all__ = [
     "render_membership_section",
     "render_network_section",
     "render_pharma_section",
+    "render_service_section",
 ]
 
 
@@ -252,4 +253,70 @@ def render_membership_section(figures: Mapping[str, Any], meta: Mapping[str, Any
         ]
     if figures.get("note"):
         lines += ["", figures["note"]]
+    return "\n".join(lines)
+
+
+def _cell(value: Any, unit: str = "") -> str:
+    return "–" if value is None else f"{value}{unit}"
+
+
+def _met(value: float | None, goal: float, *, at_least: bool) -> str:
+    if value is None:
+        return ""
+    return "met" if (value >= goal if at_least else value <= goal) else "**missed**"
+
+
+def render_service_section(figures: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
+    """The ``service`` section: the member's HTTP service against the SDK on the same network."""
+    c, lc = figures["concurrency"], figures["latency_concurrency"]
+    goals = figures.get("goals", {})
+    rates = figures["rates"]
+    lines = [
+        "## Service: `fabrx serve` against the SDK",
+        "",
+        *_head(meta),
+        f"- Method: {meta['method']}",
+        f"- The machine was shared: programs outside the benchmark used on average "
+        f"{figures['foreign_fraction_mean']:.0%} of it during a window (at most "
+        f"{figures['foreign_fraction_max']:.0%}); every window's share is in `bench/results.json`",
+        "",
+        f"| work | path | tx/s at C={c} | p50 ms at C={c} | p50 ms at C={lc} | p95 ms at C={lc} |",
+        "|---|---|---|---|---|---|",
+    ]
+    for mode, label in (
+        ("submit", "submit (second invoice)"),
+        ("verify", "verify (with first-invoice copy)"),
+    ):
+        for path, path_label in (("sdk", "SDK (`fabrx.pharma`)"), ("service", "service (signed HTTPS)")):
+            top, low = rates[mode][path][f"c{c}"], rates[mode][path][f"c{lc}"]
+            lines.append(
+                f"| {label} | {path_label} | {_cell(top['tps'])} | {_cell(top['p50_ms'])} | "
+                f"{_cell(low['p50_ms'])} | {_cell(low['p95_ms'])} |"
+            )
+    submit, verify = figures.get(f"submit_ratio_c{c}"), figures.get(f"verify_ratio_c{c}")
+    overhead = figures.get("p50_overhead_ms")
+    by_mode = figures.get("p50_overhead_ms_by_mode", {})
+    lines += [
+        "",
+        "| figure | value | goal | |",
+        "|---|---|---|---|",
+        f"| submits/s, service / SDK at C={c} | {_cell(submit)} | ≥ {goals.get('submit_ratio_c32')} | "
+        f"{_met(submit, goals.get('submit_ratio_c32', 0.9), at_least=True)} |",
+        f"| verifications/s, service / SDK at C={c} | {_cell(verify)} | ≥ {goals.get('verify_ratio_c32')} | "
+        f"{_met(verify, goals.get('verify_ratio_c32', 0.9), at_least=True)} |",
+        f"| p50 latency added by the service at C={lc} (larger of submit {_cell(by_mode.get('submit'))}, "
+        f"verify {_cell(by_mode.get('verify'))}) | {_cell(overhead, ' ms')} | "
+        f"≤ {goals.get('p50_overhead_ms')} ms | "
+        f"{_met(overhead, goals.get('p50_overhead_ms', 5.0), at_least=False)} |",
+    ]
+    cpu = figures.get("cpu_ms_per_tx") or {}
+    cpu_lines = []
+    for mode in ("submit", "verify"):
+        for path in ("sdk", "service"):
+            per_process = (cpu.get(mode) or {}).get(path) or {}
+            listed = ", ".join(f"{name} {ms}" for name, ms in per_process.items() if ms is not None)
+            if listed:
+                cpu_lines.append(f"- CPU ms per {mode} through the {path} at C={c}, per process: {listed}")
+    if cpu_lines:
+        lines += ["", *cpu_lines]
     return "\n".join(lines)
