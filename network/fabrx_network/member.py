@@ -35,15 +35,19 @@ The steps, each idempotent:
    approves the channel's committed definitions for its organization.
 4. :meth:`MemberDeployment.status` and :meth:`MemberDeployment.down`; :meth:`MemberDeployment.systemd_units`
    for the production host.
+
+The orderer organization has its own deployment the same way
+(:mod:`fabrx_network.orderer_host`); :func:`open_own_host` opens either kind from its file. Both share one
+code path for the CA, identities, processes, status and systemd units
+(:class:`~fabrx_network._own_host.OwnHostDeployment`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,30 +61,36 @@ from fabrx.admin import (
     JoinRequest,
     PeerAdmin,
     approve_for_my_org,
+    commit,
     query_committed,
 )
-from fabrx.ca import CAClient
 from fabrx.endpoint import Endpoint
 from fabrx.errors import FabrxError
 from fabrx.identity import load_msp_folder
 
+from ._own_host import MemberReport, OwnHostDeployment, Progress, read_document
+from ._signature_policy import signature_policy_principals
 from .builders import copy_ccaas_builder
 from .chaincodes import chaincode_node, chaincode_process, prepare_chaincode, write_chaincode_env
-from .config import ORG_ADMIN_USER, ConfigError, Consortium, Organization, Problem, load_consortium
-from .errors import NetworkError
-from .identities import (
-    _NODE_TYPES,
-    bootstrap_password,
-    init_ca,
-    issue_identity,
-    planned_identities,
-    write_org_msp,
+from .config import (
+    ORG_ADMIN_USER,
+    CertificateAuthority,
+    ConfigError,
+    Consortium,
+    EndorsementPolicy,
+    Organization,
+    Problem,
+    load_consortium,
 )
-from .install import FabricInstall, ensure_fabric, find_fabric
+from .errors import NetworkError
+from .install import FabricInstall
 from .layout import RunLayout, peer_node
-from .process import ProcessSupervisor, check_ports
-from .render import CA_BOOTSTRAP_USER, CaServer, ProcessSpec, render_ca, render_env_file, render_peer
-from .units import SystemdUnits, systemd_units
+from .orderer_host import OrdererDeployment, OrdererOrgDefinition, load_orderer_org
+from .render import (
+    CaServer,
+    ProcessSpec,
+    render_peer,
+)
 
 __all__ = [
     "JOIN_REQUEST_FILE",
@@ -89,13 +99,13 @@ __all__ = [
     "MemberReport",
     "OrdererFacts",
     "load_member",
+    "load_member_file",
     "open_member",
+    "open_own_host",
 ]
 
 JOIN_REQUEST_FILE = "join-request.json"
 """The join request :meth:`MemberDeployment.init` writes at the root of the member's run directory."""
-
-Progress = Callable[[str], None]
 
 # The member file is read as a consortium of one organization. The consortium model needs an orderer
 # organization; the member runs none, so a placeholder with ports outside any allocation stands in.
@@ -136,6 +146,17 @@ class MemberDefinition:
         return self.consortium.chaincodes
 
 
+def load_member_file(path: Path) -> MemberDefinition | OrdererOrgDefinition:
+    """Load a member file or an orderer organization's file (one that lists ``orderers``).
+
+    Raises what :func:`load_member` raises.
+    """
+    document = read_document(path)
+    if "orderers" in document:
+        return load_orderer_org(document, path)
+    return _load_member(document, path)
+
+
 def load_member(path: Path) -> MemberDefinition:
     """Load and check a member file (see the module docstring); relative paths are read from its folder.
 
@@ -143,17 +164,11 @@ def load_member(path: Path) -> MemberDefinition:
         ConfigError: every problem of the file, each with its path in the file.
         NetworkError: the file cannot be read.
     """
+    return _load_member(read_document(path), path)
+
+
+def _load_member(document: dict[Any, Any], path: Path) -> MemberDefinition:
     source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise NetworkError(f"cannot read the member file {path}: {exc.strerror}") from exc
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(source, [Problem("", f"not valid YAML: {exc}")], what="member") from None
-    if not isinstance(document, dict):
-        raise ConfigError(source, [Problem("", "the member file must be a YAML mapping")], what="member")
     problems: list[Problem] = []
     known = {*_ORG_KEYS, *_CONSORTIUM_KEYS, "channel", "chaincodes"}
     for key in document:
@@ -165,6 +180,22 @@ def load_member(path: Path) -> MemberDefinition:
     if not isinstance(chaincodes, list):
         problems.append(Problem("chaincodes", "expected a list of chaincodes"))
         chaincodes = []
+    # A signature policy names the channel's other members, whom the member file does not list: it is
+    # checked for syntax here and kept out of the one-organization consortium's principal check.
+    policies: dict[int, str] = {}
+    for k, entry in enumerate(chaincodes):
+        if isinstance(entry, dict) and isinstance(entry.get("endorsement_policy"), str):
+            policies[k] = entry["endorsement_policy"]
+            try:
+                signature_policy_principals(policies[k])
+            except ValueError as exc:
+                problems.append(Problem(f"chaincodes[{k}].endorsement_policy", str(exc)))
+    chaincodes = [
+        {key: v for key, v in c.items() if not (k in policies and key == "endorsement_policy")}
+        if isinstance(c, dict)
+        else c
+        for k, c in enumerate(chaincodes)
+    ]
     ports = iter(_PLACEHOLDER_PORTS)
     consortium_doc: dict[str, Any] = {
         "name": str(document.get("name") or "member"),
@@ -199,6 +230,15 @@ def load_member(path: Path) -> MemberDefinition:
         problems += [dataclasses.replace(p, path=_member_path(p.path)) for p in exc.problems]
     if any(p.severity == "error" for p in problems):
         raise ConfigError(source, problems, what="member")
+    consortium = dataclasses.replace(
+        consortium,
+        chaincodes=tuple(
+            dataclasses.replace(cc, endorsement_policy=EndorsementPolicy(signature_policy=policies[k]))
+            if k in policies
+            else cc
+            for k, cc in enumerate(consortium.chaincodes)
+        ),
+    )
     return MemberDefinition(
         consortium=consortium,
         org=consortium.orgs[0],
@@ -253,72 +293,48 @@ def _channel_facts(raw: object, base: Path, problems: list[Problem]) -> tuple[st
 # --------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class MemberReport:
-    """What a member command did: the nodes it started, its join request, package ids, channels."""
-
-    run_dir: str
-    started: list[str]
-    join_request: str | None = None
-    packages: dict[str, str] = dataclasses.field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-
-class MemberDeployment:
+class MemberDeployment(OwnHostDeployment):
     """One organization's own deployment (its member file) bound to its own run directory."""
 
     def __init__(self, member: MemberDefinition, layout: RunLayout) -> None:
+        super().__init__(member.consortium, layout, member.base_dir)
         self.member = member
-        self.layout = layout
-        self.supervisor = ProcessSupervisor(layout.root)
 
     @property
     def org(self) -> Organization:
         return self.member.org
 
     @property
-    def run_dir(self) -> Path:
-        return self.layout.root
+    def org_name(self) -> str:
+        return self.member.org.name
+
+    @property
+    def channel_name(self) -> str:
+        return self.member.channel
 
     @property
     def join_request_file(self) -> Path:
         return self.layout.root / JOIN_REQUEST_FILE
 
-    # --- rendering --------------------------------------------------------------------------------
+    def _ca_settings(self) -> CertificateAuthority:
+        return self.org.ca
 
-    def _ca(self, install: FabricInstall) -> CaServer:
-        c, org = self.member.consortium, self.org
-        return render_ca(c, org.name, org.ca, self.layout, install, bootstrap_password(self.layout, org.name))
-
-    def _peers(self, install: FabricInstall) -> list[ProcessSpec]:
+    def _node_specs(self, install: FabricInstall) -> list[ProcessSpec]:
         return [
             render_peer(self.member.consortium, self.org, p, self.layout, install) for p in self.org.peers
         ]
 
-    def _install(self, fabric: FabricInstall | None, progress: Progress) -> FabricInstall:
-        c = self.member.consortium
-        return fabric or ensure_fabric(c.fabric.version, c.fabric.ca_version, progress=progress)
-
-    def _prepare(self, install: FabricInstall) -> CaServer:
-        self.layout.root.mkdir(parents=True, exist_ok=True)
-        self.layout.root.chmod(0o700)
-        ca = self._ca(install)
-        for spec in (ca.process, *self._peers(install)):
-            spec.env_file.parent.mkdir(parents=True, exist_ok=True)
-            spec.env_file.write_text(render_env_file(spec))
-        msp_folders = [self.layout.org_msp(self.org.name).path]
-        msp_folders += [self.layout.peer_msp(self.org.name, p.name).path for p in self.org.peers]
-        msp_folders += [
+    def _msp_folders(self) -> list[Path]:
+        folders = [self.layout.org_msp(self.org.name).path]
+        folders += [self.layout.peer_msp(self.org.name, p.name).path for p in self.org.peers]
+        folders += [
             self.layout.user_msp(self.org.name, u).path
             for u in (ORG_ADMIN_USER, *(c.name for c in self.org.clients))
         ]
-        from .render import NODE_OU_CONFIG
+        return folders
 
-        for folder in msp_folders:
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / "config.yaml").write_text(NODE_OU_CONFIG)
+    def _prepare(self, install: FabricInstall) -> CaServer:
+        ca = super()._prepare(install)
         if not (self.layout.ccaas_builder / "bin" / "detect").exists():
             copy_ccaas_builder(self.layout.ccaas_builder)
         return ca
@@ -336,38 +352,13 @@ class MemberDeployment:
             NetworkError: a step failed (the CA could not start, a port is taken, an identity could not
                 be issued); what this call started is stopped again.
         """
-        install = self._install(fabric, progress)
-        ca = self._prepare(install)
-        started: list[str] = []
-        try:
-            init_ca(ca)
-            self._start([ca.process], started, ca_file=ca.ca_cert)
-            progress(f"CA of {self.org.name} up")
-            self._issue_identities(ca)
-            write_org_msp(self.layout, self.org.name)
-        except BaseException:
-            for name in reversed(started):
-                self.supervisor.stop(name)
-            raise
+        started = self._init_identities(self._install(fabric, progress), progress)
         anchors = tuple(AnchorPeer(self.member.consortium.host, p.port) for p in self.org.peers[:1])
         request = JoinRequest.from_msp_folder(
             self.org.name, self.org.msp_id, self.layout.org_msp(self.org.name).path, anchors
         )
         self.join_request_file.write_text(request.to_json(), encoding="utf-8")
         return MemberReport(str(self.run_dir), started, join_request=str(self.join_request_file))
-
-    def _issue_identities(self, ca: CaServer) -> None:
-        plans = [p for p in planned_identities(self.member.consortium, self.layout) if p.org == self.org.name]
-        missing = [p for p in plans if not p.complete]
-        if not missing:
-            return
-        password = bootstrap_password(self.layout, self.org.name)
-        host = self.member.consortium.host
-        with CAClient(ca.url, tls_root_certs=ca.ca_cert.read_bytes(), ca_name=ca.ca_name) as client:
-            registrar = client.enroll(CA_BOOTSTRAP_USER, password)
-            for plan in missing:
-                hosts = (plan.enrollment_id, "localhost", host) if plan.type in _NODE_TYPES else ()
-                issue_identity(client, registrar, password, plan, hosts)
 
     def up(self, *, progress: Progress = lambda _: None, fabric: FabricInstall | None = None) -> MemberReport:
         """Start what is down of the organization's CA, peers and chaincode servers (after :meth:`init`,
@@ -381,7 +372,7 @@ class MemberDeployment:
         started = list(report.started)
         packages: dict[str, str] = {}
         try:
-            self._start(self._peers(install), started, ca_file=self.layout.ca_cert(self.org.name))
+            self._start(self._node_specs(install), started, ca_file=self.layout.ca_cert(self.org.name))
             ca = self._ca(install)
             servers = []
             for chaincode in self.member.chaincodes:
@@ -403,15 +394,6 @@ class MemberDeployment:
                 self.supervisor.stop(name)
             raise
         return MemberReport(str(self.run_dir), started, report.join_request, packages)
-
-    def _start(self, specs: list[ProcessSpec], started: list[str], *, ca_file: Path | None) -> None:
-        pending = [s for s in specs if not self.supervisor.is_running(s.name)]
-        check_ports(pending, self.member.consortium.host)
-        for spec in pending:
-            self.supervisor.start(spec)
-            started.append(spec.name)
-        for spec in specs:
-            self.supervisor.wait_healthy(spec, timeout=60, ca_file=ca_file)
 
     # --- clients: the organization's own identities only --------------------------------------------
 
@@ -501,15 +483,17 @@ class MemberDeployment:
                     time.sleep(0.2)
 
     def approve_chaincodes(self) -> dict[str, str]:
-        """Install each own chaincode package on the own peers and approve, for this organization, the
-        definition committed on the channel (read from its own peer), with its own package id.
+        """Install each own chaincode package on the own peers and approve it for this organization,
+        with its own package id: the definition committed on the channel (read from its own peer), or,
+        on a new channel where it is not committed yet, the definition of the member file (every founding
+        member's file gives the same one; then :meth:`commit_chaincodes`).
 
-        Returns package ids by chaincode name. Raises :class:`NetworkError` if a chaincode is not
-        committed on the channel or its servers were never started (run :meth:`up`).
+        Returns package ids by chaincode name. Raises :class:`NetworkError` if the chaincode servers were
+        never started (run :meth:`up`).
         """
         from fabrx.admin import package_id as package_id_of
 
-        from .chaincodes import chaincode_files
+        from .chaincodes import chaincode_definition, chaincode_files
 
         orderer = self.member.orderers[0].endpoint()
         result: dict[str, str] = {}
@@ -523,26 +507,63 @@ class MemberDeployment:
                 for admin in admins:
                     admin.install(data)
                 committed = query_committed(admins[0], self.member.channel, chaincode.name)
-                if not committed:
-                    raise NetworkError(
-                        f"chaincode {chaincode.name} is not committed on channel {self.member.channel}"
+                if committed:
+                    definition = ChaincodeDefinition(
+                        name=committed[0].name,
+                        version=committed[0].version,
+                        sequence=committed[0].sequence,
+                        endorsement_policy=committed[0].endorsement_policy,
+                        collections=committed[0].collections,
+                        init_required=committed[0].init_required,
+                        endorsement_plugin=committed[0].endorsement_plugin,
+                        validation_plugin=committed[0].validation_plugin,
+                        package_id=package_id_of(data),
                     )
-                definition = ChaincodeDefinition(
-                    name=committed[0].name,
-                    version=committed[0].version,
-                    sequence=committed[0].sequence,
-                    endorsement_policy=committed[0].endorsement_policy,
-                    collections=committed[0].collections,
-                    init_required=committed[0].init_required,
-                    endorsement_plugin=committed[0].endorsement_plugin,
-                    validation_plugin=committed[0].validation_plugin,
-                    package_id=package_id_of(data),
-                )
+                else:
+                    definition = dataclasses.replace(
+                        chaincode_definition(self.member.consortium, chaincode),
+                        package_id=package_id_of(data),
+                    )
                 approve_for_my_org(admins[0], self.member.channel, definition, orderer=orderer)
                 result[chaincode.name] = definition.package_id
         return result
 
-    # --- down, status, units ----------------------------------------------------------------------
+    def commit_chaincodes(self, endorsers: list[JoinRequest]) -> dict[str, bool]:
+        """Commit the member file's chaincode definitions on a new channel, endorsed by this
+        organization's peer and the anchor peers of ``endorsers`` (other members' join requests: their
+        anchor peers and TLS CA certificates, public files). Together they must make the channel's
+        ``LifecycleEndorsement`` policy (a majority of the members), each having approved
+        (:meth:`approve_chaincodes`). Returns, by chaincode name, whether this call committed it (False:
+        it was committed already).
+
+        Raises:
+            NetworkError: a request without anchor peers, or the commit failed (too few approvals or
+                endorsing organizations: the peers' answer is in the message).
+        """
+        from .chaincodes import chaincode_definition
+
+        peers = []
+        for request in endorsers:
+            if not request.anchor_peers:
+                raise NetworkError(
+                    f"the join request of {request.msp_id} names no anchor peer to endorse with"
+                )
+            tls = b"".join(request.tls_root_certs)
+            peers.append(Endpoint(address=str(request.anchor_peers[0]), tls_root_certs=tls))
+        orderer = self.member.orderers[0].endpoint()
+        result: dict[str, bool] = {}
+        with ExitStack() as stack:
+            admin = stack.enter_context(next(iter(self.peer_admins())))
+            for chaincode in self.member.chaincodes:
+                definition = chaincode_definition(self.member.consortium, chaincode)
+                try:
+                    outcome = commit(admin, self.member.channel, definition, orderer=orderer, peers=peers)
+                except FabrxError as exc:
+                    raise NetworkError(f"could not commit {chaincode.name}: {exc}") from exc
+                result[chaincode.name] = not outcome.already_committed
+        return result
+
+    # --- nodes and units --------------------------------------------------------------------------
 
     def nodes(self) -> list[str]:
         """The organization's nodes: its CA, its peers, its chaincode servers."""
@@ -552,27 +573,12 @@ class MemberDeployment:
             *(chaincode_node(cc, self.org) for cc in self.member.chaincodes),
         ]
 
-    def status(self) -> dict[str, bool]:
-        """Whether each node of the organization runs (as started by this run directory)."""
-        return {node: self.supervisor.is_running(node) for node in self.nodes()}
-
-    def down(self) -> list[str]:
-        """Stop the organization's processes started from this run directory; keys and ledgers stay."""
-        return self.supervisor.stop_all() if self.layout.root.exists() else []
-
-    def systemd_units(self, *, user: str, group: str | None = None, path: str | None = None) -> SystemdUnits:
-        """systemd units for the organization's nodes (see :mod:`fabrx_network.units`).
-
-        Raises :class:`NetworkError` before :meth:`up` (no chaincode package yet) or on a bad name.
-        """
+    def _extra_specs(self, install: FabricInstall) -> list[ProcessSpec]:
         from fabrx.admin import package_id as package_id_of
 
         from .chaincodes import chaincode_files
 
-        install = find_fabric(self.member.consortium.fabric.version, self.member.consortium.fabric.ca_version)
-        if install is None:
-            raise NetworkError("Fabric is not installed: run `fabrx fabric install`")
-        specs = [self._ca(install).process, *self._peers(install)]
+        specs = []
         for chaincode in self.member.chaincodes:
             files = chaincode_files(self.layout, chaincode, self.org)
             if not files.package.exists():
@@ -587,14 +593,21 @@ class MemberDeployment:
                     self.org,
                 )
             )
-        return systemd_units(
-            specs,
-            prefix=f"fabrx-member-{self.org.name}",
-            description=f"{self.org.name} ({self.org.msp_id}) on channel {self.member.channel}",
-            user=user,
-            group=group,
-            path=os.environ.get("PATH", os.defpath) if path is None else path,
-        )
+        return specs
+
+
+def open_own_host(path: Path, run_dir: Path | None = None) -> MemberDeployment | OrdererDeployment:
+    """The deployment of a member file or an orderer organization's file ``path`` in ``run_dir``
+    (default ``.fabrx/member-<name>``).
+
+    Raises what :func:`load_member` raises.
+    """
+    definition = load_member_file(path)
+    if isinstance(definition, OrdererOrgDefinition):
+        root = run_dir if run_dir is not None else Path(".fabrx") / f"member-{definition.org.name}"
+        return OrdererDeployment(definition, RunLayout(root))
+    root = run_dir if run_dir is not None else Path(".fabrx") / f"member-{definition.org.name}"
+    return MemberDeployment(definition, RunLayout(root))
 
 
 def open_member(path: Path, run_dir: Path | None = None) -> MemberDeployment:

@@ -28,7 +28,6 @@ import re
 import shutil
 import socket
 import ssl
-import subprocess
 import threading
 import time
 import urllib.request
@@ -59,10 +58,11 @@ from .chaincodes import (
 )
 from .config import ORG_ADMIN_USER, Chaincode, Consortium, Organization, Peer, load_consortium
 from .errors import NetworkError, NetworkNotUp, ProcessError, UpError
+from .genesis import create_genesis_block
 from .identities import bootstrap_password, enroll_client, enroll_identities, init_ca
 from .install import FabricInstall, ensure_fabric, find_fabric
 from .layout import RunLayout, orderer_node, peer_node
-from .process import NODE_UMASK, ProcessSupervisor, check_ports
+from .process import ProcessSupervisor, check_ports
 from .profiles import connection_profile, write_connection_profiles
 from .render import ProcessSpec, RenderedNetwork, is_fabric_2, render_network, write_rendered
 from .units import SystemdUnits, systemd_units
@@ -405,31 +405,8 @@ class ConsortiumNetwork:
     def _genesis_blocks(self, install: FabricInstall) -> None:
         for channel in self.consortium.channels:
             block = self.layout.channel_block(channel.name)
-            if block.exists():
-                continue
-            argv = [
-                str(install.binary("configtxgen")),
-                "-configPath",
-                str(self.layout.configtx_file.parent),
-                "-profile",
-                channel.name,
-                "-outputBlock",
-                str(block),
-                "-channelID",
-                channel.name,
-            ]
-            try:
-                result = subprocess.run(argv, capture_output=True, text=True, check=False, umask=NODE_UMASK)
-            except OSError as exc:
-                raise NetworkError(
-                    f"cannot run {argv[0]}: {exc.strerror}. Fix: install Fabric with `fabrx fabric install`."
-                ) from exc
-            if result.returncode != 0:
-                raise NetworkError(
-                    f"configtxgen could not create the genesis block of channel {channel.name}:\n"
-                    + "\n".join(result.stderr.strip().splitlines()[-8:])
-                    + f"\nThe rendered file is {self.layout.configtx_file}."
-                )
+            if not block.exists():
+                create_genesis_block(install, self.layout.configtx_file, channel.name, block)
 
     def _join_channels(self) -> None:
         for channel in self.consortium.channels:
@@ -452,31 +429,7 @@ class ConsortiumNetwork:
         organization admin's TLS certificate. A restarted single orderer needs a few seconds to elect
         itself; until then it refuses transactions. BFT channels are not waited for.
         """
-        if self.consortium.orderer_org.consensus_type != "etcdraft":
-            return
-        org = self.consortium.orderer_org
-        tls = self.layout.user_tls(org.name, ORG_ADMIN_USER)
-        context = ssl.create_default_context(cafile=str(self.layout.ca_cert(org.name)))
-        context.load_cert_chain(str(tls.cert), str(tls.key))
-        waiting = {c.name for c in self.consortium.channels}
-        deadline = time.monotonic() + timeout
-        while waiting:
-            for orderer in org.orderers:
-                url = f"https://{self.consortium.host}:{orderer.operations_port}/metrics"
-                try:
-                    with urllib.request.urlopen(url, context=context, timeout=3) as response:
-                        text = response.read().decode()
-                except OSError:
-                    continue
-                waiting -= {c for c in waiting if f'consensus_etcdraft_is_leader{{channel="{c}"}} 1' in text}
-            if not waiting:
-                return
-            if time.monotonic() > deadline:
-                raise NetworkError(
-                    f"no Raft leader for channel(s) {', '.join(sorted(waiting))} after {timeout:g} s; "
-                    f"see the orderer logs ({self.layout.logs_dir})"
-                )
-            time.sleep(0.2)
+        wait_raft_leaders(self.consortium, self.layout, [c.name for c in self.consortium.channels], timeout)
 
     def _deploy_chaincode(
         self, chaincode: Chaincode, rendered: RenderedNetwork, started: list[str]
@@ -1040,6 +993,44 @@ class ConsortiumNetwork:
         }
         tmp.write_text(json.dumps(state))
         tmp.replace(self.layout.state_file)
+
+
+def wait_raft_leaders(
+    consortium: Consortium, layout: RunLayout, channels: list[str], timeout: float = 60.0
+) -> None:
+    """Wait until each of ``channels`` has a Raft leader among the orderer organization's orderers.
+
+    Read from each orderer's ``/metrics`` (``consensus_etcdraft_is_leader``) with the orderer
+    organization admin's TLS certificate from ``layout``. BFT channels are not waited for.
+
+    Raises:
+        NetworkError: a channel still has no leader after ``timeout`` seconds.
+    """
+    if consortium.orderer_org.consensus_type != "etcdraft":
+        return
+    org = consortium.orderer_org
+    tls = layout.user_tls(org.name, ORG_ADMIN_USER)
+    context = ssl.create_default_context(cafile=str(layout.ca_cert(org.name)))
+    context.load_cert_chain(str(tls.cert), str(tls.key))
+    waiting = set(channels)
+    deadline = time.monotonic() + timeout
+    while waiting:
+        for orderer in org.orderers:
+            url = f"https://{consortium.host}:{orderer.operations_port}/metrics"
+            try:
+                with urllib.request.urlopen(url, context=context, timeout=3) as response:
+                    text = response.read().decode()
+            except OSError:
+                continue
+            waiting -= {c for c in waiting if f'consensus_etcdraft_is_leader{{channel="{c}"}} 1' in text}
+        if not waiting:
+            return
+        if time.monotonic() > deadline:
+            raise NetworkError(
+                f"no Raft leader for channel(s) {', '.join(sorted(waiting))} after {timeout:g} s; "
+                f"see the orderer logs ({layout.logs_dir})"
+            )
+        time.sleep(0.2)
 
 
 def _write_fabric2_core_yaml(sample: Path, target: Path) -> None:

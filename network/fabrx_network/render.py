@@ -44,6 +44,7 @@ __all__ = [
     "NODE_OU_CONFIG",
     "CaServer",
     "FabricPaths",
+    "FoundingMember",
     "ProcessKind",
     "ProcessSpec",
     "RenderError",
@@ -501,7 +502,19 @@ class _Dumper(yaml.SafeDumper):
         return True
 
 
-def render_configtx(consortium: Consortium, layout: RunLayout) -> str:
+@dataclass(frozen=True)
+class FoundingMember:
+    """A founding member of a channel whose MSP is not in the run directory: the orderer organization's
+    own host renders the genesis block from each member's public MSP folder (made from its join request)
+    and anchor peers (``(host, port)``, on the member's own host)."""
+
+    msp_dir: Path
+    anchor_peers: tuple[tuple[str, int], ...]
+
+
+def render_configtx(
+    consortium: Consortium, layout: RunLayout, members: Mapping[str, FoundingMember] | None = None
+) -> str:
     """configtx.yaml for configtxgen: the organizations, and one profile per channel named after it.
 
     Use: ``configtxgen -configPath <config dir> -profile <channel> -channelID <channel> -outputBlock ...``.
@@ -509,14 +522,20 @@ def render_configtx(consortium: Consortium, layout: RunLayout) -> str:
     Admins = admin; Endorsement = peer. The channel's application ``Readers`` and ``Writers`` are the
     union of its members' as one signature policy (a signature is then verified once, whatever the
     number of members); ``Admins`` and ``Endorsement`` are ``MAJORITY``. Anchor peers are declared
-    inline, so channel creation needs no separate anchor peer update.
+    inline, so channel creation needs no separate anchor peer update. ``members`` gives, by organization
+    name, the MSP folder and anchor peers of an organization whose files are elsewhere than the run
+    directory (the orderer organization's own host); the others' come from ``layout`` and the
+    consortium's host.
     """
+    found = dict(members or {})
     document = {
         "Organizations": [
             _orderer_org_section(consortium, layout),
-            *(_application_org_section(consortium, org, layout) for org in consortium.orgs),
+            *(_application_org_section(consortium, org, layout, found) for org in consortium.orgs),
         ],
-        "Profiles": {channel.name: _profile(consortium, channel, layout) for channel in consortium.channels},
+        "Profiles": {
+            channel.name: _profile(consortium, channel, layout, found) for channel in consortium.channels
+        },
     }
     header = (
         f"# configtx.yaml of consortium {consortium.name!r}, rendered by fabrx from its definition.\n"
@@ -556,23 +575,32 @@ def _orderer_org_section(consortium: Consortium, layout: RunLayout) -> dict[str,
     }
 
 
-def _application_org_section(consortium: Consortium, org: Organization, layout: RunLayout) -> dict[str, Any]:
-    anchor = org.peers[0]
+def _application_org_section(
+    consortium: Consortium, org: Organization, layout: RunLayout, members: Mapping[str, FoundingMember]
+) -> dict[str, Any]:
+    member = members.get(org.name)
+    anchors: tuple[tuple[str, int], ...]
+    if member is None:
+        msp_dir, anchors = layout.org_msp(org.name).path, ((consortium.host, org.peers[0].port),)
+    else:
+        msp_dir, anchors = member.msp_dir, member.anchor_peers
     return {
         "Name": org.name,
         "ID": org.msp_id,
-        "MSPDir": str(layout.org_msp(org.name).path),
+        "MSPDir": str(msp_dir),
         "Policies": {
             "Readers": _signature(_or(org.msp_id, "admin", "peer", "client")),
             "Writers": _signature(_or(org.msp_id, "admin", "client")),
             "Admins": _signature(_or(org.msp_id, "admin")),
             "Endorsement": _signature(_or(org.msp_id, "peer")),
         },
-        "AnchorPeers": [{"Host": consortium.host, "Port": anchor.port}],
+        "AnchorPeers": [{"Host": host, "Port": port} for host, port in anchors],
     }
 
 
-def _profile(consortium: Consortium, channel: Channel, layout: RunLayout) -> dict[str, Any]:
+def _profile(
+    consortium: Consortium, channel: Channel, layout: RunLayout, members: Mapping[str, FoundingMember]
+) -> dict[str, Any]:
     return {
         "Policies": {
             "Readers": _implicit("ANY Readers"),
@@ -583,7 +611,8 @@ def _profile(consortium: Consortium, channel: Channel, layout: RunLayout) -> dic
         "Orderer": _orderer_section(consortium, channel, layout),
         "Application": {
             "Organizations": [
-                _application_org_section(consortium, org, layout) for org in consortium.channel_orgs(channel)
+                _application_org_section(consortium, org, layout, members)
+                for org in consortium.channel_orgs(channel)
             ],
             "Policies": {
                 # The union of the members' own Readers and Writers as one signature policy, not Fabric's
