@@ -24,6 +24,8 @@ __all__ = ["AccessRefused", "PharmaError", "RecordInvalid", "RecordNotFound", "r
 
 _REFUSAL = re.compile(r"chaincode response (\d{3}), ([A-Z][A-Z_]*) (\S+?): ([^\n]*)")
 _TRANSACTION_SUFFIX = re.compile(r" \[transaction [0-9a-f]+\]$")
+_NOT_A_MEMBER = re.compile(r"access denied: channel \[([^\]]+)\] creator org unknown")
+"""A peer's refusal of a proposal whose creator's MSP is not in the channel configuration it has."""
 
 
 class PharmaError(FabrxError):
@@ -80,6 +82,9 @@ def refusal_from(error: GatewayError) -> PharmaError | None:
     """The chaincode refusal inside a Gateway error, or ``None`` if the error is not one (a peer down,
     a TLS failure): those stay :class:`~fabrx.GatewayError` for the caller to retry or fix.
 
+    A peer's refusal of an organization that is not in the channel (it left) is :class:`AccessRefused`
+    with rule ``ROLE`` and field ``submitter``.
+
     When endorsers disagree, the first peer's refusal wins; every peer's text stays in the cause.
     """
     texts = [detail.message for detail in error.details] or [str(error)]
@@ -97,4 +102,16 @@ def refusal_from(error: GatewayError) -> PharmaError | None:
         elif rule == "RECORD":
             return RecordInvalid(field, message, status=status, transaction_id=error.transaction_id)
         return cls(rule, field, message, status=status, transaction_id=error.transaction_id)
+    for text in texts:
+        match = _NOT_A_MEMBER.search(text)
+        if match is not None:
+            # Not worth retrying (the Gateway reports it as UNAVAILABLE): the organization is gone.
+            return AccessRefused(
+                "ROLE",
+                "submitter",
+                f"the submitting organization is not a member of channel {match[1]} (removed from the "
+                f"channel configuration, or never added); the peer: {match[0]}",
+                status=403,
+                transaction_id=error.transaction_id,
+            )
     return None

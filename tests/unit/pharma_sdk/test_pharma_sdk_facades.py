@@ -381,3 +381,31 @@ def test_a_hospital_record_names_the_hospital_that_sends_it() -> None:
     with pytest.raises(PharmaError) as refused:
         Hospital(contract, "HospitalBMSP").record_prescription(prescription)
     assert refused.value.field == "hospital" and contract.calls == []
+
+
+def test_a_departed_organization_is_refused_access_not_told_the_peer_is_unavailable() -> None:
+    from fabrx.errors import ErrorDetail, GatewayError
+    from fabrx.pharma._errors import refusal_from
+
+    said = (
+        "rpc error: code = Unknown desc = error validating proposal: access denied: channel [pharma] "
+        "creator org unknown, creator is malformed"
+    )
+    error = GatewayError(
+        "evaluate failed: UNAVAILABLE: failed to evaluate transaction",
+        code="UNAVAILABLE",
+        details=(ErrorDetail("127.0.0.1:7066", "RegulatorMSP", said),),
+        transaction_id="ab12",
+    )
+    refused = refusal_from(error)
+    assert isinstance(refused, AccessRefused)
+    assert (refused.rule, refused.field, refused.status, refused.transaction_id) == (
+        "ROLE",
+        "submitter",
+        403,
+        "ab12",
+    )
+    assert "not a member of channel pharma" in refused.message
+    # A peer that is merely down stays a GatewayError for the caller to retry.
+    down = GatewayError("evaluate failed: UNAVAILABLE: connection refused", code="UNAVAILABLE")
+    assert refusal_from(down) is None
