@@ -177,6 +177,12 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
         help="threads submitting invoices while a member joins",
     )
     parser.add_argument(
+        "--membership-join-from",
+        choices=("snapshot", "genesis"),
+        default=MembershipPlan.join_from,
+        help="the new member's peer joins from a member's ledger snapshot or from the genesis block",
+    )
+    parser.add_argument(
         "--membership-port-base",
         type=int,
         default=MembershipPlan.port_base,
@@ -289,7 +295,11 @@ def _scale_plan(args: argparse.Namespace) -> ScalePlan:
 
 
 def _membership_plan(args: argparse.Namespace) -> MembershipPlan:
-    return MembershipPlan(concurrency=args.membership_concurrency, port_base=args.membership_port_base)
+    return MembershipPlan(
+        concurrency=args.membership_concurrency,
+        port_base=args.membership_port_base,
+        join_from=args.membership_join_from,
+    )
 
 
 def _service_plan(args: argparse.Namespace) -> ServicePlan:
@@ -475,14 +485,20 @@ def run_membership_suite(args: argparse.Namespace, argv: list[str]) -> None:
         "deployment (`fabrx member`, own run directory) on 127.0.1.8 (another host, on loopback), ports "
         f"from {plan.port_base + 600}"
     )
+    joined = (
+        "a snapshot the regulator's peer writes after the update, copied to its host, `fabrx channel join "
+        "--snapshot` as its own admin"
+        if plan.join_from == "snapshot"
+        else "the genesis block fetched by its own admin, `fabrx member join --block`"
+    )
     method = (
         f"DistributorA's client (fabrx's blocking Gateway) sells {plan.lines}-line second invoices to "
         f"HospitalA from {plan.concurrency} threads throughout; HospitalD joins with `fabrx` commands and "
-        "files only (join request, update, four of six admins' signatures made at the same time, submit, "
-        "genesis block fetched by its own admin, member join, member approve); the regulator registers it, "
-        "DistributorA sells to it, HospitalD records the receipt with its own client on its own peer. "
-        "*join* = from the admins receiving the join request to that receipt accepted; then HospitalD "
-        "is removed and made inactive, and what it can still do is checked"
+        "files only: join request, `channel update add-org`, four of six admins' `sign` at the same time, "
+        f"`submit`; its peer joins from {joined}; `fabrx member approve`; beside these the regulator "
+        "registers it and DistributorA sells to it; HospitalD records the receipt with its own client on "
+        "its own peer. *join* = from the admins receiving the join request to that receipt accepted; then "
+        "HospitalD is removed and made inactive, and what it can still do is checked"
     )
     meta = {**_meta(args, description, _fabric_bin(), argv), "method": method}
     update_results(args.results, {**sections, "meta": {"membership": meta}}, replace=("membership",))

@@ -12,9 +12,17 @@ way a member joins a real consortium, every step a ``fabrx`` command with files 
 3. *sign*: a majority of the six members' admins sign it, each a file in and a signature file out (at
    the same time, as admins on their own hosts do);
 4. *submit*: the regulator's admin submits the update with the signatures;
-5. *fetch*: HospitalD's admin fetches the channel's genesis block from the orderer;
-6. *join*: ``member join`` joins HospitalD's peer, which starts pulling the channel's blocks;
-   *definition*: until the peer has the block that committed the pharma chaincode's definition;
+5. HospitalD's peer joins the channel, by ``join_from``:
+
+   * ``snapshot`` (the default): *snapshot*: the regulator's admin has its peer write a ledger snapshot
+     (``fabrx channel snapshot``), after the block that added HospitalD; *hand over*: the folder is
+     copied to HospitalD's host; *join*: HospitalD's admin joins its peer from it (``fabrx channel join
+     --snapshot``); the peer pulls only the blocks after the snapshot;
+   * ``genesis``: *fetch*: HospitalD's admin fetches the genesis block from the orderer; *join*:
+     ``member join``; the peer pulls every block of the channel;
+
+6. *definition*: until HospitalD's peer has the pharma chaincode's definition (it answers its own
+   admin only once it has reached the block that added its organization);
 7. *approve and catch-up*: ``member approve`` installs and approves the pharma chaincode for HospitalD
    and waits until HospitalD's peer committed the approval, so until it caught up with the channel;
 8. *register and sell*, beside steps 5-7 (neither needs HospitalD's peer): the regulator registers
@@ -36,6 +44,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import os
 import resource
 import shutil
@@ -96,8 +105,13 @@ class MembershipPlan:
     quiet_s: float = 5.0
     """How long the load runs after HospitalD left, while its peer must receive no block."""
     port_base: int = MEMBERSHIP_PORT_BASE
+    join_from: str = "snapshot"
+    """``snapshot`` (a member's peer writes one after the block that added the new member) or
+    ``genesis`` (the new peer pulls every block)."""
 
     def __post_init__(self) -> None:
+        if self.join_from not in ("snapshot", "genesis"):
+            raise ValueError(f"join_from is snapshot or genesis, got {self.join_from!r}")
         if not 1 <= self.concurrency <= 64:
             raise ValueError(f"membership concurrency must be within 1..64, got {self.concurrency}")
         if not 1 <= self.lines <= 9:
@@ -264,6 +278,47 @@ def _member_peer_height(deployment: Any) -> int:
     raise BenchError(f"{url} reports no height of the pharma channel")
 
 
+def _join_peer(
+    up: UpNetwork, host: Path, deployment: Any, steps: _Steps, join_from: str, member: Callable[..., str]
+) -> None:
+    """HospitalD's peer joins the channel: from the genesis block its own admin fetches from the orderer
+    (the peer then pulls every block), or from a snapshot the regulator's peer writes after the block
+    that added HospitalD, handed over as a folder (the peer pulls only the blocks after it)."""
+    own_admin = host / "run" / "orgs" / MEMBER / "users" / "admin" / "msp"
+    consortium = up.network.consortium
+    if join_from == "genesis":
+        orderer = consortium.orderer_org.orderers[0]
+        steps.run("fetch", lambda: _fabrx(
+            "channel", "fetch-block", "--number", "0", "-o", "pharma.block",
+            "--msp-id", MEMBER_MSP, "--msp-dir", str(own_admin),
+            "--orderer", f"{consortium.host}:{orderer.port}",
+            "--orderer-tls-ca", "orderer-tls-ca.pem", cwd=host,
+        ))  # fmt: skip
+        steps.run("join", lambda: member("join", "--block", "pharma.block"))
+        return
+    from fabrx.admin import snapshot_path
+    from fabrx_network.layout import peer_node
+
+    config, run_dir = up.folder / "consortium.yaml", up.network.run_dir
+    written = steps.run("snapshot", lambda: _fabrx(
+        "--config", str(config), "--run-dir", str(run_dir), "--json",
+        "channel", "snapshot", "--as", "Regulator", cwd=up.folder / "admins",
+    ))  # fmt: skip
+    number = int(json.loads(written)["block_number"])
+    source = snapshot_path(
+        up.network.layout.peer_snapshots(peer_node("Regulator", "peer0")), "pharma", number
+    )
+    handed = host / "snapshot" / str(number)
+    steps.run("hand over", lambda: shutil.copytree(source, handed))
+    peer = deployment.org.peers[0]
+    steps.run("join", lambda: _fabrx(
+        "channel", "join", "--snapshot", str(handed),
+        "--msp-id", MEMBER_MSP, "--msp-dir", str(own_admin),
+        "--peer", f"{MEMBER_HOST}:{peer.port}", "--peer-tls-ca", str(deployment.layout.ca_cert(MEMBER)),
+        cwd=host,
+    ))  # fmt: skip
+
+
 def _wait_definition(deployment: Any, timeout: float = 120.0) -> None:
     """Wait until the member's peer, catching up after its join, has committed the pharma definition."""
     from fabrx.admin import query_committed
@@ -341,6 +396,7 @@ def membership_figures(
         "commands_cpu_s": dict(commands_cpu or {}),
         "concurrency": plan.concurrency,
         "lines_per_invoice": plan.lines,
+        "join_from": plan.join_from,
         "submits_total": len(log.ended),
         "failed_total": total_failed,
         "first_error": log.first_error,
@@ -421,15 +477,7 @@ def membership_suite(plan: MembershipPlan, *, progress: Progress = lambda _: Non
                     sold = beside.submit(
                         steps.run, "register and sell (beside the next steps)", register_and_sell, alone=False
                     )
-                    own_admin = host / "run" / "orgs" / MEMBER / "users" / "admin" / "msp"
-                    orderer = up.network.consortium.orderer_org.orderers[0]
-                    steps.run("fetch", lambda: _fabrx(
-                        "channel", "fetch-block", "--number", "0", "-o", "pharma.block",
-                        "--msp-id", MEMBER_MSP, "--msp-dir", str(own_admin),
-                        "--orderer", f"{up.network.consortium.host}:{orderer.port}",
-                        "--orderer-tls-ca", "orderer-tls-ca.pem", cwd=host,
-                    ))  # fmt: skip
-                    steps.run("join", lambda: member("join", "--block", "pharma.block"))
+                    _join_peer(up, host, deployment, steps, plan.join_from, member)
                     # The approval waits until HospitalD's peer committed it, so it includes the catch-up
                     # with the channel; it can start once the peer has the chaincode's definition.
                     steps.run("definition", lambda: _wait_definition(deployment))
@@ -509,6 +557,12 @@ def _leave(
     sale_refused = _refusal(
         lambda: clients.distributor(SELLER).issue_invoice(sales[2]), "an invoice to HospitalD"
     )
+    for refusal, expected in (
+        (own_refused, "AccessRefused: ROLE submitter"),
+        (sale_refused, "PARTY_INACTIVE"),
+    ):
+        if expected not in refusal:
+            raise BenchError(f"after HospitalD left, expected a refusal {expected!r}, got: {refusal}")
     # The block that removed HospitalD may still reach its peer; none after it may.
     time.sleep(2.0)
     member_height = _member_peer_height(deployment)
