@@ -234,6 +234,10 @@ class NetworkStatus:
                 lines.append(
                     f"  chaincode {d['name']} {d['version']} (sequence {d['sequence']}) on {channel}"
                 )
+        if not any(n.running for n in self.nodes):
+            lines.append(
+                f"the network {self.name!r} is not running: start it with `fabrx network up`{_SAME_FILES}"
+            )
         return "\n".join(lines)
 
 

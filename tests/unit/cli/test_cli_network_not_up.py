@@ -134,6 +134,15 @@ def test_a_running_network_passes_the_check(tmp_path: Path, monkeypatch: pytest.
     assert len(tried) == 1
 
 
+def test_status_of_a_network_that_is_not_running_ends_with_what_to_run(tmp_path: Path) -> None:
+    code, output = _run(tmp_path, ["network", "status"])
+    assert code == 3  # a negative answer, not a failure: the status itself was taken
+    assert output.strip().splitlines()[-1] == (
+        "the network 'pharma' is not running: start it with `fabrx network up` (with the same --config and "
+        "--run-dir)"
+    )
+
+
 def test_json_mode_reports_the_same_line_as_a_json_error(tmp_path: Path) -> None:
     code, output = _run(tmp_path, ["pharma", "--org", "HospitalA", "stock", "P", "B"], json_mode=True)
     assert code == 1
