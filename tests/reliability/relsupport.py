@@ -79,6 +79,7 @@ class Figures:
 
     hostile: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
     access_attempts: int = 0
+    access_forbidden: int = 0
     unauthorized: int = 0
     faults: list[FaultRun] = dataclasses.field(default_factory=list)
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False)
@@ -89,10 +90,13 @@ class Figures:
             counts["cases"] += 1
             counts["unclear"] += 0 if clear else 1
 
-    def access(self, *, allowed: bool) -> None:
+    def access(self, *, allowed: bool, unauthorized: bool) -> None:
+        """Count one cell of the access matrix: ``allowed`` to its subject or not, and whether a cell
+        that is not allowed succeeded (an ``unauthorized`` access)."""
         with self._lock:
             self.access_attempts += 1
-            self.unauthorized += 1 if allowed else 0
+            self.access_forbidden += 0 if allowed else 1
+            self.unauthorized += 1 if unauthorized else 0
 
     def to_dict(self) -> dict[str, Any]:
         runs = [dataclasses.asdict(run) for run in self.faults]
@@ -110,6 +114,7 @@ class Figures:
             "unauthorized": self.unauthorized,
             "details": {
                 "access_attempts": self.access_attempts,
+                "access_forbidden": self.access_forbidden,
                 "hostile": self.hostile,
                 "faults": runs,
                 "submitted": total("submitted"),
