@@ -25,11 +25,13 @@ Fabric discards the write set of a failed invocation anyway.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 
 from fabrx_pharma import RecordError, RuleId, RuleViolation
 
 __all__ = [
     "REFUSED_MARKER",
+    "WITHHELD",
     "AccessDenied",
     "BatchRefused",
     "ChaincodeError",
@@ -125,9 +127,22 @@ REFUSED_MARKER = "refused="
 """What precedes the JSON list of refusals in a :class:`BatchRefused` message."""
 
 
-def refused_rule(violation: RuleViolation) -> RuleRefused:
-    """Translate a domain :class:`~fabrx_pharma.RuleViolation`."""
-    return RuleRefused(violation.rule, violation.field, violation.message)
+WITHHELD = "[withheld]"
+"""What a refusal says instead of a private value of the refused record (its field names the place)."""
+
+
+def refused_rule(violation: RuleViolation, private_values: Iterable[str] = ()) -> RuleRefused:
+    """Translate a domain :class:`~fabrx_pharma.RuleViolation`.
+
+    Each of ``private_values`` (the refused record's traceability codes and patient pseudonym) is
+    replaced by :data:`WITHHELD` in the message: peers write every refusal's message to their logs,
+    and the refusal's field already names the value's place in the record.
+    """
+    message = violation.message
+    for value in private_values:
+        if value:
+            message = message.replace(value, WITHHELD)
+    return RuleRefused(violation.rule, violation.field, message)
 
 
 def refused_record(error: RecordError) -> RecordRefused:

@@ -37,6 +37,7 @@ from fabrx_pharma import (
     AnyRecord,
     Batch,
     Finding,
+    GoodsLine,
     Invoice,
     Party,
     Prescription,
@@ -281,7 +282,7 @@ class PharmaService:
             self._check_not_future(record, policy)
             plan = plan_writes(record, self._ledger, submitter=submitter)
         except RuleViolation as violation:
-            raise refused_rule(violation) from None
+            raise refused_rule(violation, _private_values(record)) from None
         except SealedRecord as sealed:
             raise _sealed_refusal(record, sealed) from None
         plan.apply(self._store)
@@ -615,6 +616,22 @@ class PharmaService:
         if anchor is None:
             raise NotFound("batch_number", f"no batch {product_id}/{batch_number} is recorded")
         return regulator_recall_scope(load_ledger(self._ledger), product_id, batch_number)
+
+
+def _private_values(record: AnyRecord) -> tuple[str, ...]:
+    """The values of ``record`` a refusal must not repeat (see :func:`refused_rule`): the traceability
+    codes it moves or dispenses and the patient's pseudonym."""
+    lines: tuple[GoodsLine, ...] = ()
+    if isinstance(record, Invoice):
+        lines = record.shipment.lines
+    elif isinstance(record, Receipt):
+        lines = record.lines
+    elif isinstance(record, Prescription):
+        lines = record.items
+    values = [code for line in lines for code in line.trace_codes]
+    if isinstance(record, Prescription | AdverseEvent):
+        values.append(record.patient_pseudonym)
+    return tuple(values)
 
 
 def _sealed_refusal(record: AnyRecord, sealed: SealedRecord) -> ChaincodeError:

@@ -40,6 +40,7 @@ from fabrx_pharma import (
 )
 from fabrx_pharma.sample import sample_uscc
 from fabrx_pharma_chaincode import RECORD_TRANSIENT_KEY, ChaincodeError, PharmaService, RecordRefused
+from fabrx_pharma_chaincode.errors import WITHHELD
 
 
 @pytest.fixture
@@ -317,6 +318,25 @@ def test_a_code_dispensed_at_one_hospital_cannot_be_dispensed_at_another(world: 
     world.submit(HOSP, world.prescription("RX-1", HOSP, codes[:1]))
     resold = world.prescription("RX-2", HOSP_B, codes[:1])
     assert refusal(world, HOSP_B, resold) == ("TRACE_CODE_REUSED", "items[0].trace_codes[0]")
+
+
+def test_a_dispensing_refusal_names_the_field_but_withholds_the_code_and_the_pseudonym(
+    world: RulesWorld,
+) -> None:
+    # Peers write every refusal's message to their logs: no dispensed code or patient pseudonym in it.
+    codes = amox_codes(1, 2)
+    world.stock_hospital(HOSP, 2, codes)
+    world.stock_hospital(HOSP_B, 2)
+    world.submit(HOSP, world.prescription("RX-1", HOSP, codes[:1]))
+    for hospital, prescription in (
+        (HOSP_B, world.prescription("RX-2", HOSP_B, codes[:1])),  # TRACE_CODE_REUSED
+        (HOSP_B, world.prescription("RX-3", HOSP_B, codes[1:])),  # TRACE_CODE_NOT_RECEIVED
+    ):
+        error = world.refuse(hospital, prescription)
+        assert error.field == "items[0].trace_codes[0]"
+        assert WITHHELD in error.message
+        for secret in (*prescription.items[0].trace_codes, prescription.patient_pseudonym):
+            assert secret not in str(error)
 
 
 def test_a_recalled_batch_cannot_be_dispensed(world: RulesWorld) -> None:
