@@ -79,8 +79,9 @@ def render_reliability_section(figures: dict[str, Any], meta: dict[str, Any]) ->
         lines.append(f"| {category} | {counts['cases']} | {counts['unclear']} |")
     lines += [
         "",
-        f"Access matrix: {details.get('access_attempts', 0)} attempts, {figures.get('unauthorized')} "
-        "allowed that should have been refused.",
+        f"Access matrix: {details.get('access_attempts', 0)} cells (identity × write or private read), "
+        f"{details.get('access_forbidden', 0)} of them forbidden; unauthorized (a forbidden cell that "
+        f"succeeded): {figures.get('unauthorized')}.",
     ]
     return "\n".join(lines)
 

@@ -18,6 +18,7 @@ FIGURES = {
     "unauthorized": 0,
     "details": {
         "access_attempts": 40,
+        "access_forbidden": 30,
         "hostile": {"chaincode": {"cases": 130, "unclear": 1}, "cli": {"cases": 120, "unclear": 0}},
         "faults": [
             {
@@ -49,7 +50,7 @@ def test_the_section_shows_the_summary_every_fault_run_and_every_category() -> N
         "| 0 | 0 | 0 | 0 / 0 |" in text
     )
     assert "| chaincode | 130 | 1 |" in text and "| cli | 120 | 0 |" in text
-    assert "Access matrix: 40 attempts, 0 allowed" in text
+    assert "Access matrix: 40 cells" in text and "30 of them forbidden; unauthorized" in text
     assert "shared with other engineers' test runs" in text
 
 
