@@ -6,6 +6,10 @@ client, and renders the result. Refusals print their rule and field and exit 1.
 
 A party hosted on an organization's node acts with ``--org HOST --party PARTY_ID --client-msp DIR``,
 where ``DIR`` is the MSP folder of its client (enrolled with ``fabrx.party=PARTY_ID``).
+
+On a member's own host (``fabrx member``), ``--member-file FILE`` acts from that member's own deployment
+(``--run-dir``, default ``.fabrx/member-<name>``): its run directory holds its identities only, so it acts as
+its own organization (``--org`` may be left out) and refuses any other.
 """
 
 from __future__ import annotations
@@ -31,7 +35,9 @@ from fabrx.pharma import (
     Regulator,
 )
 from fabrx.pharma._bulk import DEFAULT_BATCH_SIZE
+from fabrx.pharma.clients import NetworkLike
 from fabrx.pharma.reference import record_reference, render_markdown
+from fabrx_network.member import open_member
 from fabrx_network.operations import open_network
 from fabrx_pharma import (
     AdverseEvent,
@@ -69,6 +75,7 @@ class PharmaContext:
     org: str | None
     party: str | None = None
     client_msp: Path | None = None
+    member_file: Path | None = None
 
 
 @cli.group()
@@ -79,26 +86,58 @@ class PharmaContext:
     type=click.Path(path_type=Path, exists=True, file_okay=False),
     help="MSP folder of the hosted party's client (enrolled with fabrx.party=<--party>).",
 )
+@click.option(
+    "--member-file",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    envvar="FABRX_MEMBER_FILE",
+    help="Act from this member's own deployment (its member file; --run-dir is its run directory), "
+    "which holds its own identities only [env: FABRX_MEMBER_FILE].",
+)
 @click.pass_context
-def pharma(ctx: click.Context, org: str | None, party: str | None, client_msp: Path | None) -> None:
+def pharma(
+    ctx: click.Context, org: str | None, party: str | None, client_msp: Path | None, member_file: Path | None
+) -> None:
     """Write records and run checks as one organization (or hosted party) of the pharma consortium."""
     # --org is checked where a command uses it, so `fabrx pharma COMMAND --help` works without it.
     if (party is None) != (client_msp is None):
         raise click.UsageError("--party and --client-msp go together")
     ctx.obj = PharmaContext(
-        cli=ctx.find_object(CliContext) or CliContext(None, None), org=org, party=party, client_msp=client_msp
+        cli=ctx.find_object(CliContext) or CliContext(None, None),
+        org=org,
+        party=party,
+        client_msp=client_msp,
+        member_file=member_file,
     )
+
+
+def _own_deployment(obj: PharmaContext, member_file: Path) -> tuple[NetworkLike, Any]:
+    """A member's own deployment and its organization; ``--org`` may only name that organization."""
+    deployment = open_member(member_file, obj.cli.run_dir)
+    org = deployment.org
+    if obj.org is not None and obj.org not in (org.name, org.msp_id):
+        raise click.BadParameter(
+            f"{obj.org!r} is not the organization of {member_file} ({org.name}): its identities are not on "
+            "this host",
+            param_hint="--org",
+        )
+    deployment.client_msp(org)  # NetworkError (run `fabrx member init`) when it has no identities yet
+    return deployment, org
 
 
 @contextmanager
 def _facade(obj: PharmaContext, expected: type[F]) -> Iterator[F]:
-    if obj.org is None:
-        raise click.UsageError("Missing option '--org' (fabrx pharma --org ORG COMMAND).")
-    net = open_network(obj.cli.config_path, obj.cli.run_dir)
-    org = next((o for o in net.consortium.orgs if obj.org in (o.name, o.msp_id)), None)
-    if org is None:
-        raise click.BadParameter(f"no organization {obj.org!r} in the consortium", param_hint="--org")
-    net.require_up(org)
+    net: NetworkLike
+    if obj.member_file is not None:
+        net, org = _own_deployment(obj, obj.member_file)
+    else:
+        if obj.org is None:
+            raise click.UsageError("Missing option '--org' (fabrx pharma --org ORG COMMAND).")
+        network = open_network(obj.cli.config_path, obj.cli.run_dir)
+        org = next((o for o in network.consortium.orgs if obj.org in (o.name, o.msp_id)), None)
+        if org is None:
+            raise click.BadParameter(f"no organization {obj.org!r} in the consortium", param_hint="--org")
+        network.require_up(org)
+        net = network
     if obj.party is not None and obj.client_msp is not None:
         # A hosted party's role is on the ledger, not in the consortium file: the chaincode checks it.
         with PharmaClients(net) as clients:
