@@ -12,7 +12,7 @@ BIN    := $(VENV)/bin
 FABRX  := $(BIN)/fabrx
 STAMP  := $(VENV)/.fabrx-installed
 
-.PHONY: install lock dist fabric postgres softhsm chromium jdk network-up network-down network-status demo test test-unit test-integration test-compat lint bench reliability node-deps clean
+.PHONY: install lock dist fabric postgres softhsm chromium jdk network-up network-down network-status demo test test-unit test-integration test-hosts test-compat lint bench reliability node-deps clean
 
 install: $(STAMP)
 
@@ -96,6 +96,11 @@ test-compat: install
 
 test-integration: fabric node-deps softhsm chromium jdk
 	$(BIN)/python -m pytest -p no:cacheprovider tests/integration
+
+# The per-host deployments alone (docs/network.md, "A member's own host"): a consortium founded from five
+# separate deployments on 127.0.1.1-5, and a member joining the shared test consortium. Both are in make test.
+test-hosts: fabric node-deps
+	$(BIN)/python -m pytest -p no:cacheprovider tests/integration/test_per_member_hosts.py tests/integration/test_member_host.py
 
 bench: fabric node-deps
 	$(BIN)/python -m bench
