@@ -131,35 +131,22 @@ def receipt_problems(
                     seq=row.seq,
                 )
             )
-        shipped = _sums(t.shipment_line, t.shipment_line.c.number, chunk, "shipped")
-        got = _sums(t.receipt_line, t.receipt_line.c.invoice_number, chunk, "got")
-        short = (
-            sa.select(
-                shipped.c.number,
-                shipped.c.product_id,
-                shipped.c.batch_number,
-                shipped.c.shipped,
-                sa.func.coalesce(got.c.got, 0).label("got"),
-                r.c.receiver,
-                r.c.received_us,
-                r.c.seq,
-                i.c.seller,
-                i.c.buyer,
-            )
-            .select_from(
-                shipped.join(i, i.c.number == shipped.c.number)
-                .join(r, r.c.invoice_number == shipped.c.number)
-                .outerjoin(
-                    got,
-                    sa.and_(
-                        got.c.number == shipped.c.number,
-                        got.c.product_id == shipped.c.product_id,
-                        got.c.batch_number == shipped.c.batch_number,
-                    ),
-                )
-            )
-            .where(sa.func.coalesce(got.c.got, 0) < shipped.c.shipped)
-        )
+        # Shipped and received quantities per invoice and batch in one aggregate over both line
+        # tables (one sort or hash of the lines, no join of two grouped tables); only the few groups
+        # short of their shipment are joined with their receipt and invoice.
+        gaps = _short_groups(chunk)
+        short = sa.select(
+            gaps.c.number,
+            gaps.c.product_id,
+            gaps.c.batch_number,
+            gaps.c.shipped,
+            gaps.c.got,
+            r.c.receiver,
+            r.c.received_us,
+            r.c.seq,
+            i.c.seller,
+            i.c.buyer,
+        ).select_from(gaps.join(r, r.c.invoice_number == gaps.c.number).join(i, i.c.number == gaps.c.number))
         for gap in connection.execute(short):
             found.append(
                 Located(
@@ -181,16 +168,42 @@ def receipt_problems(
     return found
 
 
-def _sums(table: sa.Table, number: sa.Column[str], chunk: Sequence[str] | None, label: str) -> sa.Subquery:
-    query = sa.select(
-        number.label("number"),
-        table.c.product_id,
-        table.c.batch_number,
-        sa.func.sum(table.c.quantity).label(label),
-    ).group_by(number, table.c.product_id, table.c.batch_number)
+def _short_groups(chunk: Sequence[str] | None) -> sa.Subquery:
+    """(invoice number, product, batch) groups whose receipt lines add up to less than the shipment's
+    lines, with both sums (``shipped``, ``got``)."""
+    sl, rl = t.shipment_line, t.receipt_line
+    zero = sa.literal(0, sa.BigInteger)
+    shipped = sa.select(
+        sl.c.number.label("number"),
+        sl.c.product_id,
+        sl.c.batch_number,
+        sl.c.quantity.label("shipped"),
+        zero.label("got"),
+    )
+    got = sa.select(
+        rl.c.invoice_number.label("number"),
+        rl.c.product_id,
+        rl.c.batch_number,
+        zero.label("shipped"),
+        rl.c.quantity.label("got"),
+    )
     if chunk is not None:
-        query = query.where(number.in_(chunk))
-    return query.subquery()
+        shipped = shipped.where(sl.c.number.in_(chunk))
+        got = got.where(rl.c.invoice_number.in_(chunk))
+    lines = sa.union_all(shipped, got).subquery("lines")
+    total_shipped, total_got = sa.func.sum(lines.c.shipped), sa.func.sum(lines.c.got)
+    return (
+        sa.select(
+            lines.c.number,
+            lines.c.product_id,
+            lines.c.batch_number,
+            total_shipped.label("shipped"),
+            total_got.label("got"),
+        )
+        .group_by(lines.c.number, lines.c.product_id, lines.c.batch_number)
+        .having(total_got < total_shipped)
+        .subquery("gaps")
+    )
 
 
 def batch_diversions(connection: sa.Connection, *, numbers: Collection[str] | None = None) -> list[Located]:

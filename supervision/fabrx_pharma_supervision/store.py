@@ -186,32 +186,34 @@ class SupervisionStore:
         With ``ledger_rules=False`` the whole-ledger findings are not kept up to date block by block
         (the bulk loader's choice): call :meth:`reevaluate` afterwards.
         """
-        applied = 0
         with self.transaction() as connection:
             checkpoint = _checkpoint(connection, feed, lock=True)
             ingest = Ingest(connection, receipt_due=self._receipt_due, ledger_rules=ledger_rules)
             last = checkpoint
+            new: list[LedgerBlock] = []
             for block in blocks:
                 if last is not None and block.number <= last:
                     continue
                 if last is not None and block.number != last + 1:
                     raise FeedOutOfOrder(feed, last, block.number)
-                ingest.prefetch(block.writes)
+                new.append(block)
+                last = block.number
+            # What the rules read for the whole range is loaded at once; the whole-ledger findings of
+            # everything the range touched are brought up to date once, before the commit.
+            ingest.prefetch([write for block in new for write in block.writes])
+            for block in new:
                 for write in block.writes:
                     ingest.write(write, block.number)
-                if ledger_rules:
-                    ingest.flush()
-                last = block.number
-                applied += 1
             ingest.flush()
             if last is not None and last != checkpoint:
                 _set_checkpoint(connection, feed, last, exists=checkpoint is not None)
-        return applied
+        return len(new)
 
     def reevaluate(self) -> int:
         """Recompute every whole-ledger finding from the tables (SQL set operations); return how many
         there are. Write-time findings are facts about each write, kept as the ingest found them."""
         with self.transaction() as connection:
+            _whole_ledger_memory(connection)
             ingest = Ingest(connection, receipt_due=self._receipt_due)
             return ingest.refresh_ledger_findings(None, None, None)
 
@@ -234,6 +236,7 @@ class SupervisionStore:
         """
         due = self._receipt_due if receipt_due is None else receipt_due
         with self.transaction() as connection:
+            _whole_ledger_memory(connection)
             findings = [
                 _finding(row)
                 for row in connection.execute(
@@ -402,6 +405,18 @@ class SupervisionStore:
         """Write :meth:`stock` to ``out`` as CSV; return the number of rows."""
         rows = self.stock(holder=holder, product_id=product_id)
         return write_csv((row.to_row() for row in rows), queries.HOLDING_COLUMNS, out)
+
+
+WHOLE_LEDGER_WORK_MEM = "256MB"
+"""PostgreSQL's memory per sort or hash for the whole-ledger queries (its default, 4 MB, sends the
+group-bys and hashes of a million invoice lines to disk in several batches)."""
+
+
+def _whole_ledger_memory(connection: sa.Connection) -> None:
+    """Give this transaction's sorts and hashes room for a whole ledger (PostgreSQL; SQLite's page cache
+    and in-memory temporary tables are set per connection)."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SET LOCAL work_mem = '{WHOLE_LEDGER_WORK_MEM}'")
 
 
 def _us(moment: datetime | None) -> int | None:

@@ -147,6 +147,65 @@ class StoreView:
                 self.dispensed_cache[code] = prescription_id
         self.dispensed_missing.update(c for c in wanted if c not in self.dispensed_cache)
 
+    def prefetch_received(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """Answer :meth:`received_in` for the (holder, trace code) pairs not cached yet in a few ``IN``
+        queries (the candidate receipts of every code at once, then the domain's choice among them)."""
+        wanted = {pair for pair in pairs if pair not in self.received_cache}
+        if not wanted:
+            return
+        codes = sorted({code for _, code in wanted})
+        candidates: dict[tuple[str, str], dict[str, int]] = {}
+        r = t.receipt
+        for start in range(0, len(codes), _PREFETCH_CHUNK):
+            chunk = codes[start : start + _PREFETCH_CHUNK]
+            shipped = (
+                sa.select(r.c.receiver, t.shipment_code.c.trace_code, r.c.invoice_number, r.c.position)
+                .select_from(t.shipment_code.join(r, r.c.invoice_number == t.shipment_code.c.number))
+                .where(t.shipment_code.c.trace_code.in_(chunk))
+            )
+            listed = (
+                sa.select(r.c.receiver, t.receipt_code.c.trace_code, r.c.invoice_number, r.c.position)
+                .select_from(t.receipt_code.join(r, r.c.invoice_number == t.receipt_code.c.invoice_number))
+                .where(t.receipt_code.c.trace_code.in_(chunk))
+            )
+            for receiver, code, number, position in self._connection.execute(sa.union_all(shipped, listed)):
+                if (receiver, code) in wanted:
+                    candidates.setdefault((receiver, code), {})[number] = position
+        numbers = {(n,) for found in candidates.values() for n in found}
+        self.prefetch("receipt", numbers)
+        self.prefetch("invoice", numbers)
+        for pair in wanted:
+            found: str | None = None
+            positions = candidates.get(pair, {})
+            for number in sorted(positions, key=positions.__getitem__):
+                receipt = self.receipt_of(number)
+                if receipt is not None and pair[1] in received_codes(receipt, self.invoice(number)):
+                    found = number
+                    break
+            self.received_cache[pair] = found
+
+    def prefetch_first_received(self, keys: Iterable[tuple[str, str, str]]) -> None:
+        """Answer :meth:`first_received` for the (holder, product, batch) keys not cached yet in a few
+        ``IN`` queries."""
+        wanted = sorted({k for k in keys if k not in self.first_received_cache})
+        r, line = t.receipt, t.receipt_line
+        batches = sorted({(product_id, batch_number) for _, product_id, batch_number in wanted})
+        holders = set(wanted)
+        for start in range(0, len(batches), _PREFETCH_CHUNK):
+            chunk = batches[start : start + _PREFETCH_CHUNK]
+            query = (
+                sa.select(r.c.receiver, line.c.product_id, line.c.batch_number, sa.func.min(r.c.received_us))
+                .select_from(line.join(r, r.c.invoice_number == line.c.invoice_number))
+                .where(sa.tuple_(line.c.product_id, line.c.batch_number).in_(chunk))
+                .group_by(r.c.receiver, line.c.product_id, line.c.batch_number)
+            )
+            for receiver, product_id, batch_number, micros in self._connection.execute(query):
+                key = (receiver, product_id, batch_number)
+                if key in holders:
+                    self.first_received_cache[key] = _EPOCH + timedelta(microseconds=int(micros))
+        for k in wanted:
+            self.first_received_cache.setdefault(k, None)
+
     def remember(self, record_type: str, key: str, record: AnyRecord) -> None:
         """Make ``record`` the current version of its key (the ingest calls it for every write)."""
         if isinstance(record, Receipt):

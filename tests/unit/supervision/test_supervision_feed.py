@@ -158,3 +158,28 @@ def test_the_feed_applies_blocks_from_its_checkpoint_and_answers_as_the_domain(
     assert store.trace_prescription(prescription_id=rx) == trace_prescription(ledger, prescription_id=rx)
     assert store.recall_scope("CEFT-1G", "C240320") == recall_scope(ledger, "CEFT-1G", "C240320")
     assert isinstance(next(w.record for w in decode_block(blocks[0]).block.writes), Party)
+
+
+class BrokenStream(FakeStream):
+    """Serves its blocks, then fails as a stream whose peer went away."""
+
+    def __next__(self) -> events_pb2.BlockAndPrivateData:
+        try:
+            return next(self._blocks)
+        except StopIteration:
+            raise ConnectionError("peer went away") from None
+
+
+def test_blocks_before_a_stream_failure_are_applied_one_at_a_time_if_asked_and_the_failure_raised(
+    store: SupervisionStore,
+) -> None:
+    blocks = [block_of(n, TRANSACTIONS[n * 4 : n * 4 + 4]) for n in range(3)]
+    network = FakeNetwork(blocks)
+    network.block_and_private_data_events = lambda **_: BrokenStream(iter(blocks))  # type: ignore[method-assign]
+    applied: list[int] = []
+    with pytest.raises(ConnectionError, match="peer went away"):
+        LedgerFeed(store, network).run(max_blocks=1, on_applied=applied.append)
+    assert applied == [0, 1, 2]
+    assert store.checkpoint("pharma") == 2
+    with pytest.raises(ValueError, match="max_blocks"):
+        LedgerFeed(store, network).run(max_blocks=0)
