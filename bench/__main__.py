@@ -60,6 +60,7 @@ from .netup import FRESH_RUNS, NETWORK_PORT_BASE, SECONDS_PER_RUN, network_suite
 from .network import BenchNetwork, load_network
 from .pharma import PHARMA_PORT_BASE, PharmaPlan, pharma_suite
 from .projection import ProjectionPlan, projection_suite, render_projection_section
+from .projection_lag import LagPlan
 from .render import render_chaincode_section, render_client_section
 from .render_suites import (
     render_blockcutting_section,
@@ -217,6 +218,18 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
         help="comma-separated, of: sqlite, postgresql",
     )
     parser.add_argument(
+        "--projection-lag-duration",
+        type=float,
+        default=LagPlan.duration_s,
+        help="seconds of bulk write load while the feed follows the ledger (0: no lag window)",
+    )
+    parser.add_argument(
+        "--projection-lag-port-base",
+        type=int,
+        default=LagPlan.port_base,
+        help="port base of the projection suite's network",
+    )
+    parser.add_argument(
         "--bc-timeouts", default=",".join(BATCH_TIMEOUTS), help="batch timeouts of the blockcutting suite"
     )
     parser.add_argument(
@@ -319,10 +332,14 @@ def _projection_plan(args: argparse.Namespace) -> ProjectionPlan:
     unknown = [b for b in backends if b not in ("sqlite", "postgresql")]
     if unknown or not backends:
         raise ValueError(f"unknown projection backends {unknown or [args.projection_backends]}")
+    lag = None
+    if args.projection_lag_duration > 0:
+        lag = LagPlan(duration_s=args.projection_lag_duration, port_base=args.projection_lag_port_base)
     return ProjectionPlan(
         lines=_numbers(args.projection_lines),
         backends=backends,
         ledger_lines_per_s=_scale_bulk_rate(args.results),
+        lag=lag,
     )
 
 
@@ -545,8 +562,21 @@ def run_projection_suite(args: argparse.Namespace, argv: list[str]) -> None:
         "rules and the whole compliance report, checked against the known violations; at the largest "
         f"size {plan.traces:,} traces of random prescriptions; the feed figure applies a "
         f"{plan.feed_lines:,}-line province block by block ({plan.feed_block_writes} writes per block) "
-        "through the checked ingest, Fabric block decoding not included"
+        "through the checked ingest, Fabric block decoding not included, compared with the ledger's rate "
+        "in the lag window"
     )
+    if plan.lag is not None:
+        description += (
+            "; for the lag, the default consortium (port base "
+            f"{plan.lag.port_base}) under {plan.lag.duration_s:g} s of bulk second invoices "
+            f"({plan.lag.concurrency} threads, {plan.lag.invoices} invoices of {plan.lag.lines} lines per "
+            "transaction) while one feed process per backend follows the Regulator's peer"
+        )
+        method += (
+            f"; the lag is sampled every {plan.lag.sample_s:g} s of the load window: the last block the "
+            "Regulator's peer delivered (a filtered-block listener) minus the last block committed to "
+            "each store"
+        )
     meta = {**_meta(args, description, None, argv), "method": method}
     update_results(args.results, {**sections, "meta": {"projection": meta}}, replace=("projection",))
     update_docs(args.docs, "projection", render_projection_section(sections["projection"], meta))

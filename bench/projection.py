@@ -16,11 +16,12 @@ the tests start it, :class:`fabrx_pharma_supervision.testing.TemporaryPostgres`)
 own path (``SupervisionStore.apply``: every write checked by the domain's rules, the whole-ledger
 findings of what each block touched recomputed, the checkpoint in the same transaction), blocks of
 ``feed_block_writes`` writes; invoice lines per second over the trade, with ``feed_vs_ledger``, the
-ratio to the ledger's bulk write rate recorded by the scale suite (``lines_per_s_bulk`` in
-``bench/results.json``) when there is one. Decoding the Fabric blocks is not part of that figure.
+ratio to the ledger's bulk write rate measured in the same run (the lag window's), or else the scale
+suite's ``lines_per_s_bulk`` from ``bench/results.json``. Decoding the Fabric blocks is not part of that
+figure.
 
-``lag_blocks_p95`` (the feed's lag behind a ledger under the scale suite's bulk write load) needs a
-network under load beside the feed and is not measured by this suite.
+``lag_blocks_p95`` and the other ``lag_*`` figures: the feed from a Regulator's peer under a steady bulk
+write load, one store per backend fed side by side (bench/projection_lag.py).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +40,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from .projection_lag import LagPlan, lag_figures
 from .runner import BenchError
 
 __all__ = ["GOALS", "ProjectionPlan", "projection_suite", "render_projection_section", "size_label"]
@@ -70,13 +72,17 @@ class ProjectionPlan:
     feed_block_writes: int = 200
     seed: int = 1
     ledger_lines_per_s: float | None = None
-    """The ledger's bulk write rate to compare the feed with (the scale suite's figure), if known."""
+    """The ledger's bulk write rate to compare the feed with when the lag window does not run (the scale
+    suite's figure), if known."""
+    lag: LagPlan | None = field(default_factory=LagPlan)
+    """The feed's lag behind a loaded ledger (a network beside the stores); ``None`` skips it."""
     spec_overrides: Mapping[str, int] = field(default_factory=dict)
     """``ProvinceSpec`` fields other than the defaults (smaller provinces for tests)."""
 
     def estimated_seconds(self) -> float:
         per_backend = sum(self.lines) / 1e6 * SECONDS_PER_MILLION_LINES + FEED_SECONDS
-        return per_backend * len(self.backends)
+        lag = self.lag.estimated_seconds() if self.lag is not None else 0.0
+        return per_backend * len(self.backends) + lag
 
 
 def size_label(lines: int) -> str:
@@ -163,7 +169,7 @@ def _size_figures(
     return figures
 
 
-def _feed_figures(plan: ProjectionPlan, url: str) -> dict[str, Any]:
+def _feed_figures(plan: ProjectionPlan, url: str, ledger_rate: float | None) -> dict[str, Any]:
     from fabrx_pharma import Batch, Party, Product
     from fabrx_pharma_supervision import LedgerBlock, LedgerWrite, SupervisionStore
     from fabrx_pharma_supervision.province import Province
@@ -205,30 +211,48 @@ def _feed_figures(plan: ProjectionPlan, url: str) -> dict[str, Any]:
         "feed_lines_per_cpu_s": round(lines / used),
         "feed_blocks_per_s": round(len(range(0, len(trade), size)) / elapsed, 1),
     }
-    if plan.ledger_lines_per_s:
-        figures["feed_vs_ledger"] = round(figures["feed_lines_per_s"] / plan.ledger_lines_per_s, 1)
+    if ledger_rate:
+        figures["feed_ledger_lines_per_s"] = ledger_rate
+        figures["feed_vs_ledger"] = round(figures["feed_lines_per_s"] / ledger_rate, 1)
     return figures
 
 
 def projection_suite(plan: ProjectionPlan, *, progress: Callable[[str], None]) -> dict[str, Any]:
     """Run the plan; return ``{"projection": {backend: figures, ...}}``.
 
+    The lag window runs first (a fresh store per backend, fed side by side); its ledger rate is the one
+    ``feed_vs_ledger`` compares the feed with, else ``plan.ledger_lines_per_s``.
+
     Raises:
-        BenchError: a backend could not be started, or a report differs from the known violations.
+        BenchError: a backend or the network could not be started, a feed failed, or a report differs
+            from the known violations.
     """
-    section: dict[str, Any] = {}
+    section: dict[str, Any] = {backend: {} for backend in plan.backends}
+    ledger_rate = plan.ledger_lines_per_s
+    if plan.lag is not None:
+        started = time.perf_counter()
+        with ExitStack() as stack:
+            urls = {backend: stack.enter_context(_store_urls(backend))() for backend in plan.backends}
+            lag = lag_figures(plan.lag, urls, progress=progress)
+        for backend, figures in lag.items():
+            section[backend].update(figures)
+            ledger_rate = figures["lag_ledger_lines_per_s"] or ledger_rate
+            progress(
+                f"projection: {backend} feed lag p95 {figures['lag_blocks_p95']} blocks at "
+                f"{figures['lag_ledger_lines_per_s']} ledger lines/s"
+            )
+        section["lag_suite_s"] = round(time.perf_counter() - started)
     for backend in plan.backends:
         started = time.perf_counter()
-        figures: dict[str, Any] = {}
+        figures = section[backend]
         with _store_urls(backend) as new_url:
             for lines in sorted(plan.lines):
                 figures.update(
                     _size_figures(plan, new_url(), lines, trace=lines == max(plan.lines), progress=progress)
                 )
-            figures.update(_feed_figures(plan, new_url()))
+            figures.update(_feed_figures(plan, new_url(), ledger_rate))
         figures["suite_s"] = round(time.perf_counter() - started)
-        figures["lag_blocks_p95"] = None
-        section[backend] = figures
+        figures.setdefault("lag_blocks_p95", None)
     section["goals"] = {**GOALS, "feed_vs_ledger": LEDGER_GOAL_RATIO}
     return {"projection": section}
 
@@ -266,6 +290,11 @@ def render_projection_section(figures: Mapping[str, Any], meta: Mapping[str, Any
         ("feed, invoice lines/s through the checked ingest", "feed_lines_per_s", ""),
         ("feed / ledger bulk write rate", "feed_vs_ledger", "≥"),
         ("feed lag p95 under the bulk write load (blocks)", "lag_blocks_p95", "≤"),
+        ("feed lag, largest sample (blocks)", "lag_blocks_max", ""),
+        ("ledger's rate in the lag window (invoice lines/s)", "lag_ledger_lines_per_s", ""),
+        ("blocks the peer delivered in the lag window", "lag_window_blocks", ""),
+        ("live feed, invoice lines per second spent applying", "lag_feed_lines_per_busy_s", ""),
+        ("live feed / ledger rate, same window", "lag_feed_vs_ledger", ""),
         ("suite time on this backend (s)", "suite_s", ""),
     ]
     lines = [

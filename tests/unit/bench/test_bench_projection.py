@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from bench.machine import machine_info
 from bench.projection import ProjectionPlan, projection_suite, render_projection_section, size_label
+from bench.projection_lag import lag_samples
 from bench.runner import BenchError
 
 TINY = {"manufacturers": 4, "distributors": 12, "hospitals": 40, "products": 60}
@@ -18,6 +19,7 @@ def test_the_suite_measures_every_figure_on_both_backends() -> None:
         feed_block_writes=50,
         ledger_lines_per_s=100.0,
         spec_overrides=TINY,
+        lag=None,
     )
     messages: list[str] = []
     section = projection_suite(plan, progress=messages.append)["projection"]
@@ -48,3 +50,15 @@ def test_sizes_are_labelled_and_unknown_backends_refused() -> None:
     assert [size_label(n) for n in (10_000_000, 1_000_000, 250_000, 600)] == ["10m", "1m", "250k", "600"]
     with pytest.raises(BenchError, match="unknown backend 'oracle'"):
         projection_suite(ProjectionPlan(lines=(100,), backends=("oracle",)), progress=print)
+
+
+def test_the_lag_is_the_peers_last_block_minus_the_stores_at_every_sample() -> None:
+    delivered = [(1.0, 11), (2.0, 12), (2.5, 13), (4.0, 14)]
+    applied = [(1.5, 11), (3.0, 13), (4.2, 14)]
+    samples = lag_samples(delivered, applied, start=0.0, end=5.0, first=10, step=0.5)
+    # instants 0.0 0.5 1.0 1.5 2.0 2.5 3.0 3.5 4.0 4.5 5.0
+    assert samples == [0, 0, 1, 0, 1, 2, 0, 0, 1, 0, 0]
+
+
+def test_a_store_ahead_of_the_listener_counts_as_no_lag() -> None:
+    assert lag_samples([], [(0.5, 12)], start=0.0, end=1.0, first=10, step=0.5) == [0, 0, 0]
