@@ -223,3 +223,29 @@ def test_member_commands_for_the_other_kind_of_organization_are_refused_by_name(
     assert result.exit_code == 2
     assert "bad.json" in result.output and "format" in result.output
     assert not (tmp_path / "run").exists()
+
+
+def test_the_orderer_organizations_systemd_units_run_its_ca_and_orderers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Fabric:
+        bin_dir = tmp_path / "bin"
+        ca_bin_dir = tmp_path / "bin"
+        config_dir = tmp_path / "config"
+
+    monkeypatch.setattr("fabrx_network._own_host.find_fabric", lambda *_: Fabric())
+    units = _deployment(tmp_path).systemd_units(user="fabrx", path="/usr/bin")
+    assert units.target == "fabrx-member-Orderer.target"
+    names = sorted(units.files)
+    assert names == [
+        "fabrx-member-Orderer-ca.Orderer.service",
+        "fabrx-member-Orderer-orderer0.Orderer.service",
+        "fabrx-member-Orderer-orderer1.Orderer.service",
+        "fabrx-member-Orderer-orderer2.Orderer.service",
+        "fabrx-member-Orderer.target",
+    ]
+    orderer = units.files["fabrx-member-Orderer-orderer1.Orderer.service"]
+    assert f"ExecStart={tmp_path / 'bin' / 'orderer'}" in orderer
+    assert (
+        "ORDERER_GENERAL_LISTENADDRESS=127.0.1.1" in orderer and "ORDERER_GENERAL_LISTENPORT=9100" in orderer
+    )
