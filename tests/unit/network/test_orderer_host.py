@@ -249,3 +249,22 @@ def test_the_orderer_organizations_systemd_units_run_its_ca_and_orderers(
     assert (
         "ORDERER_GENERAL_LISTENADDRESS=127.0.1.1" in orderer and "ORDERER_GENERAL_LISTENPORT=9100" in orderer
     )
+
+
+def test_a_commit_endorsed_by_a_member_whose_request_names_no_anchor_peer_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "orderer.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    member = {
+        "name": "Regulator",
+        "role": "regulator",
+        "peers": [{"name": "peer0"}],
+        "channel": {"name": "pharma", "orderers": [{"address": "h:9002", "tls_ca_cert": "orderer.pem"}]},
+    }
+    deployment = open_own_host(_write(tmp_path, member, "member.yaml"), tmp_path / "run")
+    assert isinstance(deployment, MemberDeployment)
+    pem = _ca_pem("Manufacturer")
+    anchorless = JoinRequest(
+        name="Manufacturer", msp_id="ManufacturerMSP", root_certs=(pem,), tls_root_certs=(pem,)
+    )
+    with pytest.raises(NetworkError, match="ManufacturerMSP names no anchor peer"):
+        deployment.commit_chaincodes([anchorless])
+    assert not (tmp_path / "run").exists()
