@@ -7,7 +7,8 @@ consortium's admins run `fabrx channel update ...` with theirs. What crosses bet
 files only: the orderer organization's TLS CA certificate, HospitalD's join request, the update and its
 signatures, the genesis block. Then a distributor sells to HospitalD, HospitalD records the receipt from
 its own node with its own client, and no other member can read the invoice. When HospitalD leaves, its
-trade stays readable to the distributor and the regulator, and the regulator's report still runs.
+own client is refused as not a member, nobody can invoice it, its trade stays readable to the
+distributor and the regulator, and the regulator's report still runs.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -27,7 +28,8 @@ import pytest
 import yaml
 from netsupport import TEST_PORT_BASE, caught_up
 
-from fabrx.pharma import AccessRefused, PharmaClients
+from fabrx import ConnectionFailure
+from fabrx.pharma import AccessRefused, PharmaClients, PharmaError
 from fabrx.pharma.scenario import ScenarioReport, run_scenario
 from fabrx_network import ConsortiumNetwork, NetworkError
 from fabrx_network.member import open_member
@@ -107,6 +109,7 @@ def test_a_member_on_its_own_host_joins_with_public_files_only_and_trades_privat
 
     member("up")
     deployment = open_member(member_file, host / "run")
+    removed = False
     try:
         _its_own_keys_only(host / "run")
         assert all(deployment.status().values())
@@ -161,24 +164,29 @@ def test_a_member_on_its_own_host_joins_with_public_files_only_and_trades_privat
             with pytest.raises(AccessRefused):
                 outsider.read_invoice(str(sale.number))
         assert clients.regulator.read_invoice(str(sale.number)) == sale
+
+        # HospitalD leaves: the admins remove it (a majority of the seven) and the regulator makes the
+        # party inactive. Its own client is refused (a member would hear DUPLICATE_RECORD for this
+        # receipt): by the other peers as not a member, or, once its own peer has the block that removed
+        # it, by its own peer, which knows no endorser for it any more. Nobody invoices it.
+        _remove(admin)
+        removed = True
+        with (
+            PharmaClients(deployment) as own,
+            pytest.raises(
+                (AccessRefused, ConnectionFailure),
+                match=r"not a member of channel pharma|failed to find any endorsing peers",
+            ),
+        ):
+            own.hospital("HospitalDMSP").record_receipt(_receipt_of(sale))
+        clients.regulator.set_party_active("HospitalDMSP", False)
+        another = _sale(_template(clients, scenario), "HospitalDMSP")
+        with pytest.raises(PharmaError, match="PARTY_INACTIVE"):
+            clients.distributor("DistributorAMSP").issue_invoice(another)
     finally:
-        # The consortium's admins remove HospitalD again (a majority of the seven), and it stops.
         try:
-            admin(
-                "channel", "update", "remove-org", "--as", "Regulator", "--org", "HospitalDMSP", "-o", "rm.pb"
-            )
-            majority = ("Regulator", "Manufacturer", "DistributorA", "HospitalA")
-            for org in majority:
-                admin("channel", "update", "sign", "rm.pb", "--as", org, "-o", f"rm-{org}.sig")
-            admin(
-                "channel",
-                "update",
-                "submit",
-                "rm.pb",
-                *(f"rm-{o}.sig" for o in majority),
-                "--as",
-                "Regulator",
-            )
+            if not removed:
+                _remove(admin)
         finally:
             member("down")
     assert not any(deployment.status().values())
@@ -186,6 +194,15 @@ def test_a_member_on_its_own_host_joins_with_public_files_only_and_trades_privat
     assert clients.regulator.read_invoice(str(sale.number)) == sale
     assert clients.distributor("DistributorAMSP").read_invoice(str(sale.number)) == sale
     clients.regulator.compliance_report()
+
+
+def _remove(admin: Callable[..., str]) -> None:
+    """The consortium's admins remove HospitalD from the channel with a majority's signatures."""
+    admin("channel", "update", "remove-org", "--as", "Regulator", "--org", "HospitalDMSP", "-o", "rm.pb")
+    majority = ("Regulator", "Manufacturer", "DistributorA", "HospitalA")
+    for org in majority:
+        admin("channel", "update", "sign", "rm.pb", "--as", org, "-o", f"rm-{org}.sig")
+    admin("channel", "update", "submit", "rm.pb", *(f"rm-{o}.sig" for o in majority), "--as", "Regulator")
 
 
 def _its_own_keys_only(run_dir: Path) -> None:
