@@ -16,6 +16,10 @@ __all__ = [
 ]
 
 
+SHARED_FRACTION = 0.15
+"""Above this share of the machine used by other programs, a section says the machine was shared."""
+
+
 def _head(meta: Mapping[str, Any]) -> list[str]:
     # The command, machine and network lines of the common provenance block (its first three lines);
     # these suites measure neither fixed windows nor one gateway peer, so each states its own method.
@@ -232,6 +236,13 @@ def render_membership_section(figures: Mapping[str, Any], meta: Mapping[str, Any
         lines.append(
             "- CPU seconds of the `fabrx` commands of each step (the same on a busy machine): "
             + ", ".join(f"{name} {s:g}" for name, s in commands_cpu.items())
+        )
+    busy, foreign = figures.get("machine_busy"), figures.get("foreign_fraction")
+    if busy is not None and foreign is not None:
+        shared = " (a shared machine: these figures are slower than the suite alone would be)"
+        lines.append(
+            f"- The machine during the join: {busy:.0%} busy; programs other than this suite's used "
+            f"{foreign:.0%} of its capacity" + (shared if foreign > SHARED_FRACTION else "")
         )
     lines.append(
         f"- Load over the whole run: {figures.get('submits_total')} submits, "

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 from bench.__main__ import DEFAULT_SUITES, _parse_args, estimate_seconds, parse_suites
-from bench.membership import MembershipPlan, SubmitLog, membership_figures
+from bench.cpu import MachineCpu
+from bench.membership import MembershipPlan, SubmitLog, _CpuMark, machine_share, membership_figures
 from bench.render_suites import render_membership_section
 
 META = {
@@ -41,6 +42,7 @@ def test_the_section_shows_the_goals_the_steps_and_the_leave() -> None:
         join_s=75.0, steps={"add-org": 2.5, "sign": 4.0}, log=log, window=(0.0, 2.0), plan=MembershipPlan()
     )
     figures["member_up_s"] = 20.0
+    figures.update(machine_busy=0.97, foreign_fraction=0.4)
     figures["leave"] = {
         "leave_s": 9.0,
         "own_submit_refused": "EndorseError: refused",
@@ -57,6 +59,7 @@ def test_the_section_shows_the_goals_the_steps_and_the_leave() -> None:
     assert "- Steps of the join, seconds: add-org 2.5, sign 4" in section
     assert "its peer stayed at 120 blocks while the channel grew from 130 to 150" in section
     assert "PARTY_INACTIVE" in section
+    assert "97% busy; programs other than this suite's used 40% of its capacity (a shared machine" in section
 
 
 def test_the_suite_is_named_and_estimated_and_its_plan_checked() -> None:
@@ -68,3 +71,12 @@ def test_the_suite_is_named_and_estimated_and_its_plan_checked() -> None:
         MembershipPlan(concurrency=0)
     with pytest.raises(ValueError, match="lines"):
         MembershipPlan(lines=10)
+
+
+def test_the_share_of_other_programs_is_the_machine_s_busy_time_less_the_suite_s_own() -> None:
+    # 10 s on 2 cores: 20 CPU seconds of capacity; the machine was 90 % busy, the suite used 8 s (40 %).
+    start = _CpuMark(at=100.0, machine=MachineCpu(busy=1000, idle=1000), own_s=50.0)
+    end = _CpuMark(at=110.0, machine=MachineCpu(busy=1900, idle=1100), own_s=58.0)
+    assert machine_share(start, end, cores=2) == {"machine_busy": 0.9, "foreign_fraction": 0.5}
+    idle_others = _CpuMark(at=110.0, machine=MachineCpu(busy=1100, idle=1900), own_s=58.0)
+    assert machine_share(start, idle_others, cores=2)["foreign_fraction"] == 0.0
