@@ -433,10 +433,10 @@ class MemberDeployment(OwnHostDeployment):
     # --- the channel ------------------------------------------------------------------------------
 
     def peer_admins(self) -> Iterator[PeerAdmin]:
-        """A :class:`PeerAdmin` per own peer, as the organization's admin (close them after use)."""
-        identity, signer, _ = load_msp_folder(
-            self.org.msp_id, self.layout.user_msp(self.org.name, ORG_ADMIN_USER).path
-        )
+        """A :class:`PeerAdmin` per own peer, as the organization's admin (close them after use).
+
+        Raises :class:`NetworkError` when the admin was never enrolled (run :meth:`init`)."""
+        identity, signer, _ = load_msp_folder(self.org.msp_id, self.client_msp(self.org, ORG_ADMIN_USER))
         tls_ca = self.layout.ca_cert(self.org.name).read_bytes()
         for peer in self.org.peers:
             endpoint = Endpoint(address=f"{self.member.consortium.host}:{peer.port}", tls_root_certs=tls_ca)

@@ -80,6 +80,8 @@ def test_a_member_deployment_hands_out_its_own_identities_only(tmp_path: Path) -
         deployment.client_msp("HospitalA")
     with pytest.raises(NetworkError, match="run `fabrx member init`"):
         deployment.client_msp("HospitalDMSP")
+    with pytest.raises(NetworkError, match=r"no identity 'admin' of HospitalD .*: run `fabrx member init`"):
+        list(deployment.peer_admins())  # join and approve act as the admin: not a raw MSP-folder error
     assert deployment.nodes() == [
         "ca.HospitalD",
         "peer0.HospitalD",
