@@ -71,7 +71,7 @@ from .service import (
     parse_input,
     records_from_json,
 )
-from .store import CollectionGone, NotHeldHere, composite_key
+from .store import CollectionGone, KeyChange, NotHeldHere, composite_key
 from .verification import requests_from_json
 
 __all__ = ["REGULATORS_VARIABLE", "REQUESTS_TRANSIENT_KEY", "PharmaContract", "StubStore"]
@@ -221,6 +221,16 @@ class StubStore:
     def set_event(self, name: str, payload: bytes) -> None:
         self._event = (name, bytes(payload))
 
+    def history(self, key: str) -> list[KeyChange]:
+        async def changes() -> list[KeyChange]:
+            async with await self._stub.get_history_for_key(key) as results:
+                return [
+                    KeyChange(m.transaction_id, m.timestamp, bytes(m.value), m.is_delete)
+                    async for m in results
+                ]
+
+        return self._wait(changes())
+
 
 async def _drain(query: Coroutine[Any, Any, StateQueryIterator]) -> list[tuple[str, bytes]]:
     async with await query as results:
@@ -361,8 +371,9 @@ class PharmaContract(Contract):
         return await self._run(ctx, lambda s: policy_to_json(s.set_policy(policy)))
 
     @evaluate
-    async def read_policy(self, ctx: Context) -> bytes:
-        return await self._run(ctx, lambda s: policy_to_json(s.read_policy()))
+    async def read_policy(self, ctx: Context, at: str | None = None) -> bytes:
+        """The policy in force at ``at`` (ISO 8601 with offset); the one set last without it."""
+        return await self._run(ctx, lambda s: policy_to_json(s.read_policy(_moment(at, "at"))))
 
     # --- writes --------------------------------------------------------------------------------------------
 
@@ -507,3 +518,24 @@ class PharmaContract(Contract):
     @evaluate
     async def recall_scope(self, ctx: Context, product_id: str, batch_number: str) -> bytes:
         return await self._run(ctx, lambda s: s.recall_scope(product_id, batch_number))
+
+    # --- history (regulators) ------------------------------------------------------------------------------
+
+    @evaluate
+    async def policy_history(self, ctx: Context) -> bytes:
+        """Every change of the policy, newest first: ``[{"transaction_id", "timestamp", "is_delete",
+        "value"}]`` (the value is the policy that transaction set, in force from its timestamp)."""
+        return await self._run(ctx, lambda s: s.policy_history())
+
+    @evaluate
+    async def party_history(self, ctx: Context, party_id: str) -> bytes:
+        """Every registration of a party, newest first (the value is the party's anchor)."""
+        return await self._run(ctx, lambda s: s.party_history(party_id))
+
+    @evaluate
+    async def record_history(
+        self, ctx: Context, record_type: str, key: str, batch_number: str | None = None
+    ) -> bytes:
+        """Every transaction that wrote a record's anchor, newest first (the value is the anchor)."""
+        parts = (key,) if batch_number is None else (key, batch_number)
+        return await self._run(ctx, lambda s: s.record_history(record_type, *parts))

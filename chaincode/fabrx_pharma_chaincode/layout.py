@@ -11,7 +11,8 @@ Public state (world state, readable by every channel member)::
     \\x00adverse_event\\x00<report_id>\\x00           anchor: report id, hospital, product, batch, time
     \\x00recall\\x00<product_id>\\x00<batch>\\x00       anchor with the whole Recall
     \\x00dispensed\\x00<sha256 of trace code>\\x00    prescription id and hospital that dispensed it
-    \\x00config\\x00policy\\x00                        the TwoInvoicePolicy in force
+    \\x00config\\x00policy\\x00                        the TwoInvoicePolicy in force (set last)
+    \\x00config\\x00policy_versions\\x00               every policy in force since bootstrap, with its time
 
 Private data (see :mod:`fabrx_pharma.privacy`): a record's private copy sits under the same key as its
 anchor, in the implicit collection of its author's host and in the regulator's (``Anchor.collections``),
@@ -26,8 +27,11 @@ receipt. Also, in the holder's host collection and the regulator's::
 A party's purchases are known to its own node once it records their receipt, so a stock counter says what
 it received; what it bought but has not received is in its suppliers' and the regulator's copies only.
 
-Config keys: ``config/policy`` (the policy in force) and ``config/regulator`` (the MSP id of the
-regulator's organization, set at bootstrap: every copy also goes to its implicit collection).
+Config keys: ``config/policy`` (the policy in force: the one set last), ``config/policy_versions``
+(``fabrx_pharma.PolicyHistory``: every policy set since bootstrap, each in force from its transaction's
+time; writes are checked, and the regulator's report judges each record, by the version in force at the
+record's transaction time) and ``config/regulator`` (the MSP id of the regulator's organization, set at
+bootstrap: every copy also goes to its implicit collection).
 
 Every anchor carries ``order``, a logical clock: larger than the order of everything the transaction
 read, and at least the transaction time in microseconds. Replaying records by order therefore never
@@ -59,6 +63,7 @@ from .store import composite_key
 
 __all__ = [
     "POLICY_KEY",
+    "POLICY_VERSIONS_KEY",
     "REGULATOR_KEY",
     "Anchor",
     "dispensed_key",
@@ -71,6 +76,7 @@ __all__ = [
 ]
 
 POLICY_KEY = composite_key("config", "policy")
+POLICY_VERSIONS_KEY = composite_key("config", "policy_versions")
 REGULATOR_KEY = composite_key("config", "regulator")
 
 

@@ -45,12 +45,13 @@ from fabrx_pharma import (
     TwoInvoicePolicy,
     record_hash,
 )
-from fabrx_pharma.policy import policy_from_json
+from fabrx_pharma.policy import PolicyHistory, policy_from_json
 from fabrx_pharma.privacy import copy_collections, implicit_collection
 
 from .errors import ChaincodeError, ConfigurationError
 from .layout import (
     POLICY_KEY,
+    POLICY_VERSIONS_KEY,
     REGULATOR_KEY,
     Anchor,
     dispensed_key,
@@ -486,14 +487,28 @@ class ChaincodeLedger:
 
     @property
     def policy(self) -> TwoInvoicePolicy:
-        """The policy the regulator set, or the national default before it set one."""
-        data = self._store.get_state(POLICY_KEY)
-        if data is None:
-            return DEFAULT_POLICY
+        """The policy the regulator set last, or the national default before it set one."""
+        return self.policies.latest
+
+    @property
+    def policies(self) -> PolicyHistory:
+        """Every policy in force since bootstrap, each from its transaction time.
+
+        A ledger written before policies were versioned has only ``config/policy``: that policy is then
+        in force from the start.
+        """
         try:
-            return policy_from_json(data)
+            versions = self._store.get_state(POLICY_VERSIONS_KEY)
+            if versions is not None:
+                return PolicyHistory.from_json(versions)
+            data = self._store.get_state(POLICY_KEY)
+            return PolicyHistory.single(DEFAULT_POLICY if data is None else policy_from_json(data))
         except ValueError as exc:
             raise _corrupt("the policy", exc) from exc
+
+    def policy_at(self, moment: datetime) -> TwoInvoicePolicy:
+        """The policy in force at ``moment``: what a write of that transaction time is checked against."""
+        return self.policies.in_force(moment)
 
     def full_batch(self, product_id: str, batch_number: str) -> Batch | None:
         """The batch with its raw-material lots when the client may read them here, else the public

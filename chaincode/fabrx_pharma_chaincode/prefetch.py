@@ -41,7 +41,7 @@ from fabrx_pharma import (
 )
 
 from .layout import (
-    POLICY_KEY,
+    POLICY_VERSIONS_KEY,
     REGULATOR_KEY,
     Anchor,
     dispensed_key,
@@ -110,7 +110,7 @@ def likely_reads(record: AnyRecord, submitter: str) -> ReadPlan:
     """The keys the write pipeline reads for ``record`` submitted by a client acting for ``submitter``."""
     plan = ReadPlan()
     plan.add_public(composite_key("party", submitter))
-    plan.add_public(POLICY_KEY)
+    plan.add_public(POLICY_VERSIONS_KEY)
     plan.add_public(REGULATOR_KEY)
     plan.add_public(record_key(record))
     if isinstance(record, Receipt):

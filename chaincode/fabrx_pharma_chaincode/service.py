@@ -58,7 +58,7 @@ from fabrx_pharma import (
     validate_trace_code,
 )
 from fabrx_pharma.identifiers import approval_year
-from fabrx_pharma.policy import policy_from_json, policy_to_json
+from fabrx_pharma.policy import PolicyHistory, policy_from_json, policy_to_json
 from fabrx_pharma.records import Record, record_hash
 
 from ._writes import anchor_key_text, plan_writes
@@ -73,9 +73,9 @@ from .errors import (
     refused_record,
     refused_rule,
 )
-from .layout import POLICY_KEY, REGULATOR_KEY, Anchor, record_key
+from .layout import POLICY_KEY, POLICY_VERSIONS_KEY, REGULATOR_KEY, Anchor, record_key
 from .ledger import ChaincodeLedger, SealedRecord
-from .store import StateStore
+from .store import KeyChange, StateStore, composite_key
 from .supervision import (
     DIVERSION_RULES,
     load_ledger,
@@ -276,7 +276,8 @@ class PharmaService:
         existing = self._same_record(record, submitter)
         if existing is not None:
             return existing
-        policy = self._ledger.policy
+        # The policy in force at this transaction's time: the one the regulator's report judges it by.
+        policy = self._ledger.policy_at(self._store.timestamp)
         try:
             check_record(record, self._ledger, policy, submitter=submitter)
             self._check_not_future(record, policy)
@@ -406,6 +407,8 @@ class PharmaService:
         policy = self._policy_input(policy_json) if policy_json is not None else TwoInvoicePolicy()
         plan = plan_writes(party, _Bootstrapping(self._ledger, party), submitter=submitter)
         plan.public.append((POLICY_KEY, policy_to_json(policy)))
+        versions = PolicyHistory.single(policy, self._store.transaction_id)
+        plan.public.append((POLICY_VERSIONS_KEY, versions.to_json()))
         plan.public.append((REGULATOR_KEY, submitter.encode("utf-8")))
         plan.apply(self._store)
         return plan.anchor
@@ -419,14 +422,56 @@ class PharmaService:
             raise RecordRefused("policy", [(field, message or str(exc))]) from None
 
     def set_policy(self, policy_json: bytes | str) -> TwoInvoicePolicy:
-        """Set the two-invoice policy in force (regulator only); applies to later writes."""
+        """Set the two-invoice policy (regulator only), in force from this transaction's time on.
+
+        The policies in force before stay in ``config/policy_versions``: records written earlier are
+        still judged by them. Raises ``TIME_ORDER effective_from`` if this transaction's time is before
+        that of the policy in force (a change never reaches back over records already checked).
+        """
         self._require_regulator("set the policy")
         policy = self._policy_input(policy_json)
+        try:
+            versions = self._ledger.policies.changed(
+                policy, self._store.timestamp, self._store.transaction_id
+            )
+        except ValueError as exc:
+            raise RuleRefused(RuleId.TIME_ORDER, "effective_from", str(exc).partition(": ")[2]) from None
         self._store.put_state(POLICY_KEY, policy_to_json(policy))
+        self._store.put_state(POLICY_VERSIONS_KEY, versions.to_json())
         return policy
 
-    def read_policy(self) -> TwoInvoicePolicy:
-        return self._ledger.policy
+    def read_policy(self, at: datetime | None = None) -> TwoInvoicePolicy:
+        """The policy in force at ``at``; the one set last when ``None``."""
+        return self._ledger.policies.in_force(at)
+
+    # --- history (regulators) ----------------------------------------------------------------------------
+
+    def policy_history(self) -> list[KeyChange]:
+        """Every change of the policy (``config/policy``), newest first: each in force from its
+        transaction's time (regulators only)."""
+        self._require_regulator("read the history of the policy")
+        return self._store.history(POLICY_KEY)
+
+    def party_history(self, party_id: str) -> list[KeyChange]:
+        """Every registration of a party (its first, updates, activation changes), newest first: the
+        party's anchor as each transaction wrote it (regulators only)."""
+        self._require_regulator("read the history of a party")
+        if self._ledger.anchor("party", party_id) is None:
+            raise NotFound("party_id", f"no party {party_id} is registered")
+        return self._store.history(composite_key("party", party_id))
+
+    def record_history(self, record_type: str, *key: str) -> list[KeyChange]:
+        """Every transaction that wrote a record's anchor, newest first (regulators only).
+
+        ``key`` is the record's key as :meth:`read_anchor` takes it: an invoice number (of a receipt:
+        the number of the invoice it receives), a prescription or report id, a product id, or a
+        product id and batch number (batch, recall).
+        """
+        self._require_regulator("read the history of a record")
+        parts = _history_key(record_type, key)
+        if self._ledger.anchor(record_type, *parts) is None:
+            raise NotFound("key", f"no {record_type} {'/'.join(parts)} on the ledger")
+        return self._store.history(composite_key(record_type, *parts))
 
     # --- writes --------------------------------------------------------------------------------------------
 
@@ -632,6 +677,25 @@ def _private_values(record: AnyRecord) -> tuple[str, ...]:
     if isinstance(record, Prescription | AdverseEvent):
         values.append(record.patient_pseudonym)
     return tuple(values)
+
+
+_KEY_PARTS = {"batch": ("product_id", "batch_number"), "recall": ("product_id", "batch_number")}
+
+
+def _history_key(record_type: str, key: Sequence[str]) -> tuple[str, ...]:
+    """The key parts of a record's anchor, checked: a known type, as many non-empty parts as it has, an
+    invoice number in its canonical form."""
+    if record_type not in RECORD_TYPES:
+        allowed = ", ".join(sorted(RECORD_TYPES))
+        raise RecordRefused("history query", [("record_type", f"{record_type!r} is not one of {allowed}")])
+    names = _KEY_PARTS.get(record_type, ("key",))
+    if len(key) != len(names) or not all(key):
+        raise RecordRefused(
+            "history query", [("key", f"a {record_type} is named by {' and '.join(names)}; got {list(key)}")]
+        )
+    if record_type in ("invoice", "receipt"):
+        return (_canonical(validate_invoice_number, key[0], "key"),)
+    return tuple(key)
 
 
 def _sealed_refusal(record: AnyRecord, sealed: SealedRecord) -> ChaincodeError:

@@ -22,13 +22,16 @@ Ledger semantics, as on a Fabric peer:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 __all__ = [
     "COMPOSITE_KEY_NAMESPACE",
     "CollectionGone",
+    "KeyChange",
     "NotHeldHere",
     "StateStore",
     "composite_key",
@@ -71,6 +74,33 @@ def split_composite_key(key: str) -> tuple[str, tuple[str, ...]]:
         raise ValueError(f"not a composite key: {key!r}")
     parts = key[1:-1].split("\x00")
     return parts[0], tuple(parts[1:])
+
+
+@dataclass(frozen=True)
+class KeyChange:
+    """One committed change of a public key, from the peer's history database."""
+
+    transaction_id: str
+    timestamp: datetime | None
+    """The timestamp of the transaction that made the change (``None`` if the peer gave none)."""
+    value: bytes
+    """The value written (empty for a delete)."""
+    is_delete: bool
+
+    def to_dict(self) -> dict[str, object]:
+        """The change as a history transaction answers it: the value as JSON (``None`` for a delete)."""
+        value: object = None
+        if not self.is_delete:
+            try:
+                value = json.loads(self.value)
+            except ValueError:
+                value = self.value.decode("utf-8", "replace")
+        return {
+            "transaction_id": self.transaction_id,
+            "timestamp": None if self.timestamp is None else self.timestamp.isoformat(),
+            "is_delete": self.is_delete,
+            "value": value,
+        }
 
 
 class StateStore(Protocol):
@@ -135,4 +165,13 @@ class StateStore(Protocol):
 
     def set_event(self, name: str, payload: bytes) -> None:
         """Set the transaction's chaincode event (one per transaction; it is public, in the block)."""
+        ...
+
+    def history(self, key: str) -> list[KeyChange]:
+        """Every committed change of a public key, newest first (Fabric's ``GetHistoryForKey``).
+
+        Ledger semantics: the answer is not in the transaction's read set (nothing checks at commit
+        that it is still complete), so only queries use it, never a write's checks; it needs the peer's
+        history database (on by default).
+        """
         ...

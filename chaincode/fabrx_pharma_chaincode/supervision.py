@@ -54,12 +54,13 @@ _LOAD_ORDER = ("party", "product", "batch", "invoice", "receipt", "prescription"
 
 
 def load_ledger(ledger: ChaincodeLedger) -> InMemoryLedger:
-    """Every record on the ledger, in write order, in an :class:`~fabrx_pharma.InMemoryLedger`.
+    """Every record on the ledger, in write order with its transaction time, in an
+    :class:`~fabrx_pharma.InMemoryLedger` with every policy in force since bootstrap.
 
     Raises :class:`~fabrx_pharma_chaincode.errors.AccessDenied` (``PRIVATE_DATA``) if a private copy is
     not readable here (not a regulator, or not yet received by this peer).
     """
-    entries: list[tuple[int, str, str, AnyRecord]] = []
+    entries: list[tuple[int, str, str, AnyRecord, datetime]] = []
     for record_type in _LOAD_ORDER:
         cls = RECORD_TYPES[record_type]
         for key, value in ledger.store.scan_state(record_type):
@@ -76,11 +77,12 @@ def load_ledger(ledger: ChaincodeLedger) -> InMemoryLedger:
                 ) from None
             except ValueError as exc:
                 raise ConfigurationError("<ledger>", f"{record_type} {key!r} cannot be read: {exc}") from exc
-            entries.append((anchor.order, anchor.transaction_id, anchor.submitter, record))
+            entries.append((anchor.order, anchor.transaction_id, anchor.submitter, record, anchor.timestamp))
     entries.sort(key=lambda entry: (entry[0], entry[1]))
-    memory = InMemoryLedger(policy=ledger.policy)
-    for _, _, submitter, record in entries:
-        memory.apply(record, submitter=submitter)
+    # Each record keeps its transaction time, so the report judges it by the policy in force then.
+    memory = InMemoryLedger(policy=ledger.policies)
+    for _, _, submitter, record, written_at in entries:
+        memory.apply(record, submitter=submitter, written_at=written_at)
     return memory
 
 

@@ -12,7 +12,9 @@ peer* runs it. It follows the ledger semantics Fabric gives a chaincode:
   readable everywhere; any collection may be written (implicit collections are not member-only-write);
 - a transaction that ran a range query over private data may not write anything
   (:class:`PrivateQueryWriteError`, as Fabric's transaction simulator refuses);
-- every read is recorded with the version it saw (:attr:`MemoryStore.read_set`).
+- every read is recorded with the version it saw (:attr:`MemoryStore.read_set`);
+- each committed public write is kept in the key's history (transaction id, timestamp, value), which a
+  history query answers newest first, outside the read set.
 
 :meth:`MemoryChannel.endorse` plays the part of the Gateway and the committing peers: it runs the same
 invocation on a peer of each endorsing organization, requires identical results (read set, writes,
@@ -31,7 +33,7 @@ from typing import TypeVar
 
 from fabrx_pharma.privacy import implicit_collection, member_of_implicit
 
-from .store import CollectionGone, NotHeldHere, composite_key
+from .store import CollectionGone, KeyChange, NotHeldHere, composite_key
 
 __all__ = [
     "CollectionAccessError",
@@ -81,6 +83,8 @@ class MemoryChannel:
     public: dict[str, _Versioned] = field(default_factory=dict)
     private: dict[str, dict[str, _Versioned]] = field(default_factory=dict)
     events: list[tuple[str, bytes]] = field(default_factory=list)
+    history: dict[str, list[KeyChange]] = field(default_factory=dict)
+    """Per public key, its committed changes, oldest first (a peer's history database)."""
     peer_msp_id_known: bool = True
     """Whether stores tell the chaincode which organization's peer runs it (``CHAINCODE_PEER_MSPID``)."""
     _numbers: Iterator[int] = field(default_factory=itertools.count)
@@ -295,6 +299,9 @@ class MemoryStore:
     def set_event(self, name: str, payload: bytes) -> None:
         self.event = (name, bytes(payload))
 
+    def history(self, key: str) -> list[KeyChange]:
+        return list(reversed(self.channel.history.get(key, [])))
+
     def check_policies(self, organizations: Sequence[str]) -> None:
         """The chaincode policy (the regulator's peer) and each written implicit collection's (its own
         organization's peer) must be satisfied by ``organizations``."""
@@ -323,6 +330,9 @@ class MemoryStore:
         version = self.channel._next_version()
         for key, value in self.writes.items():
             self.channel.public[key] = (value, version)
+            self.channel.history.setdefault(key, []).append(
+                KeyChange(self.transaction_id, self.timestamp, value, False)
+            )
         for (collection, key), value in self.private_writes.items():
             self.channel.private[collection][key] = (value, version)
         if self.event is not None:

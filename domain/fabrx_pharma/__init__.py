@@ -57,7 +57,7 @@ from .identifiers import (
     validate_uscc,
 )
 from .ledger import Entry, InMemoryLedger
-from .policy import DEFAULT_POLICY, TwoInvoicePolicy
+from .policy import DEFAULT_POLICY, PolicyHistory, PolicyVersion, TwoInvoicePolicy
 from .records import (
     RECORD_TYPES,
     AdverseEvent,
@@ -108,6 +108,8 @@ __all__ = [
     "InvoiceNumber",
     "LedgerView",
     "Party",
+    "PolicyHistory",
+    "PolicyVersion",
     "Prescription",
     "PrescriptionHit",
     "Product",

@@ -65,7 +65,8 @@ def compliance_report(
 ) -> list[Finding]:
     """List every finding on the ledger, each with its reason.
 
-    1. Every write is checked again, in ledger order, against the rules as they stood then: a record
+    1. Every write is checked again, in ledger order, against the rules and the policy in force when it
+       was written (``Entry.written_at``; the ledger's policy history): a record
        that got in despite breaking a rule (written before a rule existed, or by a faulty peer) is
        reported with the rule and field.
     2. After-the-fact checks that a write cannot prevent: goods shipped without a receipt (only when
@@ -86,12 +87,14 @@ def compliance_report(
 
 def _replay(ledger: InMemoryLedger) -> list[Finding]:
     findings: list[Finding] = []
-    replayed = InMemoryLedger(policy=ledger.policy)
+    replayed = InMemoryLedger(policy=ledger.policies)
     for entry in ledger.entries:
         # Party registrations are the regulator's own acts; they are what the others are checked against.
         if not isinstance(entry.record, Party):
+            # Each record is judged by the policy in force when it was written, not by today's.
+            policy = ledger.policy_at(entry.written_at)
             try:
-                check_record(entry.record, replayed, ledger.policy, submitter=entry.submitter)
+                check_record(entry.record, replayed, policy, submitter=entry.submitter)
             except RuleViolation as violation:
                 findings.append(
                     Finding(
@@ -101,7 +104,7 @@ def _replay(ledger: InMemoryLedger) -> list[Finding]:
                         f"{violation.field}: {violation.message}",
                     )
                 )
-        replayed.apply(entry.record, submitter=entry.submitter)
+        replayed.apply(entry.record, submitter=entry.submitter, written_at=entry.written_at)
     return findings
 
 

@@ -14,7 +14,7 @@ from types import MappingProxyType
 
 from .care import AdverseEvent, Prescription
 from .parties import Party, Product, Role
-from .policy import DEFAULT_POLICY, TwoInvoicePolicy
+from .policy import DEFAULT_POLICY, PolicyHistory, TwoInvoicePolicy, as_history
 from .production import Batch, BatchKey
 from .recalls import Recall
 from .records import AnyRecord
@@ -27,10 +27,13 @@ __all__ = ["Entry", "InMemoryLedger", "author_of"]
 
 @dataclass(frozen=True)
 class Entry:
-    """One write, in ledger order: the record and the party id that submitted it."""
+    """One write, in ledger order: the record, the party id that submitted it and when it was written."""
 
     submitter: str
     record: AnyRecord
+    written_at: datetime | None = None
+    """The transaction time of the write (time-zone aware), ``None`` when not known: the record is then
+    judged by the latest policy."""
 
 
 def author_of(record: AnyRecord) -> str:
@@ -56,10 +59,13 @@ class InMemoryLedger:
 
     Like a ledger key, a record written again under the same key replaces the earlier one in the
     lookups; :attr:`entries` keeps every write in order.
+
+    ``policy`` is one policy in force throughout, or a :class:`~fabrx_pharma.policy.PolicyHistory`: a
+    write is then checked against the version in force when it was written (``submit(..., at=...)``).
     """
 
-    def __init__(self, *, policy: TwoInvoicePolicy = DEFAULT_POLICY) -> None:
-        self._policy = policy
+    def __init__(self, *, policy: TwoInvoicePolicy | PolicyHistory = DEFAULT_POLICY) -> None:
+        self._policies = as_history(policy)
         self._entries: list[Entry] = []
         self._parties: dict[str, Party] = {}
         self._products: dict[str, Product] = {}
@@ -76,7 +82,16 @@ class InMemoryLedger:
 
     @property
     def policy(self) -> TwoInvoicePolicy:
-        return self._policy
+        """The latest policy (see :attr:`policies` for the ones in force earlier)."""
+        return self._policies.latest
+
+    @property
+    def policies(self) -> PolicyHistory:
+        return self._policies
+
+    def policy_at(self, moment: datetime | None) -> TwoInvoicePolicy:
+        """The policy in force at ``moment``; the latest for ``None``."""
+        return self._policies.in_force(moment)
 
     def bootstrap(self, regulator: Party) -> None:
         """Register the first regulator, as the chaincode's initialisation does.
@@ -89,18 +104,24 @@ class InMemoryLedger:
             )
         self.apply(regulator, submitter=regulator.party_id)
 
-    def submit(self, record: AnyRecord, *, submitter: str) -> None:
-        """Check ``record`` against the rules as written by ``submitter``, then store it.
+    def submit(self, record: AnyRecord, *, submitter: str, at: datetime | None = None) -> None:
+        """Check ``record`` against the rules as written by ``submitter`` at ``at`` (with the policy in
+        force then; the latest when ``None``), then store it.
 
         Raises :class:`~fabrx_pharma.errors.RuleViolation` (and stores nothing) if a rule is broken.
         """
-        check_record(record, self, self._policy, submitter=submitter)
-        self.apply(record, submitter=submitter)
+        check_record(record, self, self.policy_at(at), submitter=submitter)
+        self.apply(record, submitter=submitter, written_at=at)
 
-    def apply(self, record: AnyRecord, *, submitter: str | None = None) -> None:
-        """Store ``record`` without checking it; ``submitter`` defaults to :func:`author_of`."""
+    def apply(
+        self, record: AnyRecord, *, submitter: str | None = None, written_at: datetime | None = None
+    ) -> None:
+        """Store ``record`` without checking it; ``submitter`` defaults to :func:`author_of`;
+        ``written_at`` is its transaction time, if known."""
         self._stock.update(stock_effects(record, self))
-        self._entries.append(Entry(submitter if submitter is not None else author_of(record), record))
+        self._entries.append(
+            Entry(submitter if submitter is not None else author_of(record), record, written_at)
+        )
         if isinstance(record, Party):
             self._parties[record.party_id] = record
         elif isinstance(record, Product):

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from pharma_world import A1, DIST_A, DIST_B, DIST_SUB, HOSP, MAKER, World, amox_codes
@@ -14,11 +14,13 @@ from fabrx_pharma import (
     Invoice,
     InvoiceKind,
     InvoiceNumber,
+    PolicyHistory,
     Prescription,
     Recall,
     Receipt,
     RuleId,
     Severity,
+    TwoInvoicePolicy,
     compliance_report,
     recall_scope,
     render_findings,
@@ -293,3 +295,50 @@ def test_sample_scenario_is_deterministic_and_uses_the_sample_dates() -> None:
     again = build_sample_scenario()
     assert again == SCENARIO
     assert min(i.issue_date for i in invoices().values()) == date(2024, 5, 6)
+
+
+# --- the policy in force when a record was written ------------------------------------------------------
+
+
+def _timed_ledger(policy: TwoInvoicePolicy | PolicyHistory, start: datetime) -> InMemoryLedger:
+    """The sample written one minute apart from ``start`` on, each write dated."""
+    ledger = InMemoryLedger(policy=policy)
+    writes = [(REGULATOR, SCENARIO.regulator), *SCENARIO.writes]
+    for minute, (submitter, record) in enumerate(writes):
+        ledger.apply(record, submitter=submitter, written_at=start + timedelta(minutes=minute))
+    return ledger
+
+
+SWITCH = datetime(2025, 6, 1, tzinfo=UTC)
+ONE_INVOICE = TwoInvoicePolicy(one_invoice_mode=True)
+
+
+def test_records_written_before_a_switch_to_one_invoice_mode_are_judged_by_the_policy_then() -> None:
+    history = PolicyHistory.single().changed(ONE_INVOICE, SWITCH, "tx-switch")
+    assert history.in_force(SWITCH - timedelta(microseconds=1)) == TwoInvoicePolicy()
+    assert history.in_force(SWITCH) == ONE_INVOICE
+    before = _timed_ledger(history, SWITCH - timedelta(days=30))
+    assert compliance_report(before) == []
+    # Judged by today's policy alone, the same lawful two-invoice chains would all be flagged.
+    assert by_rule(compliance_report(_timed_ledger(ONE_INVOICE, SWITCH - timedelta(days=30))))
+
+
+def test_records_written_after_a_switch_are_judged_by_the_new_policy() -> None:
+    history = PolicyHistory.single().changed(ONE_INVOICE, SWITCH, "tx-switch")
+    after = _timed_ledger(history, SWITCH + timedelta(minutes=1))
+    flagged = {f.subject for f in compliance_report(after) if f.severity is Severity.VIOLATION}
+    second_a = invoices()[f"{DISTRIBUTOR_A}->{HOSPITAL_A}"]
+    assert f"invoice {second_a.number}" in flagged
+
+
+def test_a_policy_change_cannot_reach_back_before_the_one_in_force() -> None:
+    history = PolicyHistory.single().changed(ONE_INVOICE, SWITCH, "tx-switch")
+    with pytest.raises(ValueError, match=r"^effective_from: "):
+        history.changed(TwoInvoicePolicy(), SWITCH - timedelta(seconds=1), "tx-late")
+    again = PolicyHistory.from_json(history.to_json())
+    assert again == history
+    with pytest.raises(ValueError, match=r"^\[1\]\.effective_from: "):
+        PolicyHistory.from_json(
+            b'[{"effective_from": "1970-01-01T00:00:00+00:00", "policy": {}},'
+            b' {"effective_from": "yesterday", "policy": {}}]'
+        )

@@ -11,7 +11,8 @@ PACKAGE = Path(fabrx_pharma.__file__).parent
 EXPECTED_NAMES = """
 DEFAULT_POLICY RECORD_TYPES AdverseEvent AnyRecord Batch Dispensing DomainError Entry Exemption
 Finding GoodsLine Holding InMemoryLedger Invoice InvoiceHop InvoiceKind InvoiceLine InvoiceNumber
-LedgerView Party Prescription PrescriptionHit Product RawMaterialLot Recall RecallScope Receipt
+LedgerView Party PolicyHistory PolicyVersion Prescription PrescriptionHit Product RawMaterialLot Recall
+RecallScope Receipt
 RecordError Role RuleId RuleViolation Severity Shipment StockPosition Trace TwoInvoicePolicy
 ValidationError canonical_json check_invoice check_record compliance_report parse_gs1_element_string
 pseudonymise

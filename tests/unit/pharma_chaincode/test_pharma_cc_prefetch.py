@@ -8,7 +8,7 @@ from pharma_cc_world import SCENARIO
 
 from fabrx_pharma import Invoice, InvoiceKind, Party, Prescription, Receipt
 from fabrx_pharma_chaincode.layout import (
-    POLICY_KEY,
+    POLICY_VERSIONS_KEY,
     Anchor,
     dispensed_key,
     first_received_key,
@@ -32,7 +32,7 @@ def test_a_sale_prefetches_its_parties_goods_and_the_sellers_stock() -> None:
     for key in (
         composite_key("party", invoice.seller),
         composite_key("party", invoice.buyer),
-        POLICY_KEY,
+        POLICY_VERSIONS_KEY,
         composite_key("invoice", str(invoice.number)),
         composite_key("batch", line.product_id, line.batch_number),
         composite_key("recall", line.product_id, line.batch_number),
