@@ -26,6 +26,7 @@ import click
 
 from fabrx.pharma import (
     Anchor,
+    Change,
     Distributor,
     Hospital,
     InvoiceVerification,
@@ -427,3 +428,71 @@ def fields(obj: PharmaContext) -> None:
     """
     reference = record_reference()
     obj.cli.output.result(dataclasses.asdict(reference), lambda _: render_markdown(reference).rstrip("\n"))
+
+
+# --- history (regulator) ------------------------------------------------------------------------------------
+
+
+@pharma.group()
+def history() -> None:
+    """What changed, newest first, with transaction id and time (regulator): the policy, a party's
+    registrations, the transactions that wrote a record."""
+
+
+def _changes(obj: PharmaContext, changes: list[Change], summary: Callable[[Change], str]) -> None:
+    def text(_: object) -> str:
+        lines = [
+            f"{c.timestamp.isoformat() if c.timestamp else '-'}  {c.transaction_id}  "
+            f"{'deleted' if c.is_delete else summary(c)}"
+            for c in changes
+        ]
+        return "\n".join(lines) or "no changes"
+
+    obj.cli.output.result(
+        [
+            {
+                "transaction_id": c.transaction_id,
+                "timestamp": c.timestamp.isoformat() if c.timestamp else None,
+                "is_delete": c.is_delete,
+                "value": c.value,
+            }
+            for c in changes
+        ],
+        text,
+    )
+
+
+@history.command(name="policy")
+@click.pass_obj
+def history_policy(obj: PharmaContext) -> None:
+    """Every change of the two-invoice policy; each is in force from its time on."""
+    with _facade(obj, Regulator) as regulator:
+        changes = regulator.policy_history()
+    _changes(obj, changes, lambda c: json.dumps(c.value, sort_keys=True))
+
+
+@history.command(name="party")
+@click.argument("party_id")
+@click.pass_obj
+def history_party(obj: PharmaContext, party_id: str) -> None:
+    """Every registration of a party: first, updates, activation changes."""
+    with _facade(obj, Regulator) as regulator:
+        changes = regulator.party_history(party_id)
+
+    def summary(change: Change) -> str:
+        party = change.party
+        return f"{party.role.value} hosted by {party.host_msp_id}, {'active' if party.active else 'inactive'}"
+
+    _changes(obj, changes, summary)
+
+
+@history.command(name="record")
+@click.argument("record_type")
+@click.argument("key")
+@click.argument("batch_number", required=False)
+@click.pass_obj
+def history_record(obj: PharmaContext, record_type: str, key: str, batch_number: str | None) -> None:
+    """The transactions that wrote a record's anchor (RECORD_TYPE KEY, or batch/recall PRODUCT BATCH)."""
+    with _facade(obj, Regulator) as regulator:
+        changes = regulator.record_history(record_type, key, batch_number)
+    _changes(obj, changes, lambda c: f"written by {c.anchor.submitter}, hash {c.anchor.hash}")

@@ -25,7 +25,7 @@ parties, :meth:`PharmaClients.hosted`); :mod:`fabrx.pharma.scenario` is the end-
 from ._base import ContractLike, PharmaClient
 from ._bulk import BulkResult, Refused
 from ._errors import AccessRefused, PharmaError, RecordInvalid, RecordNotFound, refusal_from
-from ._results import Anchor, CopyCheck, Discrepancy, InvoiceVerification, TraceCodeStatus
+from ._results import Anchor, Change, CopyCheck, Discrepancy, InvoiceVerification, TraceCodeStatus
 from .clients import NetworkLike, PharmaClients
 from .distributor import Distributor
 from .hospital import Hospital
@@ -36,6 +36,7 @@ __all__ = [
     "AccessRefused",
     "Anchor",
     "BulkResult",
+    "Change",
     "ContractLike",
     "CopyCheck",
     "Discrepancy",

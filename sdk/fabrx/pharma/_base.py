@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Protocol, TypeVar
 
 from fabrx_pharma import (
@@ -345,8 +346,13 @@ class PharmaClient:
     def read_recall(self, product_id: str, batch_number: str) -> Recall:
         return Recall.from_json(self._evaluate("read_recall", product_id, batch_number))
 
-    def read_policy(self) -> TwoInvoicePolicy:
-        return policy_from_json(self._evaluate("read_policy"))
+    def read_policy(self, *, at: datetime | None = None) -> TwoInvoicePolicy:
+        """The policy in force at ``at`` (aware), or the one set last; each change is in force from its
+        transaction's time on."""
+        if at is not None and at.tzinfo is None:
+            raise PharmaError("RECORD", "at", "give an aware datetime (with a UTC offset)")
+        args = [] if at is None else [at.isoformat()]
+        return policy_from_json(self._evaluate("read_policy", *args))
 
     def read_anchor(self, record_type: str, key: str, batch_number: str | None = None) -> Anchor:
         """The public anchor of any record, e.g. ``("invoice", number)``; raises ``RecordNotFound``."""

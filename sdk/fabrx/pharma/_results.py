@@ -29,15 +29,19 @@ from fabrx_pharma import (
     Severity,
     StockPosition,
     Trace,
+    TwoInvoicePolicy,
 )
+from fabrx_pharma.policy import policy_from_json
 from fabrx_pharma.verification import CopyCheck, Discrepancy, InvoiceVerification
 
 __all__ = [
     "Anchor",
+    "Change",
     "CopyCheck",
     "Discrepancy",
     "InvoiceVerification",
     "TraceCodeStatus",
+    "parse_changes",
     "parse_findings",
     "parse_recall_scope",
     "parse_stock",
@@ -96,6 +100,52 @@ class Anchor:
             "collections": list(self.collections),
             "parties": list(self.parties),
         }
+
+
+@dataclass(frozen=True)
+class Change:
+    """One committed change of a ledger key, from a regulator's history query (newest first)."""
+
+    transaction_id: str
+    timestamp: datetime | None
+    """The transaction's timestamp: for a policy, the moment from which it is in force."""
+    is_delete: bool
+    value: Mapping[str, Any] | None
+    """The value that transaction wrote, as JSON (``None`` for a delete)."""
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Change:
+        moment = raw.get("timestamp")
+        value = raw.get("value")
+        return cls(
+            transaction_id=str(raw["transaction_id"]),
+            timestamp=datetime.fromisoformat(moment) if moment else None,
+            is_delete=bool(raw.get("is_delete", False)),
+            value=dict(value) if isinstance(value, Mapping) else None,
+        )
+
+    @property
+    def policy(self) -> TwoInvoicePolicy:
+        """The policy a change of the policy set. Raises ``ValueError`` for another kind of change."""
+        if self.value is None:
+            raise ValueError("a deleted value holds no policy")
+        return policy_from_json(json.dumps(self.value))
+
+    @property
+    def anchor(self) -> Anchor:
+        """The anchor a change of a party or record wrote. Raises ``KeyError`` for another kind."""
+        if self.value is None:
+            raise KeyError("a deleted value holds no anchor")
+        return Anchor.from_dict(self.value)
+
+    @property
+    def party(self) -> Party:
+        """The party as a change of its registration wrote it."""
+        return Party.from_dict(dict(self.anchor.public))
+
+
+def parse_changes(data: bytes) -> list[Change]:
+    return [Change.from_dict(raw) for raw in json.loads(data)]
 
 
 @dataclass(frozen=True)

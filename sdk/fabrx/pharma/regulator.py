@@ -13,7 +13,9 @@ from ._base import PharmaClient, checked, must_be
 from ._errors import PharmaError
 from ._results import (
     Anchor,
+    Change,
     InvoiceVerification,
+    parse_changes,
     parse_findings,
     parse_recall_scope,
     parse_traces,
@@ -54,7 +56,24 @@ class Regulator(PharmaClient):
         return True
 
     def set_policy(self, policy: TwoInvoicePolicy) -> TwoInvoicePolicy:
+        """Set the policy, in force from this transaction's time on; records written before stay judged
+        by the policy in force when they were written."""
         return policy_from_json(self._submit("set_policy", policy_to_json(policy).decode()))
+
+    def policy_history(self) -> list[Change]:
+        """Every change of the policy, newest first (``Change.policy``, in force from ``timestamp``)."""
+        return parse_changes(self._evaluate("policy_history"))
+
+    def party_history(self, party_id: str) -> list[Change]:
+        """Every registration of a party, newest first: first registration, updates, activation changes
+        (``Change.party``, ``Change.anchor``). Raises ``RecordNotFound`` for an unknown party."""
+        return parse_changes(self._evaluate("party_history", party_id))
+
+    def record_history(self, record_type: str, key: str, batch_number: str | None = None) -> list[Change]:
+        """Every transaction that wrote a record's anchor, newest first (``Change.anchor``); the key as
+        :meth:`read_anchor` takes it. Raises ``RecordNotFound`` for an unknown record."""
+        args = (record_type, key) if batch_number is None else (record_type, key, batch_number)
+        return parse_changes(self._evaluate("record_history", *args))
 
     def register_party(self, party: Party) -> Anchor:
         """Register (or update) a party with its role: a member organization (``host_msp_id`` its own MSP
