@@ -264,6 +264,15 @@ def _record(call: Call, cls: type[R]) -> R:
     return cls.from_json(call.body)
 
 
+def _change(change: Any) -> dict[str, Any]:
+    return {
+        "transaction_id": change.transaction_id,
+        "timestamp": change.timestamp.isoformat() if change.timestamp else None,
+        "is_delete": change.is_delete,
+        "value": change.value,
+    }
+
+
 def _moment(value: str | None, name: str) -> datetime | None:
     if value is None:
         return None
@@ -650,6 +659,32 @@ def create_app(
         """Every distributor, hospital, invoice and prescription a batch reached (regulator)."""
         key = f"{product_id}/{batch_number}"
         return supervise(call, "recall_scope", key, lambda q: q.recall_scope(product_id, batch_number))
+
+    def history(call: Call, operation: str, key: str, action: Callable[[Any], Any]) -> Response:
+        """A regulator's history query, always from the chaincode (the peer's history database)."""
+        return read(call, operation, key, lambda f: [_change(c) for c in action(f)], REGULATOR)
+
+    @app.get("/v1/history/policy", responses=_answers("Change", array=True))
+    def policy_history(call: Call = signed) -> Response:
+        """Every change of the two-invoice policy, newest first; each in force from its time (regulator)."""
+        return history(call, "policy_history", "policy", lambda f: f.policy_history())
+
+    @app.get("/v1/history/parties/{party_id}", responses=_answers("Change", array=True))
+    def party_history(party_id: str, call: Call = signed) -> Response:
+        """Every registration of a party (first, updates, activation changes), newest first (regulator)."""
+        return history(call, "party_history", party_id, lambda f: f.party_history(party_id))
+
+    @app.get("/v1/history/records/{record_type}/{key}", responses=_answers("Change", array=True))
+    def record_history(
+        record_type: str, key: str, call: Call = signed, batch_number: str | None = None
+    ) -> Response:
+        """Every transaction that wrote a record's anchor, newest first (regulator)."""
+        return history(
+            call,
+            "record_history",
+            f"{record_type}/{key}",
+            lambda f: f.record_history(record_type, key, batch_number),
+        )
 
     @app.get("/v1/health", include_in_schema=True)
     def health() -> dict[str, str]:

@@ -94,6 +94,18 @@ _POLICY = {
         "utc_offset_minutes": {"type": "integer"},
     },
 }
+_CHANGE = {
+    "type": "object",
+    "description": "One committed change of a ledger key, from the peer's history database: the policy "
+    "a change set (in force from its timestamp), or the anchor a party's registration or a record's write "
+    "left.",
+    "properties": {
+        "transaction_id": {"type": "string"},
+        "timestamp": {"type": "string", "format": "date-time"},
+        "is_delete": {"type": "boolean"},
+        "value": {"type": "object"},
+    },
+}
 _STOCK = {
     "type": "object",
     "description": "A holder's counters of one batch, in sales packages, and what is on hand.",
@@ -194,6 +206,7 @@ def component_schemas() -> dict[str, Any]:
     schemas.update(
         Error=_ERROR,
         Anchor=_ANCHOR,
+        Change=_CHANGE,
         Policy=_POLICY,
         StockPosition=_STOCK,
         TransactionStatus=_TRANSACTION,

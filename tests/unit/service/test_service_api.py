@@ -353,3 +353,20 @@ def test_a_malformed_bulk_request_is_refused_whole(fresh: Services) -> None:
     keyed = regulator.post("/v1/bulk", {"writes": []}, headers={"Idempotency-Key": "k"})
     assert keyed.status_code == 422 and keyed.json()["code"] == "IDEMPOTENCY_KEY"
     assert fresh.members["RegulatorMSP"].submits == []
+
+
+def test_the_regulator_reads_the_history_of_the_policy_a_party_and_a_record(fresh: Services) -> None:
+    regulator = fresh.client("RegulatorMSP")
+    assert regulator.request("PUT", "/v1/policy", {"one_invoice_mode": True}).status_code == 200
+    switched, bootstrapped = regulator.get("/v1/history/policy").json()
+    assert switched["value"]["one_invoice_mode"] is True
+    assert bootstrapped["value"]["one_invoice_mode"] is False
+    assert switched["transaction_id"] != bootstrapped["transaction_id"] and switched["timestamp"]
+    (registration,) = regulator.get("/v1/history/parties/RegulatorMSP").json()
+    assert registration["value"]["public"]["party_id"] == "RegulatorMSP"
+    (write,) = regulator.get("/v1/history/records/party/RegulatorMSP").json()
+    assert write["transaction_id"] == registration["transaction_id"]
+    missing = regulator.get("/v1/history/parties/NobodyMSP")
+    assert missing.status_code == 404 and missing.json()["field"] == "party_id"
+    refused = fresh.client("HospitalAMSP").get("/v1/history/policy")
+    assert refused.status_code == 403 and refused.json()["code"] == "FORBIDDEN"

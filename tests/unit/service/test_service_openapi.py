@@ -26,7 +26,7 @@ def test_every_operation_is_documented_with_its_errors_and_record_schemas(tmp_pa
     document = json.loads(CHECKED_IN.read_text(encoding="utf-8"))
     operations = set(iter_operations(document))
     assert ("POST", "/v1/invoices") in operations and ("GET", "/v1/traces") in operations
-    assert len(operations) == 29
+    assert len(operations) == 32
     for method, path in operations:
         answers = document["paths"][path][method.lower()]["responses"]
         if path != "/v1/health":
