@@ -456,6 +456,7 @@ class PharmaService:
         """Every registration of a party (its first, updates, activation changes), newest first: the
         party's anchor as each transaction wrote it (regulators only)."""
         self._require_regulator("read the history of a party")
+        _plain_key_part([party_id], "party_id")
         if self._ledger.anchor("party", party_id) is None:
             raise NotFound("party_id", f"no party {party_id} is registered")
         return self._store.history(composite_key("party", party_id))
@@ -682,6 +683,12 @@ def _private_values(record: AnyRecord) -> tuple[str, ...]:
 _KEY_PARTS = {"batch": ("product_id", "batch_number"), "recall": ("product_id", "batch_number")}
 
 
+def _plain_key_part(parts: Sequence[str], field: str) -> None:
+    """Refuse a key part a composite key cannot hold (U+0000 separates its parts)."""
+    if any("\x00" in part for part in parts):
+        raise RecordRefused("history query", [(field, "must not contain U+0000")])
+
+
 def _history_key(record_type: str, key: Sequence[str]) -> tuple[str, ...]:
     """The key parts of a record's anchor, checked: a known type, as many non-empty parts as it has, an
     invoice number in its canonical form."""
@@ -693,6 +700,7 @@ def _history_key(record_type: str, key: Sequence[str]) -> tuple[str, ...]:
         raise RecordRefused(
             "history query", [("key", f"a {record_type} is named by {' and '.join(names)}; got {list(key)}")]
         )
+    _plain_key_part(key, "key")
     if record_type in ("invoice", "receipt"):
         return (_canonical(validate_invoice_number, key[0], "key"),)
     return tuple(key)

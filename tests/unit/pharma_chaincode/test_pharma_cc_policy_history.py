@@ -135,6 +135,7 @@ def test_only_regulators_read_history() -> None:
         (("batch", "AMOX"), RecordRefused, "key"),
         (("invoice", "not-a-number"), RecordRefused, "key"),
         (("prescription", "RX-NOBODY"), NotFound, "key"),
+        (("prescription", "RX\x00A"), RecordRefused, "key"),
     ],
 )
 def test_a_bad_history_query_names_what_is_wrong(args: tuple[str, ...], error: type, field: str) -> None:
@@ -144,3 +145,6 @@ def test_a_bad_history_query_names_what_is_wrong(args: tuple[str, ...], error: t
     assert caught.value.field == field
     with pytest.raises(NotFound):
         world.evaluate(REGULATOR, lambda s: s.party_history("NobodyMSP"))
+    with pytest.raises(RecordRefused) as nul:
+        world.evaluate(REGULATOR, lambda s: s.party_history("Nobody\x00MSP"))
+    assert nul.value.field == "party_id"
