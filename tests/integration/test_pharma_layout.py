@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -224,6 +225,22 @@ def test_many_invoices_in_one_transaction_with_one_bad_record(
 # --- altered chaincode on one member's peer ------------------------------------------------------------
 
 
+def _wait_listening(server: subprocess.Popen[bytes], host: str, port: int) -> None:
+    """Wait until the chaincode server accepts connections: the peer dials it once per launch and fails
+    the endorsement if nothing listens yet (a loaded machine takes seconds to start a Python server)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise AssertionError(f"the forging chaincode server exited with {server.returncode}")
+        try:
+            socket.create_connection((host, port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    server.terminate()
+    raise AssertionError(f"the forging chaincode server did not listen on {host}:{port} within 60 s")
+
+
 @pytest.fixture
 def forging_peer(network: ConsortiumNetwork) -> Iterator[None]:
     """DistributorB's peer runs ``ForgingContract`` (writes any invoice in its seller's name) on a server
@@ -257,6 +274,7 @@ def forging_peer(network: ConsortiumNetwork) -> Iterator[None]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    _wait_listening(server, host, port)
     orderer = network.orderer_endpoint()
     definition = chaincode_definition(network.consortium, chaincode)
     with network.peer_admin(org, org.peers[0]) as admin:
