@@ -294,19 +294,6 @@ def forging_peer(network: ConsortiumNetwork) -> Iterator[None]:
         server.wait(timeout=10)
 
 
-def _wait_listening(server: subprocess.Popen[bytes], host: str, port: int, timeout: float = 60.0) -> None:
-    """Return once the chaincode server accepts connections (a loaded machine starts it slowly)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        assert server.poll() is None, f"the forging chaincode server exited with {server.returncode}"
-        try:
-            socket.create_connection((host, port), timeout=1).close()
-            return
-        except OSError:
-            assert time.monotonic() < deadline, f"the forging chaincode server is not listening on {port}"
-            time.sleep(0.2)
-
-
 def test_altered_chaincode_on_one_peer_cannot_forge_a_record_of_another_member(
     network: ConsortiumNetwork, clients: PharmaClients, scenario: ScenarioReport, forging_peer: None
 ) -> None:
