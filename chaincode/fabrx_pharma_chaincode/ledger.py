@@ -272,9 +272,14 @@ class ChaincodeLedger:
     def anchor(self, object_type: str, *attributes: str) -> Anchor | None:
         """The public anchor under ``(object_type, *attributes)``, or ``None``.
 
-        Parsed once per transaction: a read returns the committed value however often it is asked.
+        Parsed once per transaction: a read returns the committed value however often it is asked. A key
+        part holding U+0000 (which no composite key can hold) finds nothing.
         """
-        return self.anchor_at(composite_key(object_type, *attributes))
+        try:
+            key = composite_key(object_type, *attributes)
+        except ValueError:
+            return None
+        return self.anchor_at(key)
 
     def anchor_at(self, key: str) -> Anchor | None:
         """The public anchor under the composite ``key``, or ``None`` (see :meth:`anchor`)."""

@@ -585,6 +585,9 @@ class PharmaService:
         :meth:`ChaincodeLedger.purchased`).
         """
         self._client_party()
+        for field, part in (("holder", holder), ("product_id", product_id), ("batch_number", batch_number)):
+            if "\x00" in part:
+                raise RecordRefused("stock query", [(field, "must not contain U+0000")])
         try:
             position = self._ledger.stock(holder, product_id, batch_number)
             return replace(position, purchased=position.received)

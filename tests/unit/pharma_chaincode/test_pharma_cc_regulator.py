@@ -33,7 +33,14 @@ from fabrx_pharma import (
 )
 from fabrx_pharma.policy import CHINA_STANDARD_TIME
 from fabrx_pharma.sample import HOSPITAL_A, REGULATOR
-from fabrx_pharma_chaincode import AccessDenied, NotFound, PharmaService, RecordRefused, encode
+from fabrx_pharma_chaincode import (
+    AccessDenied,
+    ChaincodeError,
+    NotFound,
+    PharmaService,
+    RecordRefused,
+    encode,
+)
 from fabrx_pharma_chaincode.supervision import load_ledger
 from fabrx_pharma_chaincode.testing import MemoryStore
 
@@ -163,3 +170,26 @@ def test_a_non_regulator_cannot_load_everything_even_through_the_ledger() -> Non
     with pytest.raises(AccessDenied) as caught:
         world.run(HOSPITAL_A, lambda s: load_ledger(s.ledger))
     assert caught.value.code == "PRIVATE_DATA"
+
+
+@pytest.mark.parametrize(
+    "read",
+    [
+        lambda s: s.read_anchor("invoice", "a\x00b"),
+        lambda s: s.read_party("a\x00b"),
+        lambda s: s.read_product("a\x00b"),
+        lambda s: s.read_batch("AMOX", "A\x001"),
+        lambda s: s.read_recall("AMOX", "A\x001"),
+        lambda s: s.read_prescription("RX\x00"),
+        lambda s: s.read_adverse_event("AE\x00"),
+        lambda s: s.read_stock(REG, "AMOX", "A\x001"),
+    ],
+)
+def test_a_key_part_holding_u0000_is_answered_not_found_or_refused_by_field(read: object) -> None:
+    """No composite key holds U+0000: such a read finds nothing or is refused naming its field, never a
+    bare ValueError (a 500 at the peer)."""
+    world = RulesWorld()
+    assert callable(read)
+    with pytest.raises(ChaincodeError) as caught:
+        world.evaluate(REG, read)
+    assert caught.value.code in ("NOT_FOUND", "RECORD")
