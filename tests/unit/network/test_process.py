@@ -324,6 +324,10 @@ def test_endpoint_with_an_untrusted_certificate_reports_tls(
         .sign(key_other, hashes.SHA256())
     )
     other_ca.write_bytes(unrelated.public_bytes(serialization.Encoding.PEM))
+    # The server listens before the check starts, so the only failure left is the certificate's.
+    deadline = time.monotonic() + 30
+    while "serving" not in spec.log_path.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
 
     with pytest.raises(HealthError, match="TLS failed: CERTIFICATE_VERIFY_FAILED"):
         supervisor.wait_healthy(spec, timeout=1.0, ca_file=other_ca)
