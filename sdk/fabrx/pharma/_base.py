@@ -57,6 +57,8 @@ INVOICE_TRANSIENT_KEY = "invoice"
 _NO_COPY = "keeps no copy"
 """What a peer's ``PRIVATE_DATA`` refusal says when its organization stores no copy of the record."""
 _NOT_A_PARTY = "is not a party to"
+_SEND_THE_INVOICE = "send the invoice with its receipt"
+"""The chaincode's answer to a receipt sent without its invoice while the buyer's node keeps no copy."""
 
 
 class ContractLike(Protocol):
@@ -262,11 +264,21 @@ class PharmaClient:
 
         The invoice is read first (from the regulator's peer while the own one keeps no copy). If it
         does not exist or is not addressed to this party, the receipt goes alone and the chaincode
-        refuses it with the rule that says why.
+        refuses it with the rule that says why. An invoice committed a moment ago may not be on the own
+        peer yet: read as missing, the receipt goes alone and an endorser that has it by then answers
+        that the invoice must come with the receipt; the invoice is then read again and the receipt
+        resent, a few times.
         """
         receipt = checked(receipt)
-        invoice = self._invoice_received(receipt)
-        return Anchor.from_json(self._submit("record_receipt", record=receipt, invoice=invoice))
+        for attempt in range(1, SUBMIT_ATTEMPTS + 1):
+            invoice = self._invoice_received(receipt)
+            try:
+                return Anchor.from_json(self._submit("record_receipt", record=receipt, invoice=invoice))
+            except PharmaError as exc:
+                if invoice is not None or attempt == SUBMIT_ATTEMPTS or _SEND_THE_INVOICE not in exc.message:
+                    raise
+            time.sleep(RETRY_DELAY * attempt)
+        raise AssertionError("unreachable")
 
     # --- many records --------------------------------------------------------------------------------------
 

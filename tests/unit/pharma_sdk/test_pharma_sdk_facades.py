@@ -124,6 +124,33 @@ def test_a_receipt_of_an_invoice_it_cannot_read_goes_alone_for_the_chaincode_to_
     assert contract.calls[-1].transient is not None and set(contract.calls[-1].transient) == {"record"}
 
 
+def test_a_receipt_read_before_the_own_peer_committed_its_invoice_is_sent_again_with_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(base, "RETRY_DELAY", 0)
+    lagging = refusal(404, "NOT_FOUND number: no invoice 24352000000000002001 on the ledger")
+    without = refusal(
+        403,
+        "PRIVATE_DATA <transient:invoice>: the buyer's node keeps no copy of invoice 24352000000000002001 "
+        "yet: send the invoice with its receipt (transient 'invoice')",
+    )
+    reads = iter([lagging, canonical_json(SECOND_A)])
+    writes = iter([without, ANCHOR])
+    contract = RecordingContract(lambda call: next(reads) if call.name == "read_invoice" else next(writes))
+    Hospital(contract, "HospitalAMSP").record_receipt(RECEIPT_A)
+    assert [(c.kind, c.name) for c in contract.calls] == [
+        ("evaluate", "read_invoice"),
+        ("submit", "record_receipt"),
+        ("evaluate", "read_invoice"),
+        ("submit", "record_receipt"),
+    ]
+    assert contract.calls[1].transient is not None and set(contract.calls[1].transient) == {"record"}
+    assert contract.calls[3].transient == {
+        "record": canonical_json(RECEIPT_A),
+        "invoice": canonical_json(SECOND_A),
+    }
+
+
 def test_a_receipt_is_not_sent_when_reading_its_invoice_fails_otherwise() -> None:
     contract = _reads_then_anchor(
         refusal(403, "PRIVATE_DATA number: invoice 1 not yet received; retry later")
