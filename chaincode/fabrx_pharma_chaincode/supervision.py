@@ -12,6 +12,8 @@ an off-chain index fed by block events is the way past it.
 
 from __future__ import annotations
 
+import sys
+from dataclasses import replace
 from datetime import datetime
 
 from fabrx_pharma import (
@@ -19,6 +21,7 @@ from fabrx_pharma import (
     AnyRecord,
     Finding,
     InMemoryLedger,
+    Party,
     RecallScope,
     RuleId,
     Trace,
@@ -50,6 +53,8 @@ DIVERSION_RULES = frozenset(
 )
 """Findings that signal diversion (串货), sales beyond stock, or resale of returned drugs (回流药)."""
 
+_AFTER_ALL = sys.maxsize
+"""The replay place of what happens after every record (a party made inactive)."""
 _LOAD_ORDER = ("party", "product", "batch", "invoice", "receipt", "prescription", "adverse_event", "recall")
 
 
@@ -77,6 +82,18 @@ def load_ledger(ledger: ChaincodeLedger) -> InMemoryLedger:
                 ) from None
             except ValueError as exc:
                 raise ConfigurationError("<ledger>", f"{record_type} {key!r} cannot be read: {exc}") from exc
+            if isinstance(record, Party) and not record.active:
+                # The state keeps a party's latest registration only, at its first place in the replay.
+                # Made inactive later, it was active for everything it recorded (writes are refused
+                # once it is inactive): replay it active there, and inactive after every record.
+                active = replace(record, active=True)
+                entries.append(
+                    (anchor.order, anchor.transaction_id, anchor.submitter, active, anchor.timestamp)
+                )
+                entries.append(
+                    (_AFTER_ALL, anchor.transaction_id, anchor.submitter, record, anchor.timestamp)
+                )
+                continue
             entries.append((anchor.order, anchor.transaction_id, anchor.submitter, record, anchor.timestamp))
     entries.sort(key=lambda entry: (entry[0], entry[1]))
     # Each record keeps its transaction time, so the report judges it by the policy in force then.

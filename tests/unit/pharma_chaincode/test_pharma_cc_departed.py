@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from pharma_cc_world import A1, DIST_A, MAKER, REG, RulesWorld, _party
 
-from fabrx_pharma import InvoiceKind, Role
+from fabrx_pharma import InvoiceKind, Party, Role, RuleId
 from fabrx_pharma_chaincode import CollectionGone, VerificationRequest, implicit_collection
 
 LEAVER = "HospitalDMSP"
@@ -46,3 +46,21 @@ def test_the_regulators_reports_and_verification_survive_a_member_leaving(world:
     assert world.evaluate(DIST_A, lambda s: s.read_invoice(str(second.number))) == second
     # A write still checks the other copies: the distributor sells on to another hospital.
     world.deliver(world.invoice(InvoiceKind.FIRST, MAKER, DIST_A, ((A1, 3, ()),)))
+
+
+def test_a_party_made_inactive_later_is_not_reported_for_what_it_recorded_while_active(
+    world: RulesWorld,
+) -> None:
+    world.deliver(world.invoice(InvoiceKind.FIRST, MAKER, DIST_A, ((A1, 5, ()),)))
+    world.deliver(world.invoice(InvoiceKind.SECOND, DIST_A, LEAVER, ((A1, 5, ()),)))
+    before = world.evaluate(REG, lambda s: s.compliance_report())
+
+    party = world.by_id[LEAVER]
+    world.submit(REG, Party.from_dict({**party.to_dict(), "active": False}))
+    # Its invoice and receipt were lawful when written: the report judges them as then.
+    after = world.evaluate(REG, lambda s: s.compliance_report())
+    assert after == before
+    assert not [f for f in after if f.rule is RuleId.PARTY_INACTIVE]
+    # From now on it records nothing (refused at write).
+    error = world.refuse(DIST_A, world.invoice(InvoiceKind.SECOND, DIST_A, LEAVER, ((A1, 1, ()),)))
+    assert error.code == "PARTY_INACTIVE"
