@@ -70,14 +70,17 @@ from .runner import BenchError
 
 __all__ = [
     "MEMBERSHIP_PORT_BASE",
+    "MEMBER_PORT_OFFSET",
     "MembershipPlan",
     "SubmitLog",
     "membership_figures",
     "membership_suite",
 ]
 
-# Clear of every other suite's ports, above Linux's ephemeral ports (see bench/__main__.py).
-MEMBERSHIP_PORT_BASE = 65050
+# Clear of every other suite's ports, above Linux's ephemeral ports (see bench/__main__.py): the
+# consortium from here, the new member's own nodes from here + MEMBER_PORT_OFFSET, both below 65536.
+MEMBERSHIP_PORT_BASE = 63250
+MEMBER_PORT_OFFSET = 600
 MEMBER = "HospitalD"
 MEMBER_MSP = "HospitalDMSP"
 MEMBER_HOST = "127.0.1.8"
@@ -475,7 +478,7 @@ def membership_suite(plan: MembershipPlan, *, progress: Progress = lambda _: Non
         def admin(*args: str) -> str:
             return _fabrx("--config", str(config), "--run-dir", str(run_dir), *args, cwd=admins)
 
-        member_file = _member_file(up, host, plan.port_base + 600)
+        member_file = _member_file(up, host, plan.port_base + MEMBER_PORT_OFFSET)
 
         def member(*args: str) -> str:
             return _fabrx("--run-dir", "run", "member", *args, "-f", str(member_file), cwd=host)

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from bench.__main__ import DEFAULT_SUITES, _parse_args, estimate_seconds, parse_suites
 from bench.cpu import MachineCpu
-from bench.membership import MembershipPlan, SubmitLog, _CpuMark, machine_share, membership_figures
+from bench.membership import (
+    MEMBER_PORT_OFFSET,
+    MEMBERSHIP_PORT_BASE,
+    MembershipPlan,
+    SubmitLog,
+    _CpuMark,
+    machine_share,
+    membership_figures,
+)
 from bench.render_suites import render_membership_section
 
 META = {
@@ -80,3 +90,11 @@ def test_the_share_of_other_programs_is_the_machine_s_busy_time_less_the_suite_s
     assert machine_share(start, end, cores=2) == {"machine_busy": 0.9, "foreign_fraction": 0.5}
     idle_others = _CpuMark(at=110.0, machine=MachineCpu(busy=1100, idle=1900), own_s=58.0)
     assert machine_share(start, idle_others, cores=2)["foreign_fraction"] == 0.0
+
+
+def test_the_default_ports_of_the_consortium_and_the_new_member_are_valid_and_not_ephemeral() -> None:
+    member_base = MEMBERSHIP_PORT_BASE + MEMBER_PORT_OFFSET
+    # A member file takes a port_base up to 65535 and allocates its nodes' ports above it.
+    assert member_base + 100 <= 65535, member_base
+    low, high = (int(n) for n in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    assert high < MEMBERSHIP_PORT_BASE or member_base + 100 < low
