@@ -48,7 +48,7 @@ from . import schema as t
 from ._bulk import BulkRows
 from ._ledger_rules import Located, batch_diversions, code_diversions, receipt_problems
 from ._rows import child_tables, key_values, micros, record_key, region_of, rows_of
-from .view import StoreView
+from .view import DecodedRecords, StoreView
 from .writes import LedgerWrite
 
 __all__ = ["Ingest", "finding_row", "load_policy", "write_finding"]
@@ -67,12 +67,17 @@ class Ingest:
     """One batch of writes into one database transaction (``connection`` must be in a transaction)."""
 
     def __init__(
-        self, connection: sa.Connection, *, receipt_due: timedelta, ledger_rules: bool = True
+        self,
+        connection: sa.Connection,
+        *,
+        receipt_due: timedelta,
+        ledger_rules: bool = True,
+        decoded: DecodedRecords | None = None,
     ) -> None:
         self._connection = connection
         self._receipt_due = receipt_due
         self._ledger_rules = ledger_rules
-        self.view = StoreView(connection)
+        self.view = StoreView(connection, decoded)
         self._seq = connection.execute(sa.select(sa.func.max(t.ledger_write.c.seq))).scalar() or 0
         self._policy = load_policy(connection)
         self._rows: dict[sa.Table, list[dict[str, object]]] = {}
@@ -372,7 +377,11 @@ class Ingest:
         line = t.receipt_line
         for start in range(0, len(batches), _SUBJECT_CHUNK):
             chunk = batches[start : start + _SUBJECT_CHUNK]
-            query = _SOLD_OF_BATCHES.where(sa.tuple_(line.c.product_id, line.c.batch_number).in_(chunk))
+            of_chunk = set(chunk)
+            sellers = sorted({seller for seller, *batch in wanted if tuple(batch) in of_chunk})
+            query = _SOLD_OF_BATCHES.where(
+                sa.tuple_(line.c.product_id, line.c.batch_number).in_(chunk), t.invoice.c.seller.in_(sellers)
+            )
             for number, seller, product_id, batch_number in self._connection.execute(query):
                 if (seller, product_id, batch_number) in wanted:
                     found.add(number)

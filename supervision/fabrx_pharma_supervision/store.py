@@ -28,6 +28,7 @@ from ._rows import micros
 from .errors import FeedOutOfOrder, NotFound, SchemaMismatch, StoreUnavailable
 from .export import write_csv
 from .migrate import current_revision, head_revision, upgrade
+from .view import DecodedRecords
 from .writes import LedgerBlock
 
 __all__ = ["DEFAULT_FEED", "SupervisionStore", "engine_url"]
@@ -76,6 +77,7 @@ class SupervisionStore:
     def __init__(self, engine: sa.Engine, *, receipt_due: timedelta = DEFAULT_RECEIPT_DUE) -> None:
         self._engine = engine
         self._receipt_due = receipt_due
+        self._decoded = DecodedRecords()
 
     @classmethod
     def open(
@@ -188,7 +190,9 @@ class SupervisionStore:
         """
         with self.transaction() as connection:
             checkpoint = _checkpoint(connection, feed, lock=True)
-            ingest = Ingest(connection, receipt_due=self._receipt_due, ledger_rules=ledger_rules)
+            ingest = Ingest(
+                connection, receipt_due=self._receipt_due, ledger_rules=ledger_rules, decoded=self._decoded
+            )
             last = checkpoint
             new: list[LedgerBlock] = []
             for block in blocks:
@@ -207,6 +211,8 @@ class SupervisionStore:
             ingest.flush()
             if last is not None and last != checkpoint:
                 _set_checkpoint(connection, feed, last, exists=checkpoint is not None)
+        # Committed: what the range decoded from the write log may now serve later transactions.
+        self._decoded.add(ingest.view.decoded)
         return len(new)
 
     def reevaluate(self) -> int:

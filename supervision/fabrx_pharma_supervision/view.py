@@ -7,6 +7,13 @@ log's canonical JSON (one primary-key lookup), so the rules see the very records
 A :class:`StoreView` belongs to one connection (and so one database transaction) and keeps a read cache,
 negative answers included: the ingest is the store's only writer, and it puts every record it writes
 into the cache before the rows reach the database, so reads see writes that are still buffered.
+
+Decoding a record from its JSON (with every field checked) is most of a lookup's cost, and a feed reads
+the same parties, products and batches in block after block. :class:`DecodedRecords` keeps decoded
+records across transactions, keyed by their write's sequence number: a write log row never changes once
+committed, so the record decoded from it stays right for as long as the row exists. A view only hands
+what it decoded to the shared cache after its transaction committed (:meth:`StoreView.decoded`), so a
+rolled-back transaction, whose sequence numbers the next one reuses, leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ from fabrx_pharma.stock import STOCK_COUNTERS, received_codes
 
 from . import schema as t
 
-__all__ = ["StoreView"]
+__all__ = ["DecodedRecords", "StoreView"]
 
 _EMPTY = StockPosition()
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -42,11 +49,39 @@ _CACHE_LIMIT = 200_000
 """Entries per cache before it is emptied (at a flush), bounding the ingest's memory."""
 
 
+class DecodedRecords:
+    """Records decoded from committed write log rows, by write sequence number, shared by the views of
+    one store (bounded: emptied when it grows past its limit)."""
+
+    def __init__(self, limit: int = _CACHE_LIMIT) -> None:
+        self._limit = limit
+        self._records: dict[int, AnyRecord] = {}
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def get(self, seq: int) -> AnyRecord | None:
+        return self._records.get(seq)
+
+    def add(self, decoded: dict[int, AnyRecord]) -> None:
+        """Keep ``decoded`` (read from rows that are committed now)."""
+        if len(self._records) + len(decoded) > self._limit:
+            self._records.clear()
+        self._records.update(decoded)
+
+    def clear(self) -> None:
+        self._records.clear()
+
+
 class StoreView:
     """``fabrx_pharma.LedgerView`` over a connection, with a cache the ingest writes through."""
 
-    def __init__(self, connection: sa.Connection) -> None:
+    def __init__(self, connection: sa.Connection, shared: DecodedRecords | None = None) -> None:
         self._connection = connection
+        self._shared = shared
+        self.decoded: dict[int, AnyRecord] = {}
+        """Records this view decoded from the write log, by sequence number: for the shared cache once
+        the transaction committed."""
         self.records: dict[tuple[str, str], AnyRecord] = {}
         """(record type, key) → the record's current version, for everything read or written."""
         self.missing: set[tuple[str, str]] = set()
@@ -82,14 +117,23 @@ class StoreView:
         cached = self.records.get((record_type, key))
         if cached is not None or (record_type, key) in self.missing:
             return cached
-        data = self._connection.execute(
+        row = self._connection.execute(
             _BY_KEY[record_type], dict(zip(_KEYS[record_type], values, strict=True))
-        ).scalar()
-        if data is None:
+        ).first()
+        if row is None:
             self.missing.add((record_type, key))
             return None
-        record = record_from_json(record_type, data)
+        record = self._decode(record_type, row.seq, row.record_json)
         self.records[(record_type, key)] = record
+        return record
+
+    def _decode(self, record_type: str, seq: int, data: str) -> AnyRecord:
+        record = self._shared.get(seq) if self._shared is not None else None
+        if record is None:
+            record = self.decoded.get(seq)
+        if record is None:
+            record = record_from_json(record_type, data)
+            self.decoded[seq] = record
         return record
 
     def prefetch(self, record_type: str, keys: Iterable[tuple[str, ...]]) -> None:
@@ -106,13 +150,13 @@ class StoreView:
                 columns[0].in_([k[0] for k in chunk]) if len(names) == 1 else sa.tuple_(*columns).in_(chunk)
             )
             query = (
-                sa.select(*columns, t.ledger_write.c.record_json)
+                sa.select(*columns, t.ledger_write.c.seq, t.ledger_write.c.record_json)
                 .select_from(table.join(t.ledger_write, t.ledger_write.c.seq == table.c.seq))
                 .where(match)
             )
             for row in self._connection.execute(query):
                 key = "/".join(row[: len(names)])
-                self.records[(record_type, key)] = record_from_json(record_type, row[-1])
+                self.records[(record_type, key)] = self._decode(record_type, row[-2], row[-1])
         for k in wanted:
             if (record_type, "/".join(k)) not in self.records:
                 self.missing.add((record_type, "/".join(k)))
@@ -193,10 +237,16 @@ class StoreView:
         holders = set(wanted)
         for start in range(0, len(batches), _PREFETCH_CHUNK):
             chunk = batches[start : start + _PREFETCH_CHUNK]
+            # Only the holders asked about: a batch's receipts by everyone else are not read back.
+            of_chunk = set(chunk)
+            receivers = sorted({holder for holder, *batch in wanted if tuple(batch) in of_chunk})
             query = (
                 sa.select(r.c.receiver, line.c.product_id, line.c.batch_number, sa.func.min(r.c.received_us))
                 .select_from(line.join(r, r.c.invoice_number == line.c.invoice_number))
-                .where(sa.tuple_(line.c.product_id, line.c.batch_number).in_(chunk))
+                .where(
+                    sa.tuple_(line.c.product_id, line.c.batch_number).in_(chunk),
+                    r.c.receiver.in_(receivers),
+                )
                 .group_by(r.c.receiver, line.c.product_id, line.c.batch_number)
             )
             for receiver, product_id, batch_number, micros in self._connection.execute(query):
@@ -357,10 +407,10 @@ _KEYS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _by_key(record_type: str) -> sa.Select[tuple[str]]:
+def _by_key(record_type: str) -> sa.Select[tuple[int, str]]:
     table = _MAIN[record_type]
     return (
-        sa.select(t.ledger_write.c.record_json)
+        sa.select(t.ledger_write.c.seq, t.ledger_write.c.record_json)
         .select_from(table.join(t.ledger_write, t.ledger_write.c.seq == table.c.seq))
         .where(*(table.c[name] == sa.bindparam(name) for name in _KEYS[record_type]))
     )

@@ -13,6 +13,7 @@ from fabrx_pharma import (
     RuleId,
     compliance_report,
     recall_scope,
+    record_from_json,
     trace_prescription,
 )
 from fabrx_pharma.sample import build_sample_scenario
@@ -117,15 +118,52 @@ def test_a_failure_mid_block_rolls_back_rows_findings_and_checkpoint_so_the_bloc
     def crash(self: object, *args: object) -> None:
         raise StoreUnavailable("simulated crash after the rows were written")
 
+    decoded = len(store._decoded)
     monkeypatch.setattr(ingest_module.Ingest, "refresh_ledger_findings", crash)
     with pytest.raises(StoreUnavailable, match="simulated crash"):
         store.apply(blocks[1])
     assert {table.name: count(store, table) for table in t.metadata.sorted_tables} == before
     assert store.checkpoint() == 0
+    # What the rolled-back transaction decoded is not kept: its sequence numbers are reused next.
+    assert len(store._decoded) == decoded
     monkeypatch.undo()
     assert store.apply_blocks(blocks) == len(blocks) - 1
+    assert len(store._decoded) > decoded
     assert count(store, t.ledger_write) == len(ledger.entries)
     assert store.compliance_report() == []
+
+
+def test_records_decoded_in_one_transaction_serve_later_ones_by_their_write(store: SupervisionStore) -> None:
+    ledger = sample_ledger()
+    blocks = blocks_of(ledger_writes(ledger), per_block=4)
+    for block in blocks:
+        store.apply(block)
+    with store.transaction() as connection:
+        rows = {
+            seq: (kind, data)
+            for seq, kind, data in connection.execute(
+                sa.select(t.ledger_write.c.seq, t.ledger_write.c.record_type, t.ledger_write.c.record_json)
+            )
+        }
+    assert len(store._decoded) > 0
+    for seq in range(1, max(rows) + 1):
+        cached = store._decoded.get(seq)
+        if cached is not None:
+            # the cached record is the one its write log row holds, never another write's
+            kind, data = rows[seq]
+            assert kind == cached.RECORD_TYPE and cached == record_from_json(kind, data)
+
+
+def test_the_decoded_record_cache_is_bounded() -> None:
+    from fabrx_pharma_supervision.view import DecodedRecords
+
+    party = SCENARIO.ledger().entries[0].record
+    cache = DecodedRecords(limit=3)
+    cache.add({1: party, 2: party})
+    cache.add({3: party})
+    assert len(cache) == 3
+    cache.add({4: party})
+    assert len(cache) == 1 and cache.get(4) is party and cache.get(1) is None
 
 
 def test_findings_appear_with_the_block_that_causes_them(store: SupervisionStore) -> None:
