@@ -1,7 +1,8 @@
 """fabrx_pharma: the pure domain core of two-invoice (两票制) drug-distribution supervision.
 
 Records, identifiers with their validation, and the two-invoice rules, written once and used by both
-the pharma chaincode and the ``fabrx`` SDK. Standard library only: no I/O, no Fabric imports.
+the pharma chaincode and the ``fabrx`` SDK. No I/O, no Fabric imports: the standard library, and
+python-stdnum's check-character modules (docs/install.md, "The two layers").
 
 - :mod:`~fabrx_pharma.identifiers`, :mod:`~fabrx_pharma.traceability`: validators returning the
   normalised value or raising :class:`ValidationError` naming the field.

@@ -10,6 +10,12 @@ rules, chosen once here so every writer and reader agrees:
 - GTINs of 8, 12, 13 or 14 digits become GTIN-14 (left zero padding), so one product has one key;
 - patient pseudonyms are lower-case hex.
 
+The check characters are computed by python-stdnum (``stdnum.cn.uscc``, ``stdnum.ean``), a pure-Python
+library; the format rules and the error messages are fabrx's own, because they differ from stdnum's where
+the standards say so: GB 32100-2015 gives registration authorities letters (``A``, ``N``, ``Y``) that
+stdnum's USCC format refuses, stdnum knows no GB 11714 organisation-code check, and stdnum reads a GTIN or a
+USCC with spaces or hyphens inside, which a record's identifier field must not hold.
+
 Traceability codes and GS1 element strings live in :mod:`fabrx_pharma.traceability`.
 """
 
@@ -19,6 +25,9 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
+
+from stdnum import ean
+from stdnum.cn import uscc
 
 from .errors import ValidationError
 
@@ -46,7 +55,6 @@ USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 """The 31 characters of GB 32100-2015 (no I, O, S, V, Z); a character's value is its index."""
 
 _USCC_VALUES = {c: i for i, c in enumerate(USCC_ALPHABET)}
-_USCC_WEIGHTS = tuple(pow(3, i, 31) for i in range(17))
 _ORG_CODE_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 
 
@@ -59,19 +67,21 @@ def _text(value: object, field: str, rule_prefix: str) -> str:
 def uscc_check_char(first17: str) -> str:
     """Return the GB 32100-2015 check character (position 18) for the first 17 characters.
 
-    Raises ``ValueError`` if ``first17`` is not 17 characters of :data:`USCC_ALPHABET`.
+    Weights 3^(i-1) mod 31 over the characters' values, check = 31 - (sum mod 31), 31 written ``0``
+    (``stdnum.cn.uscc``). Raises ``ValueError`` if ``first17`` is not 17 characters of
+    :data:`USCC_ALPHABET`.
     """
     if len(first17) != 17 or any(c not in _USCC_VALUES for c in first17):
         raise ValueError(f"expected 17 characters of {USCC_ALPHABET!r}, got {first17!r}")
-    total = sum(_USCC_VALUES[c] * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
-    return USCC_ALPHABET[(31 - total % 31) % 31]
+    return uscc.calc_check_digit(first17)
 
 
 def org_code_check_char(first8: str) -> str:
     """Return the GB 11714 organisation-code check character for its first 8 characters.
 
-    Digits count their value and letters A-Z 10-35; the check is ``11 - sum mod 11`` with 10 written
-    ``X`` and 11 written ``0``. Raises ``ValueError`` if ``first8`` is not 8 digits or upper-case letters.
+    Written here: python-stdnum has no GB 11714 module. Digits count their value and letters A-Z
+    10-35; the check is ``11 - sum mod 11`` with 10 written ``X`` and 11 written ``0``. Raises
+    ``ValueError`` if ``first8`` is not 8 digits or upper-case letters.
     """
     if len(first8) != 8 or not all(c.isascii() and (c.isdigit() or c.isupper()) for c in first8):
         raise ValueError(f"expected 8 digits or upper-case letters, got {first8!r}")
@@ -123,12 +133,12 @@ def validate_uscc(value: object, field: str = "uscc") -> str:
 def gtin_check_digit(body: str) -> str:
     """Return the GS1 mod-10 check digit for the digits before it (weights 3, 1, 3, ... from the right).
 
-    Raises ``ValueError`` if ``body`` is empty or not all digits.
+    The same for every GTIN length (``stdnum.ean``). Raises ``ValueError`` if ``body`` is empty or not
+    all ASCII digits.
     """
     if not body or not body.isascii() or not body.isdigit():
         raise ValueError(f"expected digits, got {body!r}")
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
-    return str(-total % 10)
+    return ean.calc_check_digit(body)
 
 
 def validate_gtin(value: object, field: str = "gtin") -> str:

@@ -4,8 +4,8 @@
   network tooling ``fabrx_network`` and the generic commands of ``fabrx_cli``) imports nothing of the
   pharma application.
 - The domain core ``fabrx_pharma`` imports nothing of Fabric, nor of any other fabrx package: the
-  standard library only (tests/unit/pharma/test_pharma_package.py checks that and that importing it loads
-  no I/O library).
+  standard library and named pure-Python modules only (tests/unit/pharma/test_pharma_package.py checks
+  that, and that using it does no I/O).
 
 Checked twice: statically over every import statement of every module (function-level imports included,
 so a lazily imported pharma module is caught too), and by importing every generic module in a fresh

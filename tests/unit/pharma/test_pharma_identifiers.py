@@ -4,6 +4,11 @@ import hashlib
 import hmac
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from stdnum import ean as stdnum_ean
+from stdnum import exceptions as stdnum_exceptions
+from stdnum.cn import uscc as stdnum_uscc
 
 from fabrx_pharma import ValidationError
 from fabrx_pharma.identifiers import (
@@ -114,6 +119,57 @@ def test_uscc_rejects_each_kind_of_error_naming_the_field(value: object, rule: s
     rejected(rule, "parties[0].uscc", validate_uscc, value, "parties[0].uscc")
 
 
+@pytest.mark.parametrize(
+    ("registration", "division", "org_body"),
+    [
+        ("N2", "350100", "MA2XK7Q1"),  # a village collective economic organisation (agriculture department)
+        ("A1", "110000", "00301234"),  # a military public institution
+        ("Y1", "350000", "48801546"),  # registered by another authority
+    ],
+)
+def test_uscc_accepts_the_lettered_registration_authorities_of_gb_32100(
+    registration: str, division: str, org_body: str
+) -> None:
+    # GB 32100-2015 codes registration authorities 1-9, A, N and Y: a letter in position 1 is valid
+    # (python-stdnum's USCC format wants 8 digits first and refuses these; fabrx follows the standard).
+    code = sample_uscc(registration, division, org_body)
+    assert validate_uscc(code) == code
+    with pytest.raises(stdnum_exceptions.InvalidFormat):
+        stdnum_uscc.validate(code)
+
+
+@pytest.mark.parametrize("value", ["9 1350100M000100Y43", "91350100-M000100Y43", "91350100M000100Y4-3"])
+def test_uscc_refuses_separators_inside_the_code(value: str) -> None:
+    # A record's identifier is the code itself; stdnum reads these as the code with separators removed.
+    assert stdnum_uscc.validate(value) == "91350100M000100Y43"
+    error = rejected("USCC_LENGTH", "uscc", validate_uscc, value)
+    assert repr(value) in error.message
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=USCC_ALPHABET, min_size=17, max_size=17))
+def test_uscc_check_agrees_with_python_stdnum_and_the_longhand_formula(first17: str) -> None:
+    assert uscc_check_char(first17) == reference_uscc_check(first17) == stdnum_uscc.calc_check_digit(first17)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(alphabet="0123456789", min_size=8, max_size=8),
+    st.text(alphabet="0123456789ABCDEFGHJKLMNPQRTUWXY", min_size=8, max_size=8),
+    st.sampled_from(USCC_ALPHABET),
+)
+def test_uscc_validation_accepts_exactly_the_codes_with_both_checks_right(
+    head: str, org_body: str, last: str
+) -> None:
+    first17 = head + org_body + reference_org_check(org_body)  # its check (0-9 or X) is in the alphabet
+    code = first17 + last
+    if last == reference_uscc_check(first17):
+        assert validate_uscc(code) == code
+        assert stdnum_uscc.validate(code) == code  # digits first: stdnum agrees
+    else:
+        rejected("USCC_CHECK", "uscc", validate_uscc, code)
+
+
 def test_uscc_error_says_what_the_check_should_be() -> None:
     error = rejected("USCC_CHECK", "uscc", validate_uscc, "91350100M000100Y44")
     assert "'3'" in error.message
@@ -144,6 +200,29 @@ def test_gtin_accepts_every_length_with_correct_check(gtin: str) -> None:
 )
 def test_gtin_rejects_bad_values_naming_the_field(value: str, rule: str) -> None:
     rejected(rule, "products[1].gtin", validate_gtin, value, "products[1].gtin")
+
+
+@pytest.mark.parametrize("value", ["690-1234567892", "690 1234567892"])
+def test_gtin_refuses_separators_inside_the_number(value: str) -> None:
+    # GS1 data carries a GTIN as bare digits; stdnum.ean reads "690-1234567892" as a valid EAN-13.
+    rejected("GTIN_FORMAT", "gtin", validate_gtin, value)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="0123456789", min_size=1, max_size=16))
+def test_gtin_validation_agrees_with_python_stdnum_on_digit_strings(digits: str) -> None:
+    # Same lengths (GS1's GTIN-8, -12, -13, -14) and check digit as stdnum.ean; only the error differs.
+    try:
+        expected: str | None = stdnum_ean.validate(digits)
+    except stdnum_exceptions.ValidationError as exc:
+        rule = "GTIN_CHECK" if isinstance(exc, stdnum_exceptions.InvalidChecksum) else "GTIN_FORMAT"
+        error = rejected(rule, "gtin", validate_gtin, digits)
+        assert repr(digits) in error.message
+        if rule == "GTIN_CHECK":
+            assert f"the check digit is {stdnum_ean.calc_check_digit(digits[:-1])}" in error.message
+    else:
+        assert expected is not None
+        assert validate_gtin(digits) == expected.zfill(14)
 
 
 # --- approval numbers --------------------------------------------------------------------------------------
