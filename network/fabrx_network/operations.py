@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import re
 import shutil
@@ -38,6 +39,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
+
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_fixed
 
 from fabrx.admin import OrdererAdmin, PeerAdmin, deploy, package_id
 from fabrx.admin.ccaas import ChaincodePackage
@@ -78,6 +81,7 @@ __all__ = [
 ]
 
 Progress = Callable[[str], None]
+_log = logging.getLogger("fabrx.network")
 
 # The default consortium file ships inside the package of an installed distribution (``make dist`` copies
 # ``network/consortium.yaml`` there); a development install reads the repository's file beside the package.
@@ -1048,15 +1052,22 @@ def _write_fabric2_core_yaml(sample: Path, target: Path) -> None:
 
 
 def _retry(action: Callable[[], object], *, what: str, attempts: int = 20, delay: float = 0.25) -> None:
-    for attempt in range(attempts):
-        try:
-            action()
-            return
-        except FabrxError:
-            if attempt == attempts - 1:
-                raise
-            time.sleep(delay)
-    raise NetworkError(f"{what} did not succeed")
+    """Run ``action`` until it raises no :class:`FabrxError`, ``attempts`` times at most, ``delay`` apart;
+    each retry logged at INFO on ``fabrx.network``; the last error raised as it is."""
+
+    def log(state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome is not None else None
+        _log.info(
+            "%s: attempt %d of %d failed (%s); trying again", what, state.attempt_number, attempts, error
+        )
+
+    Retrying(
+        stop=stop_after_attempt(attempts),
+        wait=wait_fixed(delay),
+        retry=retry_if_exception_type(FabrxError),
+        before_sleep=log,
+        reraise=True,
+    )(action)
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol, TypeVar
+
+from tenacity import Retrying, wait_incrementing
 
 from fabrx_pharma import (
     AdverseEvent,
@@ -31,6 +32,7 @@ from ..errors import CommitError, CommitStatusUnknown, GatewayError, SubmitError
 from ._bulk import DEFAULT_BATCH_SIZE, BulkResult, Written, write_records
 from ._errors import AccessRefused, PharmaError, RecordNotFound, invalid_record, refusal_from
 from ._results import Anchor, TraceCodeStatus, parse_stock
+from ._retry import retrying
 
 __all__ = [
     "DEFAULT_REGULATOR",
@@ -188,29 +190,36 @@ class PharmaClient:
             transient = {RECORD_TRANSIENT_KEY: canonical_json(record)}
             if invoice is not None:
                 transient[INVOICE_TRANSIENT_KEY] = canonical_json(invoice)
-        for attempt in range(1, SUBMIT_ATTEMPTS + 1):
+        endorsing_organizations = self.endorsing_organizations
+
+        def attempt() -> bytes:
             try:
                 return self._contract.submit_transaction(
-                    name, *args, transient=transient, endorsing_organizations=self.endorsing_organizations
+                    name, *args, transient=transient, endorsing_organizations=endorsing_organizations
                 )
             except (CommitStatusUnknown, SubmitError):
+                raise  # sent again as they are (below)
+            except GatewayError as exc:
+                error = _translated(exc)
+                if error is exc:
+                    raise
+                raise error from exc
+
+        def out_of_step(error: BaseException) -> bool:
+            if isinstance(error, (CommitStatusUnknown, SubmitError)):
                 # The write may have committed (the gateway peer went away), or ordering refused it (a
                 # Raft leader being elected; BFT orderers that each saw it forwarded by another). Sending
                 # it again is safe here: the chaincode answers a record already on the ledger with the
                 # same content with its anchor and writes nothing, and two copies in flight cannot both
                 # commit (the second reads a changed key).
-                if attempt == SUBMIT_ATTEMPTS:
-                    raise
-            except GatewayError as exc:
-                error = _translated(exc)
-                if attempt == SUBMIT_ATTEMPTS or not _out_of_step(exc, error, self._msp_id):
-                    raise error from exc
-            except CommitError as exc:
+                return True
+            if isinstance(error, CommitError):
                 # Endorsed on peers that had not committed the latest block: invalid, nothing written.
-                if attempt == SUBMIT_ATTEMPTS or exc.validation_code not in _STALE_READS:
-                    raise
-            time.sleep(RETRY_DELAY * attempt)
-        raise AssertionError("unreachable")
+                return error.validation_code in _STALE_READS
+            raw = error if isinstance(error, GatewayError) else error.__cause__
+            return isinstance(raw, GatewayError) and _out_of_step(raw, error, self._msp_id)
+
+        return _retrying(name, out_of_step)(attempt)
 
     def _evaluate(
         self,
@@ -242,17 +251,15 @@ class PharmaClient:
         except PharmaError as exc:
             if not (_keeps_no_copy(exc) and self._msp_id != self._regulator_msp_id):
                 raise
-        for attempt in range(1, SUBMIT_ATTEMPTS + 1):
-            try:
-                return self._evaluate(name, *args, transient=transient, on=[self._regulator_msp_id])
-            except PharmaError as exc:
-                lagging = isinstance(exc, RecordNotFound) or (
-                    exc.rule == "PRIVATE_DATA" and "retry" in exc.message
-                )
-                if attempt == SUBMIT_ATTEMPTS or not lagging:
-                    raise
-            time.sleep(RETRY_DELAY * attempt)
-        raise AssertionError("unreachable")
+
+        def lagging(error: BaseException) -> bool:
+            return isinstance(error, RecordNotFound) or (
+                isinstance(error, PharmaError) and error.rule == "PRIVATE_DATA" and "retry" in error.message
+            )
+
+        return _retrying(f"{name} on {self._regulator_msp_id}'s peer", lagging)(
+            self._evaluate, name, *args, transient=transient, on=[self._regulator_msp_id]
+        )
 
     def _write_private(self, name: str, record: Record) -> Anchor:
         return Anchor.from_json(self._submit(name, record=checked(record)))
@@ -270,15 +277,18 @@ class PharmaClient:
         resent, a few times.
         """
         receipt = checked(receipt)
-        for attempt in range(1, SUBMIT_ATTEMPTS + 1):
+        sent_alone = False
+
+        def attempt() -> Anchor:
+            nonlocal sent_alone
             invoice = self._invoice_received(receipt)
-            try:
-                return Anchor.from_json(self._submit("record_receipt", record=receipt, invoice=invoice))
-            except PharmaError as exc:
-                if invoice is not None or attempt == SUBMIT_ATTEMPTS or _SEND_THE_INVOICE not in exc.message:
-                    raise
-            time.sleep(RETRY_DELAY * attempt)
-        raise AssertionError("unreachable")
+            sent_alone = invoice is None
+            return Anchor.from_json(self._submit("record_receipt", record=receipt, invoice=invoice))
+
+        def invoice_wanted(error: BaseException) -> bool:
+            return sent_alone and isinstance(error, PharmaError) and _SEND_THE_INVOICE in error.message
+
+        return _retrying("record_receipt with its invoice", invoice_wanted)(attempt)
 
     # --- many records --------------------------------------------------------------------------------------
 
@@ -410,7 +420,7 @@ def _keeps_no_copy(error: PharmaError) -> bool:
     return error.rule == "PRIVATE_DATA" and _NO_COPY in error.message
 
 
-def _out_of_step(raw: GatewayError, error: Exception, own_msp_id: str) -> bool:
+def _out_of_step(raw: GatewayError, error: BaseException, own_msp_id: str) -> bool:
     if any(_MISMATCH in detail.message for detail in raw.details) or _MISMATCH in str(raw):
         return True
     # Only another organization's peer refused what the submitter's own peer (which committed the
@@ -422,6 +432,17 @@ def _out_of_step(raw: GatewayError, error: Exception, own_msp_id: str) -> bool:
 
 
 _PARTIAL = "failed to collect enough transaction endorsements"
+
+
+def _retrying(what: str, retry_if: Callable[[BaseException], bool]) -> Retrying:
+    """The facades' policy: :data:`SUBMIT_ATTEMPTS` attempts, waiting :data:`RETRY_DELAY` times the
+    attempt's number, each retry logged at INFO with the transaction id (:mod:`fabrx.pharma._retry`)."""
+    return retrying(
+        what,
+        retry_if,
+        attempts=SUBMIT_ATTEMPTS,
+        wait=wait_incrementing(start=RETRY_DELAY, increment=RETRY_DELAY),
+    )
 
 
 def _translated(error: GatewayError) -> Exception:

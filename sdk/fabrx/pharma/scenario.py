@@ -14,13 +14,14 @@ and raw-material lots, and the batch's recall scope.
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
 from typing import Any, TypeVar
+
+from tenacity import wait_fixed
 
 from fabrx_pharma import (
     Dispensing,
@@ -45,6 +46,7 @@ from ..errors import ConnectionFailure
 from ._base import PharmaClient
 from ._errors import PharmaError
 from ._results import Anchor, InvoiceVerification
+from ._retry import retrying
 from ._story import Story, build_story
 from .clients import NetworkLike, PharmaClients
 from .distributor import Distributor
@@ -200,12 +202,13 @@ def _patiently(action: Callable[[], T]) -> T:
     """Run a write, retrying while the ordering service is unavailable: right after ``network up`` a
     Raft orderer may still be electing its leader. A refused submit was never ordered, so a retry
     (a new proposal) cannot write twice."""
-    for _ in range(_ORDERER_RETRIES):
-        try:
-            return action()
-        except ConnectionFailure:
-            time.sleep(_ORDERER_RETRY_DELAY)
-    return action()
+    policy = retrying(
+        "scenario write",
+        lambda error: isinstance(error, ConnectionFailure),
+        attempts=_ORDERER_RETRIES + 1,
+        wait=wait_fixed(_ORDERER_RETRY_DELAY),
+    )
+    return policy(action)
 
 
 def _setup(clients: PharmaClients, run: _Run, regulator: Regulator) -> tuple[Product, Product]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,43 @@ def test_a_damaged_state_file_records_no_variant(tmp_path: Path) -> None:
     net.layout.root.mkdir(parents=True)
     net.layout.state_file.write_text("{not json")
     assert recorded_consensus(net.layout) is None
+
+
+def test_a_step_retried_until_it_succeeds_logs_each_retry_and_raises_the_last_error_as_it_is(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from fabrx_network.operations import _retry
+
+    failures = [NetworkError("no Raft leader yet"), NetworkError("no Raft leader yet")]
+    calls: list[int] = []
+
+    def join() -> None:
+        calls.append(1)
+        if failures:
+            raise failures.pop(0)
+
+    with caplog.at_level(logging.INFO, logger="fabrx.network"):
+        _retry(join, what="join orderer0 to pharma", delay=0)
+    assert len(calls) == 3
+    assert [r.getMessage() for r in caplog.records] == [
+        "join orderer0 to pharma: attempt 1 of 20 failed (no Raft leader yet); trying again",
+        "join orderer0 to pharma: attempt 2 of 20 failed (no Raft leader yet); trying again",
+    ]
+
+    def never() -> None:
+        calls.append(1)
+        raise NetworkError("refused")
+
+    calls.clear()
+    with pytest.raises(NetworkError, match=r"^refused$"):
+        _retry(never, what="join", attempts=3, delay=0)
+    assert len(calls) == 3
+
+    def broken() -> None:
+        calls.append(1)
+        raise ValueError("a bug, not a network condition")
+
+    calls.clear()
+    with pytest.raises(ValueError):
+        _retry(broken, what="join", delay=0)
+    assert len(calls) == 1

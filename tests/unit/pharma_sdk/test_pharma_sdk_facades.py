@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from decimal import Decimal
 
 import pytest
@@ -354,6 +355,69 @@ def test_a_write_that_committed_as_a_read_conflict_is_retried(monkeypatch: pytes
     with pytest.raises(CommitError):
         Distributor(endorsement_failure, "DistributorAMSP").issue_invoice(SECOND_A)
     assert len(endorsement_failure.calls) == 1
+
+
+def test_each_retry_of_a_write_is_logged_at_info_with_its_transaction_id_and_a_growing_wait(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(base, "RETRY_DELAY", 0.001)
+    answers: list[bytes | Exception] = [
+        CommitError("cd" * 32, "MVCC_READ_CONFLICT", 9),
+        CommitError("ef" * 32, "PHANTOM_READ_CONFLICT", 10),
+        ANCHOR,
+    ]
+    contract = RecordingContract(lambda _: answers.pop(0))
+    with caplog.at_level(logging.INFO, logger="fabrx.pharma"):
+        Distributor(contract, "DistributorAMSP").issue_invoice(SECOND_A)
+    assert len(contract.calls) == 3
+    assert [(r.name, r.levelname) for r in caplog.records] == [("fabrx.pharma", "INFO")] * 2
+    first, second = (r.getMessage() for r in caplog.records)
+    assert first == (
+        f"issue_invoice: attempt 1 of {base.SUBMIT_ATTEMPTS} failed (CommitError MVCC_READ_CONFLICT) "
+        f"[transaction {'cd' * 32}]; trying again in 0.00 s"
+    )
+    assert "attempt 2 of" in second and "PHANTOM_READ_CONFLICT" in second and "ef" * 32 in second
+
+
+def test_a_refusal_retried_is_logged_by_its_rule_without_its_message(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(base, "RETRY_DELAY", 0.0)
+    lagging = refusal(403, "PRIVATE_DATA number: invoice 24352000000000002001 not yet received; retry later")
+    answers: list[bytes | Exception] = [lagging, ANCHOR]
+    contract = RecordingContract(lambda _: answers.pop(0))
+    with caplog.at_level(logging.INFO, logger="fabrx.pharma"):
+        Distributor(contract, "DistributorAMSP").issue_invoice(SECOND_A)
+    (record,) = caplog.records
+    assert "(AccessRefused PRIVATE_DATA)" in record.getMessage()
+    assert "24352000000000002001" not in record.getMessage()  # record fields stay out of the logs
+
+
+def test_a_write_out_of_step_every_time_raises_its_last_error_after_the_attempts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(base, "RETRY_DELAY", 0.0)
+    contract = RecordingContract(lambda _: CommitError("ab" * 32, "MVCC_READ_CONFLICT", 9))
+    with pytest.raises(CommitError) as caught:
+        Distributor(contract, "DistributorAMSP").issue_invoice(SECOND_A)
+    assert caught.value.validation_code == "MVCC_READ_CONFLICT"  # as it is, not tenacity's RetryError
+    assert len(contract.calls) == base.SUBMIT_ATTEMPTS
+    lagging = refusal(403, "PRIVATE_DATA number: invoice 1 not yet received; retry later")
+    refused = RecordingContract(lambda _: lagging)
+    with pytest.raises(AccessRefused) as refusal_caught:
+        Distributor(refused, "DistributorAMSP").issue_invoice(SECOND_A)
+    assert refusal_caught.value.__cause__ is lagging  # the translated refusal keeps the Gateway error
+    assert len(refused.calls) == base.SUBMIT_ATTEMPTS
+
+
+def test_an_interrupted_write_is_not_retried() -> None:
+    def interrupted(_: Call) -> bytes:
+        raise KeyboardInterrupt
+
+    contract = RecordingContract(interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        Distributor(contract, "DistributorAMSP").issue_invoice(SECOND_A)
+    assert len(contract.calls) == 1
 
 
 def test_a_rule_refusal_is_not_retried() -> None:
