@@ -8,32 +8,35 @@ in; it runs only when :func:`check` found no error.
 
 from __future__ import annotations
 
-import dataclasses
+import ipaddress
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
-from ._config_parse import Problems, suggest
+from ._config_parse import Problems
 from ._signature_policy import signature_policy_principals
 from .config import (
     AUTO_PORT,
     MAX_PORT,
     ORG_ADMIN_USER,
     ROLE_ATTRIBUTE,
+    ByteSize,
     CertificateAuthority,
     Chaincode,
-    ChaincodeServer,
-    Client,
-    ConsensusVariant,
     Consortium,
     EndorsementPolicy,
     Orderer,
     OrdererOrganization,
     Organization,
     Peer,
+    suggest,
 )
 
 __all__ = ["check", "ephemeral_port_range", "msp_id_of", "resolve"]
+
+_Node = TypeVar("_Node", CertificateAuthority, Orderer, Peer)
 
 _EPHEMERAL_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 _LINUX_DEFAULT_EPHEMERAL = (32768, 60999)
@@ -55,6 +58,7 @@ def ephemeral_port_range(source: Path = _EPHEMERAL_RANGE_FILE) -> tuple[int, int
 
 def check(problems: Problems, c: Consortium) -> None:
     """Record every cross-field problem of the parsed (unresolved) consortium ``c``."""
+    _check_host_and_versions(problems, c)
     _check_orgs(problems, c)
     _check_consensus(problems, c.orderer_org, c.fabric.version)
     _check_ports(problems, c)
@@ -80,6 +84,19 @@ def _unique(
             problems.error(path, f"{what} {value!r} already used by {first[key]}")
         else:
             first[key] = path.rsplit(".", 1)[0]
+
+
+def _check_host_and_versions(problems: Problems, c: Consortium) -> None:
+    if c.host and c.host != "localhost" and not ipaddress.ip_address(c.host).is_loopback:
+        problems.warning(
+            "host",
+            f"{c.host} is not a loopback address: every node will listen on it, reachable from the network",
+        )
+    ca = re.match(r"^(\d+)\.(\d+)\.\d+$", c.fabric.ca_version)
+    if ca and (ca[1], ca[2]) != ("1", "5"):
+        problems.warning(
+            "fabric.ca_version", f"Fabric CA {c.fabric.ca_version} is untested; fabrx uses 1.5.x"
+        )
 
 
 def _check_orgs(problems: Problems, c: Consortium) -> None:
@@ -127,7 +144,11 @@ def _check_consensus(problems: Problems, orderer_org: OrdererOrganization, fabri
             f"no variant {orderer_org.consensus!r} under orderer_org.variants"
             f" (defined: {', '.join(variants)}){suggest(orderer_org.consensus, variants)}",
         )
-    elif variants and fabric_version.startswith("2.") and variants[orderer_org.consensus].type == "BFT":
+    elif (
+        fabric_version.startswith("2.")
+        and orderer_org.consensus in variants
+        and variants[orderer_org.consensus].type == "BFT"
+    ):
         problems.error(
             "orderer_org.consensus",
             f"{orderer_org.consensus!r} is BFT, which needs Fabric 3; "
@@ -145,7 +166,7 @@ def _check_consensus(problems: Problems, orderer_org: OrdererOrganization, fabri
             problems.error(
                 f"{path}.orderers", f"BFT needs at least 4 orderers to tolerate one fault; {count} given"
             )
-        elif variant.type == "BFT" and count % 3 != 1:
+        elif variant.type == "BFT" and count and count % 3 != 1:
             faults = (count - 1) // 3
             problems.warning(
                 f"{path}.orderers",
@@ -259,6 +280,13 @@ def _check_channels(problems: Problems, c: Consortium) -> None:
     _unique(problems, ((f"channels[{i}].name", ch.name) for i, ch in enumerate(c.channels)), "channel name")
     org_names = [o.name for o in c.orgs]
     for i, channel in enumerate(c.channels):
+        cutting = channel.block_cutting
+        if cutting.preferred_max_bytes > cutting.absolute_max_bytes > ByteSize(0):
+            problems.error(
+                f"channels[{i}].block_cutting.preferred_max_bytes",
+                f"{cutting.preferred_max_bytes} is larger than absolute_max_bytes "
+                f"({cutting.absolute_max_bytes})",
+            )
         seen: set[str] = set()
         for j, name in enumerate(channel.orgs):
             path = f"channels[{i}].orgs[{j}]"
@@ -282,6 +310,9 @@ def _check_chaincodes(problems: Problems, c: Consortium) -> None:
     msp_by_org = {o.name: msp_id_of(o.msp_id, o.name) for o in c.orgs if o.name}
     for k, cc in enumerate(c.chaincodes):
         path = f"chaincodes[{k}]"
+        _check_one_policy(problems, f"{path}.endorsement_policy", cc.endorsement_policy)
+        for j, col in enumerate(cc.collections):
+            _check_one_policy(problems, f"{path}.collections[{j}].endorsement_policy", col.endorsement_policy)
         channel = channels.get(cc.channel)
         if channel is None:
             if cc.channel:
@@ -298,6 +329,11 @@ def _check_chaincodes(problems: Problems, c: Consortium) -> None:
         )
         for j, col in enumerate(cc.collections):
             col_path = f"{path}.collections[{j}]"
+            if col.required_peer_count > col.max_peer_count:
+                problems.error(
+                    f"{col_path}.required_peer_count",
+                    f"{col.required_peer_count} is more than max_peer_count ({col.max_peer_count})",
+                )
             _check_principals(problems, f"{col_path}.policy", col.policy, member_msps, where)
             _check_principals(
                 problems,
@@ -338,6 +374,11 @@ def _check_chaincode_server(problems: Problems, c: Consortium, cc: Chaincode, pa
                 f"{name!r} runs no server of chaincode {cc.name!r}: the organizations with peers on channel "
                 f"{cc.channel!r} are {', '.join(serving) or 'none'}{suggest(name, serving)}",
             )
+
+
+def _check_one_policy(problems: Problems, path: str, policy: EndorsementPolicy | None) -> None:
+    if policy is not None and bool(policy.signature_policy) == bool(policy.channel_config_policy):
+        problems.error(path, "give exactly one of signature_policy or channel_config_policy")
 
 
 def _signature(policy: EndorsementPolicy | None) -> str:
@@ -402,63 +443,53 @@ def resolve(problems: Problems, c: Consortium) -> Consortium:
     """Fill in every derived default. Runs only on a consortium without errors."""
     ports = _allocate_ports(problems, c)
 
-    def port(owner: str, key: str) -> int:
-        return ports.get((owner, key), AUTO_PORT)
+    def ported(node: _Node, owner: str) -> _Node:
+        keys = [name for name in type(node).model_fields if name.endswith("port")]
+        return node.model_copy(update={key: ports.get((owner, key), AUTO_PORT) for key in keys})
 
-    def ca(owner: str) -> CertificateAuthority:
-        return CertificateAuthority(port=port(owner, "port"), operations_port=port(owner, "operations_port"))
-
-    variants = {
-        name: ConsensusVariant(
-            type=variant.type,
-            orderers=tuple(
-                Orderer(
-                    name=o.name,
-                    port=port(f"orderer:{o.name}", "port"),
-                    admin_port=port(f"orderer:{o.name}", "admin_port"),
-                    operations_port=port(f"orderer:{o.name}", "operations_port"),
+    orderer_org = c.orderer_org.model_copy(
+        update={
+            "msp_id": msp_id_of(c.orderer_org.msp_id, c.orderer_org.name),
+            "ca": ported(c.orderer_org.ca, "orderer_org.ca"),
+            "variants": {
+                name: variant.model_copy(
+                    update={"orderers": tuple(ported(o, f"orderer:{o.name}") for o in variant.orderers)}
                 )
-                for o in variant.orderers
-            ),
-        )
-        for name, variant in c.orderer_org.variants.items()
-    }
-    orderer_org = dataclasses.replace(
-        c.orderer_org,
-        msp_id=msp_id_of(c.orderer_org.msp_id, c.orderer_org.name),
-        ca=ca("orderer_org.ca"),
-        variants=variants,
+                for name, variant in c.orderer_org.variants.items()
+            },
+        }
     )
     orgs = tuple(
-        dataclasses.replace(
-            org,
-            msp_id=msp_id_of(org.msp_id, org.name),
-            ca=ca(f"orgs[{i}].ca"),
-            peers=tuple(
-                Peer(
-                    name=p.name,
-                    port=port(f"orgs[{i}].peers[{j}]", "port"),
-                    chaincode_port=port(f"orgs[{i}].peers[{j}]", "chaincode_port"),
-                    operations_port=port(f"orgs[{i}].peers[{j}]", "operations_port"),
-                )
-                for j, p in enumerate(org.peers)
-            ),
-            clients=tuple(
-                Client(name=u.name, attrs={ROLE_ATTRIBUTE: org.role, **u.attrs}) for u in org.clients
-            ),
+        org.model_copy(
+            update={
+                "msp_id": msp_id_of(org.msp_id, org.name),
+                "ca": ported(org.ca, f"orgs[{i}].ca"),
+                "peers": tuple(ported(p, f"orgs[{i}].peers[{j}]") for j, p in enumerate(org.peers)),
+                "clients": tuple(
+                    u.model_copy(update={"attrs": {ROLE_ATTRIBUTE: org.role, **u.attrs}}) for u in org.clients
+                ),
+            }
         )
         for i, org in enumerate(c.orgs)
     )
     all_orgs = tuple(o.name for o in orgs)
-    channels = tuple(dataclasses.replace(ch, orgs=ch.orgs or all_orgs) for ch in c.channels)
+    channels = tuple(ch.model_copy(update={"orgs": ch.orgs or all_orgs}) for ch in c.channels)
     chaincodes = []
     for k, cc in enumerate(c.chaincodes):
         owner = f"chaincodes[{k}].server"
         if cc.server.shared:
-            server = ChaincodeServer(shared=True, port=port(owner, "port"))
+            server = cc.server.model_copy(update={"port": ports.get((owner, "port"), AUTO_PORT)})
         else:
-            server = ChaincodeServer(ports={name: port(owner, name) for name in _serving_orgs(c, cc)})
-        chaincodes.append(dataclasses.replace(cc, server=server))
-    return dataclasses.replace(
-        c, orderer_org=orderer_org, orgs=orgs, channels=channels, chaincodes=tuple(chaincodes)
+            serving = _serving_orgs(c, cc)
+            server = cc.server.model_copy(
+                update={"ports": {name: ports.get((owner, name), AUTO_PORT) for name in serving}}
+            )
+        chaincodes.append(cc.model_copy(update={"server": server}))
+    return c.model_copy(
+        update={
+            "orderer_org": orderer_org,
+            "orgs": orgs,
+            "channels": channels,
+            "chaincodes": tuple(chaincodes),
+        }
     )

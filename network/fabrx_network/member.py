@@ -230,15 +230,13 @@ def _load_member(document: dict[Any, Any], path: Path) -> MemberDefinition:
         problems += [dataclasses.replace(p, path=_member_path(p.path)) for p in exc.problems]
     if any(p.severity == "error" for p in problems):
         raise ConfigError(source, problems, what="member")
-    consortium = dataclasses.replace(
-        consortium,
-        chaincodes=tuple(
-            dataclasses.replace(cc, endorsement_policy=EndorsementPolicy(signature_policy=policies[k]))
-            if k in policies
-            else cc
-            for k, cc in enumerate(consortium.chaincodes)
-        ),
+    chaincodes = tuple(
+        cc.model_copy(update={"endorsement_policy": EndorsementPolicy(signature_policy=policies[k])})
+        if k in policies
+        else cc
+        for k, cc in enumerate(consortium.chaincodes)
     )
+    consortium = consortium.model_copy(update={"chaincodes": chaincodes})
     return MemberDefinition(
         consortium=consortium,
         org=consortium.orgs[0],

@@ -309,20 +309,21 @@ class OrdererDeployment(OwnHostDeployment):
                 f"no identities of {self.org.name} in {self.run_dir} yet: run `fabrx member init`"
             )
         install = self._install(fabric, progress)
+        # The members as the renderer of the genesis block takes them, from their join requests (checked
+        # above, not a consortium file's section: built without the file's validation).
         members = tuple(
-            Organization(
+            Organization.model_construct(
                 name=r.name,
                 role="member",
-                peers=tuple(Peer(name=f"anchor{i}", port=a.port) for i, a in enumerate(r.anchor_peers)),
+                peers=tuple(
+                    Peer.model_construct(name=f"anchor{i}", port=a.port) for i, a in enumerate(r.anchor_peers)
+                ),
                 msp_id=r.msp_id,
             )
             for r in requests
         )
-        consortium = dataclasses.replace(
-            self.consortium,
-            orgs=members,
-            channels=(dataclasses.replace(self.definition.channel, orgs=tuple(r.name for r in requests)),),
-        )
+        channel = self.definition.channel.model_copy(update={"orgs": tuple(r.name for r in requests)})
+        consortium = self.consortium.model_copy(update={"orgs": members, "channels": (channel,)})
         self.layout.config_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix=".genesis-", dir=self.layout.config_dir) as work:
             folder = Path(work)

@@ -606,7 +606,7 @@ def _new_member_peer(
     from fabrx_network.render import render_peer
 
     layout = RunLayout(root / "hospitalc-host")
-    peer = Peer("peer0", port=NEW_ORG_ANCHOR_PORT, chaincode_port=NEW_ORG_ANCHOR_PORT + 1,
+    peer = Peer(name="peer0", port=NEW_ORG_ANCHOR_PORT, chaincode_port=NEW_ORG_ANCHOR_PORT + 1,
                 operations_port=NEW_ORG_ANCHOR_PORT + 2)  # fmt: skip
     org = Organization(name="HospitalC", role="hospital", peers=(peer,), msp_id="HospitalCMSP")
     plan = IdentityPlan(

@@ -103,7 +103,7 @@ def test_the_client_installs_alone_with_no_network_tooling_or_cli_framework(clie
         client.code(
             "import importlib.util, json, fabrx, fabrx.admin, fabrx.aio, fabrx.ca, fabrx.wallet;"
             "print(json.dumps({'version': fabrx.__version__, 'file': fabrx.__file__, 'absent': ["
-            "n for n in ('click', 'pkcs11', 'tenacity', 'stdnum', 'fabrx_network', 'fabrx_cli',"
+            "n for n in ('click', 'pydantic', 'pkcs11', 'tenacity', 'stdnum', 'fabrx_network', 'fabrx_cli',"
             " 'fabrx_chaincode', 'fabrx_pharma')"
             " if importlib.util.find_spec(n) is None]}))"
         )
@@ -111,7 +111,7 @@ def test_the_client_installs_alone_with_no_network_tooling_or_cli_framework(clie
     assert data["version"] == VERSION
     assert data["file"].startswith(str(client.root)), "imported from the repository, not the install"
     assert data["absent"] == [
-        "click", "pkcs11", "tenacity", "stdnum",
+        "click", "pydantic", "pkcs11", "tenacity", "stdnum",
         "fabrx_network", "fabrx_cli", "fabrx_chaincode", "fabrx_pharma",
     ]  # fmt: skip
     assert "fabrx/pharma" not in _ok([client.python, "-m", "pip", "show", "-f", "fabrx"], client.root)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 from fabrx_network.chaincodes import PEER_MSPID_VARIABLE, chaincode_process, chaincode_servers
@@ -27,7 +26,7 @@ def test_each_organizations_server_is_told_the_msp_id_of_the_peers_it_serves(tmp
 def test_a_shared_server_serves_every_organization_and_names_none(tmp_path: Path) -> None:
     consortium = load_consortium(DEFAULT_CONSORTIUM)
     chaincode = consortium.chaincodes[0]
-    shared = dataclasses.replace(chaincode, server=dataclasses.replace(chaincode.server, shared=True))
+    shared = chaincode.model_copy(update={"server": chaincode.server.model_copy(update={"shared": True})})
     assert chaincode_servers(consortium, shared) == (None,)
     spec = chaincode_process(consortium, RunLayout(tmp_path), shared, "pharma_1.0:00", tmp_path)
     assert PEER_MSPID_VARIABLE not in spec.env

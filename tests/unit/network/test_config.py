@@ -645,6 +645,18 @@ BROKEN: list[tuple[str, Change, str, str]] = [
         "exactly one of",
     ),
     (
+        "empty policy string",
+        _set("chaincodes[0].endorsement_policy", ""),
+        "chaincodes[0].endorsement_policy",
+        "give exactly one of signature_policy or channel_config_policy",
+    ),
+    (
+        "policy with an unknown key names neither kind",
+        _set("chaincodes[0].endorsement_policy", {"signature": "OR('MakerMSP.peer')"}),
+        "chaincodes[0].endorsement_policy",
+        "give exactly one of",
+    ),
+    (
         "both runtimes",
         _set("chaincodes[0].runtime", {"python": "a.b:C", "node": "dir"}),
         "chaincodes[0].runtime",
@@ -717,6 +729,49 @@ def test_every_problem_is_reported_at_once() -> None:
     lines = str(raised.value).splitlines()
     assert lines[0] == "<consortium text>: 4 errors in the consortium definition"
     assert any(line.startswith("  orgs[0].role: ") and "a role label" in line for line in lines)
+
+
+def test_rules_across_fields_still_run_when_a_required_field_is_missing_or_unusable() -> None:
+    def change(document: dict[str, Any]) -> None:
+        del document["orgs"][1]["name"]
+        document["orderer_org"]["variants"]["raft1"]["orderers"] = "orderer0"
+        document["channels"][0]["orgs"] = ["Maker"]
+
+    problems = {str(p) for p in _problems(change)}
+
+    assert problems == {
+        "orgs[1].name: required: letters, digits and '-' (not first or last), at most 63 characters",
+        "orderer_org.variants.raft1.orderers: expected a list, got a string ('orderer0')",
+        "channels[0].orgs[0]: no organization 'Maker' under orgs",
+    }
+
+
+WRONG_VALUES: list[Any] = [None, True, 1.5, 7, "x", [], [1], {}, {"k": 1}]
+
+
+def _leaves(node: Any, path: str = "") -> list[str]:
+    if isinstance(node, dict):
+        return [path] * bool(path) + [
+            q for k, v in node.items() for q in _leaves(v, f"{path}.{k}".lstrip("."))
+        ]
+    if isinstance(node, list):
+        return [path] + [q for i, v in enumerate(node) for q in _leaves(v, f"{path}[{i}]")]
+    return [path]
+
+
+def test_every_problem_is_worded_by_fabrx_never_by_the_schema_library() -> None:
+    # The models are pydantic's; its messages ("Input should be a valid integer", "Field required") are
+    # translated at one boundary. Every section and value of the file set to every kind of wrong value.
+    worded: set[str] = set()
+    for path in _leaves(BASE):
+        for value in WRONG_VALUES:
+            try:
+                _load(_set(path, value))
+            except ConfigError as raised:
+                worded.update(p.message for p in raised.problems if p.severity == "error")
+    assert len(worded) > 50
+    leaked = [m for m in worded if re.search(r"Input should|Field required|Extra inputs|pydantic", m)]
+    assert not leaked, leaked
 
 
 def test_warnings_do_not_stop_loading() -> None:
