@@ -25,10 +25,10 @@ __all__ = ["Problems", "parse_document"]
 
 
 def parse_document(text: str, problems: Problems) -> Consortium | None:
-    """The consortium as written (defaults not yet resolved), or ``None`` if it cannot be read at all.
+    """The consortium as written (defaults not yet resolved), or ``None`` if the YAML is unusable.
 
     Records every problem of the fields on their own. When there are some, the consortium returned is
-    the lenient reading (placeholders for what was refused), or ``None`` when a required part is unusable.
+    the lenient reading, with placeholders for what was refused, for the rules across fields.
     """
     document = _load_yaml(text, problems)
     if document is None:
@@ -163,7 +163,8 @@ def _message(error: ErrorDetails) -> str:
     if kind == "fabrx":  # a field type's own problem, worded where it is checked
         return error["msg"]
     if kind == "missing":
-        return f"required: {_expected(_section_at(loc[:-1]).model_fields[str(loc[-1])])}"
+        field = _section_at(loc[:-1]).model_fields.get(str(loc[-1]))
+        return f"required: {_expected(field) if field else 'a value'}"
     if kind == "extra_forbidden":
         known = list(_section_at(loc[:-1]).model_fields)
         return "unknown key" + (suggest(str(loc[-1]), known) or f" (known: {', '.join(known)})")

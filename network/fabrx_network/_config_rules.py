@@ -1,9 +1,11 @@
 """Steps 2 and 3 of loading a consortium: rules across fields, then resolution of derived defaults.
 
 :func:`check` finds what no single field shows: repeated names and MSP IDs, a port used twice
-anywhere in the network, references to organizations, channels and MSP IDs that do not exist, and
-consensus variants with too few nodes. :func:`resolve` is the one place derived defaults are filled
-in; it runs only when :func:`check` found no error.
+anywhere in the network, references to organizations, channels and MSP IDs that do not exist,
+consensus variants with too few nodes, and the rules between two fields of a section (one kind of
+endorsement policy, block and peer count limits); it also gives the warnings. These are plain functions over
+the typed model, each problem with the path it builds. :func:`resolve` is the one place derived defaults
+are filled in; it runs only when :func:`check` found no error.
 """
 
 from __future__ import annotations
