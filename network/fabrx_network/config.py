@@ -36,6 +36,7 @@ from typing import Annotated, Any, Literal, TypeVar, cast, get_origin
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainValidator,
@@ -48,7 +49,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic.fields import FieldInfo
-from pydantic_core import PydanticCustomError
+from pydantic_core import PydanticCustomError, PydanticKnownError
 
 from ._signature_policy import signature_policy_principals
 from .errors import NetworkError
@@ -402,6 +403,13 @@ def _signature_policy(value: str, info: ValidationInfo) -> str:
     return value
 
 
+def _not_null(value: object) -> object:
+    # An optional section written as null is refused as a section of the wrong kind, not read as absent.
+    if value is None:
+        raise PydanticKnownError("model_type", {"class_name": "a section"})
+    return value
+
+
 def _entry_point(value: str, info: ValidationInfo) -> str:
     if value and not _PYTHON_ENTRY.match(value):
         return _refuse(info, f"{value!r} is not an entry point like package.module:ContractClass", value)
@@ -633,7 +641,7 @@ class Collection(_Section):
     block_to_live: Count = 0
     member_only_read: Flag = True
     member_only_write: Flag = True
-    endorsement_policy: EndorsementPolicy | None = None
+    endorsement_policy: Annotated[EndorsementPolicy | None, BeforeValidator(_not_null)] = None
 
 
 class ChaincodeRuntime(_Section):

@@ -645,6 +645,15 @@ BROKEN: list[tuple[str, Change, str, str]] = [
         "exactly one of",
     ),
     (
+        "collection endorsement policy written as null",
+        _set(
+            "chaincodes[0].collections",
+            [{"name": "c", "policy": "OR('MakerMSP.member')", "endorsement_policy": None}],
+        ),
+        "chaincodes[0].collections[0].endorsement_policy",
+        "expected a mapping with keys signature_policy, channel_config_policy; got nothing (null)",
+    ),
+    (
         "empty policy string",
         _set("chaincodes[0].endorsement_policy", ""),
         "chaincodes[0].endorsement_policy",
