@@ -18,28 +18,26 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
 import yaml
+from loadsupport import BatchLoad, every_one_committed
 from netsupport import TEST_PORT_BASE, caught_up
 
-from fabrx import ConnectionFailure, Gateway, Network
-from fabrx.pharma import AccessRefused, Manufacturer, PharmaClients, PharmaError
+from fabrx import ConnectionFailure, Gateway
+from fabrx.pharma import AccessRefused, PharmaClients, PharmaError
 from fabrx.pharma.scenario import ScenarioReport, run_scenario
 from fabrx_network import ConsortiumNetwork, NetworkError
 from fabrx_network.member import open_member
-from fabrx_pharma import Batch, Invoice, InvoiceNumber, Party, Receipt, Role, Shipment
-from fabrx_pharma.sample import CEFTRIAXONE, sample_uscc
+from fabrx_pharma import Invoice, InvoiceNumber, Party, Receipt, Role, Shipment
+from fabrx_pharma.sample import sample_uscc
 
 HOST = "127.0.1.7"
-LOAD_THREADS = 8  # the manufacturer's concurrent submits while HospitalD joins
 FABRX = Path(sys.executable).with_name("fabrx")
 
 
@@ -117,7 +115,7 @@ def test_a_member_on_its_own_host_joins_under_load_with_public_files_only_and_tr
     member("up")
     deployment = open_member(member_file, host / "run")
     removed = False
-    load = _BatchLoad(clients.manufacturer)
+    load = BatchLoad(clients.manufacturer)
     try:
         _its_own_keys_only(host / "run")
         assert all(deployment.status().values())
@@ -182,7 +180,7 @@ def test_a_member_on_its_own_host_joins_under_load_with_public_files_only_and_tr
         load.stop()
         assert load.failures == [], load.failures[:5]
         caught_up(network, "Regulator", "Manufacturer")
-        _every_one_committed(gateway_for("Regulator").get_network("pharma"), load.acknowledged)
+        every_one_committed(gateway_for("Regulator").get_network("pharma"), load.acknowledged)
 
         # HospitalD leaves: the admins remove it (a majority of the seven) and the regulator makes the
         # party inactive. Its own client is refused (a member would hear DUPLICATE_RECORD for this
@@ -214,87 +212,6 @@ def test_a_member_on_its_own_host_joins_under_load_with_public_files_only_and_tr
     assert clients.regulator.read_invoice(str(sale.number)) == sale
     assert clients.distributor("DistributorAMSP").read_invoice(str(sale.number)) == sale
     clients.regulator.compliance_report()
-
-
-@dataclass
-class _BatchLoad:
-    """The manufacturer records new production batches from :data:`LOAD_THREADS` threads until stopped.
-
-    Each batch is a new key (its own stock counter), so the threads never conflict with one another;
-    every acknowledged transaction id and every failure is kept.
-    """
-
-    manufacturer: Manufacturer
-    acknowledged: list[str] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _threads: list[threading.Thread] = field(default_factory=list)
-
-    def start(self) -> None:
-        tag = f"{time.time_ns() % 10**10:010d}"
-        self._threads = [
-            threading.Thread(target=self._run, args=(f"LOAD-{tag}-{lane}",), daemon=True)
-            for lane in range(LOAD_THREADS)
-        ]
-        for thread in self._threads:
-            thread.start()
-
-    def _run(self, prefix: str) -> None:
-        produced = date.today() - timedelta(days=30)
-        n = 0
-        while not self._stop.is_set():
-            n += 1
-            batch = Batch(
-                product_id=CEFTRIAXONE.product_id,
-                batch_number=f"{prefix}-{n}",
-                manufacturer=CEFTRIAXONE.manufacturer,
-                production_date=produced,
-                expiry_date=produced + timedelta(days=700),
-                quantity=100,
-            )
-            try:
-                anchor = self.manufacturer.record_batch(batch)
-            except Exception as exc:  # every failure is a finding of the test
-                with self._lock:
-                    self.failures.append(f"{time.strftime('%H:%M:%S')} {type(exc).__name__}: {exc}")
-            else:
-                with self._lock:
-                    self.acknowledged.append(anchor.transaction_id)
-
-    def count(self) -> int:
-        with self._lock:
-            return len(self.acknowledged)
-
-    def wait_more_than(self, since: int, what: str, timeout: float = 60.0) -> int:
-        """Wait until more than ``since`` submits were acknowledged (the channel keeps ordering)."""
-        deadline = time.monotonic() + timeout
-        while (now := self.count()) <= since:
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"no batch committed within {timeout:.0f} s {what} (failures: {self.failures[:3]})"
-                )
-            time.sleep(0.1)
-        return now
-
-    def stop(self) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=60)
-        assert not any(thread.is_alive() for thread in self._threads), "a load thread did not stop"
-
-
-def _every_one_committed(channel: Network, transaction_ids: list[str]) -> None:
-    """Every acknowledged transaction is on the ledger of ``channel``'s gateway peer, valid."""
-    assert len(set(transaction_ids)) == len(transaction_ids), "a transaction was acknowledged twice"
-    lost = []
-    for transaction_id in transaction_ids:
-        status = channel.transaction_status(transaction_id)
-        if status is None or not status.successful:
-            lost.append(f"{transaction_id}: {status}")
-    assert lost == [], (
-        f"{len(lost)} of {len(transaction_ids)} acknowledged submits are not committed: {lost[:5]}"
-    )
 
 
 def _remove(admin: Callable[..., str]) -> None:

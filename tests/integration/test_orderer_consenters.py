@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import re
 import ssl
-import subprocess
 import threading
 import time
 import urllib.request
@@ -24,14 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from netsupport import installed_fabric
+from orderersupport import NewOrderer, orderer_node, submit_signed_by_orderer_org, wait_info, wait_removed
 
 import fabrx
 from fabrx.admin import (
     ChannelConfig,
     ChannelInfo,
-    ChannelUpdate,
-    OrdererAdmin,
     add_consenter,
     describe_update,
     fetch_config_block,
@@ -39,16 +36,9 @@ from fabrx.admin import (
     read_channel_config,
     remove_consenter,
     set_orderer_endpoints,
-    sign_update,
-    submit_update,
 )
-from fabrx.errors import AdminError
 from fabrx_network import ConsortiumNetwork
-from fabrx_network.admins import org_admin, org_registrar
-from fabrx_network.config import Orderer
-from fabrx_network.identities import IdentityPlan, issue_identity
-from fabrx_network.layout import RunLayout
-from fabrx_network.render import render_orderer
+from fabrx_network.admins import org_admin
 
 pytestmark = pytest.mark.integration
 
@@ -69,18 +59,6 @@ def _wait_sequence_everywhere(network: ConsortiumNetwork, sequence: int, timeout
             if time.monotonic() > deadline:
                 pytest.fail(f"{org.name}'s peer is at configuration sequence {seen}, expected {sequence}")
             time.sleep(0.1)
-
-
-def _submit_signed_by_orderer_org(network: ConsortiumNetwork, update: ChannelUpdate) -> ChannelConfig:
-    """The orderer organization's admin signs (a file in real life); a member's admin submits."""
-    orderer_admin = org_admin(network, "Orderer")
-    signature = sign_update(
-        ChannelUpdate.from_bytes(update.bytes), orderer_admin.identity, orderer_admin.signer
-    )
-    regulator = org_admin(network, "Regulator")
-    return submit_update(
-        update, [signature], peer=regulator.require_peer(), orderer=orderer_admin.require_orderer()
-    )
 
 
 @dataclass
@@ -143,104 +121,16 @@ def _wait_progress(load: Load, since: int, what: str, timeout: float = 60.0) -> 
     return now
 
 
-@dataclass
-class NewOrderer:
-    """An orderer node of the orderer organization started by the test."""
-
-    orderer: Orderer
-    address: str
-    tls_cert: bytes
-    admin: OrdererAdmin
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def tail(self) -> str:
-        return self.log.read_text(errors="replace")[-3000:]
+def _orderer_node(
+    network: ConsortiumNetwork, name: str, root: Path
+) -> contextlib.AbstractContextManager[NewOrderer]:
+    """``name`` of the ``raft3`` variant, whose ports the consortium reserves."""
+    orderer = next(o for o in network.consortium.orderer_org.variants["raft3"].orderers if o.name == name)
+    return orderer_node(network, orderer, root)
 
 
-@contextlib.contextmanager
-def _orderer_node(network: ConsortiumNetwork, name: str, root: Path) -> Iterator[NewOrderer]:
-    """Issue ``name``'s identities from the orderer organization's CA and start it; stop it at the end."""
-    consortium = network.consortium
-    org = consortium.orderer_org
-    orderer = next(o for o in org.variants["raft3"].orderers if o.name == name)
-    layout = RunLayout(root / f"{name}-host")
-    plan = IdentityPlan(
-        org.name,
-        f"{name}.{org.name}",
-        "orderer",
-        layout.orderer_msp(org.name, name),
-        layout.orderer_tls(org.name, name),
-    )
-    client, registrar = org_registrar(network, org.name)
-    with client:
-        issue_identity(
-            client, registrar, "consenter-test", plan, (plan.enrollment_id, "localhost", consortium.host)
-        )
-    spec = render_orderer(consortium, orderer, layout, installed_fabric())
-    spec.cwd.mkdir(parents=True, exist_ok=True)
-    spec.log_path.parent.mkdir(parents=True, exist_ok=True)
-    admin_tls = network.layout.user_tls(org.name, "admin")
-    admin = OrdererAdmin.from_files(
-        f"{consortium.host}:{orderer.admin_port}",
-        tls_root_cert=network.layout.ca_cert(org.name),
-        client_cert=admin_tls.cert,
-        client_key=admin_tls.key,
-        timeout=10,
-    )
-    with spec.log_path.open("wb") as log:
-        process = subprocess.Popen(
-            list(spec.argv),
-            env={**spec.env, "PATH": "/usr/bin:/bin"},
-            cwd=spec.cwd,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    node = NewOrderer(
-        orderer,
-        f"{consortium.host}:{orderer.port}",
-        plan.tls.cert.read_bytes(),
-        admin,
-        process,
-        spec.log_path,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"{name} exited with {process.returncode}:\n{node.tail()}")
-            try:
-                admin.channels()
-                break
-            except AdminError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"{name}'s admin endpoint did not answer within 60 s:\n{node.tail()}")
-                time.sleep(0.2)
-        yield node
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _wait_info(node: NewOrderer, relation: str, height: int, timeout: float = 60.0) -> ChannelInfo:
-    """``node`` serves the channel as ``relation``, active, with at least ``height`` blocks."""
-    deadline = time.monotonic() + timeout
-    info = None
-    while True:
-        with contextlib.suppress(AdminError):
-            info = node.admin.info(CHANNEL)
-            if info.consensus_relation == relation and info.status == "active" and info.height >= height:
-                return info
-        if time.monotonic() > deadline:
-            pytest.fail(
-                f"{node.orderer.name} is {info} after {timeout:.0f} s, expected an active {relation}:\n"
-                + node.tail()
-            )
-        time.sleep(0.2)
+def _wait_info(node: NewOrderer, relation: str, height: int) -> ChannelInfo:
+    return wait_info(node, CHANNEL, relation, height)
 
 
 def _wait_active_nodes(network: ConsortiumNetwork, count: int, timeout: float = 60.0) -> None:
@@ -281,7 +171,7 @@ def _set_endpoints(network: ConsortiumNetwork, endpoints: list[str]) -> ChannelC
     """Set the orderer organization's endpoints and wait until every peer (every gateway) has them."""
     current = _current(network)
     update = new_channel_update(current, set_orderer_endpoints(current, "OrdererMSP", endpoints))
-    after = _submit_signed_by_orderer_org(network, update)
+    after = submit_signed_by_orderer_org(network, update)
     assert after.orderer_org("OrdererMSP").endpoints == tuple(endpoints)
     _wait_sequence_everywhere(network, after.sequence)
     return after
@@ -303,7 +193,7 @@ def _join_and_add(network: ConsortiumNetwork, node: NewOrderer) -> ChannelConfig
     host, _, port = node.address.rpartition(":")
     update = new_channel_update(before, add_consenter(before, "OrdererMSP", host, int(port), node.tls_cert))
     assert describe_update(update.update, before) == (f"adds consenter {node.address}",)
-    after = _submit_signed_by_orderer_org(network, update)
+    after = submit_signed_by_orderer_org(network, update)
     assert node.address in {str(c) for c in after.consenters}
     _wait_info(node, "consenter", _orderer0_height(network))
     _wait_active_nodes(network, len(after.consenters))
@@ -318,16 +208,11 @@ def _remove(network: ConsortiumNetwork, node: NewOrderer) -> ChannelConfig:
     host, _, port = node.address.rpartition(":")
     update = new_channel_update(before, remove_consenter(before, host, int(port)))
     assert describe_update(update.update, before) == (f"removes consenter {node.address}",)
-    after = _submit_signed_by_orderer_org(network, update)
+    after = submit_signed_by_orderer_org(network, update)
     assert node.address not in {str(c) for c in after.consenters}
     _wait_sequence_everywhere(network, after.sequence)
     node.admin.remove(CHANNEL)
-    # The orderer deletes the channel's ledger in the background.
-    deadline = time.monotonic() + 30
-    while CHANNEL in node.admin.channels():
-        if time.monotonic() > deadline:
-            pytest.fail(f"{node.orderer.name} still serves {CHANNEL} 30 s after its removal:\n{node.tail()}")
-        time.sleep(0.2)
+    wait_removed(node, CHANNEL)
     return after
 
 

@@ -16,6 +16,9 @@ are signature policies (as fabrx creates channels): see :func:`member_union`.
   (``/Channel/Orderer/Admins``).
 * :func:`remove_consenter`: drop a Raft or BFT consenter and its orderer endpoint (the same policies);
   never the last one.
+
+  On a BFT channel both also rewrite the orderer ``BlockValidation`` policy, which must be exactly the
+  one Fabric derives from the consenters (see :func:`bft_block_validation_policy`).
 * :func:`set_orderer_endpoints`: replace an orderer organization's orderer endpoints, where peers and
   clients reach the ordering service (its own ``Admins``).
 """
@@ -29,7 +32,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 from fabric_protos.common import configtx_pb2, configuration_pb2, policies_pb2
-from fabric_protos.msp import msp_config_pb2, msp_principal_pb2
+from fabric_protos.msp import identities_pb2, msp_config_pb2, msp_principal_pb2
 from fabric_protos.orderer import configuration_pb2 as orderer_configuration_pb2
 from fabric_protos.orderer.etcdraft import configuration_pb2 as etcdraft_pb2
 from fabric_protos.peer import configuration_pb2 as peer_configuration_pb2
@@ -49,10 +52,13 @@ from .channelconfig import (
 from .joinrequest import JoinRequest
 from .policy import parse_signature_policy
 
+BLOCK_VALIDATION_KEY = "BlockValidation"
+
 __all__ = [
     "add_consenter",
     "add_crl",
     "add_organization",
+    "bft_block_validation_policy",
     "member_union",
     "remove_consenter",
     "remove_organization",
@@ -396,6 +402,7 @@ def add_consenter(
             )
         )
         value.value = orderers.SerializeToString()
+        _set_block_validation(orderer, orderers)
     return changed
 
 
@@ -442,12 +449,51 @@ def remove_consenter(config: ChannelConfig, host: str, port: int) -> configtx_pb
         del orderers.consenter_mapping[:]
         orderers.consenter_mapping.extend(kept)
         value.value = orderers.SerializeToString()
+        _set_block_validation(orderer, orderers)
     # Clients and peers find orderers through the orderer organizations' endpoints: drop it there too.
     address = f"{host}:{port}"
     for org in config.orderer_orgs:
         if address in org.endpoints:
             _write_endpoints(orderer.groups[org.name], [a for a in org.endpoints if a != address])
     return changed
+
+
+def bft_block_validation_policy(consenters: Sequence[configuration_pb2.Consenter]) -> policies_pb2.Policy:
+    """The ``/Channel/Orderer/BlockValidation`` policy of a BFT channel with ``consenters``, in order.
+
+    A block is valid with the signatures of a BFT quorum of the consenters: ``ceil((n + f + 1) / 2)``
+    of the ``n`` consenters' enrollment certificates, where ``f = (n - 1) // 3`` faults are
+    tolerated. A BFT orderer refuses a configuration whose policy is not exactly this one, so every
+    consenter change rewrites it (``configtxgen`` computes the same for a genesis block).
+    """
+    n = len(consenters)
+    faults = (n - 1) // 3
+    quorum = -(-(n + faults + 1) // 2)
+    envelope = policies_pb2.SignaturePolicyEnvelope(
+        rule=policies_pb2.SignaturePolicy(
+            n_out_of=policies_pb2.SignaturePolicy.NOutOf(
+                n=quorum, rules=[policies_pb2.SignaturePolicy(signed_by=i) for i in range(n)]
+            )
+        ),
+        identities=[
+            msp_principal_pb2.MSPPrincipal(
+                principal_classification=msp_principal_pb2.MSPPrincipal.IDENTITY,
+                principal=identities_pb2.SerializedIdentity(
+                    mspid=c.msp_id, id_bytes=c.identity
+                ).SerializeToString(),
+            )
+            for c in consenters
+        ],
+    )
+    return policies_pb2.Policy(type=policies_pb2.Policy.SIGNATURE, value=envelope.SerializeToString())
+
+
+def _set_block_validation(orderer: configtx_pb2.ConfigGroup, orderers: configuration_pb2.Orderers) -> None:
+    """Rewrite the BFT ``BlockValidation`` policy of the orderer group for its new consenters; its
+    ``mod_policy`` stays."""
+    orderer.policies[BLOCK_VALIDATION_KEY].policy.CopyFrom(
+        bft_block_validation_policy(orderers.consenter_mapping)
+    )
 
 
 def set_orderer_endpoints(

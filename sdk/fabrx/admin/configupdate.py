@@ -410,6 +410,15 @@ def _describe(change: ConfigChange, write_set: configtx_pb2.ConfigGroup, current
         )
     if change.kind == "value" and name == MSP_KEY and change.action == "modify":
         return _describe_msp_change(owner_msp, owner_path, write_set, current)
+    if change.kind == "policy" and change.path == f"/Channel/{ORDERER}/BlockValidation":
+        group = _find(write_set, owner_path)
+        quorum = (
+            _quorum(group.policies[name].policy) if group is not None and name in group.policies else None
+        )
+        if change.action == "modify" and quorum is not None:
+            return "sets the block validation policy to the signatures of {} of the {} consenters".format(
+                *quorum
+            )
     if change.kind == "policy" and change.action != "remove":
         group = _find(write_set, owner_path)
         if change.action == "modify" and group is not None:
@@ -464,6 +473,20 @@ def _describe_consensus_change(key: str, write_set: configtx_pb2.ConfigGroup, cu
     sentences = [f"removes consenter {c}" for c in sorted(before - after)]
     sentences += [f"adds consenter {c}" for c in sorted(after - before)]
     return "; ".join(sentences) or "changes the consensus settings (consenters unchanged)"
+
+
+def _quorum(policy: policies_pb2.Policy) -> tuple[int, int] | None:
+    """(n, of) of a signature policy that is n of ``of`` single identities (a BFT block validation
+    policy); else ``None``."""
+    if policy.type != policies_pb2.Policy.SIGNATURE:
+        return None
+    envelope = policies_pb2.SignaturePolicyEnvelope.FromString(policy.value)
+    rule = envelope.rule
+    if rule.WhichOneof("Type") != "n_out_of":
+        return None
+    if any(r.WhichOneof("Type") != "signed_by" for r in rule.n_out_of.rules):
+        return None
+    return rule.n_out_of.n, len(rule.n_out_of.rules)
 
 
 def _without_crls(msp: MspDefinition) -> tuple[object, ...]:

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from fabric_protos.common import configtx_pb2, configuration_pb2, policies_pb2
+from fabric_protos.msp import identities_pb2, msp_principal_pb2
 from fabric_protos.orderer import configuration_pb2 as orderer_configuration_pb2
 from fabric_protos.orderer.etcdraft import configuration_pb2 as etcdraft_pb2
 
@@ -43,6 +44,7 @@ from fabrx.admin import (
     set_orderer_endpoints,
     sign_update,
 )
+from fabrx.admin.configedit import bft_block_validation_policy
 from fabrx.errors import AdminError
 from fabrx.identity import Identity
 from fabrx.signing import Signer, new_private_key_signer
@@ -469,7 +471,25 @@ def _bft_channel(config: ChannelConfig, orgs: dict[str, Org], ports: tuple[int, 
     orderer.values["ConsensusType"].value = orderer_configuration_pb2.ConsensusType(
         type="BFT"
     ).SerializeToString()
+    # As configtxgen writes it: the signatures of a BFT quorum of the consenters.
+    orderer.policies["BlockValidation"].mod_policy = "Admins"
+    orderer.policies["BlockValidation"].policy.CopyFrom(bft_block_validation_policy(mapping))
     return ChannelConfig(CHANNEL, changed)
+
+
+def _block_validation(config: ChannelConfig) -> tuple[int, list[tuple[str, bytes]]]:
+    """The quorum and the (MSP id, certificate) of each identity of a BFT block validation policy."""
+    policy = config.channel_group.groups["Orderer"].policies["BlockValidation"].policy
+    assert policy.type == policies_pb2.Policy.SIGNATURE
+    envelope = policies_pb2.SignaturePolicyEnvelope.FromString(policy.value)
+    rules = envelope.rule.n_out_of.rules
+    assert [r.signed_by for r in rules] == list(range(len(envelope.identities)))
+    signers = []
+    for principal in envelope.identities:
+        assert principal.principal_classification == msp_principal_pb2.MSPPrincipal.IDENTITY
+        identity = identities_pb2.SerializedIdentity.FromString(principal.principal)
+        signers.append((identity.mspid, identity.id_bytes))
+    return envelope.rule.n_out_of.n, signers
 
 
 def test_a_bft_consenter_gets_the_next_id_and_its_identity(
@@ -486,8 +506,15 @@ def test_a_bft_consenter_gets_the_next_id_and_its_identity(
     update = new_channel_update(
         bft, add_consenter(bft, "OrgDMSP", "127.0.0.1", 7064, tls.cert_pem, identity=enrollment.cert_pem)
     )
-    assert describe_update(update.update, bft)[0] == "adds consenter 127.0.0.1:7064"
-    assert [c.path for c in changes_of(update.update, bft)] == ["/Channel/Orderer/Orderers"]
+    assert describe_update(update.update, bft) == (
+        "sets the block validation policy to the signatures of 4 of the 5 consenters",
+        "adds consenter 127.0.0.1:7064",
+    )
+    changes = changes_of(update.update, bft)
+    assert [(c.path, c.mod_policy_path) for c in changes] == [
+        ("/Channel/Orderer/BlockValidation", "/Channel/Orderer/Admins"),
+        ("/Channel/Orderer/Orderers", "/Channel/Orderer/Admins"),
+    ]
     added = ChannelConfig(
         CHANNEL, add_consenter(bft, "OrgDMSP", "127.0.0.1", 7064, tls.cert_pem, identity=enrollment.cert_pem)
     )
@@ -498,9 +525,19 @@ def test_a_bft_consenter_gets_the_next_id_and_its_identity(
         enrollment.cert_pem,
         tls.cert_pem,
     )
+    # Four consenters tolerate one fault and need three signatures; five still tolerate one and need four.
+    assert _block_validation(bft) == (3, [("OrgDMSP", d.admin.cert_pem)] * 4)
+    assert _block_validation(added) == (
+        4,
+        [("OrgDMSP", d.admin.cert_pem)] * 4 + [("OrgDMSP", enrollment.cert_pem)],
+    )
     removed = ChannelConfig(CHANNEL, remove_consenter(added, "127.0.0.1", 7055))
     assert [c.id for c in removed.consenters] == [1, 3, 4, 5]
     assert "127.0.0.1:7055" not in removed.orderer_org("OrgDMSP").endpoints
+    assert _block_validation(removed) == (
+        3,
+        [("OrgDMSP", d.admin.cert_pem)] * 3 + [("OrgDMSP", enrollment.cert_pem)],
+    )
 
 
 def test_orderer_endpoints_are_moved_by_the_orderer_organizations_admins(
