@@ -192,13 +192,11 @@ def commit(obj: CliContext, member_file: Path, requests: tuple[Path, ...]) -> No
 @_FILE
 @click.pass_obj
 def status(obj: CliContext, member_file: Path) -> None:
-    """Whether each node of the organization runs. Exits 3 when one is down."""
+    """Each node of the organization: up or down, its address, the channel's height on it and how far
+    a peer is behind the orderer; for a node that is down, the last lines of its log. Exits 3 when one
+    is down."""
     result = _open(obj, member_file).status()
-    obj.output.result(
-        result,
-        lambda d: "\n".join(f"{'up  ' if running else 'DOWN'} {node}" for node, running in d.items()),
-        ok=all(result.values()),
-    )
+    obj.output.result(result.as_dict(), lambda _: result.render(), ok=result.up)
 
 
 @member.command()

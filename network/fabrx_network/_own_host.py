@@ -38,6 +38,7 @@ from .identities import (
 )
 from .install import FabricInstall, ensure_fabric, find_fabric
 from .layout import RunLayout
+from .operations import last_log_lines
 from .process import ProcessSupervisor, check_ports
 from .render import (
     CA_BOOTSTRAP_USER,
@@ -49,7 +50,17 @@ from .render import (
 )
 from .units import SystemdUnits, systemd_units
 
-__all__ = ["MemberReport", "OwnHostDeployment", "Progress", "read_document"]
+__all__ = [
+    "MemberNodeStatus",
+    "MemberReport",
+    "MemberStatus",
+    "OwnHostDeployment",
+    "Progress",
+    "read_document",
+]
+
+LOG_LINES = 3
+"""How many of a stopped node's last log lines its status shows."""
 
 Progress = Callable[[str], None]
 
@@ -91,6 +102,82 @@ class MemberReport:
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+@dataclass
+class MemberNodeStatus:
+    """One node of an organization's own deployment.
+
+    ``height`` is the channel's height on the node (peers and orderers that serve the channel); ``lag``
+    how many blocks a peer is behind the orderer it reads from (``None`` when either height is unknown);
+    ``problem`` why a running node's height could not be read; ``reason`` why a node is down: the last
+    line of its log, ``log_tail`` its last lines.
+    """
+
+    name: str
+    kind: str
+    running: bool
+    address: str = ""
+    height: int | None = None
+    lag: int | None = None
+    problem: str = ""
+    reason: str = ""
+    log_tail: list[str] = dataclasses.field(default_factory=list)
+    log: str = ""
+
+
+@dataclass
+class MemberStatus:
+    """Every node of an organization's own deployment; ``orderer_height`` is the channel's height at the
+    orderer (``orderer`` is the address it was read from; ``orderer_problem`` why it could not be)."""
+
+    organization: str
+    channel: str
+    run_dir: str
+    nodes: list[MemberNodeStatus]
+    orderer: str = ""
+    orderer_height: int | None = None
+    orderer_problem: str = ""
+
+    @property
+    def up(self) -> bool:
+        """Whether every node runs."""
+        return all(n.running for n in self.nodes)
+
+    def running(self) -> dict[str, bool]:
+        """Each node's name: whether it runs."""
+        return {n.name: n.running for n in self.nodes}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "up": self.up}
+
+    def render(self) -> str:
+        state = "up" if self.up else "NOT up"
+        lines = [f"{self.organization} on channel {self.channel} ({self.run_dir}): {state}"]
+        if self.orderer_height is not None:
+            lines.append(f"  orderer {self.orderer}: {self.channel}={self.orderer_height}")
+        elif self.orderer_problem:
+            lines.append(f"  orderer: height unknown ({self.orderer_problem})")
+        row = "  {:<32} {:<9} {:<5} {:<21} {}"
+        lines.append(row.format("NODE", "KIND", "STATE", "ADDRESS", "HEIGHT (LAG)"))
+        for n in self.nodes:
+            height = "-"
+            if n.height is not None:
+                height = f"{self.channel}={n.height}"
+                if n.lag:
+                    height += f" ({n.lag} behind the orderer)"
+                elif n.lag == 0:
+                    height += " (in step with the orderer)"
+            lines.append(row.format(n.name, n.kind, "up" if n.running else "down", n.address or "-", height))
+            if n.problem:
+                lines.append(f"      {n.problem}")
+            if not n.running:
+                if n.log_tail:
+                    lines.append(f"      down; last lines of {n.log}:")
+                    lines.extend(f"        {line}" for line in n.log_tail)
+                else:
+                    lines.append(f"      down; nothing in {n.log}")
+        return "\n".join(lines)
 
 
 class OwnHostDeployment:
@@ -206,9 +293,40 @@ class OwnHostDeployment:
 
     # --- down, status, units ----------------------------------------------------------------------
 
-    def status(self) -> dict[str, bool]:
-        """Whether each node of the organization runs (as started by this run directory)."""
-        return {node: self.supervisor.is_running(node) for node in self.nodes()}
+    def status(self) -> MemberStatus:
+        """Each node of the organization: up or down (as started by this run directory), where it listens,
+        the channel's height on it and, for a peer, how far it is behind the orderer; for a node that is
+        down, the last lines of its log. Heights are read from the running nodes with the organization's
+        own admin identity; one that cannot be read is named in ``problem``, never raised."""
+        nodes = []
+        addresses = self._node_addresses()
+        for name in self.nodes():
+            running = self.supervisor.is_running(name)
+            log = self.layout.log_file(name)
+            node = MemberNodeStatus(
+                name, self._node_kind(name), running, address=addresses.get(name, ""), log=str(log)
+            )
+            if not running:
+                node.log_tail = last_log_lines(log, LOG_LINES)
+                node.reason = node.log_tail[-1] if node.log_tail else ""
+            nodes.append(node)
+        status = MemberStatus(self.org_name, self.channel_name, str(self.run_dir), nodes)
+        self._read_heights(status)
+        return status
+
+    def _node_kind(self, name: str) -> str:
+        for kind in ("ca", "chaincode", "peer", "orderer"):
+            if name.startswith(kind):
+                return kind
+        return "node"
+
+    def _node_addresses(self) -> dict[str, str]:
+        """``host:port`` where each node serves its clients (chaincode servers: none)."""
+        return {f"ca.{self.org_name}": f"{self._consortium.host}:{self._ca_settings().port}"}
+
+    def _read_heights(self, status: MemberStatus) -> None:
+        """Fill in the heights of ``status``'s running nodes and the orderer's (by the kind of
+        organization)."""
 
     def down(self) -> list[str]:
         """Stop the organization's processes started from this run directory; keys and ledgers stay."""

@@ -54,6 +54,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from fabric_protos.common import common_pb2
 
 from fabrx.admin import (
     AnchorPeer,
@@ -62,13 +63,21 @@ from fabrx.admin import (
     PeerAdmin,
     approve_for_my_org,
     commit,
+    fetch_block,
     query_committed,
 )
 from fabrx.endpoint import Endpoint
 from fabrx.errors import FabrxError
 from fabrx.identity import load_msp_folder
 
-from ._own_host import MemberReport, OwnHostDeployment, Progress, read_document
+from ._own_host import (
+    MemberNodeStatus,
+    MemberReport,
+    MemberStatus,
+    OwnHostDeployment,
+    Progress,
+    read_document,
+)
 from ._signature_policy import signature_policy_principals
 from .builders import copy_ccaas_builder
 from .chaincodes import chaincode_node, chaincode_process, prepare_chaincode, write_chaincode_env
@@ -96,7 +105,9 @@ __all__ = [
     "JOIN_REQUEST_FILE",
     "MemberDefinition",
     "MemberDeployment",
+    "MemberNodeStatus",
     "MemberReport",
+    "MemberStatus",
     "OrdererFacts",
     "load_member",
     "load_member_file",
@@ -560,6 +571,64 @@ class MemberDeployment(OwnHostDeployment):
                     raise NetworkError(f"could not commit {chaincode.name}: {exc}") from exc
                 result[chaincode.name] = not outcome.already_committed
         return result
+
+    # --- status -----------------------------------------------------------------------------------
+
+    def _node_addresses(self) -> dict[str, str]:
+        host = self.member.consortium.host
+        addresses = super()._node_addresses()
+        addresses.update({peer_node(self.org.name, p.name): f"{host}:{p.port}" for p in self.org.peers})
+        return addresses
+
+    def _read_heights(self, status: MemberStatus) -> None:
+        """Each running peer's height of the channel and its lag behind the orderer's."""
+        try:
+            status.orderer, status.orderer_height = self._orderer_height()
+        except NetworkError as exc:
+            status.orderer_problem = str(exc)
+        peers = {peer_node(self.org.name, p.name): p for p in self.org.peers}
+        for node in status.nodes:
+            peer = peers.get(node.name)
+            if peer is None or not node.running:
+                continue
+            try:
+                node.height = self._peer_height(peer)
+            except FabrxError as exc:
+                node.problem = f"no height of {self.member.channel}: {exc}"
+                continue
+            if status.orderer_height is not None:
+                node.lag = max(status.orderer_height - node.height, 0)
+
+    def _peer_height(self, peer: Any) -> int:
+        """The channel's height on one of the own peers, asked as the organization's admin.
+
+        Raises:
+            FabrxError: the peer does not answer, has not joined the channel, or no longer counts the
+                organization as a member.
+        """
+        identity, signer, _ = load_msp_folder(self.org.msp_id, self.client_msp(self.org, ORG_ADMIN_USER))
+        endpoint = self.peer_endpoint(self.org, peer)
+        with PeerAdmin(endpoint, identity, signer) as admin:
+            return int(admin.chain_info(self.member.channel).height)
+
+    def _orderer_height(self) -> tuple[str, int]:
+        """The channel's height at the first of its orderers that answers (its newest block's number + 1),
+        read from its Deliver service as the organization's admin, and that orderer's address.
+
+        Raises:
+            NetworkError: no orderer answered, or each refused (the organization is not, or no longer, a
+                member of the channel): every orderer's answer named.
+        """
+        identity, signer, _ = load_msp_folder(self.org.msp_id, self.client_msp(self.org, ORG_ADMIN_USER))
+        answers = []
+        for orderer in self.member.orderers:
+            try:
+                newest = fetch_block(orderer.endpoint(), identity, signer, self.member.channel, -1, timeout=5)
+            except (FabrxError, OSError) as exc:
+                answers.append(str(exc))
+                continue
+            return orderer.address, common_pb2.Block.FromString(newest).header.number + 1
+        raise NetworkError("; ".join(answers) or "the member file names no orderer")
 
     # --- nodes and units --------------------------------------------------------------------------
 

@@ -1127,15 +1127,22 @@ def _follow(path: Path, handle: BinaryIO, stop: threading.Event, poll: float) ->
 
 def _last_log_line(path: Path) -> str:
     """The last non-empty line of a log, colour stripped ("" when there is none)."""
+    lines = last_log_lines(path, 1)
+    return lines[-1] if lines else ""
+
+
+def last_log_lines(path: Path, count: int) -> list[str]:
+    """The last ``count`` non-empty lines of a log (from its last 8 KiB), colour stripped; none when the
+    log is missing or empty."""
     try:
         with path.open("rb") as handle:
             end = handle.seek(0, os.SEEK_END)
             handle.seek(max(0, end - 8192))
             tail = handle.read().decode("utf-8", "replace")
     except OSError:
-        return ""
+        return []
     lines = [line.strip() for line in strip_ansi(tail).splitlines() if line.strip()]
-    return lines[-1] if lines else ""
+    return lines[-count:]
 
 
 def _operations_probe(host: str, port: int, ca_file: Path) -> tuple[bool, str | None, str]:

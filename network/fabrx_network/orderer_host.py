@@ -32,7 +32,7 @@ from fabrx.admin import JoinRequest, OrdererAdmin
 from fabrx.admin._block import channel_id_of_block
 from fabrx.errors import FabrxError
 
-from ._own_host import MemberReport, OwnHostDeployment, Progress
+from ._own_host import MemberReport, MemberStatus, OwnHostDeployment, Progress
 from .config import (
     ORG_ADMIN_USER,
     CertificateAuthority,
@@ -341,6 +341,48 @@ class OrdererDeployment(OwnHostDeployment):
             made.replace(block)
         progress(f"genesis block of {self.channel_name}: {', '.join(r.msp_id for r in requests)}")
         return block
+
+    def _node_addresses(self) -> dict[str, str]:
+        host = self.consortium.host
+        addresses = super()._node_addresses()
+        addresses.update({orderer_node(self.org.name, o.name): f"{host}:{o.port}" for o in self.org.orderers})
+        return addresses
+
+    def _read_heights(self, status: MemberStatus) -> None:
+        """Each running orderer's height of the channel (its channel participation API); the highest is
+        the orderer's height, and each orderer's lag is how far it is behind that one."""
+        nodes = {n.name: n for n in status.nodes}
+        for orderer in self.org.orderers:
+            node = nodes[orderer_node(self.org.name, orderer.name)]
+            if node.running:
+                try:
+                    node.height = self._orderer_node_height(orderer)
+                except (FabrxError, OSError) as exc:
+                    node.problem = f"no height of {self.channel_name}: {exc}"
+        heights = [n.height for n in status.nodes if n.height is not None]
+        if heights:
+            status.orderer_height = max(heights)
+            status.orderer = next(n.address for n in status.nodes if n.height == status.orderer_height)
+            for node in status.nodes:
+                if node.height is not None:
+                    node.lag = status.orderer_height - node.height
+
+    def _orderer_node_height(self, orderer: Any) -> int:
+        """The channel's height on one own orderer, from its channel participation API.
+
+        Raises:
+            FabrxError: it does not answer or does not serve the channel.
+            OSError: the admin's TLS files cannot be read.
+        """
+        tls = self.layout.user_tls(self.org.name, ORG_ADMIN_USER)
+        admin = OrdererAdmin.from_files(
+            f"{self.consortium.host}:{orderer.admin_port}",
+            tls_root_cert=self.layout.ca_cert(self.org.name),
+            client_cert=tls.cert,
+            client_key=tls.key,
+            timeout=5,
+        )
+        return admin.info(self.channel_name).height
 
     def orderer_admins(self) -> list[OrdererAdmin]:
         """An :class:`~fabrx.admin.OrdererAdmin` per own orderer: its admin API, as the admin's TLS client."""

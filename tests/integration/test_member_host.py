@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -118,7 +119,10 @@ def test_a_member_on_its_own_host_joins_under_load_with_public_files_only_and_tr
     load = BatchLoad(clients.manufacturer)
     try:
         _its_own_keys_only(host / "run")
-        assert all(deployment.status().values())
+        outside = deployment.status()
+        assert outside.up
+        # Not a member yet: the orderer refuses to tell it the channel's height.
+        assert outside.orderer_height is None and "FORBIDDEN" in outside.orderer_problem, outside
 
         # The join request travels to the admins, who add HospitalD with a majority's signatures, while
         # the manufacturer keeps submitting.
@@ -149,6 +153,11 @@ def test_a_member_on_its_own_host_joins_under_load_with_public_files_only_and_tr
         deployment.wait_height(height)
         seen = load.wait_more_than(seen, "while HospitalD's peer joined")
         member("approve")
+        # Its status shows the peer's height and how far it is behind the orderer.
+        assert re.search(
+            r"peer0\.HospitalD +peer +up +\S+ +pharma=\d+ \((in step with|\d+ behind) the orderer\)",
+            member("status"),
+        )
 
         # The regulator registers the member; a distributor sells to it.
         clients.regulator.register_party(
@@ -207,7 +216,9 @@ def test_a_member_on_its_own_host_joins_under_load_with_public_files_only_and_tr
                 _remove(admin)
         finally:
             member("down")
-    assert not any(deployment.status().values())
+    stopped = deployment.status()
+    assert not any(stopped.running().values())
+    assert all(node.reason for node in stopped.nodes if node.kind == "peer"), stopped
     # HospitalD's collection left with it; its trade stays on the ledger and under supervision.
     assert clients.regulator.read_invoice(str(sale.number)) == sale
     assert clients.distributor("DistributorAMSP").read_invoice(str(sale.number)) == sale

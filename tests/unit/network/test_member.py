@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from click.testing import CliRunner
 
+from fabrx.errors import AdminError
+from fabrx_cli.main import cli
 from fabrx_network.config import ConfigError
 from fabrx_network.errors import NetworkError
 from fabrx_network.layout import RunLayout
 from fabrx_network.member import MemberDeployment, load_member
+from fabrx_network.process import ProcessSupervisor
 
 MEMBER: dict[str, Any] = {
     "name": "HospitalD",
@@ -88,3 +93,107 @@ def test_a_member_deployment_hands_out_its_own_identities_only(tmp_path: Path) -
         "peer1.HospitalD",
         "chaincode.pharma.HospitalD",
     ]
+
+
+def _fake_nodes(monkeypatch: pytest.MonkeyPatch, running: set[str]) -> None:
+    """The process table at the supervisor's seam: ``running`` are up, every other node is down."""
+    monkeypatch.setattr(ProcessSupervisor, "is_running", lambda self, name: name in running)
+
+
+def _fake_heights(
+    monkeypatch: pytest.MonkeyPatch, peers: dict[str, int | Exception], orderer: int | Exception
+) -> None:
+    """The peers' and the orderer's answers at the admin seams of the member deployment."""
+
+    def peer_height(self: MemberDeployment, peer: Any) -> int:
+        answer = peers[peer.name]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def orderer_height(self: MemberDeployment) -> tuple[str, int]:
+        if isinstance(orderer, Exception):
+            raise orderer
+        return "127.0.0.1:7052", orderer
+
+    monkeypatch.setattr(MemberDeployment, "_peer_height", peer_height)
+    monkeypatch.setattr(MemberDeployment, "_orderer_height", orderer_height)
+
+
+def test_member_status_gives_each_peers_height_its_lag_behind_the_orderer_and_why_a_node_is_down(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deployment = MemberDeployment(load_member(_write(tmp_path, MEMBER)), RunLayout(tmp_path / "run"))
+    _fake_nodes(monkeypatch, {"ca.HospitalD", "peer0.HospitalD", "peer1.HospitalD"})
+    _fake_heights(
+        monkeypatch,
+        {"peer0": 12, "peer1": AdminError("access denied: channel [pharma] creator org unknown")},
+        orderer=15,
+    )
+    log = deployment.layout.log_file("chaincode.pharma.HospitalD")
+    log.parent.mkdir(parents=True)
+    log.write_text("starting\nserving on 127.0.1.7:9110\n\n\x1b[31mERROR\x1b[0m bad TLS key\nexiting\n")
+
+    status = deployment.status()
+
+    assert not status.up
+    assert (status.orderer, status.orderer_height) == ("127.0.0.1:7052", 15)
+    nodes = {n.name: n for n in status.nodes}
+    assert [(n.kind, n.running) for n in status.nodes] == [
+        ("ca", True),
+        ("peer", True),
+        ("peer", True),
+        ("chaincode", False),
+    ]
+    assert (nodes["peer0.HospitalD"].address, nodes["peer0.HospitalD"].height) == ("127.0.1.7:9102", 12)
+    assert nodes["peer0.HospitalD"].lag == 3
+    assert nodes["peer1.HospitalD"].height is None and nodes["peer1.HospitalD"].lag is None
+    assert "creator org unknown" in nodes["peer1.HospitalD"].problem
+    down = nodes["chaincode.pharma.HospitalD"]
+    assert down.reason == "exiting"
+    assert down.log_tail == ["serving on 127.0.1.7:9110", "ERROR bad TLS key", "exiting"]
+    assert nodes["ca.HospitalD"].reason == ""  # a running node has no reason to be down
+    text = status.render()
+    assert "pharma=12 (3 behind the orderer)" in text
+    assert "creator org unknown" in text
+    assert "ERROR bad TLS key" in text and "\x1b" not in text
+
+
+def test_member_status_says_why_the_orderers_height_is_unknown_and_gives_no_lag(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deployment = MemberDeployment(load_member(_write(tmp_path, MEMBER)), RunLayout(tmp_path / "run"))
+    everything = set(deployment.nodes())
+    _fake_nodes(monkeypatch, everything)
+    refused = NetworkError(
+        "fetch the newest block of pharma from orderer 127.0.0.1:7052: refused with FORBIDDEN"
+    )
+    _fake_heights(monkeypatch, {"peer0": 20, "peer1": 20}, orderer=refused)
+
+    status = deployment.status()
+
+    assert status.up
+    assert status.orderer_height is None and "FORBIDDEN" in status.orderer_problem
+    assert [n.height for n in status.nodes if n.kind == "peer"] == [20, 20]
+    assert all(n.lag is None for n in status.nodes)
+    assert "height unknown (fetch the newest block" in status.render()
+
+
+def test_member_status_on_the_command_line_exits_3_with_the_json_of_every_node(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _write(tmp_path, MEMBER)
+    _fake_nodes(monkeypatch, {"ca.HospitalD", "peer0.HospitalD", "chaincode.pharma.HospitalD"})
+    _fake_heights(monkeypatch, {"peer0": 15}, orderer=15)
+
+    result = CliRunner().invoke(
+        cli, ["--json", "--run-dir", str(tmp_path / "run"), "member", "status", "-f", str(path)]
+    )
+
+    assert result.exit_code == 3, result.output
+    data = json.loads(result.output)
+    assert (data["up"], data["orderer_height"]) == (False, 15)
+    by_name = {n["name"]: n for n in data["nodes"]}
+    assert (by_name["peer0.HospitalD"]["height"], by_name["peer0.HospitalD"]["lag"]) == (15, 0)
+    assert by_name["peer1.HospitalD"]["running"] is False
+    assert by_name["peer1.HospitalD"]["log"].endswith("peer1.HospitalD.log")

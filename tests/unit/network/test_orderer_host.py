@@ -22,6 +22,7 @@ from fabrx_network.errors import NetworkError
 from fabrx_network.genesis import write_msp_folder
 from fabrx_network.member import MemberDeployment, load_member_file, open_own_host
 from fabrx_network.orderer_host import OrdererDeployment, OrdererOrgDefinition
+from fabrx_network.process import ProcessSupervisor
 from fabrx_network.render import FoundingMember, render_configtx
 
 ORDERER: dict[str, Any] = {
@@ -268,3 +269,31 @@ def test_a_commit_endorsed_by_a_member_whose_request_names_no_anchor_peer_is_ref
     with pytest.raises(NetworkError, match="ManufacturerMSP names no anchor peer"):
         deployment.commit_chaincodes([anchorless])
     assert not (tmp_path / "run").exists()
+
+
+def test_orderer_organization_status_gives_each_orderers_height_and_lag_behind_the_highest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deployment = _deployment(tmp_path)
+    running = {"ca.Orderer", "orderer0.Orderer", "orderer1.Orderer"}
+    monkeypatch.setattr(ProcessSupervisor, "is_running", lambda self, name: name in running)
+    heights = {"orderer0": 40, "orderer1": 37}
+    monkeypatch.setattr(
+        OrdererDeployment, "_orderer_node_height", lambda self, orderer: heights[orderer.name]
+    )
+    log = deployment.layout.log_file("orderer2.Orderer")
+    log.parent.mkdir(parents=True)
+    log.write_text("PANIC listen tcp 127.0.1.1:9007: bind: address already in use\n")
+
+    status = deployment.status()
+
+    assert not status.up
+    assert (status.orderer, status.orderer_height) == ("127.0.1.1:9002", 40)
+    nodes = {n.name: n for n in status.nodes}
+    assert [(nodes[f"orderer{i}.Orderer"].height, nodes[f"orderer{i}.Orderer"].lag) for i in range(3)] == [
+        (40, 0),
+        (37, 3),
+        (None, None),
+    ]
+    assert "address already in use" in nodes["orderer2.Orderer"].reason
+    assert "address already in use" in status.render()
