@@ -6,6 +6,7 @@ import dataclasses
 from typing import Any
 
 import click
+from tabulate import tabulate
 
 from fabrx_network.install import DoctorReport, doctor, ensure_fabric
 
@@ -61,12 +62,16 @@ def _as_dict(report: DoctorReport) -> dict[str, Any]:
 
 def _render(report: DoctorReport) -> str:
     lines = [f"fabrx cache: {report.cache_dir}", f"python: {report.python}", ""]
-    for binary in report.binaries:
-        state = binary.version or "-"
-        lines.append(f"  {binary.name:<18} {state:<10} {binary.path or 'missing'}")
+    binaries = [(b.name, b.version or "-", str(b.path or "missing")) for b in report.binaries]
+    lines += _table(binaries, ("BINARY", "VERSION", "PATH"))
     lines.append("")
-    for tool in report.tools:
-        lines.append(f"  {tool.name:<18} {tool.version or '-':<10} {tool.purpose}")
+    tools = [(t.name, t.version or "-", t.purpose) for t in report.tools]
+    lines += _table(tools, ("TOOL", "VERSION", "NEEDED FOR"))
     lines.append("")
     lines += [f"problem: {p}" for p in report.problems] or ["no problems found"]
     return "\n".join(lines)
+
+
+def _table(rows: list[tuple[str, str, str]], headers: tuple[str, str, str]) -> list[str]:
+    text = tabulate(rows, headers, tablefmt="simple", disable_numparse=True)
+    return [f"  {line}".rstrip() for line in text.splitlines()]

@@ -40,6 +40,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from tabulate import tabulate
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_fixed
 
 from fabrx.admin import OrdererAdmin, PeerAdmin, deploy, package_id
@@ -157,7 +158,9 @@ class UpReport:
         lines.append(f"  started {len(self.started)} node(s): {', '.join(self.started) or 'none'}")
         if self.already_running:
             lines.append(f"  left {len(self.already_running)} running node(s) untouched")
-        lines += [f"  {name:<28} {seconds:6.2f} s" for name, seconds in self.steps]
+        if self.steps:
+            steps = [(name, f"{seconds:.2f} s") for name, seconds in self.steps]
+            lines += _indented(tabulate(steps, tablefmt="plain", colalign=("left", "right")))
         lines += [f"  {node}: {package}" for node, package in self.chaincodes.items()]
         if self.profiles:
             folder = Path(next(iter(self.profiles.values()))).parent
@@ -217,22 +220,26 @@ class NetworkStatus:
         return {**asdict(self), "healthy": self.healthy}
 
     def render(self) -> str:
+        """The status as text: a table with a header row, a node's problem or the reason it is down under
+        its row, the committed chaincodes."""
         lines = [f"consortium {self.name} ({self.run_dir}): {'healthy' if self.healthy else 'NOT healthy'}"]
-        row = "  {:<30} {:<9} {:<5} {:<9} {:<7} {:<21} {}"
-        lines.append(row.format("NODE", "KIND", "STATE", "HEALTH", "VERSION", "ADDRESS", "HEIGHT (LAG)"))
+        rows = []
+        notes: list[list[str]] = []
         for n in self.nodes:
             state = "up" if n.running else "down"
             health = {True: "healthy", False: "unhealthy", None: "-"}[n.healthy]
             heights = " ".join(
                 f"{ch}={h}" + (f" (-{n.lag[ch]})" if n.lag.get(ch) else "") for ch, h in n.heights.items()
             )
-            lines.append(
-                row.format(n.name, n.kind, state, health, n.version or "-", n.address or "-", heights or "-")
+            rows.append([n.name, n.kind, state, health, n.version or "-", n.address or "-", heights or "-"])
+            notes.append(
+                ([f"      {n.problem}"] if n.problem else [])
+                + ([f"      down; last log line: {n.reason}"] if n.reason else [])
             )
-            if n.problem:
-                lines.append(f"      {n.problem}")
-            if n.reason:
-                lines.append(f"      down; last log line: {n.reason}")
+        table = _indented(tabulate(rows, _STATUS_HEADERS, tablefmt="simple", disable_numparse=True))
+        lines += table[:2]  # the header row and its rule
+        for row, under in zip(table[2:], notes, strict=True):
+            lines += [row, *under]
         for channel, definitions in self.chaincodes.items():
             for d in definitions:
                 lines.append(
@@ -243,6 +250,14 @@ class NetworkStatus:
                 f"the network {self.name!r} is not running: start it with `fabrx network up`{_SAME_FILES}"
             )
         return "\n".join(lines)
+
+
+_STATUS_HEADERS = ("NODE", "KIND", "STATE", "HEALTH", "VERSION", "ADDRESS", "HEIGHT (LAG)")
+
+
+def _indented(table: str) -> list[str]:
+    """A table's lines, indented under the line that introduces them."""
+    return [f"  {line}".rstrip() for line in table.splitlines()]
 
 
 class ConsortiumNetwork:

@@ -98,6 +98,16 @@ def test_cli_status_json_matches_the_library(network: ConsortiumNetwork) -> None
     data = json.loads(result.output)
     assert data["healthy"] is True
     assert {n["name"] for n in data["nodes"]} >= {"peer0.HospitalB", "orderer0.Orderer", "ca.Regulator"}
+    where = ["--config", str(network.base_dir / "consortium.yaml"), "--run-dir", str(network.run_dir)]
+    text = CliRunner().invoke(cli, [*where, "network", "status"])
+    assert text.exit_code == 0, text.output
+    lines = text.output.splitlines()
+    assert lines[1].split() == ["NODE", "KIND", "STATE", "HEALTH", "VERSION", "ADDRESS", "HEIGHT", "(LAG)"]
+    rows = {line.split()[0]: line.split() for line in lines[3 : 3 + len(data["nodes"])]}
+    assert set(rows) == {n["name"] for n in data["nodes"]}
+    peer = next(n for n in data["nodes"] if n["name"] == "peer0.HospitalB")
+    assert rows["peer0.HospitalB"][1:6] == ["peer", "up", "healthy", "3.1.5", peer["address"]]
+    assert f"pharma={peer['heights']['pharma']}" in rows["peer0.HospitalB"]
 
 
 def test_up_again_is_idempotent_and_starts_nothing(network: ConsortiumNetwork) -> None:
@@ -110,9 +120,14 @@ def test_stopped_peer_is_reported_down_then_restarts_and_catches_up(
 ) -> None:
     node = "peer0.DistributorB"
     assert network.stop_node(node)
-    down = {n.name: n for n in network.status().nodes}[node]
+    status = network.status()
+    down = {n.name: n for n in status.nodes}[node]
     assert not down.running
-    assert not network.status().healthy
+    assert not status.healthy
+    rendered = status.render().splitlines()
+    row = next(i for i, line in enumerate(rendered) if line.split()[:1] == [node])
+    assert rendered[row].split()[1:3] == ["peer", "down"]
+    assert rendered[row + 1] == f"      down; last log line: {down.reason}" and down.reason
 
     contract = gateway_for("Regulator").get_network("pharma").get_contract("asset-node")
     for i in range(3):

@@ -103,15 +103,15 @@ def test_the_client_installs_alone_with_no_network_tooling_or_cli_framework(clie
         client.code(
             "import importlib.util, json, fabrx, fabrx.admin, fabrx.aio, fabrx.ca, fabrx.wallet;"
             "print(json.dumps({'version': fabrx.__version__, 'file': fabrx.__file__, 'absent': ["
-            "n for n in ('click', 'pydantic', 'pkcs11', 'tenacity', 'stdnum', 'fabrx_network', 'fabrx_cli',"
-            " 'fabrx_chaincode', 'fabrx_pharma')"
+            "n for n in ('click', 'pydantic', 'pkcs11', 'tenacity', 'stdnum', 'tabulate', 'fabrx_network',"
+            " 'fabrx_cli', 'fabrx_chaincode', 'fabrx_pharma')"
             " if importlib.util.find_spec(n) is None]}))"
         )
     )
     assert data["version"] == VERSION
     assert data["file"].startswith(str(client.root)), "imported from the repository, not the install"
     assert data["absent"] == [
-        "click", "pydantic", "pkcs11", "tenacity", "stdnum",
+        "click", "pydantic", "pkcs11", "tenacity", "stdnum", "tabulate",
         "fabrx_network", "fabrx_cli", "fabrx_chaincode", "fabrx_pharma",
     ]  # fmt: skip
     assert "fabrx/pharma" not in _ok([client.python, "-m", "pip", "show", "-f", "fabrx"], client.root)

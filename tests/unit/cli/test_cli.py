@@ -202,3 +202,46 @@ def test_a_channel_command_loads_no_application_command_and_help_lists_them_all(
         assert f"\n  {name} " in listed.output
     called = CliRunner().invoke(cli, ["pharma", "--help"])
     assert called.exit_code == 0 and "as one organization" in called.output
+
+
+def test_doctor_shows_binaries_and_tools_as_tables_with_headers_and_json_unchanged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from fabrx_cli import fabric as fabric_commands
+    from fabrx_network.install import BinaryStatus, DoctorReport, ToolStatus
+
+    report = DoctorReport(
+        fabric_version="3.1.5",
+        ca_version="1.5.21",
+        cache_dir=Path("/cache"),
+        python="3.11.7",
+        binaries=(
+            BinaryStatus("peer", Path("/cache/bin/peer"), "3.1.5"),
+            BinaryStatus("fabric-ca-server", None, None, problem="missing"),
+        ),
+        tools=(ToolStatus("go", Path("/usr/bin/go"), "1.26.8", "builds Fabric and Fabric CA"),),
+        problems=("fabric-ca-server is missing",),
+    )
+    monkeypatch.setattr(fabric_commands, "doctor", lambda: report)
+    result = CliRunner().invoke(cli, ["doctor"])
+    assert result.exit_code == 3
+    lines = result.output.splitlines()
+    header = lines.index("  BINARY            VERSION    PATH")
+    assert set(lines[header + 1].replace(" ", "")) == {"-"}
+    assert lines[header + 2].split() == ["peer", "3.1.5", "/cache/bin/peer"]
+    assert lines[header + 3].split() == ["fabric-ca-server", "-", "missing"]
+    assert lines[header + 2].index("3.1.5") == lines[header].index("VERSION")
+    assert any(line.split()[:2] == ["TOOL", "VERSION"] for line in lines)
+    assert lines[-1] == "problem: fabric-ca-server is missing"
+    data = json.loads(CliRunner().invoke(cli, ["--json", "doctor"]).output)
+    assert data["ok"] is False and data["binaries"][0]["name"] == "peer"
+    assert set(data) == {
+        "fabric_version",
+        "ca_version",
+        "cache_dir",
+        "python",
+        "binaries",
+        "tools",
+        "problems",
+        "ok",
+    }

@@ -105,10 +105,18 @@ def test_a_down_node_s_reason_is_its_last_log_line_and_status_has_a_header(net: 
     assert peer.address == f"{net.consortium.host}:{net.consortium.org('HospitalA').peers[0].port}"
     rendered = status.render().splitlines()
     assert rendered[1].split() == ["NODE", "KIND", "STATE", "HEALTH", "VERSION", "ADDRESS", "HEIGHT", "(LAG)"]
-    assert (
-        "down; last log line: 2026-12-04 09:20:00.500 UTC 0003 ERRO [ledger] the last words"
-        in status.render()
+    assert set(rendered[2].replace(" ", "")) == {"-"}  # the header's rule
+    row = next(i for i, line in enumerate(rendered) if line.split()[:1] == ["peer0.HospitalA"])
+    assert rendered[row].split() == ["peer0.HospitalA", "peer", "down", "-", "-", peer.address, "-"]
+    assert rendered[row + 1] == (
+        "      down; last log line: 2026-12-04 09:20:00.500 UTC 0003 ERRO [ledger] the last words"
     )
+    # One row per node, each column starting where its header does.
+    rows = [line for line in rendered[3:] if line.startswith("  ") and not line.startswith("      ")]
+    assert len(rows) == len(status.nodes)
+    starts = [rendered[1].index(word) for word in ("KIND", "STATE", "ADDRESS")]
+    for line in rows:
+        assert all(line[start - 1] == " " and line[start] != " " for start in starts), line
 
 
 def test_no_connection_profile_before_the_network_was_up(net: ConsortiumNetwork) -> None:

@@ -86,3 +86,21 @@ def test_a_step_retried_until_it_succeeds_logs_each_retry_and_raises_the_last_er
     with pytest.raises(ValueError):
         _retry(broken, what="join", delay=0)
     assert len(calls) == 1
+
+
+def test_the_up_report_lists_each_step_with_its_seconds_aligned() -> None:
+    from fabrx_network.operations import UpReport
+
+    report = UpReport(
+        run_dir="/run",
+        seconds=42.0,
+        steps=[("render", 0.31), ("start orderers", 12.0), ("deploy chaincodes", 7.5)],
+        started=["orderer0.Orderer"],
+        chaincodes={},
+    )
+    lines = report.render().splitlines()
+    steps = lines[2:5]
+    assert [line.split()[0] for line in steps] == ["render", "start", "deploy"]
+    assert [line.split()[-2:] for line in steps] == [["0.31", "s"], ["12.00", "s"], ["7.50", "s"]]
+    assert len({len(line) for line in steps}) == 1  # seconds right-aligned in one column
+    assert all(line.startswith("  ") for line in steps)
