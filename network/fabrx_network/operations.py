@@ -207,21 +207,33 @@ class NodeStatus:
 
 @dataclass
 class NetworkStatus:
+    """Every node of the consortium and the committed chaincodes; ``started`` is False while ``network up``
+    never ran in the run directory (then every node is down; ``render`` says what to run instead of
+    listing them, the JSON lists them as always)."""
+
     name: str
     run_dir: str
     nodes: list[NodeStatus]
     chaincodes: dict[str, list[dict[str, Any]]]
+    started: bool = True
 
     @property
     def healthy(self) -> bool:
         return all(n.running and n.healthy is not False for n in self.nodes)
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "healthy": self.healthy}
+        data = asdict(self)
+        del data["started"]  # the JSON document stays as scripts know it
+        return {**data, "healthy": self.healthy}
 
     def render(self) -> str:
         """The status as text: a table with a header row, a node's problem or the reason it is down under
-        its row, the committed chaincodes."""
+        its row, the committed chaincodes; one line that says what to run for a network never started."""
+        if not self.started:
+            return (
+                f"the network {self.name!r} is not up: {self.run_dir} holds no network; "
+                f"start it with `fabrx network up`{_SAME_FILES}"
+            )
         lines = [f"consortium {self.name} ({self.run_dir}): {'healthy' if self.healthy else 'NOT healthy'}"]
         rows = []
         notes: list[list[str]] = []
@@ -861,7 +873,7 @@ class ConsortiumNetwork:
         def probe(item: tuple[str, str, str]) -> NodeStatus:
             name, kind, org = item
             record = records.get(name)
-            running = self.supervisor.is_running(name)
+            running = record is not None and self.supervisor.is_running(name)  # asking creates nothing
             status = NodeStatus(
                 name,
                 kind,
@@ -891,7 +903,13 @@ class ConsortiumNetwork:
         for node in nodes:
             if node.kind == "peer":
                 node.lag = {channel: highest[channel] - h for channel, h in node.heights.items()}
-        return NetworkStatus(c.name, str(self.run_dir), nodes, self._committed_chaincodes(nodes))
+        return NetworkStatus(
+            c.name,
+            str(self.run_dir),
+            nodes,
+            self._committed_chaincodes(nodes),
+            started=self.layout.state_file.exists(),
+        )
 
     def _addresses(self) -> dict[str, str]:
         """host:port where each CA, orderer and peer serves its clients."""

@@ -134,10 +134,30 @@ def test_a_running_network_passes_the_check(tmp_path: Path, monkeypatch: pytest.
     assert len(tried) == 1
 
 
-def test_status_of_a_network_that_is_not_running_ends_with_what_to_run(tmp_path: Path) -> None:
+def test_status_of_a_network_never_started_is_the_one_line_of_what_to_run(tmp_path: Path) -> None:
+    # Not a table of twenty nodes all down: nothing ran here yet, and the line says what to run.
     code, output = _run(tmp_path, ["network", "status"])
     assert code == 3  # a negative answer, not a failure: the status itself was taken
-    assert output.strip().splitlines()[-1] == (
+    assert output.strip().splitlines() == [
+        f"the network 'pharma' is not up: {tmp_path / 'run'} holds no network; start it with "
+        "`fabrx network up` (with the same --config and --run-dir)"
+    ]
+    assert not (tmp_path / "run").exists()
+    code, output = _run(tmp_path, ["network", "status"], json_mode=True)
+    assert code == 3
+    status = json.loads(output)  # the JSON document lists every node, as for a started network
+    assert status["healthy"] is False and not any(n["running"] for n in status["nodes"])
+
+
+def test_status_of_a_stopped_network_shows_its_nodes_down_and_ends_with_what_to_run(tmp_path: Path) -> None:
+    _started_run(tmp_path)
+    code, output = _run(tmp_path, ["network", "status"])
+    assert code == 3
+    lines = output.strip().splitlines()
+    assert lines[0].startswith("consortium pharma (") and lines[0].endswith("): NOT healthy")
+    assert lines[1].split()[:3] == ["NODE", "KIND", "STATE"]
+    assert any(line.split()[:3] == ["peer0.HospitalA", "peer", "down"] for line in lines)
+    assert lines[-1] == (
         "the network 'pharma' is not running: start it with `fabrx network up` (with the same --config and "
         "--run-dir)"
     )

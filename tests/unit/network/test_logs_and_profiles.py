@@ -97,7 +97,14 @@ def test_an_unknown_node_has_no_log(net: ConsortiumNetwork) -> None:
         net.follow_log("peer9.Nowhere")
 
 
+def _mark_started(net: ConsortiumNetwork) -> None:
+    """What `network up` leaves in the run directory (and `network down` keeps)."""
+    state = {"consortium": "pharma", "consensus": net.consortium.orderer_org.consensus, "phase": "down"}
+    net.layout.state_file.write_text(json.dumps(state), encoding="utf-8")
+
+
 def test_a_down_node_s_reason_is_its_last_log_line_and_status_has_a_header(net: ConsortiumNetwork) -> None:
+    _mark_started(net)
     status = net.status()
     peer = {n.name: n for n in status.nodes}["peer0.HospitalA"]
     assert not peer.running
@@ -117,6 +124,20 @@ def test_a_down_node_s_reason_is_its_last_log_line_and_status_has_a_header(net: 
     starts = [rendered[1].index(word) for word in ("KIND", "STATE", "ADDRESS")]
     for line in rows:
         assert all(line[start - 1] == " " and line[start] != " " for start in starts), line
+
+
+def test_the_status_of_a_network_never_started_is_one_line_in_text_and_every_node_in_json(
+    net: ConsortiumNetwork,
+) -> None:
+    status = net.status()
+    assert not status.started and not any(n.running for n in status.nodes)
+    assert status.render() == (
+        f"the network 'pharma' is not up: {net.run_dir} holds no network; start it with `fabrx network up` "
+        "(with the same --config and --run-dir)"
+    )
+    data = status.as_dict()
+    assert "started" not in data and data["healthy"] is False
+    assert {n["name"] for n in data["nodes"]} >= {"peer0.HospitalA", "orderer0.Orderer"}
 
 
 def test_no_connection_profile_before_the_network_was_up(net: ConsortiumNetwork) -> None:
