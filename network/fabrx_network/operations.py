@@ -400,7 +400,7 @@ class ConsortiumNetwork:
         result: dict[str, str] = {}
         for name in names or list(known):
             progress(f"chaincode {name} ...")
-            result.update(self._deploy_chaincode(known[name], rendered, []))
+            result.update(self._deploy_chaincode(known[name], rendered, [], progress=progress))
         return result
 
     def _render(self, install: FabricInstall) -> RenderedNetwork:
@@ -467,10 +467,16 @@ class ConsortiumNetwork:
         wait_raft_leaders(self.consortium, self.layout, [c.name for c in self.consortium.channels], timeout)
 
     def _deploy_chaincode(
-        self, chaincode: Chaincode, rendered: RenderedNetwork, started: list[str]
+        self,
+        chaincode: Chaincode,
+        rendered: RenderedNetwork,
+        started: list[str],
+        *,
+        progress: Progress = lambda _: None,
     ) -> dict[str, str]:
-        """Start the servers of ``chaincode`` that are down and deploy it; returns each server's
-        package id by node name."""
+        """Start the servers of ``chaincode`` that are down and deploy it, telling ``progress`` each step;
+        returns each server's package id by node name."""
+        progress(f"{chaincode.name}: package for its chaincode server(s)")
         cas = {ca.org: ca for ca in rendered.cas}
         packages: dict[str, ChaincodePackage] = {}
         result: dict[str, str] = {}
@@ -492,8 +498,10 @@ class ConsortiumNetwork:
         pending = [spec for spec in specs if not self.supervisor.is_running(spec.name)]
         check_ports(pending, self.consortium.host)
         for spec in pending:
+            progress(f"{chaincode.name}: start {spec.name}")
             self.supervisor.start(spec)
             started.append(spec.name)
+        progress(f"{chaincode.name}: wait until {', '.join(spec.name for spec in specs)} answer(s)")
         for spec in specs:
             self.supervisor.wait_healthy(spec, timeout=30)
         channel = self.consortium.channel(chaincode.channel)
@@ -510,6 +518,7 @@ class ConsortiumNetwork:
                     chaincode_definition(self.consortium, chaincode),
                     packages,
                     orderer=self.orderer_endpoint(),
+                    progress=progress,
                 )
             except FabrxError as exc:
                 if "redefine the current committed sequence" in str(exc):

@@ -115,6 +115,24 @@ def test_up_again_is_idempotent_and_starts_nothing(network: ConsortiumNetwork) -
     assert report.started == []
 
 
+def test_cli_chaincode_deploy_of_a_deployed_chaincode_shows_each_step_and_changes_nothing(
+    network: ConsortiumNetwork,
+) -> None:
+    where = ["--config", str(network.base_dir / "consortium.yaml"), "--run-dir", str(network.run_dir)]
+    before = {d["name"]: d["sequence"] for d in network.status().chaincodes["pharma"]}
+    result = CliRunner().invoke(cli, [*where, "chaincode", "deploy", "asset-node"])
+    assert result.exit_code == 0, result.output
+    steps = result.stderr.splitlines()
+    assert steps[:2] == ["chaincode asset-node ...", "asset-node: package for its chaincode server(s)"]
+    channel = network.consortium.channel("pharma")
+    peers = [p for org in network.consortium.channel_orgs(channel) for p in org.peers]
+    assert len([s for s in steps if s.startswith("asset-node: install on ")]) == len(peers)
+    assert "asset-node: approve for HospitalAMSP" in steps
+    assert steps[-1].startswith("asset-node: commit on pharma (sequence ")
+    assert "asset-node" in result.stdout  # its server's package id
+    assert {d["name"]: d["sequence"] for d in network.status().chaincodes["pharma"]} == before
+
+
 def test_stopped_peer_is_reported_down_then_restarts_and_catches_up(
     network: ConsortiumNetwork, gateway_for: Callable[[str], fabrx.Gateway]
 ) -> None:

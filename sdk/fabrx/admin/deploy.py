@@ -8,7 +8,7 @@ after a partial failure finishes the job, and the report says which steps had be
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from ..endpoint import Endpoint
@@ -58,8 +58,13 @@ def deploy(
     *,
     orderer: Endpoint,
     commit_timeout: float = DEFAULT_COMMIT_TIMEOUT,
+    progress: Callable[[str], None] = lambda _: None,
 ) -> DeployReport:
     """Install ``package`` on every admin's peer, approve ``definition`` for every organization, commit.
+
+    ``progress`` is called with one line before each step (``kv: install on 127.0.0.1:7051 (Org1MSP)``,
+    ``kv: approve for Org1MSP``, ``kv: commit on mychannel (sequence 1)`` ...), for a person watching a
+    deployment that takes seconds per step.
 
     ``admins`` holds one :class:`PeerAdmin` per peer to install on; the first admin of each MSP id
     approves for its organization, and one peer per organization endorses the commit (signed by the
@@ -87,21 +92,27 @@ def deploy(
         data = data_of(package)
         packages = {admin.msp_id: data for admin in admins}
     ids = {msp_id: package_id(data) for msp_id, data in packages.items()}
-    installs = tuple((admin.endpoint.address, admin.install(packages[admin.msp_id])) for admin in admins)
+    name = definition.name
+    installs = []
+    for admin in admins:
+        progress(f"{name}: install on {admin.endpoint.address} ({admin.msp_id})")
+        installs.append((admin.endpoint.address, admin.install(packages[admin.msp_id])))
 
     per_org: dict[str, PeerAdmin] = {}
     for admin in admins:
         per_org.setdefault(admin.msp_id, admin)
-    approvals = tuple(
-        approve_for_my_org(
-            admin,
-            channel_id,
-            replace(definition, package_id=ids[msp_id]),
-            orderer=orderer,
-            commit_timeout=commit_timeout,
+    approvals = []
+    for msp_id, admin in per_org.items():
+        progress(f"{name}: approve for {msp_id}")
+        approvals.append(
+            approve_for_my_org(
+                admin,
+                channel_id,
+                replace(definition, package_id=ids[msp_id]),
+                orderer=orderer,
+                commit_timeout=commit_timeout,
+            )
         )
-        for msp_id, admin in per_org.items()
-    )
     definition = replace(definition, package_id=ids[next(iter(per_org))])
 
     submitter, *others = per_org.values()
@@ -110,6 +121,7 @@ def deploy(
     # returns a different result, and the endorsements cannot be assembled.
     latest = max((a.block_number for a in approvals if a.block_number is not None), default=None)
     if latest is not None:
+        progress(f"{name}: wait for every organization's peer to commit the approvals (block {latest})")
         _wait_for_block(list(per_org.values()), channel_id, latest, timeout=commit_timeout)
     readiness = None
     existing = query_committed(submitter, channel_id, definition.name)
@@ -123,6 +135,7 @@ def deploy(
             raise AdminError(
                 f"deploy {definition.name} on {channel_id}: approvals did not take effect for {details}"
             )
+    progress(f"{name}: commit on {channel_id} (sequence {definition.sequence})")
     result = commit(
         submitter,
         channel_id,
@@ -138,8 +151,8 @@ def deploy(
         )
     return DeployReport(
         package_id=definition.package_id,
-        installs=installs,
-        approvals=approvals,
+        installs=tuple(installs),
+        approvals=tuple(approvals),
         readiness=readiness,
         commit=result,
         committed=committed[0],

@@ -319,10 +319,27 @@ def test_deploy_installs_approves_per_org_and_commits_then_reruns_idempotently(n
         peer.handlers[("_lifecycle", "CheckCommitReadiness")] = readiness
         peer.handlers[("_lifecycle", "CommitChaincodeDefinition")] = do_commit
 
+    steps: list[str] = []
     with network.admin(0) as admin1, network.admin(1) as admin2:
-        first = deploy([admin1, admin2], CHANNEL, definition, package, orderer=network.orderer_endpoint)
+        first = deploy(
+            [admin1, admin2],
+            CHANNEL,
+            definition,
+            package,
+            orderer=network.orderer_endpoint,
+            progress=steps.append,
+        )
         # orderer saw: approve org1, approve org2, commit
         assert len(network.orderer.payloads) == 3
+        # One line before each step, in the order the steps run.
+        assert steps == [
+            f"kv: install on {admin1.endpoint.address} (Org1MSP)",
+            f"kv: install on {admin2.endpoint.address} (Org2MSP)",
+            "kv: approve for Org1MSP",
+            "kv: approve for Org2MSP",
+            "kv: wait for every organization's peer to commit the approvals (block 5)",
+            f"kv: commit on {CHANNEL} (sequence 1)",
+        ]
         second = deploy([admin1, admin2], CHANNEL, definition, package, orderer=network.orderer_endpoint)
     assert first.package_id == package.package_id
     assert [r.already_installed for _, r in first.installs] == [False, False]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -245,3 +246,49 @@ def test_doctor_shows_binaries_and_tools_as_tables_with_headers_and_json_unchang
         "problems",
         "ok",
     }
+
+
+class _DeployingNetwork:
+    """A network at the seam the deploy command uses: it reports each step through ``progress``."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] | None = None
+
+    def require_up(self) -> None:
+        pass
+
+    def deploy_chaincodes(
+        self, names: list[str] | None, *, progress: Callable[[str], None]
+    ) -> dict[str, str]:
+        self.asked = names
+        for line in (
+            "chaincode pharma ...",
+            "pharma: install on 127.0.0.1:7086 (HospitalAMSP)",
+            "pharma: approve for HospitalAMSP",
+            "pharma: commit on pharma (sequence 1)",
+        ):
+            progress(line)
+        return {"chaincode.pharma.HospitalA": "pharma:ab12"}
+
+
+def test_chaincode_deploy_prints_each_step_on_stderr_and_its_result_on_stdout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from fabrx_cli import chaincode as chaincode_commands
+
+    net = _DeployingNetwork()
+    monkeypatch.setattr(chaincode_commands, "open_network", lambda *_: net)
+    result = CliRunner().invoke(cli, ["chaincode", "deploy", "pharma"])
+    assert result.exit_code == 0, result.output
+    assert net.asked == ["pharma"]
+    assert result.stderr.splitlines() == [
+        "chaincode pharma ...",
+        "pharma: install on 127.0.0.1:7086 (HospitalAMSP)",
+        "pharma: approve for HospitalAMSP",
+        "pharma: commit on pharma (sequence 1)",
+    ]
+    assert result.stdout == "chaincode.pharma.HospitalA: pharma:ab12\n"
+    as_json = CliRunner().invoke(cli, ["--json", "chaincode", "deploy"])
+    assert net.asked is None  # every chaincode of the consortium file
+    assert json.loads(as_json.stdout) == {"chaincode.pharma.HospitalA": "pharma:ab12"}  # steps stay on stderr
+    assert "pharma: approve for HospitalAMSP" in as_json.stderr
