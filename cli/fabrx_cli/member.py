@@ -159,7 +159,9 @@ def join(obj: CliContext, member_file: Path, block: Path) -> None:
 def approve(obj: CliContext, member_file: Path) -> None:
     """Install the organization's own chaincode packages on its peers and approve the channel's
     committed definitions for it (each with its own package id)."""
-    result = _peer_member(obj, member_file, "approve").approve_chaincodes()
+    deployment = _peer_member(obj, member_file, "approve")
+    deployment.require_up()
+    result = deployment.approve_chaincodes()
     obj.output.result(result, lambda d: "\n".join(f"{name}: {pid}" for name, pid in d.items()))
 
 
@@ -179,6 +181,7 @@ def commit(obj: CliContext, member_file: Path, requests: tuple[Path, ...]) -> No
     """Commit the member file's chaincode definitions on a new channel, once a majority of its members
     approved them (`fabrx member approve`)."""
     deployment = _peer_member(obj, member_file, "commit")
+    deployment.require_up()
     result = deployment.commit_chaincodes(_join_requests(requests))
     obj.output.result(
         result,

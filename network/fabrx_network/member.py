@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import socket
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -91,7 +92,7 @@ from .config import (
     Problem,
     load_consortium,
 )
-from .errors import NetworkError
+from .errors import NetworkError, NetworkNotUp
 from .install import FabricInstall
 from .layout import RunLayout, peer_node
 from .orderer_host import OrdererDeployment, OrdererOrgDefinition, load_orderer_org
@@ -124,6 +125,7 @@ _PLACEHOLDER_ORDERER_ORG = "ChannelOrderers"
 _PLACEHOLDER_PORTS = (65531, 65532, 65533, 65534, 65535)
 _ORG_KEYS = ("name", "msp_id", "role", "ca", "peers", "clients")
 _CONSORTIUM_KEYS = ("fabric", "host", "port_base", "chaincode_execute_timeout", "gossip")
+_SAME_FILES = " (with the same --file and --run-dir)"
 _ADDRESS = re.compile(r"^(?P<host>[A-Za-z0-9.-]+):(?P<port>\d{1,5})$")
 
 
@@ -429,6 +431,29 @@ class MemberDeployment(OwnHostDeployment):
                 f"no identity {user!r} of {self.org.name} in {self.run_dir}: run `fabrx member init`"
             )
         return folder
+
+    def require_up(self, *, timeout: float = 2.0) -> None:
+        """Check that the organization's nodes run before a command talks to them: its admin enrolled in
+        this run directory (``init`` ran) and its first peer accepting connections (a TCP connection
+        only, so the check is quick and holds under systemd too).
+
+        Raises:
+            NetworkNotUp: never set up here, or the peer does not answer; one line with what to run.
+        """
+        start = f"start it with `fabrx member up`{_SAME_FILES}"
+        if not (self.layout.user_msp(self.org.name, ORG_ADMIN_USER).path / "signcerts").exists():
+            raise NetworkNotUp(
+                f"{self.org.name} is not up: {self.run_dir} holds no deployment of it; {start}"
+            )
+        peer = self.org.peers[0]
+        host = self.member.consortium.host
+        try:
+            socket.create_connection((host, peer.port), timeout=timeout).close()
+        except OSError as exc:
+            raise NetworkNotUp(
+                f"{self.org.name} is down: {peer_node(self.org.name, peer.name)} does not answer at "
+                f"{host}:{peer.port} ({exc.strerror or type(exc).__name__}); {start}"
+            ) from None
 
     def peer_endpoint(self, org: Organization, peer: Any) -> Endpoint:
         """The endpoint of one of the organization's own peers, verified with its own TLS CA."""

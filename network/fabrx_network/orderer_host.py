@@ -45,7 +45,7 @@ from .config import (
     Problem,
     load_consortium,
 )
-from .errors import NetworkError
+from .errors import NetworkError, NetworkNotUp
 from .genesis import create_genesis_block, write_msp_folder
 from .install import FabricInstall
 from .layout import RunLayout, orderer_node
@@ -275,7 +275,8 @@ class OrdererDeployment(OwnHostDeployment):
             NetworkError: no request, two requests for one organization or MSP id, a request that names
                 the orderer organization, no identities yet (run ``init``), or a genesis block already
                 made for the channel (a second one would found another channel of the same name: hand
-                over the existing file). Nothing is written then.
+                over the existing file). Nothing is written then. :class:`NetworkNotUp` (one line) for
+                missing identities.
         """
         problems = []
         if not requests:
@@ -305,8 +306,9 @@ class OrdererDeployment(OwnHostDeployment):
         if not self.layout.org_msp(self.org.name).config_yaml.exists() or not all(
             self.layout.orderer_tls(self.org.name, o.name).cert.exists() for o in self.org.orderers
         ):
-            raise NetworkError(
-                f"no identities of {self.org.name} in {self.run_dir} yet: run `fabrx member init`"
+            raise NetworkNotUp(
+                f"{self.org.name} is not set up: no identities of it in {self.run_dir} yet; run "
+                "`fabrx member init` (with the same --file and --run-dir)"
             )
         install = self._install(fabric, progress)
         # The members as the renderer of the genesis block takes them, from their join requests (checked
