@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from tabulate import tabulate
 
 from fabrx.ca import CAClient
 
@@ -61,6 +62,7 @@ __all__ = [
 
 LOG_LINES = 3
 """How many of a stopped node's last log lines its status shows."""
+_HEADERS = ("NODE", "KIND", "STATE", "ADDRESS", "HEIGHT (LAG)")
 
 Progress = Callable[[str], None]
 
@@ -158,8 +160,8 @@ class MemberStatus:
             lines.append(f"  orderer {self.orderer}: {self.channel}={self.orderer_height}")
         elif self.orderer_problem:
             lines.append(f"  orderer: height unknown ({self.orderer_problem})")
-        row = "  {:<32} {:<9} {:<5} {:<21} {}"
-        lines.append(row.format("NODE", "KIND", "STATE", "ADDRESS", "HEIGHT (LAG)"))
+        rows = []
+        notes: list[list[str]] = []
         for n in self.nodes:
             height = "-"
             if n.height is not None:
@@ -168,15 +170,21 @@ class MemberStatus:
                     height += f" ({n.lag} behind the orderer)"
                 elif n.lag == 0:
                     height += " (in step with the orderer)"
-            lines.append(row.format(n.name, n.kind, "up" if n.running else "down", n.address or "-", height))
-            if n.problem:
-                lines.append(f"      {n.problem}")
+            rows.append([n.name, n.kind, "up" if n.running else "down", n.address or "-", height])
+            under = [f"      {n.problem}"] if n.problem else []
             if not n.running:
                 if n.log_tail:
-                    lines.append(f"      down; last lines of {n.log}:")
-                    lines.extend(f"        {line}" for line in n.log_tail)
+                    under.append(f"      down; last lines of {n.log}:")
+                    under += [f"        {line}" for line in n.log_tail]
                 else:
-                    lines.append(f"      down; nothing in {n.log}")
+                    under.append(f"      down; nothing in {n.log}")
+            notes.append(under)
+        table = [
+            f"  {line}".rstrip() for line in tabulate(rows, _HEADERS, disable_numparse=True).splitlines()
+        ]
+        lines += table[:2]  # the header row and its rule
+        for row, under in zip(table[2:], notes, strict=True):
+            lines += [row, *under]
         return "\n".join(lines)
 
 
