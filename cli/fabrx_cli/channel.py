@@ -552,10 +552,11 @@ def add_consenter_command(
     identity_file: Path | None,
     output: Path,
 ) -> None:
-    """Create an update adding a Raft or BFT consenter and its orderer endpoint.
+    """Create an update adding a Raft or BFT consenter.
 
     Join the new orderer first (join-orderer, with the latest config block) so it catches up as a
-    follower; the orderer organizations' admins sign the update.
+    follower; the orderer organizations' admins sign the update. The orderer endpoints are left as they
+    are: advertise the new orderer with `update orderer-endpoints` once it is an active consenter.
     """
     admin = who.resolve(obj)
     address = AnchorPeer.parse(consenter)
