@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from tabulate import tabulate
 
 from fabrx.ca import CAClient
 
+from ._tables import node_table
 from .config import (
     CertificateAuthority,
     ConfigError,
@@ -175,16 +175,11 @@ class MemberStatus:
             if not n.running:
                 if n.log_tail:
                     under.append(f"      down; last lines of {n.log}:")
-                    under += [f"        {line}" for line in n.log_tail]
+                    under.extend(f"        {line}" for line in n.log_tail)
                 else:
                     under.append(f"      down; nothing in {n.log}")
             notes.append(under)
-        table = [
-            f"  {line}".rstrip() for line in tabulate(rows, _HEADERS, disable_numparse=True).splitlines()
-        ]
-        lines += table[:2]  # the header row and its rule
-        for row, under in zip(table[2:], notes, strict=True):
-            lines += [row, *under]
+        lines += node_table(_HEADERS, rows, notes)
         return "\n".join(lines)
 
 

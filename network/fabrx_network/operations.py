@@ -50,6 +50,7 @@ from fabrx.endpoint import Endpoint
 from fabrx.errors import FabrxError
 from fabrx.identity import load_msp_folder
 
+from ._tables import indented, node_table
 from .builders import copy_ccaas_builder
 from .chaincodes import (
     chaincode_definition,
@@ -160,7 +161,7 @@ class UpReport:
             lines.append(f"  left {len(self.already_running)} running node(s) untouched")
         if self.steps:
             steps = [(name, f"{seconds:.2f} s") for name, seconds in self.steps]
-            lines += _indented(tabulate(steps, tablefmt="plain", colalign=("left", "right")))
+            lines += indented(tabulate(steps, tablefmt="plain", colalign=("left", "right")))
         lines += [f"  {node}: {package}" for node, package in self.chaincodes.items()]
         if self.profiles:
             folder = Path(next(iter(self.profiles.values()))).parent
@@ -248,10 +249,7 @@ class NetworkStatus:
                 ([f"      {n.problem}"] if n.problem else [])
                 + ([f"      down; last log line: {n.reason}"] if n.reason else [])
             )
-        table = _indented(tabulate(rows, _STATUS_HEADERS, tablefmt="simple", disable_numparse=True))
-        lines += table[:2]  # the header row and its rule
-        for row, under in zip(table[2:], notes, strict=True):
-            lines += [row, *under]
+        lines += node_table(_STATUS_HEADERS, rows, notes)
         for channel, definitions in self.chaincodes.items():
             for d in definitions:
                 lines.append(
@@ -265,11 +263,6 @@ class NetworkStatus:
 
 
 _STATUS_HEADERS = ("NODE", "KIND", "STATE", "HEALTH", "VERSION", "ADDRESS", "HEIGHT (LAG)")
-
-
-def _indented(table: str) -> list[str]:
-    """A table's lines, indented under the line that introduces them."""
-    return [f"  {line}".rstrip() for line in table.splitlines()]
 
 
 class ConsortiumNetwork:

@@ -157,6 +157,20 @@ def test_member_status_gives_each_peers_height_its_lag_behind_the_orderer_and_wh
     assert "pharma=12 (3 behind the orderer)" in text
     assert "creator org unknown" in text
     assert "ERROR bad TLS key" in text and "\x1b" not in text
+    lines = text.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.split()[:1] == ["NODE"])
+    assert lines[header].split() == ["NODE", "KIND", "STATE", "ADDRESS", "HEIGHT", "(LAG)"]
+    assert set(lines[header + 1].replace(" ", "")) == {"-"}
+    assert lines[header + 3].split() == [
+        "peer0.HospitalD", "peer", "up", "127.0.1.7:9102", "pharma=12", "(3", "behind", "the", "orderer)"
+    ]  # fmt: skip
+    assert lines[header + 3].index("127.0.1.7") == lines[header].index("ADDRESS")  # in its column
+    row = next(i for i, line in enumerate(lines) if line.split()[:1] == ["chaincode.pharma.HospitalD"])
+    assert lines[row].split()[1:3] == ["chaincode", "down"]
+    assert lines[row + 1] == f"      down; last lines of {down.log}:"
+    assert lines[row + 2 :] == [
+        "        serving on 127.0.1.7:9110", "        ERROR bad TLS key", "        exiting"
+    ]  # fmt: skip
 
 
 def test_member_status_says_why_the_orderers_height_is_unknown_and_gives_no_lag(
