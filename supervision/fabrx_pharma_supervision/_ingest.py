@@ -46,7 +46,13 @@ from fabrx_pharma.stock import STOCK_COUNTERS, received_codes
 
 from . import schema as t
 from ._bulk import BulkRows
-from ._ledger_rules import Located, batch_diversions, code_diversions, receipt_problems
+from ._ledger_rules import (
+    Located,
+    batch_diversions,
+    code_diversions,
+    receipt_problems,
+    update_receipt_facts,
+)
 from ._rows import child_tables, key_values, micros, record_key, region_of, rows_of
 from .view import DecodedRecords, StoreView
 from .writes import LedgerWrite
@@ -333,6 +339,7 @@ class Ingest:
         """Send every buffered row; then (if enabled) bring the whole-ledger findings of what the writes
         touched up to date."""
         self._flush_rows()
+        update_receipt_facts(self._connection, numbers=self._numbers)
         if self._ledger_rules:
             numbers = set(self._numbers) | self._invoices_of_holdings(self._holdings)
             prescriptions = set(self._prescriptions) | self._prescriptions_of_codes(self._codes)

@@ -28,6 +28,7 @@ __all__ = [
     "code_diversions",
     "missing_receipts",
     "receipt_problems",
+    "update_receipt_facts",
 ]
 
 LEDGER_RULES = frozenset({RuleId.RECEIPT_MISSING, RuleId.RECEIPT_LATE, RuleId.DIVERSION})
@@ -98,11 +99,43 @@ def missing_receipts(
     return found
 
 
+def update_receipt_facts(connection: sa.Connection, *, numbers: Collection[str] | None = None) -> None:
+    """Recompute ``receipt.transit_us`` and ``receipt.short_of_shipment`` of the receipts of ``numbers``
+    (every receipt when ``None``) from the current invoice and receipt rows.
+
+    The ingest calls it for the invoice numbers each batch of writes touched (an invoice written again
+    after its receipt changes them too), the bulk loader once for all: the facts are kept with the
+    rows, as the stock counters are, so that :func:`receipt_problems` reads only the late and short
+    receipts."""
+    r, i, sl, rl = t.receipt, t.invoice, t.shipment_line, t.receipt_line
+    shipped_us = sa.select(i.c.shipped_us).where(i.c.number == r.c.invoice_number).scalar_subquery()
+    got = (
+        sa.select(sa.func.coalesce(sa.func.sum(rl.c.quantity), 0))
+        .where(
+            rl.c.invoice_number == r.c.invoice_number,
+            rl.c.product_id == sl.c.product_id,
+            rl.c.batch_number == sl.c.batch_number,
+        )
+        .correlate_except(rl)
+        .scalar_subquery()
+    )
+    short = sa.exists(
+        sa.select(sl.c.product_id)
+        .where(sl.c.number == r.c.invoice_number)
+        .group_by(sl.c.product_id, sl.c.batch_number)
+        .having(sa.func.sum(sl.c.quantity) > got)
+    )
+    update = sa.update(r).values(transit_us=r.c.received_us - shipped_us, short_of_shipment=short)
+    for chunk in _chunks(numbers):
+        connection.execute(update if chunk is None else update.where(r.c.invoice_number.in_(chunk)))
+
+
 def receipt_problems(
     connection: sa.Connection, *, numbers: Collection[str] | None = None, due: timedelta
 ) -> list[Located]:
     """``RECEIPT_LATE`` (received more than ``due`` after shipment) and ``INVOICE_GOODS_RECEIPT``
-    (received less of a batch than shipped) for invoices that have a receipt."""
+    (received less of a batch than shipped) for invoices that have a receipt (read from the receipt
+    facts :func:`update_receipt_facts` keeps)."""
     i, r = t.invoice, t.receipt
     found: list[Located] = []
     for chunk in _chunks(numbers):
@@ -110,11 +143,13 @@ def receipt_problems(
             sa.select(
                 i.c.number, i.c.seller, i.c.buyer, r.c.receiver, i.c.shipped_us, r.c.received_us, r.c.seq
             )
-            .select_from(i.join(r, r.c.invoice_number == i.c.number))
-            .where(r.c.received_us - i.c.shipped_us > _micros(due))
+            .select_from(r.join(i, i.c.number == r.c.invoice_number))
+            .where(r.c.transit_us > _micros(due))
         )
+        short = sa.select(r.c.invoice_number).where(r.c.short_of_shipment)
         if chunk is not None:
-            late = late.where(i.c.number.in_(chunk))
+            late = late.where(r.c.invoice_number.in_(chunk))
+            short = short.where(r.c.invoice_number.in_(chunk))
         for row in connection.execute(late):
             took = timedelta(microseconds=row.received_us - row.shipped_us)
             found.append(
@@ -131,40 +166,51 @@ def receipt_problems(
                     seq=row.seq,
                 )
             )
-        # Shipped and received quantities per invoice and batch in one aggregate over both line
-        # tables (one sort or hash of the lines, no join of two grouped tables); only the few groups
-        # short of their shipment are joined with their receipt and invoice.
-        gaps = _short_groups(chunk)
-        short = sa.select(
-            gaps.c.number,
-            gaps.c.product_id,
-            gaps.c.batch_number,
-            gaps.c.shipped,
-            gaps.c.got,
-            r.c.receiver,
-            r.c.received_us,
-            r.c.seq,
-            i.c.seller,
-            i.c.buyer,
-        ).select_from(gaps.join(r, r.c.invoice_number == gaps.c.number).join(i, i.c.number == gaps.c.number))
-        for gap in connection.execute(short):
-            found.append(
-                Located(
-                    Finding(
-                        RuleId.INVOICE_GOODS_RECEIPT,
-                        Severity.WARNING,
-                        f"invoice {gap.number}",
-                        f"{gap.receiver} received {gap.got} of the {gap.shipped} shipped of batch "
-                        f"{gap.product_id}/{gap.batch_number}",
-                    ),
-                    gap.seller,
-                    gap.buyer,
-                    gap.product_id,
-                    gap.batch_number,
-                    occurred_us=gap.received_us,
-                    seq=gap.seq,
-                )
+        shorts = list(connection.execute(short).scalars())
+        for some in _chunks(shorts):
+            found += _short_receipts(connection, some)
+    return found
+
+
+def _short_receipts(connection: sa.Connection, numbers: Sequence[str] | None) -> list[Located]:
+    """The ``INVOICE_GOODS_RECEIPT`` findings of short receipts: their groups short of the shipment,
+    joined with their receipt and invoice."""
+    i, r = t.invoice, t.receipt
+    found: list[Located] = []
+    # Shipped and received quantities per invoice and batch in one aggregate over both line
+    # tables (no join of two grouped tables); only the groups short of their shipment are joined
+    # with their receipt and invoice.
+    gaps = _short_groups(numbers)
+    short = sa.select(
+        gaps.c.number,
+        gaps.c.product_id,
+        gaps.c.batch_number,
+        gaps.c.shipped,
+        gaps.c.got,
+        r.c.receiver,
+        r.c.received_us,
+        r.c.seq,
+        i.c.seller,
+        i.c.buyer,
+    ).select_from(gaps.join(r, r.c.invoice_number == gaps.c.number).join(i, i.c.number == gaps.c.number))
+    for gap in connection.execute(short):
+        found.append(
+            Located(
+                Finding(
+                    RuleId.INVOICE_GOODS_RECEIPT,
+                    Severity.WARNING,
+                    f"invoice {gap.number}",
+                    f"{gap.receiver} received {gap.got} of the {gap.shipped} shipped of batch "
+                    f"{gap.product_id}/{gap.batch_number}",
+                ),
+                gap.seller,
+                gap.buyer,
+                gap.product_id,
+                gap.batch_number,
+                occurred_us=gap.received_us,
+                seq=gap.seq,
             )
+        )
     return found
 
 

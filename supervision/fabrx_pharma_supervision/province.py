@@ -56,6 +56,7 @@ from fabrx_pharma.sample import sample_invoice_number, sample_uscc
 from . import schema as t
 from ._bulk import BulkRows, deferred_indexes, stock_from_trade
 from ._ingest import finding_row, write_finding
+from ._ledger_rules import update_receipt_facts
 from ._rows import micros, record_key, rows_of
 from .store import DEFAULT_FEED, SupervisionStore, _checkpoint, _set_checkpoint
 from .writes import LedgerBlock, LedgerWrite
@@ -764,6 +765,7 @@ def write_province(
                     _set_checkpoint(connection, feed, last, exists=checkpoint is not None)
     with store.transaction() as connection:
         stock_from_trade(connection)
+        update_receipt_facts(connection)
     for submitter, record, _ in events:
         writes += 1
         tail.append(LedgerWrite(record, submitter, f"synthetic-{writes:012d}", moment, writes))

@@ -228,8 +228,14 @@ receipt = sa.Table(
     sa.Column("receiver", _ID, nullable=False, index=True),
     sa.Column("received_at", _AT, nullable=False),
     sa.Column("received_us", _US, nullable=False),
+    sa.Column("transit_us", _US, nullable=True, index=True),
+    sa.Column("short_of_shipment", sa.Boolean, nullable=False, server_default=sa.false(), index=True),
     *_record_columns(),
 )
+"""``transit_us`` (received minus shipped, microseconds; NULL while the invoice is unknown) and
+``short_of_shipment`` (less of some batch received than its invoice shipped) are kept by the ingest
+from the current invoice and receipt rows (``_ledger_rules.update_receipt_facts``), so the late and
+short receipt checks read a few indexed rows instead of joining every receipt with its invoice."""
 
 receipt_line = sa.Table(
     "receipt_line",

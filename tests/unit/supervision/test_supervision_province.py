@@ -161,3 +161,42 @@ def test_the_generator_is_deterministic_and_refuses_impossible_provinces() -> No
         ProvinceSpec(hospitals=0)
     with pytest.raises(ValueError, match="every manufacturer needs at least one product"):
         ProvinceSpec(manufacturers=10, products=5)
+
+
+def test_the_receipt_facts_migration_fills_the_receipts_already_stored(
+    store: SupervisionStore, generated
+) -> None:
+    from alembic import command
+
+    from fabrx_pharma_supervision._ledger_rules import _short_groups
+    from fabrx_pharma_supervision.migrate import _config, current_revision, head_revision, upgrade
+
+    province, ledger, writes = generated
+    store.apply_blocks(blocks_of(writes, per_block=50))
+    before = store.compliance_report()
+    engine = store._engine
+    with engine.begin() as connection:
+        command.downgrade(_config(connection), "0001")
+    with engine.begin() as connection:
+        assert "short_of_shipment" not in {c["name"] for c in sa.inspect(connection).get_columns("receipt")}
+    upgrade(engine)
+    with store.transaction() as connection:
+        assert current_revision(connection) == head_revision()
+        flagged = set(
+            connection.execute(
+                sa.select(t.receipt.c.invoice_number).where(t.receipt.c.short_of_shipment)
+            ).scalars()
+        )
+        gaps = _short_groups(None)
+        summed = set(
+            connection.execute(
+                sa.select(gaps.c.number)
+                .distinct()
+                .join(t.receipt, t.receipt.c.invoice_number == gaps.c.number)
+            ).scalars()
+        )
+    # every receipt short of its shipment by the sums over all lines, and no other, is flagged
+    assert flagged == summed and len(flagged) >= province.injected[Violation.SHORT_RECEIPT] > 0
+    store.reevaluate()
+    assert same_findings(store.compliance_report(), before)
+    assert same_findings(before, compliance_report(ledger))
