@@ -29,6 +29,12 @@ def test_a_plan_over_the_budget_is_refused_before_anything_runs() -> None:
     assert main(["--scale-duration", "600", "--dry-run"]) == 2
 
 
+def test_a_long_run_named_on_purpose_passes_with_a_larger_budget() -> None:
+    long_run = ["--suite", "projection", "--projection-lines", "1000000,10000000", "--dry-run"]
+    assert main(long_run) == 2
+    assert main([*long_run, "--budget-min", "120"]) == 0
+
+
 def test_dry_run_of_a_bad_suite_exits_with_usage_status() -> None:
     assert main(["--suite", "nope", "--dry-run"]) == 2
     assert main(["--suite", "blockcutting", "--dry-run"]) == 0
