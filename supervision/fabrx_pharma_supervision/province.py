@@ -715,7 +715,10 @@ def write_province(
     ``check_record``) only on the writes the generator flags as carrying a violation, over what the
     generator knows (:class:`_ProvinceView`); every other write of that phase passes them by
     construction. The stock counters are then summed from the tables
-    (:func:`~._bulk.stock_from_trade`), and the last writes — the reused invoice numbers and the
+    (:func:`~._bulk.stock_from_trade`); each receipt's facts (transit time, short of its shipment) are
+    computed as its row is written, from the invoice written before it (:class:`_ReceiptFacts`), and
+    the receipts written before their invoice, if any, by :func:`~._ledger_rules.update_receipt_facts`
+    at the end of the bulk phase. Then the last writes — the reused invoice numbers and the
     recalls — go through the store's checked ingest; the whole-ledger findings are re-evaluated once
     at the end. The tables' secondary indexes are dropped for the bulk phase and built again after it
     (:func:`~._bulk.deferred_indexes`). The store must hold no writes yet (a fresh one); raises
@@ -733,6 +736,7 @@ def write_province(
     writes = 0
     tail: list[LedgerWrite] = []
     events = province.flagged_writes()
+    facts = _ReceiptFacts()
     with deferred_indexes(store.transaction, t.metadata.sorted_tables):
         in_block = 0
         exhausted = False
@@ -749,7 +753,7 @@ def write_province(
                         # scope; the checked ingest takes it after the stock counters are summed.
                         tail.append(write)
                         break
-                    _bulk_write(rows, view, write, writes, number, stamp, flag)
+                    _bulk_write(rows, view, facts, write, writes, number, stamp, flag)
                     in_block += 1
                     if in_block == writes_per_block:
                         number, in_block = number + 1, 0
@@ -765,7 +769,8 @@ def write_province(
                     _set_checkpoint(connection, feed, last, exists=checkpoint is not None)
     with store.transaction() as connection:
         stock_from_trade(connection)
-        update_receipt_facts(connection)
+        if facts.unmatched:
+            update_receipt_facts(connection, numbers=facts.unmatched)
     for submitter, record, _ in events:
         writes += 1
         tail.append(LedgerWrite(record, submitter, f"synthetic-{writes:012d}", moment, writes))
@@ -781,9 +786,51 @@ def write_province(
     )
 
 
+class _ReceiptFacts:
+    """The receipt facts (``receipt.transit_us``, ``receipt.short_of_shipment``) of the bulk phase,
+    computed in memory as each receipt is written instead of by one whole-store ``UPDATE`` afterwards
+    (at ten million invoice lines that update, maintaining both columns' indexes row by row, took far
+    longer than writing the rows). The values are those :func:`~._ledger_rules.update_receipt_facts`
+    computes: received minus shipped, and whether some batch's received quantity falls short of the
+    shipped quantity summed over the shipment's lines.
+
+    An invoice waits here, with its shipment time and quantities per batch, until its receipt comes
+    (the generator writes a receipt after its invoice); a receipt whose invoice was not written yet is
+    left to ``update_receipt_facts`` and listed in :attr:`unmatched`."""
+
+    __slots__ = ("pending", "unmatched")
+
+    def __init__(self) -> None:
+        self.pending: dict[str, tuple[int, tuple[tuple[str, str, int], ...]]] = {}
+        self.unmatched: list[str] = []
+
+    def invoice(self, record: Invoice) -> None:
+        shipped = tuple((g.product_id, g.batch_number, g.quantity) for g in record.shipment.lines)
+        self.pending[str(record.number)] = (micros(record.shipment.shipped_at), shipped)
+
+    def fill(self, record: Receipt, row: dict[str, object]) -> None:
+        """Set the facts on ``row``, the receipt's own row, when its invoice was written before it."""
+        number = str(record.invoice_number)
+        known = self.pending.pop(number, None)
+        if known is None:
+            self.unmatched.append(number)
+            row["transit_us"], row["short_of_shipment"] = None, False
+            return
+        shipped_us, shipped = known
+        got: Counter[tuple[str, str]] = Counter()
+        for goods in record.lines:
+            got[goods.product_id, goods.batch_number] += goods.quantity
+        sent: Counter[tuple[str, str]] = Counter()
+        for product_id, batch_number, quantity in shipped:
+            sent[product_id, batch_number] += quantity
+        row["transit_us"] = micros(record.received_at) - shipped_us
+        row["short_of_shipment"] = any(quantity > got[key] for key, quantity in sent.items())
+
+
 def _bulk_write(
     rows: BulkRows,
     view: _ProvinceView,
+    facts: _ReceiptFacts,
     write: LedgerWrite,
     seq: int,
     block_number: int,
@@ -822,7 +869,12 @@ def _bulk_write(
             "record_json": data.decode("utf-8"),
         },
     )
+    if isinstance(record, Invoice):
+        facts.invoice(record)
     for table, row in rows_of(record, seq=seq, position=seq):
+        if table is t.receipt:
+            assert isinstance(record, Receipt)
+            facts.fill(record, row)
         rows.add(table, row)
     if isinstance(record, Prescription):
         first_in = view.dispensed_in
