@@ -7,12 +7,16 @@ on) and applies them to an :class:`fabrx_pharma.InMemoryLedger`; the report, tra
 are then the domain's own functions, written once for the chaincode and the SDK.
 
 The cost grows with the ledger (every record is read per query); that suits a provincial pilot, and
-an off-chain index fed by block events is the way past it.
+an off-chain index fed by block events is the way past it. On the regulator's own peer the private
+copies are read by one range read of its collection per record type (a few hundred records per round
+trip) instead of one read per record (:func:`_regulator_copies`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
@@ -23,16 +27,19 @@ from fabrx_pharma import (
     InMemoryLedger,
     Party,
     RecallScope,
+    RecordError,
     RuleId,
     Trace,
     compliance_report,
     recall_scope,
     trace_prescription,
 )
+from fabrx_pharma.privacy import implicit_collection
 
 from .errors import AccessDenied, ConfigurationError, NotFound, RecordRefused
 from .layout import Anchor
 from .ledger import ChaincodeLedger, SealedRecord
+from .store import CollectionGone, NotHeldHere
 
 __all__ = [
     "DIVERSION_RULES",
@@ -68,14 +75,16 @@ def load_ledger(ledger: ChaincodeLedger) -> InMemoryLedger:
     entries: list[tuple[int, str, str, AnyRecord, datetime]] = []
     for record_type in _LOAD_ORDER:
         cls = RECORD_TYPES[record_type]
+        copies = _regulator_copies(ledger, record_type)
         for key, value in ledger.store.scan_state(record_type):
             try:
                 anchor = Anchor.from_json(value)
-                record = (
-                    cls.from_dict(dict(anchor.public))
-                    if not anchor.collections
-                    else ledger.private_record(anchor, cls.from_json)
-                )
+                if not anchor.collections:
+                    record = cls.from_dict(dict(anchor.public))
+                else:
+                    record = _copy_of(anchor, copies.get(ledger.key_of(anchor)), cls.from_json)
+                    if record is None:
+                        record = ledger.private_record(anchor, cls.from_json)
             except SealedRecord as sealed:
                 raise AccessDenied(
                     "PRIVATE_DATA", record_type, f"{sealed}; the report needs every record"
@@ -101,6 +110,33 @@ def load_ledger(ledger: ChaincodeLedger) -> InMemoryLedger:
     for _, _, submitter, record, written_at in entries:
         memory.apply(record, submitter=submitter, written_at=written_at)
     return memory
+
+
+def _regulator_copies(ledger: ChaincodeLedger, record_type: str) -> dict[str, bytes]:
+    """Every private copy of ``record_type`` in the regulator's collection, by key, when this peer is the
+    regulator's (it stores that collection); else nothing, and each record is read on its own.
+
+    A query's read set is not checked at commit, so reading the regulator's copies in one range read
+    (instead of each copy with hash reads of the others, as a write's checks must) changes no answer:
+    :func:`_copy_of` still takes a copy only when it matches its anchor's hash."""
+    regulator = ledger.regulator_msp_id
+    if ledger.store.peer_msp_id != regulator:
+        return {}
+    try:
+        return dict(ledger.store.scan_private_data(implicit_collection(regulator), record_type))
+    except (NotHeldHere, CollectionGone):
+        return {}
+
+
+def _copy_of(anchor: Anchor, value: bytes | None, read: Callable[[bytes], AnyRecord]) -> AnyRecord | None:
+    """The record in ``value`` if it is the copy ``anchor`` names (same SHA-256), else ``None`` (the
+    caller reads the copy on its own way, which says why it cannot when it cannot)."""
+    if value is None or hashlib.sha256(value).hexdigest() != anchor.hash:
+        return None
+    try:
+        return read(value)
+    except RecordError:
+        return None
 
 
 def regulator_report(memory: InMemoryLedger, *, as_of: datetime | None) -> list[Finding]:

@@ -22,6 +22,7 @@ from pharma_cc_world import (
 )
 
 from fabrx_pharma import (
+    Invoice,
     InvoiceKind,
     Prescription,
     Recall,
@@ -32,6 +33,7 @@ from fabrx_pharma import (
     trace_prescription,
 )
 from fabrx_pharma.policy import CHINA_STANDARD_TIME
+from fabrx_pharma.privacy import implicit_collection
 from fabrx_pharma.sample import HOSPITAL_A, REGULATOR
 from fabrx_pharma_chaincode import (
     AccessDenied,
@@ -41,7 +43,9 @@ from fabrx_pharma_chaincode import (
     RecordRefused,
     encode,
 )
-from fabrx_pharma_chaincode.supervision import load_ledger
+from fabrx_pharma_chaincode.layout import Anchor
+from fabrx_pharma_chaincode.store import composite_key
+from fabrx_pharma_chaincode.supervision import _copy_of, load_ledger
 from fabrx_pharma_chaincode.testing import MemoryStore
 
 
@@ -193,3 +197,30 @@ def test_a_key_part_holding_u0000_is_answered_not_found_or_refused_by_field(read
     with pytest.raises(ChaincodeError) as caught:
         world.evaluate(REG, read)
     assert caught.value.code in ("NOT_FOUND", "RECORD")
+
+
+def test_on_the_regulators_peer_the_private_copies_come_from_one_range_read_per_record_type() -> None:
+    world = sample_consortium()
+    fast = world.evaluate(REGULATOR, lambda s: load_ledger(s.ledger))
+    ranged = world.last
+    private_reads = [key for key in ranged.read_set if key[0]]
+    world.channel.peer_msp_id_known = False
+    slow = world.evaluate(REGULATOR, lambda s: load_ledger(s.ledger))
+    one_by_one = [key for key in world.last.read_set if key[0]]
+    assert [(e.record, e.submitter) for e in fast.entries] == [(e.record, e.submitter) for e in slow.entries]
+    assert ranged.queried_private and not private_reads
+    assert len(one_by_one) >= len(fast.entries) // 2, "the slow path reads each private copy"
+
+
+def test_a_regulator_copy_that_does_not_match_its_anchor_is_not_taken_from_the_range_read() -> None:
+    world = sample_consortium()
+    number = next(str(r.number) for _, r in SCENARIO.writes if isinstance(r, Invoice))
+    key = composite_key("invoice", number)
+    anchor = Anchor.from_json(world.channel.public_value(key) or b"")
+    genuine = world.channel.value(implicit_collection(world.regulator_msp_id), key)
+    assert genuine is not None and anchor.collections
+    record = _copy_of(anchor, genuine, Invoice.from_json)
+    assert isinstance(record, Invoice) and str(record.number) == number
+    altered = json.dumps({**json.loads(genuine), "total": "0.01"}).encode()
+    assert _copy_of(anchor, altered, Invoice.from_json) is None
+    assert _copy_of(anchor, None, Invoice.from_json) is None
