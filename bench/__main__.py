@@ -60,7 +60,7 @@ from .membership import MembershipPlan, membership_suite
 from .netup import FRESH_RUNS, NETWORK_PORT_BASE, SECONDS_PER_RUN, network_suite
 from .network import BenchNetwork, load_network
 from .pharma import PHARMA_PORT_BASE, PharmaPlan, pharma_suite
-from .projection import ProjectionPlan, projection_suite, render_projection_section
+from .projection import ProjectionPlan, keep_other_backends, projection_suite, render_projection_section
 from .projection_lag import LagPlan
 from .render import render_chaincode_section, render_client_section
 from .render_suites import (
@@ -585,8 +585,11 @@ def run_projection_suite(args: argparse.Namespace, argv: list[str]) -> None:
             "each store"
         )
     meta = {**_meta(args, description, None, argv), "method": method}
-    update_results(args.results, {**sections, "meta": {"projection": meta}}, replace=("projection",))
-    update_docs(args.docs, "projection", render_projection_section(sections["projection"], meta))
+    earlier = json.loads(Path(args.results).read_text()) if Path(args.results).exists() else {}
+    section, meta = keep_other_backends(sections["projection"], meta, earlier)
+    update = {"projection": section, "meta": {"projection": meta}}
+    update_results(args.results, update, replace=("projection",))
+    update_docs(args.docs, "projection", render_projection_section(section, meta))
 
 
 def run_blockcutting_suite(args: argparse.Namespace, argv: list[str]) -> None:

@@ -262,11 +262,36 @@ def _label_lines(label: str) -> int:
     return int(label.rstrip("mk")) * scale
 
 
+BACKENDS = ("sqlite", "postgresql")
+
+
+def keep_other_backends(
+    section: dict[str, Any], meta: dict[str, Any], earlier: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``section`` and ``meta`` of this run with the backends it did not run kept from ``earlier`` (the
+    results file as it was), each backend with the command and date of the run that measured it
+    (``meta["runs"]``). A backend's figures are always one run's: a run replaces every figure of the
+    backends it runs and none of the others'."""
+    old = earlier.get("projection", {})
+    old_meta = earlier.get("meta", {}).get("projection", {})
+    section, runs = dict(section), {}
+    for backend in BACKENDS:
+        if backend in section:
+            runs[backend] = {"command": meta["command"], "date": meta["date"]}
+        elif isinstance(old.get(backend), dict):
+            section[backend] = old[backend]
+            runs[backend] = old_meta.get("runs", {}).get(backend) or {
+                "command": old_meta.get("command"),
+                "date": old_meta.get("date"),
+            }
+    return section, {**meta, "runs": runs}
+
+
 def render_projection_section(figures: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
     """The ``projection`` section of docs/benchmarks.md."""
     from .render_suites import _head
 
-    backends = [name for name in ("sqlite", "postgresql") if name in figures]
+    backends = [name for name in BACKENDS if name in figures]
     goals = figures.get("goals", {})
     keys: list[tuple[str, str, str]] = []
     sizes = sorted(
@@ -303,6 +328,7 @@ def render_projection_section(figures: Mapping[str, Any], meta: Mapping[str, Any
         "",
         *_head(meta),
         f"- Method: {meta['method']}",
+        *_runs(meta.get("runs", {}), meta),
         "",
         "| measure | " + " | ".join(backends) + " | goal |",
         "|---|" + "---|" * len(backends) + "---|",
@@ -323,3 +349,11 @@ def render_projection_section(figures: Mapping[str, Any], meta: Mapping[str, Any
             + f" | {f'{sense} {goal:,}' if goal is not None and sense else ''} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _runs(runs: Mapping[str, Mapping[str, Any]], meta: Mapping[str, Any]) -> list[str]:
+    """A line naming the run behind each backend's column, when one was kept from an earlier run."""
+    if all(run.get("date") == meta.get("date") for run in runs.values()):
+        return []
+    said = "; ".join(f"{backend} `{run['command']}` ({run['date']})" for backend, run in runs.items())
+    return [f"- Columns from different runs (each column is one run's, on the machine above): {said}"]

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 from bench.machine import machine_info
-from bench.projection import ProjectionPlan, projection_suite, render_projection_section, size_label
+from bench.projection import (
+    ProjectionPlan,
+    keep_other_backends,
+    projection_suite,
+    render_projection_section,
+    size_label,
+)
 from bench.projection_lag import lag_samples
 from bench.runner import BenchError
 
@@ -62,3 +68,44 @@ def test_the_lag_is_the_peers_last_block_minus_the_stores_at_every_sample() -> N
 
 def test_a_store_ahead_of_the_listener_counts_as_no_lag() -> None:
     assert lag_samples([], [(0.5, 12)], start=0.0, end=1.0, first=10, step=0.5) == [0, 0, 0]
+
+
+def test_a_run_of_one_backend_keeps_the_other_backends_figures_with_the_run_that_measured_them() -> None:
+    earlier = {
+        "projection": {
+            "sqlite": {"reconcile_1m_s": 9.9},
+            "postgresql": {"writes_1m": 9, "reconcile_1m_s": 3.5},
+        },
+        "meta": {
+            "projection": {"command": "python -m bench --suite projection", "date": "2026-12-05 12:33 UTC"}
+        },
+    }
+    meta = {
+        "command": "python -m bench --suite projection --projection-backends sqlite",
+        "date": "2026-12-05 16:00 UTC",
+        "machine": machine_info(),
+        "method": "tiny",
+    }
+    section, merged = keep_other_backends({"sqlite": {"writes_1m": 9, "reconcile_1m_s": 2.0}}, meta, earlier)
+    assert section["sqlite"] == {"writes_1m": 9, "reconcile_1m_s": 2.0}, "the run's backend is replaced whole"
+    assert section["postgresql"] == {"writes_1m": 9, "reconcile_1m_s": 3.5}
+    assert merged["runs"] == {
+        "sqlite": {"command": meta["command"], "date": "2026-12-05 16:00 UTC"},
+        "postgresql": {"command": "python -m bench --suite projection", "date": "2026-12-05 12:33 UTC"},
+    }
+    text = render_projection_section(section, merged)
+    assert "postgresql `python -m bench --suite projection` (2026-12-05 12:33 UTC)" in text
+    assert "| re-evaluation + the whole report, 1m lines (s) | 2.0 | 3.5 |" in text
+    # a later run of the other backend alone finds each backend's own run in meta
+    again, both = keep_other_backends(
+        {"postgresql": {"reconcile_1m_s": 3.0}},
+        {**meta, "date": "later"},
+        {
+            "projection": section,
+            "meta": {"projection": merged},
+        },
+    )
+    assert again["sqlite"] == section["sqlite"]
+    assert both["runs"]["sqlite"]["date"] == "2026-12-05 16:00 UTC"
+    full, alone = keep_other_backends({"sqlite": {}, "postgresql": {}}, meta, earlier)
+    assert "Columns from different runs" not in render_projection_section(full, alone)
