@@ -18,8 +18,10 @@ import pytest
 import yaml
 
 import fabrx
+from fabrx.errors import AdminError
 from fabrx_network import open_network
 from fabrx_network.install import FabricInstall, find_fabric
+from fabrx_network.render import ProcessSpec
 
 if TYPE_CHECKING:
     from fabrx_network import ConsortiumNetwork
@@ -209,3 +211,55 @@ def node_gateway_calls(
     assert completed.returncode == 0, completed.stderr
     results: list[dict[str, Any]] = json.loads(completed.stdout)["results"]
     return results
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    """Stop a process a test started: SIGTERM, then SIGKILL if it is still running after ``timeout``."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@contextmanager
+def spawned_node(
+    spec: ProcessSpec, ready: Callable[[], object], *, timeout: float = 60.0
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Start a node that fabrx rendered (``spec``: a peer or orderer beside the session's network, its
+    files in the test's own run directory) and wait until ``ready()`` returns instead of raising
+    :class:`~fabrx.errors.AdminError` (its admin endpoint answers); stop it at the end.
+
+    Fails the test with the end of the node's log if it exits or does not answer within ``timeout``.
+    """
+    spec.cwd.mkdir(parents=True, exist_ok=True)
+    spec.log_path.parent.mkdir(parents=True, exist_ok=True)
+    with spec.log_path.open("wb") as log:
+        process = subprocess.Popen(
+            list(spec.argv),
+            env={**spec.env, "PATH": "/usr/bin:/bin"},
+            cwd=spec.cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"{spec.name} exited with {process.returncode}:\n{tail(spec.log_path)}")
+            try:
+                ready()
+                break
+            except AdminError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"{spec.name} did not answer within {timeout:.0f} s:\n{tail(spec.log_path)}")
+                time.sleep(0.2)
+        yield process
+    finally:
+        stop_process(process)
+
+
+def tail(log: Path, size: int = 3000) -> str:
+    """The end of a node's log, for a failure message."""
+    return log.read_text(errors="replace")[-size:]

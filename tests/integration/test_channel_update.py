@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner
 from cryptography import x509
 from fabric_protos.common import configtx_pb2, policies_pb2
-from netsupport import TEST_PORT_BASE, installed_fabric
+from netsupport import TEST_PORT_BASE, installed_fabric, spawned_node, stop_process
 
 import fabrx
 from fabrx.admin import (
@@ -332,12 +332,7 @@ def new_org_ca(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path,
         with client:
             yield home, client, client.enroll("admin", "adminpw")
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -621,47 +616,14 @@ def _new_member_peer(
     )
     shutil.copytree(network.layout.ccaas_builder, layout.ccaas_builder)
     spec = render_peer(network.consortium, org, peer, layout, installed_fabric())
-    spec.cwd.mkdir(parents=True, exist_ok=True)
-    spec.log_path.parent.mkdir(parents=True, exist_ok=True)
     peer_admin = PeerAdmin(
         fabrx.Endpoint(
             address=f"127.0.0.1:{peer.port}", tls_root_certs=(ca_home / "ca-cert.pem").read_bytes()
         ),
         *admin,
     )
-    with spec.log_path.open("wb") as log:
-        process = subprocess.Popen(
-            list(spec.argv),
-            env={**spec.env, "PATH": "/usr/bin:/bin"},
-            cwd=spec.cwd,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(
-                    f"HospitalC's peer exited with {process.returncode}:\n{spec.log_path.read_text()[-3000:]}"
-                )
-            try:
-                peer_admin.channels()
-                break
-            except AdminError:
-                if time.monotonic() > deadline:
-                    pytest.fail(
-                        f"HospitalC's peer did not answer within 60 s:\n{spec.log_path.read_text()[-3000:]}"
-                    )
-                time.sleep(0.3)
+    with peer_admin, spawned_node(spec, peer_admin.channels):
         yield peer_admin
-    finally:
-        peer_admin.close()
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def test_malformed_join_requests_are_refused_naming_each_problem(
