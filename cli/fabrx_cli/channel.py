@@ -51,6 +51,7 @@ from fabrx.admin import (
     set_orderer_endpoints,
     sign_update,
     submit_update,
+    verify_block,
     wait_for_snapshot,
 )
 from fabrx.errors import AdminError
@@ -256,6 +257,38 @@ def fetch_block_command(
     obj.output.result(
         {"block": str(output), "channel": channel, "bytes": len(block)},
         lambda d: f"block of {d['channel']} written to {d['block']} ({d['bytes']} bytes)",
+    )
+
+
+@channel.command("verify-block")
+@_acting_admin
+@_channel_option
+@click.option(
+    "--block",
+    "block_file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    required=True,
+    help="A block file, e.g. from fetch-block --orderer HOST:PORT (the orderer you suspect).",
+)
+@click.pass_obj
+def verify_block_command(obj: CliContext, who: AdminSource, channel: str, block_file: Path) -> None:
+    """Check a block's orderer signatures as a peer would (exit 1 when a peer would refuse it).
+
+    The signatures must satisfy the channel's /Channel/Orderer/BlockValidation policy with the channel's
+    current configuration (an orderer's certificate revoked by its organization's CRL no longer counts),
+    and the header's data hash must match the block's transactions. Nothing is sent.
+    """
+    verdict = verify_block(block_file.read_bytes(), _current(who.resolve(obj), channel))
+    if not verdict.valid:
+        raise AdminError(verdict.explain())
+    obj.output.result(
+        {
+            "block_number": verdict.number,
+            "valid": True,
+            "signers": list(verdict.accepted),
+            "explanation": verdict.explain(),
+        },
+        lambda d: d["explanation"],
     )
 
 

@@ -22,7 +22,15 @@ Every failure is an :class:`~fabrx.errors.AdminError`; repeated joins, installs,
 are reported (``already_joined``, ``already_installed``...) instead of failing.
 """
 
-from ._endorse import ProposalRejected, TransactionInvalid
+from ._endorse import (
+    Committed,
+    PeerConnection,
+    ProposalRejected,
+    SigningIdentity,
+    TransactionInvalid,
+    submit_transaction,
+)
+from .blockverify import BLOCK_VALIDATION_POLICY, BlockVerification, verify_block
 from .ccaas import ChaincodePackage, ccaas_package, package_id, package_label
 from .channelconfig import (
     AnchorPeer,
@@ -80,8 +88,10 @@ from .snapshot import (
 )
 
 __all__ = [
+    "BLOCK_VALIDATION_POLICY",
     "AnchorPeer",
     "ApproveResult",
+    "BlockVerification",
     "ChainInfo",
     "ChaincodeDefinition",
     "ChaincodePackage",
@@ -91,6 +101,7 @@ __all__ = [
     "CollectionConfig",
     "CommitReadiness",
     "CommitResult",
+    "Committed",
     "CommittedDefinition",
     "ConfigChange",
     "Consenter",
@@ -105,11 +116,13 @@ __all__ = [
     "OrdererJoin",
     "OrganizationConfig",
     "PeerAdmin",
+    "PeerConnection",
     "PeerJoin",
     "PolicySyntaxError",
     "ProposalRejected",
     "SignatureCheck",
     "SignaturesInsufficient",
+    "SigningIdentity",
     "TransactionInvalid",
     "UpdateSignature",
     "add_consenter",
@@ -145,6 +158,8 @@ __all__ = [
     "set_orderer_endpoints",
     "sign_update",
     "snapshot_path",
+    "submit_transaction",
     "submit_update",
+    "verify_block",
     "wait_for_snapshot",
 ]

@@ -240,14 +240,26 @@ def submit_transaction(
     *,
     endorsers: Sequence[PeerConnection],
     orderer: Endpoint,
+    commit_peers: Sequence[PeerConnection] | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     commit_timeout: float = DEFAULT_COMMIT_TIMEOUT,
 ) -> Committed:
-    """Endorse on every peer of ``endorsers``, order, and wait until each of them committed it.
+    """Endorse on exactly the peers of ``endorsers``, order, and wait until each peer of
+    ``commit_peers`` (``endorsers`` when not given) committed it.
+
+    Unlike a Gateway submit, where the gateway peer picks the endorsers from service discovery (a
+    client chooses organizations, not peers), this sends the proposal to the named peers only: the
+    transaction carries their endorsements and nobody else's. Every committing peer validates it
+    against the chaincode's endorsement policy with the channel's MSPs as of that block; an endorsement
+    that does not count there (an endorser of the wrong organization, or one whose certificate the
+    channel's CRL revokes) makes the transaction invalid on every peer (``ENDORSEMENT_POLICY_FAILURE``),
+    its writes discarded. Wait on peers other than the endorsers when an endorser may not receive
+    blocks (a revoked peer is refused by the orderer's deliver service).
 
     Raises:
         ProposalRejected: a peer refused to endorse (nothing was ordered).
-        AdminError: endorsements disagree, ordering failed, or the commit failed or timed out.
+        TransactionInvalid: the transaction was ordered but committed as invalid (its validation code).
+        AdminError: endorsements disagree, ordering failed, or the commit wait failed or timed out.
     """
     if not endorsers:
         raise ArgumentError(f"{action}: no endorsing peers given")
@@ -262,7 +274,7 @@ def submit_transaction(
         raise AdminError(f"{action}: cannot assemble the transaction: {exc}") from exc
     broadcast(orderer, sign_envelope(payload, signer.signer, signer.hash), action, timeout=timeout)
     block_number = 0
-    for peer in endorsers:
+    for peer in endorsers if commit_peers is None else commit_peers:
         block_number = wait_for_commit(
             peer, signer, channel_id, transaction_id, action, timeout=commit_timeout
         )

@@ -8,6 +8,7 @@ configtxgen writes it. The real-network counterparts are in tests/integration/te
 from __future__ import annotations
 
 import datetime
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,12 +19,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from fabric_protos.common import configtx_pb2, configuration_pb2, policies_pb2
+from fabric_protos.common import common_pb2, configtx_pb2, configuration_pb2, policies_pb2
 from fabric_protos.msp import identities_pb2, msp_principal_pb2
 from fabric_protos.orderer import configuration_pb2 as orderer_configuration_pb2
 from fabric_protos.orderer.etcdraft import configuration_pb2 as etcdraft_pb2
 
 from fabrx.admin import (
+    BLOCK_VALIDATION_POLICY,
     AnchorPeer,
     ChannelConfig,
     ChannelUpdate,
@@ -43,6 +45,7 @@ from fabrx.admin import (
     set_anchor_peers,
     set_orderer_endpoints,
     sign_update,
+    verify_block,
 )
 from fabrx.admin.configedit import bft_block_validation_policy
 from fabrx.errors import AdminError
@@ -565,3 +568,83 @@ def test_orderer_endpoints_are_moved_by_the_orderer_organizations_admins(
         set_orderer_endpoints(raft, "OrgDMSP", [])
     with pytest.raises(AdminError, match=r"are already 127\.0\.0\.1:7050, 127\.0\.0\.1:7055"):
         set_orderer_endpoints(raft, "OrgDMSP", ["127.0.0.1:7050", "127.0.0.1:7055"])
+
+
+def _signed_block(config: ChannelConfig, signer_org: Org, cert: Cert, number: int = 5) -> common_pb2.Block:
+    """A block of two transactions signed as an orderer signs it: over metadata value, signature header
+    and the ASN.1 DER header (``SEQUENCE { INTEGER, OCTET STRING, OCTET STRING }``), written out here."""
+    data = [b"tx-one", b"tx-two"]
+    previous, data_hash = b"\x01" * 32, hashlib.sha256(b"".join(data)).digest()
+    header = common_pb2.BlockHeader(number=number, previous_hash=previous, data_hash=data_hash)
+    der = bytes([0x30, 3 + 34 + 34, 0x02, 0x01, number, 0x04, 32]) + previous + bytes([0x04, 32]) + data_hash
+    signature_header = common_pb2.SignatureHeader(
+        creator=signer_org.identity(cert).serialize(), nonce=b"n" * 24
+    ).SerializeToString()
+    value = b"orderer-block-metadata"
+    signature = signer_org.signer(cert)(hashlib.sha256(value + signature_header + der).digest())
+    metadata = common_pb2.Metadata(
+        value=value,
+        signatures=[common_pb2.MetadataSignature(signature_header=signature_header, signature=signature)],
+    )
+    block = common_pb2.Block(header=header, data=common_pb2.BlockData(data=data))
+    block.metadata.metadata.extend([b""] * 5)
+    block.metadata.metadata[common_pb2.SIGNATURES] = metadata.SerializeToString()
+    return block
+
+
+def test_a_block_signed_by_a_revoked_orderer_certificate_fails_block_validation(
+    config: ChannelConfig, orgs: dict[str, Org]
+) -> None:
+    raft = _raft_channel(config, orgs, (7050,))
+    with_policy = raft.copy()
+    with_policy.channel_group.groups["Orderer"].policies["BlockValidation"].CopyFrom(
+        _implicit(policies_pb2.ImplicitMetaPolicy.ANY, "Writers")
+    )
+    channel = ChannelConfig(CHANNEL, with_policy)
+    d = orgs["OrgD"]
+    block = _signed_block(channel, d, d.admin)
+    verdict = verify_block(block.SerializeToString(), channel)
+    assert verdict.valid, verdict.explain()
+    assert verdict.number == 5 and verdict.accepted == ("OrgDMSP admin admin.OrgD",)
+
+    # Other transactions under the same header: the data hash no longer matches.
+    tampered = common_pb2.Block()
+    tampered.CopyFrom(block)
+    tampered.data.data[1] = b"tx-forged"
+    assert not verify_block(tampered.SerializeToString(), channel).data_hash_matches
+    # A signature by a member of an application organization does not satisfy BlockValidation.
+    by_org_a = verify_block(
+        _signed_block(channel, orgs["OrgA"], orgs["OrgA"].admin).SerializeToString(), channel
+    )
+    assert not by_org_a.valid and by_org_a.policy.path == BLOCK_VALIDATION_POLICY
+    assert "signer's MSP OrgAMSP" not in " ".join(
+        by_org_a.rejected
+    )  # OrgA is a channel MSP, just not orderer
+
+    # OrgD's CA revokes the signing certificate and the CRL is in the channel: the same block is refused.
+    now = datetime.datetime.now(datetime.UTC)
+    crl = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(d.ca.cert.subject)
+        .last_update(now)
+        .next_update(now + datetime.timedelta(days=1))
+        .add_revoked_certificate(
+            x509.RevokedCertificateBuilder()
+            .serial_number(d.admin.cert.serial_number)
+            .revocation_date(now)
+            .build()
+        )
+        .sign(d.ca.key, hashes.SHA256())
+        .public_bytes(serialization.Encoding.PEM)
+    )
+    revoked = ChannelConfig(CHANNEL, add_crl(channel, "OrgDMSP", crl, revoked=[d.admin.cert.serial_number]))
+    refused = verify_block(block.SerializeToString(), revoked)
+    assert not refused.valid and refused.accepted == ()
+    serial = d.admin.cert.serial_number
+    assert refused.rejected == (
+        f"signature 1: signer of OrgDMSP is not valid: its certificate (serial {serial:x}) "
+        "is revoked by OrgDMSP's CRL",
+    )
+    assert refused.explain().startswith("block 5 is refused")
+    with pytest.raises(AdminError, match="not a Fabric block"):
+        verify_block(b"\xff\xff", channel)
