@@ -46,6 +46,7 @@ from .render import CA_BOOTSTRAP_USER, NODE_OU_CONFIG, CaServer
 
 __all__ = [
     "IdentityPlan",
+    "add_local_crl",
     "bootstrap_password",
     "enroll_client",
     "enroll_identities",
@@ -282,6 +283,29 @@ def issue_identity(
     tls = client.enroll(plan.enrollment_id, secret, profile="tls", csr_hosts=tuple(tls_hosts))
     _write_msp(plan.msp, enrollment)
     _write_tls(plan.tls, tls.certificate, tls.private_key_pem, tls.ca_chain)
+
+
+def add_local_crl(msp: MspFolder, crl: bytes) -> Path:
+    """Put a CA's CRL (PEM) into a node's local MSP folder; the node reads it when it next starts.
+
+    The channel's MSPs (``fabrx channel update add-crl``) are what peers and orderers check endorsers,
+    clients and orderer signatures against; a node's *local* MSP is what it checks peers of its own
+    organization against in gossip (and so what its service discovery offers). After revoking a peer of
+    the organization, add the CRL to the local MSP of the organization's other peers and restart them,
+    or they keep gossiping with the revoked peer and offering it as an endorser. One file per issuing
+    CA: a newer CRL of the same CA (which lists every certificate it revoked) replaces the older one.
+
+    Raises:
+        NetworkError: ``crl`` is not a PEM certificate revocation list.
+    """
+    try:
+        parsed = x509.load_pem_x509_crl(crl)
+    except ValueError as exc:
+        raise NetworkError(f"not a PEM certificate revocation list: {exc}") from exc
+    issuer = hashlib.sha256(parsed.issuer.public_bytes()).hexdigest()[:16]
+    path = msp.crls / f"crl-{issuer}.pem"
+    _write(path, crl)
+    return path
 
 
 def _write_msp(msp: MspFolder, enrollment: Enrollment) -> None:

@@ -121,6 +121,11 @@ class MspFolder:
         """The node OU configuration."""
         return self.path / "config.yaml"
 
+    @property
+    def crls(self) -> Path:
+        """The local MSP's certificate revocation lists (PEM), read by a node when it starts."""
+        return self.path / "crls"
+
 
 class RunLayout:
     """Every path of one network's run directory (see the module docstring for the tree).
