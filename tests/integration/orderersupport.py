@@ -210,9 +210,12 @@ def set_endpoints(network: ConsortiumNetwork, channel: str, endpoints: list[str]
     return after
 
 
-def join_and_add(network: ConsortiumNetwork, node: NewOrderer, channel: str) -> ChannelConfig:
+def join_and_add(
+    network: ConsortiumNetwork, node: NewOrderer, channel: str, *, advertise: bool = True
+) -> ChannelConfig:
     """Join ``node`` with the latest config block (a follower catching up), make it a consenter, and
-    once it orders, advertise its endpoint."""
+    once it orders, advertise its endpoint (unless ``advertise`` is false: then peers and gateways do
+    not know of it, and only the other consenters talk to it)."""
     orderer_admin = org_admin(network, "Orderer")
     block = fetch_config_block(
         orderer_admin.require_orderer(), orderer_admin.identity, orderer_admin.signer, channel
@@ -230,13 +233,17 @@ def join_and_add(network: ConsortiumNetwork, node: NewOrderer, channel: str) -> 
     assert node.address in {str(c) for c in after.consenters}
     wait_info(node, channel, "consenter", orderer0_height(network, channel))
     wait_active_nodes(network, channel, len(after.consenters))
+    if not advertise:
+        return after
     return set_endpoints(network, channel, [*after.orderer_org("OrdererMSP").endpoints, node.address])
 
 
 def remove_node(network: ConsortiumNetwork, node: NewOrderer, channel: str) -> ChannelConfig:
     """Withdraw ``node``'s endpoint, remove it from the consenters, then the channel from ``node``."""
-    endpoints = current_config(network, channel).orderer_org("OrdererMSP").endpoints
-    before = set_endpoints(network, channel, [e for e in endpoints if e != node.address])
+    before = current_config(network, channel)
+    endpoints = before.orderer_org("OrdererMSP").endpoints
+    if node.address in endpoints:
+        before = set_endpoints(network, channel, [e for e in endpoints if e != node.address])
     wait_active_nodes(network, channel, len(before.consenters))
     host, _, port = node.address.rpartition(":")
     update = new_channel_update(before, remove_consenter(before, host, int(port)))
