@@ -96,6 +96,9 @@ class RecordingContract:
             transaction_name, *args, transient=transient, endorsing_organizations=endorsing_organizations
         )
 
+    def transaction_status(self, transaction_id: str) -> fabrx.Status | None:
+        return self._contract.transaction_status(transaction_id)
+
 
 @dataclasses.dataclass
 class Write:

@@ -388,3 +388,22 @@ class Contract(ContractState):
             self._forget_plan(status)
         check_committed(status)
         return result
+
+    def transaction_status(
+        self, transaction_id: str, *, timeout: float | None = None, cancel: threading.Event | None = None
+    ) -> Status | None:
+        """Ask the gateway peer's ledger whether ``transaction_id`` committed on this contract's channel.
+
+        The same question as :meth:`Network.transaction_status` (``qscc GetBlockByTxID``), for a caller
+        that holds the contract only: a :class:`Status` says in which block and how it was validated;
+        ``None`` says this peer's ledger does not hold it yet (it may still commit).
+
+        Raises:
+            ArgumentError: ``transaction_id`` is not a transaction id.
+            GatewayError: the peer refused the query.
+            ConnectionFailure: the gateway peer cannot be reached.
+        """
+        from ._network import Network  # a network hands out contracts: imported when first asked
+
+        network = Network(self._session, self._channel_id)
+        return network.transaction_status(transaction_id, timeout=timeout, cancel=cancel)

@@ -29,6 +29,7 @@ from fabrx_pharma.privacy import endorsing_organizations as endorsers_of
 from fabrx_pharma.records import Record
 
 from ..errors import CommitError, CommitStatusUnknown, GatewayError, SubmitError
+from ..gateway import Status
 from ._bulk import DEFAULT_BATCH_SIZE, BulkResult, Written, write_records
 from ._errors import AccessRefused, PharmaError, RecordNotFound, invalid_record, refusal_from
 from ._results import Anchor, TraceCodeStatus, parse_stock
@@ -81,6 +82,8 @@ class ContractLike(Protocol):
         transient: Mapping[str, str | bytes] | None = None,
         endorsing_organizations: Sequence[str] | None = None,
     ) -> bytes: ...
+
+    def transaction_status(self, transaction_id: str) -> Status | None: ...
 
 
 def checked(record: R) -> R:
@@ -178,10 +181,18 @@ class PharmaClient:
         reach a peer that has not committed the previous block, or lacks its private data, yet: the
         endorsements then differ, one endorser refuses what the other accepts, the chaincode answers
         ``PRIVATE_DATA ... retry``, or the transaction commits as ``MVCC_READ_CONFLICT``. Nothing was
-        written in any of these cases, so a new proposal is safe. A commit whose outcome is unknown
-        (:class:`~fabrx.CommitStatusUnknown`: the gateway peer went away) and a refused submit
-        (:class:`~fabrx.SubmitError`) are sent again too: the chaincode's writes are idempotent. Every
-        other error is raised at once.
+        written in any of these cases, so a new proposal is safe. A refused submit
+        (:class:`~fabrx.SubmitError`) is sent again too. Every other error is raised at once.
+
+        A commit whose outcome is unknown (:class:`~fabrx.CommitStatusUnknown`: the gateway peer went
+        away between submit and commit status) is never simply sent again: the next attempt first asks
+        the own peer's ledger for that transaction id. Committed ``VALID``: the write is on the ledger;
+        its answer (the record's anchor) is read by evaluating the same call, which writes nothing.
+        Committed invalid, or not on the ledger yet: a new proposal is sent; should the first one still
+        commit, the two cannot both be written (the chaincode answers a record already on the ledger
+        with the same content with its anchor, and the second of two in flight reads a changed key).
+        While the ledger cannot be asked (the peer still down), the attempt fails with
+        :class:`~fabrx.CommitStatusUnknown` for the same transaction id, and the last attempt raises it.
 
         ``record`` travels in the transient map under ``"record"``, ``invoice`` (with a receipt) under
         ``"invoice"``; ``transient`` is sent as it is.
@@ -191,14 +202,23 @@ class PharmaClient:
             if invoice is not None:
                 transient[INVOICE_TRANSIENT_KEY] = canonical_json(invoice)
         endorsing_organizations = self.endorsing_organizations
+        unknown: list[str] = []  # the previous attempt's transaction id, when its outcome is not known
 
         def attempt() -> bytes:
+            if unknown:
+                answer = self._committed_answer(unknown.pop(), name, args, transient, unknown)
+                if answer is not None:
+                    return answer
             try:
                 return self._contract.submit_transaction(
                     name, *args, transient=transient, endorsing_organizations=endorsing_organizations
                 )
-            except (CommitStatusUnknown, SubmitError):
-                raise  # sent again as they are (below)
+            except CommitStatusUnknown as exc:
+                if exc.transaction_id:
+                    unknown.append(exc.transaction_id)
+                raise  # asked about first, then sent again (below)
+            except SubmitError:
+                raise  # sent again as it is (below)
             except GatewayError as exc:
                 error = _translated(exc)
                 if error is exc:
@@ -207,11 +227,9 @@ class PharmaClient:
 
         def out_of_step(error: BaseException) -> bool:
             if isinstance(error, (CommitStatusUnknown, SubmitError)):
-                # The write may have committed (the gateway peer went away), or ordering refused it (a
-                # Raft leader being elected; BFT orderers that each saw it forwarded by another). Sending
-                # it again is safe here: the chaincode answers a record already on the ledger with the
-                # same content with its anchor and writes nothing, and two copies in flight cannot both
-                # commit (the second reads a changed key).
+                # The write may have committed (the gateway peer went away: the next attempt asks the
+                # ledger first), or ordering refused it (a Raft leader being elected; BFT orderers that
+                # each saw it forwarded by another).
                 return True
             if isinstance(error, CommitError):
                 # Endorsed on peers that had not committed the latest block: invalid, nothing written.
@@ -220,6 +238,35 @@ class PharmaClient:
             return isinstance(raw, GatewayError) and _out_of_step(raw, error, self._msp_id)
 
         return _retrying(name, out_of_step)(attempt)
+
+    def _committed_answer(
+        self,
+        transaction_id: str,
+        name: str,
+        args: tuple[str, ...],
+        transient: Mapping[str, str | bytes] | None,
+        unknown: list[str],
+    ) -> bytes | None:
+        """Whether ``transaction_id`` (a write of ``name`` whose outcome is unknown) committed, asked of
+        the own peer's ledger: if ``VALID``, the chaincode's answer to the same call now (evaluated,
+        nothing written); ``None`` when it committed invalid or is not on that ledger yet.
+
+        Raises:
+            CommitStatusUnknown: the ledger cannot be asked (the peer is unreachable); the transaction
+                id goes back into ``unknown``, to be asked about by the next attempt.
+        """
+        try:
+            status = self._contract.transaction_status(transaction_id)
+        except GatewayError as exc:
+            unknown.append(transaction_id)
+            raise CommitStatusUnknown(
+                f"{name}: cannot ask the ledger whether the transaction committed: {exc}",
+                code=exc.code,
+                transaction_id=transaction_id,
+            ) from exc
+        if status is None or not status.successful:
+            return None
+        return self._evaluate(name, *args, transient=transient)
 
     def _evaluate(
         self,

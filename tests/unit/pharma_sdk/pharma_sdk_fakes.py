@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -16,7 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from fabrx import EndorseError, ErrorDetail, GatewayError
+from fabrx import EndorseError, ErrorDetail, GatewayError, Status, StatusCode
 from fabrx_chaincode import MemoryLedger, serialize_identity
 from fabrx_chaincode.errors import PeerRequestError
 from fabrx_chaincode.identity import ATTRIBUTES_OID
@@ -196,6 +197,9 @@ class LedgerContract:
         self._party_id = party_id
         self.peers: list[tuple[str, str]] = []
         """(transaction name, organization of the peer) of every evaluate and endorsement, in order."""
+        self.committed: dict[str, int] = {}
+        """The block number of every transaction this client committed, by transaction id."""
+        self.last_transaction_id = ""
 
     def _run(
         self,
@@ -209,10 +213,19 @@ class LedgerContract:
         self._ledger.on_peer(peer)
         run = self._ledger.submit_sync if submit else self._ledger.evaluate_sync
         sent = {k: v.encode() if isinstance(v, str) else v for k, v in (transient or {}).items()}
-        options = {"creator": creator(self._msp_id, self._party_id), "transient": sent, "timestamp": NOW}
+        options: dict[str, Any] = {
+            "creator": creator(self._msp_id, self._party_id),
+            "transient": sent,
+            "timestamp": NOW,
+        }
+        if submit:
+            options["transaction_id"] = secrets.token_hex(32)
         response = run("pharma", name, *args, **options)
         if response.status >= 400:
             raise refusal(response.status, response.message, msp_id=peer)
+        if submit:
+            self.last_transaction_id = options["transaction_id"]
+            self.committed[self.last_transaction_id] = self._ledger.block_number
         return response.payload
 
     def submit_transaction(self, name: str, *args: str | bytes, **options: Any) -> bytes:
@@ -229,6 +242,11 @@ class LedgerContract:
     def evaluate_transaction(self, name: str, *args: str | bytes, **options: Any) -> bytes:
         organizations = options.get("endorsing_organizations") or [self._msp_id]
         return self._run(False, organizations[0], name, args, options.get("transient"))
+
+    def transaction_status(self, transaction_id: str) -> Status | None:
+        """``VALID`` in its block for a transaction this client committed, ``None`` for any other."""
+        block = self.committed.get(transaction_id)
+        return None if block is None else Status(transaction_id, StatusCode.VALID, block)
 
 
 def _without_transaction_id(payload: bytes) -> object:

@@ -4,6 +4,7 @@ over an in-memory ledger whose transactions run on a peer of each endorsing orga
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -83,28 +84,82 @@ def test_bad_arguments_are_refused() -> None:
         _distributor(ledger).write_records([], in_flight=0)
 
 
-def test_a_write_whose_commit_outcome_is_unknown_is_sent_again_and_not_written_twice(
+def _unknown_after(contract: LedgerContract, *, commit_first: bool) -> tuple[list[str], Callable[..., bytes]]:
+    """A submit whose first call ends in ``CommitStatusUnknown`` (after committing, with
+    ``commit_first``, as when the gateway peer dies between submit and commit status); the submits'
+    names are listed."""
+    from fabrx import CommitStatusUnknown
+
+    real = contract.submit_transaction
+    calls: list[str] = []
+
+    def flaky(name: str, *args: str | bytes, **options: object) -> bytes:
+        calls.append(name)
+        if len(calls) > 1:
+            return real(name, *args, **options)
+        transaction_id = "e" * 64
+        if commit_first:
+            real(name, *args, **options)
+            transaction_id = contract.last_transaction_id
+        raise CommitStatusUnknown("commit status failed", code="UNAVAILABLE", transaction_id=transaction_id)
+
+    return calls, flaky
+
+
+def test_a_write_whose_commit_outcome_is_unknown_and_that_committed_is_not_sent_again(
     ledger: PeerLedger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from fabrx import CommitStatusUnknown
     from fabrx.pharma import _base
 
     monkeypatch.setattr(_base, "RETRY_DELAY", 0.0)
     contract = LedgerContract(ledger, "DistributorAMSP")
-    real = contract.submit_transaction
-    calls: list[int] = []
-
-    def flaky(name: str, *args: str | bytes, **options: object) -> bytes:
-        answer = real(name, *args, **options)  # committed ...
-        calls.append(1)
-        if len(calls) == 1:  # ... but the gateway peer went away before the status came back
-            raise CommitStatusUnknown("commit status failed", code="UNAVAILABLE", transaction_id="f" * 64)
-        return answer
-
-    contract.submit_transaction = flaky  # type: ignore[method-assign]
+    calls, contract.submit_transaction = _unknown_after(contract, commit_first=True)  # type: ignore[method-assign]
     invoice = _sale_to("HospitalAMSP", 40)[0]
+    blocks = ledger.block_number
     anchor = Distributor(contract, "DistributorAMSP").issue_invoice(invoice)
-    assert len(calls) == 2
-    assert anchor.key == str(invoice.number)
+    # The ledger was asked: the transaction committed VALID, so its anchor was read back, not resent.
+    assert calls == ["issue_invoice"]
+    assert ledger.block_number == blocks + 1
+    assert anchor.transaction_id == contract.last_transaction_id
     again = _distributor(ledger).read_anchor("invoice", str(invoice.number))
-    assert again.transaction_id == anchor.transaction_id  # the second send found the first's record
+    assert again.transaction_id == anchor.transaction_id
+
+
+def test_a_write_whose_commit_outcome_is_unknown_and_that_is_not_on_the_ledger_is_sent_again(
+    ledger: PeerLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fabrx.pharma import _base
+
+    monkeypatch.setattr(_base, "RETRY_DELAY", 0.0)
+    contract = LedgerContract(ledger, "DistributorAMSP")
+    calls, contract.submit_transaction = _unknown_after(contract, commit_first=False)  # type: ignore[method-assign]
+    invoice = _sale_to("HospitalAMSP", 40)[0]
+    blocks = ledger.block_number
+    anchor = Distributor(contract, "DistributorAMSP").issue_invoice(invoice)
+    assert calls == ["issue_invoice", "issue_invoice"]
+    assert ledger.block_number == blocks + 1
+    assert _distributor(ledger).read_anchor("invoice", str(invoice.number)) == anchor
+
+
+def test_a_write_whose_outcome_stays_unknown_is_reported_so_and_never_sent_blindly(
+    ledger: PeerLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fabrx import CommitStatusUnknown, ConnectionFailure
+    from fabrx.pharma import _base
+
+    monkeypatch.setattr(_base, "RETRY_DELAY", 0.0)
+    contract = LedgerContract(ledger, "DistributorAMSP")
+    calls, contract.submit_transaction = _unknown_after(contract, commit_first=True)  # type: ignore[method-assign]
+    asked: list[str] = []
+
+    def unreachable(transaction_id: str) -> None:
+        asked.append(transaction_id)
+        raise ConnectionFailure("connect failed: UNAVAILABLE", code="UNAVAILABLE")
+
+    contract.transaction_status = unreachable  # type: ignore[method-assign,assignment]
+    with pytest.raises(CommitStatusUnknown) as unknown:
+        Distributor(contract, "DistributorAMSP").issue_invoice(_sale_to("HospitalAMSP", 40)[0])
+    assert calls == ["issue_invoice"]
+    assert unknown.value.transaction_id == contract.last_transaction_id
+    assert asked == [contract.last_transaction_id] * (_base.SUBMIT_ATTEMPTS - 1)
+    assert "cannot ask the ledger" in str(unknown.value)
