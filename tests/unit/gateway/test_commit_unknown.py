@@ -71,6 +71,9 @@ def test_a_peer_lost_while_waiting_for_the_commit_status_is_an_unknown_outcome_n
     # It had committed: the ledger says so.
     status = gateway.get_network(CHANNEL).transaction_status(error.transaction_id)
     assert status == Status(error.transaction_id, StatusCode.VALID, fabric.ledger.height - 1)
+    # A caller holding only the contract asks the same ledger.
+    assert contract_of(gateway).transaction_status(error.transaction_id) == status
+    assert contract_of(gateway).transaction_status("ab" * 32) is None
 
 
 def test_a_commit_status_deadline_is_an_unknown_outcome(
