@@ -98,6 +98,15 @@ def stock_from_json(data: bytes) -> tuple[StockPosition, int]:
     return StockPosition.from_counters(raw), int(raw["order"])
 
 
+_ATTRIBUTED_TO = {
+    "invoice": "seller",
+    "receipt": "receiver",
+    "prescription": "hospital",
+    "adverse_event": "hospital",
+}
+"""The public field naming the party a record is attributed to, by record type."""
+
+
 def _corrupt(what: str, error: Exception) -> ConfigurationError:
     return ConfigurationError("<ledger>", f"{what} on the ledger cannot be read: {error}")
 
@@ -169,6 +178,23 @@ class ChaincodeLedger:
     def copies_for(self, *party_ids: str) -> tuple[str, ...]:
         """The collections that keep a private value of these parties: their hosts', the regulator's."""
         return copy_collections([self.host_of(p) for p in party_ids], self.regulator_msp_id)
+
+    def genuine_copies(self, anchor: Anchor) -> tuple[str, ...]:
+        """Every collection a genuine copy of ``anchor``'s record is kept in: the ones it names, and the
+        collections of the party it is attributed to (an invoice's seller, a receipt's receiver, a
+        prescription's or adverse event's hospital, else its submitter): that party's host's and the
+        regulator's.
+
+        The anchor's own list is what its writer chose. A write to a host's implicit collection needs
+        that host's endorsement, so a record whose hash is in every one of these copies was endorsed by
+        its author's host; an anchor written without it (the regulator's peer alone naming only its own
+        collection) lacks the host's copy and fails a hash comparison over these collections. A party
+        that is not registered keeps no copies: only the named ones are returned.
+        """
+        attributed = str(anchor.public.get(_ATTRIBUTED_TO.get(anchor.record_type, ""), anchor.submitter))
+        if self.party(attributed) is None:
+            return anchor.collections
+        return tuple(dict.fromkeys((*anchor.collections, *self.copies_for(attributed))))
 
     def may_read(self, anchor: Anchor) -> bool:
         """Whether the client's party may read the private copy of ``anchor``.

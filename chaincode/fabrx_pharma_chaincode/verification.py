@@ -86,11 +86,12 @@ def requests_from_json(data: bytes | str) -> list[VerificationRequest]:
 
 def _matches_ledger(ledger: ChaincodeLedger, anchor: Anchor, computed: str) -> bool:
     """Whether ``computed`` equals the anchor hash and Fabric's private data hash of every copy still on
-    the channel."""
+    the channel, the copy in the collection of the attributed party's host included (which only that
+    host's endorsement can write: see :meth:`ChaincodeLedger.genuine_copies`)."""
     if not anchor.collections or computed != anchor.hash:
         return False
     key = ledger.key_of(anchor)
-    hashes = ledger.copy_hashes(anchor.collections, key)
+    hashes = ledger.copy_hashes(ledger.genuine_copies(anchor), key)
     return hashes == {bytes.fromhex(computed)}
 
 

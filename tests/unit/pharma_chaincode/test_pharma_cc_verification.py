@@ -208,3 +208,38 @@ def test_a_request_nested_too_deeply_is_refused_clearly(data: str) -> None:
     with pytest.raises(RecordRefused) as refused:
         requests_from_json(data)
     assert refused.value.field == "<requests>"
+
+
+def test_a_first_invoice_the_regulators_peer_wrote_alone_in_the_sellers_name_is_not_genuine(
+    story: Story,
+) -> None:
+    # What the regulator's peer alone can put on the ledger: a public anchor and a copy in its own
+    # collection (the maker's implicit collection needs the maker's endorsement). The anchor names only
+    # the regulator's collection, so its hash is consistent with every copy it names.
+    from pharma_cc_world import REG
+
+    from fabrx_pharma import record_hash
+    from fabrx_pharma.privacy import implicit_collection
+    from fabrx_pharma_chaincode.layout import Anchor
+
+    genuine_key = composite_key("invoice", str(story.first.number))
+    genuine_anchor = Anchor.from_json(story.world.channel.public[genuine_key][0])
+    forged = replace(story.first, number=replace(story.first.number, number="24352000000000007777"))
+    number = str(forged.number)
+    anchor = replace(
+        genuine_anchor,
+        key=number,
+        hash=record_hash(forged),
+        collections=(implicit_collection(REG),),
+        public={**genuine_anchor.public, "number": number},
+    )
+    key = composite_key("invoice", number)
+    version = story.world.channel.public[genuine_key][1]
+    story.world.channel.public[key] = (anchor.to_json(), version)
+    story.world.channel.private[implicit_collection(REG)][key] = (forged.to_json(), version)
+
+    result = story.verify(forged)
+    assert [c.genuine for c in result.first_invoices] == [False]
+    assert ("HASH_MISMATCH", "first_invoices[0]") in codes(result)
+    assert ("BUYER_SELLER_MATCH", "lines[0].batch_number") in codes(result)
+    assert story.verify(story.first).verified  # the genuine one still verifies
