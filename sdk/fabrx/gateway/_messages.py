@@ -269,7 +269,8 @@ def parse_transaction_status(payload: bytes, transaction_id: str) -> Status:
     """How ``transaction_id`` was validated, from the ``GetBlockByTxID`` result (the block holding it).
 
     Raises:
-        ArgumentError: the block does not hold the transaction, or cannot be decoded.
+        ValueError: the block does not hold the transaction, or cannot be decoded (the caller,
+            :func:`~fabrx.gateway._network.transaction_status_of`, reports it as a ``GatewayError``).
     """
     try:
         block = common_pb2.Block.FromString(payload)
