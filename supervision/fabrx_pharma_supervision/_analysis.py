@@ -241,8 +241,8 @@ _EVENTS = (
     .order_by(t.adverse_event.c.position)
 )
 _I, _IL, _R = t.invoice, t.invoice_line, t.receipt
-# From the batch's invoice lines (an index), not from the buyer's invoices: a batch has a few hundred
-# lines even in a large province, a hospital thousands of invoices.
+# From the batch's lines to this buyer (one index range: product, batch, buyer), not from the buyer's
+# invoices (a hospital has thousands) nor from all of the batch's lines (hundreds in a large province).
 _SOURCES = (
     sa.select(
         _I.c.number, _I.c.kind, _I.c.seller, _I.c.buyer, _I.c.issue_date, _R.c.received_at, _I.c.position
@@ -252,7 +252,7 @@ _SOURCES = (
     .where(
         _IL.c.product_id == sa.bindparam("product_id"),
         _IL.c.batch_number == sa.bindparam("batch_number"),
-        _I.c.buyer == sa.bindparam("buyer"),
+        _IL.c.buyer == sa.bindparam("buyer"),
     )
     .order_by(_I.c.position)
 )

@@ -179,6 +179,7 @@ def rows_of(record: AnyRecord, *, seq: int, position: int) -> Iterator[tuple[sa.
                     "quantity": line.quantity,
                     "unit_price": line.unit_price,
                     "amount": line.amount,
+                    "buyer": record.buyer,
                 },
             )
         for i, goods in enumerate(record.shipment.lines):

@@ -198,7 +198,10 @@ invoice_line = sa.Table(
     sa.Column("quantity", sa.BigInteger, nullable=False),
     sa.Column("unit_price", sa.Numeric(30, 6), nullable=False),
     sa.Column("amount", sa.Numeric(20, 2), nullable=False),
-    sa.Index(None, "product_id", "batch_number"),
+    sa.Column("buyer", _ID, nullable=False),
+    # The invoice's buyer, repeated on each of its lines: a trace asks which invoices brought a batch
+    # to one party, and a batch has hundreds of lines in a large province (migration 0003).
+    sa.Index(None, "product_id", "batch_number", "buyer"),
 )
 
 shipment_line = sa.Table(

@@ -200,3 +200,34 @@ def test_the_receipt_facts_migration_fills_the_receipts_already_stored(
     store.reevaluate()
     assert same_findings(store.compliance_report(), before)
     assert same_findings(before, compliance_report(ledger))
+
+
+def test_the_invoice_line_buyer_migration_fills_the_lines_already_stored(
+    store: SupervisionStore, generated
+) -> None:
+    from alembic import command
+
+    from fabrx_pharma_supervision.migrate import _config, current_revision, head_revision, upgrade
+
+    _, ledger, writes = generated
+    store.apply_blocks(blocks_of(writes, per_block=50))
+    prescriptions = [p.prescription_id for p in ledger.prescriptions[::40]]
+    before = [store.trace_prescription(prescription_id=p) for p in prescriptions]
+    engine = store._engine
+    with engine.begin() as connection:
+        command.downgrade(_config(connection), "0002")
+    with engine.begin() as connection:
+        assert "buyer" not in {c["name"] for c in sa.inspect(connection).get_columns("invoice_line")}
+    upgrade(engine)
+    with store.transaction() as connection:
+        assert current_revision(connection) == head_revision()
+        il, i = t.invoice_line, t.invoice
+        lines = connection.execute(sa.select(sa.func.count()).select_from(il)).scalar_one()
+        matching = connection.execute(
+            sa.select(sa.func.count())
+            .select_from(il.join(i, i.c.number == il.c.number))
+            .where(il.c.buyer == i.c.buyer)
+        ).scalar_one()
+    assert lines == matching > 0
+    assert [store.trace_prescription(prescription_id=p) for p in prescriptions] == before
+    assert before == [trace_prescription(ledger, prescription_id=p) for p in prescriptions]
