@@ -10,6 +10,7 @@ directory). Every call is bounded at 5 s.
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +19,10 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from netsupport import DEFAULT_CONSORTIUM
-from relsupport import CALL_TIMEOUT_S, Figures, bounded
+from relsupport import CALL_TIMEOUT_S, Figures, bounded, channel_height
 
 from fabrx_cli.main import cli
-from fabrx_network import ConfigError, load_consortium
+from fabrx_network import ConfigError, ConsortiumNetwork, load_consortium
 
 BASE: dict[str, Any] = yaml.safe_load(DEFAULT_CONSORTIUM.read_text(encoding="utf-8"))
 
@@ -214,3 +215,81 @@ def test_any_value_anywhere_in_the_consortium_file_is_loaded_or_refused_as_a_con
         clear = True
     figures.hostile_case("config-property", clear=clear)
     assert clear, f"{PATHS[index]} = {value!r}"
+
+
+def _invoice_json(**changes: Any) -> str:
+    """The sample's first second invoice as JSON, with ``changes`` applied to its fields."""
+    from fabrx_pharma import Invoice, InvoiceKind
+    from fabrx_pharma.sample import build_sample_scenario
+
+    invoice = next(
+        r
+        for r in build_sample_scenario().records(Invoice)
+        if isinstance(r, Invoice) and r.kind is InvoiceKind.SECOND
+    )
+    data = json.loads(invoice.to_json())
+    data.update(changes)
+    return json.dumps(data)
+
+
+def _batch_json() -> str:
+    from fabrx_pharma import Batch
+    from fabrx_pharma.sample import build_sample_scenario
+
+    return build_sample_scenario().records(Batch)[0].to_json()
+
+
+def test_hostile_command_lines_against_the_running_network_are_refused_clearly_and_commit_nothing(
+    network: ConsortiumNetwork, tmp_path: Path, figures: Figures
+) -> None:
+    """``fabrx pharma`` against the session's network with bad options, files and arguments: each
+    exits non-zero without a traceback within 5 s, naming what is wrong; the channel's height is
+    unchanged afterwards."""
+    files = {
+        "not-utf8.json": b"\xff\xfe{\x00",
+        "not-json.json": b"{ this is not json",
+        "list.json": b"[1, 2, 3]",
+        "empty.json": b"",
+        "huge.json": b'{"number": "' + b"9" * 6_000_000 + b'"}',
+        "check-digit.json": _invoice_json(number="24352000000000000009").encode(),
+        "quantity-text.json": _invoice_json(total="lots").encode(),
+        "batch.json": _batch_json().encode(),
+    }
+    for name, content in files.items():
+        (tmp_path / name).write_bytes(content)
+    f = {name: str(tmp_path / name) for name in files}
+    run = ["--config", str(network.base_dir / "consortium.yaml"), "--run-dir", str(network.run_dir)]
+
+    def pharma(org: str, *args: str) -> list[str]:
+        return ["pharma", "--org", org, *args]
+
+    def issue(name: str) -> list[str]:
+        return pharma("DistributorA", "issue-invoice", f[name])
+
+    cases: list[tuple[str, list[str], str]] = [
+        ("unknown-org", pharma("Nobody", "stock", "P", "B"), "Nobody"),
+        ("org-path", pharma("../HospitalA", "stock", "P", "B"), "../HospitalA"),
+        ("party-without-msp", pharma("HospitalA", "--party", "CLINIC-1", "stock", "P", "B"), "client-msp"),
+        ("missing-file", pharma("DistributorA", "issue-invoice", str(tmp_path / "nope.json")), "nope.json"),
+        ("not-utf8", issue("not-utf8.json"), "UTF-8"),
+        ("not-json", issue("not-json.json"), "JSON"),
+        ("json-list", issue("list.json"), "object"),
+        ("empty-file", issue("empty.json"), "JSON"),
+        ("huge-file", issue("huge.json"), "number"),
+        ("check-digit", issue("check-digit.json"), "number"),
+        ("total-text", issue("quantity-text.json"), "total"),
+        ("wrong-role", pharma("HospitalA", "record-batch", f["batch.json"]), "manufacturer"),
+        ("read-bad-number", pharma("DistributorA", "read-invoice", "12345"), "number"),
+        ("trace-huge-id", pharma("Regulator", "trace", "--prescription", "R" * 10_000), "prescription"),
+        ("stock-unknown-holder", pharma("Regulator", "stock", "P", "B", "--holder", "Nobody"), "Nobody"),
+    ]
+    before = channel_height(network, "DistributorA")
+    problems: list[str] = []
+    for case_id, args, names in cases:
+        why = _cli_unclear([*run, *args], names)
+        figures.hostile_case("cli-network", clear=not why)
+        if why:
+            problems.append(f"{case_id}: {why}")
+    after = channel_height(network, "DistributorA")
+    assert not problems, f"{len(problems)} of {len(cases)} unclear:\n" + "\n".join(problems)
+    assert after == before, f"hostile command lines committed {after - before} block(s)"

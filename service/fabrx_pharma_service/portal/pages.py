@@ -11,6 +11,7 @@ and a Content-Security-Policy that allows no script.
 from __future__ import annotations
 
 import secrets
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qs
@@ -28,6 +29,7 @@ from ..translation import service_error
 from .accounts import Account, AccountStore
 from .invoices import InvoiceStatus, invoice_status
 from .picture import trace_picture
+from .receiving import default_receipt_id, receipt_from_count, received_at_of
 from .sessions import Session, SessionStore
 
 __all__ = ["LABELS", "PackageLookup", "Portal", "portal_router"]
@@ -93,6 +95,18 @@ LABELS: dict[str, dict[str, str]] = {
         "discrepancies": "问题",
         "bad_copy": "第一票复印件不是有效的发票 JSON：",
         "forbidden": "此页面仅供医院药师使用。",
+        "receive_title": "登记入库",
+        "receive_help": "输入供应商的发票号，核对随货同行单上每个批号实际到货的件数后登记入库。"
+        "整批到货的行带上出库单的追溯码；短少的行只记件数。",
+        "receive_open": "打开发票",
+        "shipment": "出库单",
+        "shipped": "发货件数",
+        "receipt_id": "入库单号",
+        "received_at": "到货时间（北京时间，留空为现在）",
+        "receive": "登记入库",
+        "receipt_recorded": "入库已登记，交易号",
+        "bad_count": "入库数量有误：",
+        "record_receipt": "登记入库",
         "findings_title": "监管发现",
         "rule": "规则",
         "severity": "严重程度",
@@ -200,6 +214,19 @@ LABELS: dict[str, dict[str, str]] = {
         "discrepancies": "Problems",
         "bad_copy": "The first-invoice copy is not a valid invoice JSON: ",
         "forbidden": "This page is for hospital pharmacists.",
+        "receive_title": "Record a receipt",
+        "receive_help": "Enter the supplier's invoice number, count the packages of each batch that arrived "
+        "against the delivery note, and record the receipt. A line counted whole carries the shipment's "
+        "traceability codes; a short line carries its count only.",
+        "receive_open": "Open the invoice",
+        "shipment": "shipment",
+        "shipped": "shipped",
+        "receipt_id": "Receipt id",
+        "received_at": "Received at (China Standard Time; empty: now)",
+        "receive": "Record the receipt",
+        "receipt_recorded": "Receipt recorded, transaction",
+        "bad_count": "The count is wrong: ",
+        "record_receipt": "Record the receipt",
         "findings_title": "Findings",
         "rule": "Rule",
         "severity": "Severity",
@@ -322,8 +349,10 @@ def portal_router(
     def to_login(request: Request) -> Response:
         return RedirectResponse(f"/portal/login?lang={lang_of(request)}", status_code=303, headers=_HEADERS)
 
-    def note(account: str, identity: str, operation: str, key: str, status: int, outcome: str) -> None:
-        audit.record(AuditEntry(f"portal:{account}", identity, operation, key, "", status, outcome))
+    def note(
+        account: str, identity: str, operation: str, key: str, status: int, outcome: str, tx: str = ""
+    ) -> None:
+        audit.record(AuditEntry(f"portal:{account}", identity, operation, key, tx, status, outcome))
 
     @router.get("/login")
     def login_form(request: Request) -> Response:
@@ -446,6 +475,82 @@ def portal_router(
             "ok" if result.verified else "not_verified",
         )
         return page(request, "verify.html", **{**context, "result": result})
+
+    def receive_context(request: Request, number: str) -> tuple[Session, Account, dict[str, Any]] | Response:
+        """The signed-in hospital's session and account and the receipt page's empty context, or the
+        page to send instead."""
+        current = signed_in(request)
+        if current is None:
+            return to_login(request)
+        session, account = current
+        context: dict[str, Any] = {"account": account, "csrf": session.csrf, "number": number[:64]}
+        context.update(invoice=None, counted=[], receipt_id="", received_at="", anchor=None)
+        if account.role is not Role.HOSPITAL:
+            t = LABELS[lang_of(request)]
+            return page(request, "home.html", 403, error=t["forbidden"], **context)
+        return session, account, context
+
+    def failed(
+        request: Request, account: Account, operation: str, key: str, exc: Exception, context: dict[str, Any]
+    ) -> Response:
+        error = service_error(exc)
+        note(account.name, account.identity, operation, key, error.status, error.code)
+        message = f"{error.code} {error.field}: {error.message}"
+        return page(request, "receive.html", error.status, error=message, **context)
+
+    @router.get("/receive")
+    async def receive_form(request: Request, number: str = "") -> Response:
+        """The hospital's receipt form: the invoice's shipment lines, each count filled with what was
+        shipped (the invoice read on the hospital's peer, or the regulator's before its receipt)."""
+        opened = receive_context(request, number.strip())
+        if isinstance(opened, Response):
+            return opened
+        _, account, context = opened
+        if not context["number"]:
+            return page(request, "receive.html", **context)
+        try:
+            facade: Any = member.facade(account.identity, account.role)
+            invoice = await run_in_threadpool(facade.read_invoice, context["number"])
+        except Exception as exc:
+            return failed(request, account, "read_invoice", context["number"], exc, context)
+        context.update(invoice=invoice, receipt_id=default_receipt_id(context["number"]))
+        context["counted"] = [str(line.quantity) for line in invoice.shipment.lines]
+        return page(request, "receive.html", **context)
+
+    @router.post("/receive")
+    async def receive(request: Request) -> Response:
+        """Record the receipt as counted (:func:`~.receiving.receipt_from_count`), received now."""
+        form = await _form(request)
+        opened = receive_context(request, form.get("number", "").strip())
+        if isinstance(opened, Response):
+            return opened
+        session, account, context = opened
+        t = LABELS[lang_of(request)]
+        context["receipt_id"] = form.get("receipt_id", "").strip()[:64]
+        if not session.csrf_matches(form.get("csrf")):
+            return page(request, "receive.html", 403, error=t["bad_csrf"], **context)
+        number = context["number"]
+        try:
+            facade: Any = member.facade(account.identity, account.role)
+            invoice = await run_in_threadpool(facade.read_invoice, number)
+        except Exception as exc:
+            return failed(request, account, "read_invoice", number, exc, context)
+        counted = [form.get(f"qty_{i}", "") for i in range(len(invoice.shipment.lines))]
+        context.update(invoice=invoice, counted=counted, received_at=form.get("received_at", "")[:40])
+        try:
+            received_at = received_at_of(context["received_at"], datetime.now(UTC))
+            receipt = receipt_from_count(
+                invoice, str(facade.party_id), context["receipt_id"], counted, received_at=received_at
+            )
+        except ValueError as exc:
+            note(account.name, account.identity, "record_receipt", number, 400, "BAD_COUNT")
+            return page(request, "receive.html", 400, error=t["bad_count"] + str(exc), **context)
+        try:
+            anchor = await run_in_threadpool(facade.record_receipt, receipt)
+        except Exception as exc:
+            return failed(request, account, "record_receipt", number, exc, context)
+        note(account.name, account.identity, "record_receipt", number, 201, "ok", anchor.transaction_id)
+        return page(request, "receive.html", **{**context, "anchor": anchor})
 
     def regulator_page(
         request: Request, name: str, operation: str, key: str, query: Any, **context: Any

@@ -70,6 +70,10 @@ WRITERS = {
 @pytest.fixture(scope="module")
 def ledger() -> MemoryLedger:
     """The sample story written through the facades."""
+    return _story_ledger()
+
+
+def _story_ledger() -> MemoryLedger:
     ledger = memory_ledger()
     Regulator(LedgerContract(ledger, "RegulatorMSP", []), "RegulatorMSP").bootstrap(SAMPLE.regulator)
     for submitter, record in SAMPLE.writes:
@@ -460,3 +464,131 @@ def test_a_receipt_short_of_the_shipment_is_a_mismatch() -> None:
     assert status.genuine and status.receipt == "mismatch" and not status.verified
     assert any(f"received {line.quantity - 1}" in p for p in status.problems)
     assert any("1 shipped traceability code(s) not received" in p for p in status.problems)
+
+
+# --- the pharmacist's receipt ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def receiving(accounts: AccountStore, tmp_path: Path) -> tuple[PortalClient, MemoryLedger]:
+    """HospitalA's portal on a ledger of its own: the tests record receipts in it."""
+    ledger = _story_ledger()
+    return _portal(ledger, accounts, tmp_path, "HospitalAMSP"), ledger
+
+
+def _regulator(ledger: MemoryLedger) -> Regulator:
+    return Regulator(LedgerContract(ledger, "RegulatorMSP", []), "RegulatorMSP")
+
+
+def test_the_pharmacist_records_a_receipt_as_counted(
+    receiving: tuple[PortalClient, MemoryLedger],
+) -> None:
+    (client, _, audit), ledger = receiving
+    sign_in(client)
+    number = str(UNRECEIVED.number)
+    form = client.get(f"/portal/receive?lang=en&number={number}")
+    assert form.status_code == 200, form.text
+    assert 'name="qty_0"' in form.text and 'value="1"' in form.text  # the shipped count, filled in
+    assert f'value="RCV-{number}"' in form.text
+    answer = client.post(
+        "/portal/receive?lang=en",
+        data={
+            "csrf": _csrf(form.text),
+            "number": number,
+            "receipt_id": f"RCV-{number}",
+            "qty_0": "1",
+            "received_at": "2025-01-01T09:30",  # China Standard Time: 01:30 UTC, before the ledger's clock
+        },
+    )
+    assert answer.status_code == 200, answer.text
+    assert 'id="recorded"' in answer.text and "Receipt recorded" in answer.text
+    receipt = _regulator(ledger).read_receipt(number)
+    assert receipt.receiver == "HospitalAMSP" and receipt.receipt_id == f"RCV-{number}"
+    assert receipt.received_at == datetime(2025, 1, 1, 1, 30, tzinfo=UTC)
+    assert [(line.batch_number, line.quantity) for line in receipt.lines] == [(_LINE.batch_number, 1)]
+    last = audit.entries()[-1]
+    assert (last.operation, last.record_key, last.status, last.outcome) == (
+        "record_receipt",
+        number,
+        201,
+        "ok",
+    )
+    assert last.transaction_id and last.transaction_id in answer.text
+    # The verification page now finds the receipt matching the invoice.
+    verified = client.post("/portal/verify?lang=en", data={"csrf": _csrf(form.text), "number": number})
+    assert "invoice, shipment and receipt agree" in verified.text
+
+
+def test_a_wrong_count_is_named_and_nothing_is_recorded(
+    receiving: tuple[PortalClient, MemoryLedger],
+) -> None:
+    (client, _, audit), ledger = receiving
+    csrf = sign_in(client)
+    number = str(UNRECEIVED.number)
+    for count, named in (
+        ("5", "5 packages counted, 1 shipped"),
+        ("many", "is not a whole number"),
+        ("0", "no packages counted"),
+        ("-1", "-1 packages counted"),
+    ):
+        answer = client.post(
+            "/portal/receive?lang=en",
+            data={"csrf": csrf, "number": number, "receipt_id": "RCV-X", "qty_0": count},
+        )
+        assert answer.status_code == 400 and named in answer.text, (count, answer.text)
+        assert audit.entries()[-1].outcome == "BAD_COUNT"
+    with pytest.raises(RecordNotFound):
+        _regulator(ledger).read_receipt(number)
+
+
+def test_a_receipt_the_chaincode_refuses_is_shown_with_its_rule_and_nothing_is_recorded(
+    receiving: tuple[PortalClient, MemoryLedger],
+) -> None:
+    (client, _, _), ledger = receiving
+    csrf = sign_in(client)
+    # The goods of SECOND_A were received already: a second receipt of the same invoice is refused.
+    number = str(SECOND_A.number)
+    before = _regulator(ledger).read_receipt(number)
+    answer = client.post(
+        "/portal/receive?lang=en",
+        data={"csrf": csrf, "number": number, "receipt_id": "RCV-AGAIN", "qty_0": "10", "qty_1": "5"},
+    )
+    assert answer.status_code in (400, 409), answer.text
+    assert "RCV-AGAIN" not in json.dumps(_regulator(ledger).read_receipt(number).to_dict())
+    assert _regulator(ledger).read_receipt(number) == before
+    # An invoice between two other parties is not this hospital's to read, nor to receive.
+    other = client.get(f"/portal/receive?lang=en&number={FIRST_B.number}")
+    assert other.status_code == 403, other.text
+
+
+def test_the_receipt_page_is_for_hospitals_and_needs_the_session_token(
+    receiving: tuple[PortalClient, MemoryLedger],
+) -> None:
+    (client, _, _), ledger = receiving
+    sign_in(client, "clerk")
+    assert client.get("/portal/receive").status_code == 403
+    client.cookies.clear()
+    sign_in(client)
+    number = str(UNRECEIVED.number)
+    forged = client.post(
+        "/portal/receive", data={"csrf": "forged", "number": number, "receipt_id": "RCV-X", "qty_0": "1"}
+    )
+    assert forged.status_code == 403 and "表单已过期" in forged.text
+    with pytest.raises(RecordNotFound):
+        _regulator(ledger).read_receipt(number)
+
+
+def test_a_whole_line_keeps_the_shipped_codes_a_short_one_carries_none_and_an_empty_one_is_left_out() -> None:
+    from fabrx_pharma_service.portal.receiving import receipt_from_count
+
+    now = datetime(2024, 4, 1, tzinfo=UTC)
+    whole = receipt_from_count(SECOND_A, "HospitalAMSP", "RCV-1", ["10", "5"], received_at=now)
+    assert [line.trace_codes for line in whole.lines] == [
+        line.trace_codes for line in SECOND_A.shipment.lines
+    ]
+    short = receipt_from_count(SECOND_A, "HospitalAMSP", "RCV-1", ["9", "0"], received_at=now)
+    assert [(line.batch_number, line.quantity, line.trace_codes) for line in short.lines] == [
+        (SECOND_A.shipment.lines[0].batch_number, 9, ())
+    ]
+    with pytest.raises(ValueError, match="the form counts 1 lines, the shipment has 2"):
+        receipt_from_count(SECOND_A, "HospitalAMSP", "RCV-1", ["10"], received_at=now)
