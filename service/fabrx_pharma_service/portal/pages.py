@@ -21,12 +21,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
+from fabrx.pharma import RecordNotFound
 from fabrx_pharma import Invoice, RecordError, Role
 
 from ..audit import AuditEntry, AuditLog
 from ..members import Member
 from ..translation import service_error
 from .accounts import Account, AccountStore
+from .evidence import evidence_of
 from .invoices import InvoiceStatus, invoice_status
 from .picture import trace_picture
 from .receiving import default_receipt_id, receipt_from_count, received_at_of
@@ -108,6 +110,8 @@ LABELS: dict[str, dict[str, str]] = {
         "bad_count": "入库数量有误：",
         "record_receipt": "登记入库",
         "findings_title": "监管发现",
+        "finding_title": "发现及证据",
+        "evidence": "证据（账本上的记录）",
         "rule": "规则",
         "severity": "严重程度",
         "subject": "对象",
@@ -228,6 +232,8 @@ LABELS: dict[str, dict[str, str]] = {
         "bad_count": "The count is wrong: ",
         "record_receipt": "Record the receipt",
         "findings_title": "Findings",
+        "finding_title": "A finding and its evidence",
+        "evidence": "Evidence (the records on the ledger)",
         "rule": "Rule",
         "severity": "Severity",
         "subject": "Subject",
@@ -590,6 +596,23 @@ def portal_router(
 
         context = {"rule": rule, "severity": severity, "findings": [], "total": 0, "rules": []}
         return regulator_page(request, "findings.html", "compliance_report", rule, query, **context)
+
+    @router.get("/finding")
+    def finding(request: Request, rule: str = "", subject: str = "") -> Response:
+        """One finding of the report (by rule and subject) and its evidence: the records its subject
+        names (:mod:`.evidence`)."""
+        rule, subject = rule.strip()[:64], subject.strip()[:200]
+
+        def query(facade: Any) -> dict[str, Any]:
+            chosen = [f for f in facade.compliance_report() if f.rule.value == rule and f.subject == subject]
+            if not chosen:
+                raise RecordNotFound(
+                    "NOT_FOUND", "subject", f"no {rule} finding about {subject} in the report"
+                )
+            return {"findings": chosen, "sections": evidence_of(facade, subject)}
+
+        context = {"rule": rule, "subject": subject, "findings": [], "sections": []}
+        return regulator_page(request, "finding.html", "finding", subject, query, **context)
 
     @router.get("/trace")
     def trace(request: Request, prescription_id: str = "") -> Response:

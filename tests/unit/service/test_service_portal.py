@@ -285,6 +285,34 @@ def test_the_regulator_filters_findings(regulator_portal: PortalClient) -> None:
     assert re.findall(r"<td><code>([A-Z_]+)</code>", violations.text) == []
 
 
+def test_a_finding_opens_with_the_records_that_are_its_evidence(regulator_portal: PortalClient) -> None:
+    client, _, audit = regulator_portal
+    sign_in(client, "analyst")
+    listed = client.get("/portal/findings?lang=en&rule=RECEIPT_MISSING")
+    number = str(UNRECEIVED.number)
+    link = f"/portal/finding?lang=en&amp;rule=RECEIPT_MISSING&amp;subject=invoice%20{number}"
+    assert link in listed.text
+    page = client.get(link.replace("&amp;", "&"))
+    assert page.status_code == 200, page.text
+    assert "<code>RECEIPT_MISSING</code>" in page.text and f"invoice {number}" in page.text
+    sections = re.findall(r"<h4>([^<]+)</h4>", page.text)
+    assert sections[:3] == ["anchor", "invoice", "receipt"]
+    assert f"stock of DistributorAMSP: {_LINE.product_id}/{_LINE.batch_number}" in sections
+    assert f"stock of HospitalAMSP: {_LINE.product_id}/{_LINE.batch_number}" in sections
+    assert "DistributorAMSP → HospitalAMSP" in page.text  # the invoice's parties
+    receipt = page.text.split("<h4>receipt</h4>", 1)[1].split("</section>", 1)[0]
+    assert "not on the ledger" in receipt  # the evidence of a missing receipt: there is none
+    assert audit.entries()[-1].operation == "finding" and audit.entries()[-1].outcome == "ok"
+
+
+def test_a_finding_the_report_does_not_hold_is_not_found(regulator_portal: PortalClient) -> None:
+    client, _, _ = regulator_portal
+    sign_in(client, "analyst")
+    page = client.get(f"/portal/finding?lang=en&rule=DIVERSION&subject=invoice%20{SECOND_A.number}")
+    assert page.status_code == 404 and "no DIVERSION finding about invoice" in page.text
+    assert "<h4>" not in page.text
+
+
 def test_the_trace_of_an_adverse_event_is_drawn_as_a_picture(regulator_portal: PortalClient) -> None:
     client, _, _ = regulator_portal
     sign_in(client, "analyst")
@@ -314,6 +342,9 @@ def test_the_regulator_pages_are_for_the_regulator(portal_client: PortalClient) 
     sign_in(client)
     assert client.get("/portal/findings").status_code == 403
     assert client.get(f"/portal/trace?prescription_id={PRESCRIPTION.prescription_id}").status_code == 403
+    finding = f"/portal/finding?rule=RECEIPT_MISSING&subject=invoice%20{UNRECEIVED.number}"
+    answer = client.get(finding)
+    assert answer.status_code == 403 and "<h4>" not in answer.text
 
 
 def test_the_public_page_says_whether_a_package_was_dispensed_without_sign_in(
