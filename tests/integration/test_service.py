@@ -667,10 +667,19 @@ def test_the_pharmacist_sees_a_tampered_first_invoice_copy_flagged_in_the_browse
         copy_row = page.locator("#result tr", has=page.locator(".copy-tampered")).locator("th")
         assert copy_row.inner_text() == f"第一票复印件 1 ({trade['first'].number})"
         assert "HASH_MISMATCH" in page.inner_text("#result ul")
-        # The genuine copy, in English: the copy is genuine.
+        # The genuine copy uploaded as a file, in English: the copy is genuine.
         page.goto(url + "/portal/verify?lang=en")
         page.fill("#number", str(trade["second"].number))
-        page.fill("#copy", json.dumps(trade["first"].to_dict(), ensure_ascii=False))
+        page.set_input_files(
+            "#copy_file",
+            files=[
+                {
+                    "name": "first-invoice.json",
+                    "mimeType": "application/json",
+                    "buffer": trade["first"].to_json(),
+                }
+            ],
+        )
         page.click("form[action^='/portal/verify'] button[type=submit]")
         page.wait_for_selector("#result")
         screenshot(page, "hospital-verify-genuine")

@@ -20,6 +20,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException
+from starlette.types import Message
 
 from fabrx.pharma import RecordNotFound
 from fabrx_pharma import Invoice, RecordError, Role
@@ -76,7 +79,8 @@ LABELS: dict[str, dict[str, str]] = {
         "role": "角色",
         "no_pages": "此角色暂无门户页面，请使用服务接口。",
         "verify_title": "验票",
-        "verify_help": "输入供应商的发票号，并粘贴供应商提供的第一票（生产企业开给供应商的发票）复印件 JSON。"
+        "verify_help": "输入供应商的发票号，并粘贴或上传供应商提供的第一票（生产企业开给供应商的发票）"
+        "复印件 JSON。"
         "系统核对第二票是否真实、票货是否相符，以及第一票复印件是否与账本一致（只比对哈希，不读取他方交易）。",
         "invoice_number": "发票号",
         "first_invoice_copy": "第一票复印件（JSON，可留空）",
@@ -96,6 +100,8 @@ LABELS: dict[str, dict[str, str]] = {
         "copy_tampered": "被篡改（与账本上的第一票不一致）",
         "discrepancies": "问题",
         "bad_copy": "第一票复印件不是有效的发票 JSON：",
+        "bad_copy_file": "上传的第一票复印件不是 UTF-8 编码的文本（应为发票 JSON 文件）。",
+        "copy_file": "或上传复印件文件（JSON）",
         "forbidden": "此页面仅供医院药师使用。",
         "receive_title": "登记入库",
         "receive_help": "输入供应商的发票号，核对随货同行单上每个批号实际到货的件数后登记入库。"
@@ -195,10 +201,10 @@ LABELS: dict[str, dict[str, str]] = {
         "role": "role",
         "no_pages": "There are no portal pages for this role yet; use the service interface.",
         "verify_title": "Verify an invoice",
-        "verify_help": "Enter the supplier's invoice number and paste the JSON of the first-invoice copy "
-        "(the manufacturer's invoice to the supplier) it handed over. The ledger tells whether the second "
-        "invoice is genuine, whether goods and invoice agree, and whether the copy is the first invoice on "
-        "the ledger (by hash: the other trade is never read).",
+        "verify_help": "Enter the supplier's invoice number and paste or upload the JSON of the "
+        "first-invoice copy (the manufacturer's invoice to the supplier) it handed over. The ledger tells "
+        "whether the second invoice is genuine, whether goods and invoice agree, and whether the copy is "
+        "the first invoice on the ledger (by hash: the other trade is never read).",
         "invoice_number": "Invoice number",
         "first_invoice_copy": "First-invoice copy (JSON, optional)",
         "verify": "Verify",
@@ -217,6 +223,8 @@ LABELS: dict[str, dict[str, str]] = {
         "copy_tampered": "tampered (not the first invoice on the ledger)",
         "discrepancies": "Problems",
         "bad_copy": "The first-invoice copy is not a valid invoice JSON: ",
+        "bad_copy_file": "The uploaded first-invoice copy is not UTF-8 text (an invoice JSON file).",
+        "copy_file": "or upload the copy's file (JSON)",
         "forbidden": "This page is for hospital pharmacists.",
         "receive_title": "Record a receipt",
         "receive_help": "Enter the supplier's invoice number, count the packages of each batch that arrived "
@@ -430,7 +438,7 @@ def portal_router(
 
     @router.post("/verify")
     async def verify(request: Request) -> Response:
-        form = await _form(request)
+        form, uploaded = await _form_with_file(request, "copy_file")
         current = signed_in(request)
         if current is None:
             return to_login(request)
@@ -448,6 +456,11 @@ def portal_router(
         if account.role is not Role.HOSPITAL:
             return page(request, "home.html", 403, account=account, csrf=session.csrf, error=t["forbidden"])
         copies: list[Invoice] = []
+        if uploaded:  # a file chosen wins over pasted text
+            try:
+                context["copy"] = uploaded.decode("utf-8")
+            except UnicodeDecodeError:
+                return page(request, "verify.html", 400, error=t["bad_copy_file"], **context)
         if context["copy"].strip():
             try:
                 copies.append(Invoice.from_json(context["copy"]))
@@ -755,12 +768,48 @@ _COLOURS = {
 }
 
 
-async def _form(request: Request) -> dict[str, str]:
-    """An ``application/x-www-form-urlencoded`` body as a dict (first value of each field)."""
+async def _body(request: Request) -> bytes | None:
+    """The request body, or ``None`` beyond :data:`MAX_FORM_BYTES` (read no further)."""
     body = b""
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_FORM_BYTES:
-            return {}
+            return None
+    return body
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """An ``application/x-www-form-urlencoded`` body as a dict (first value of each field)."""
+    body = await _body(request)
+    if body is None:
+        return {}
     fields = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
     return {name: values[0] for name, values in fields.items()}
+
+
+async def _form_with_file(request: Request, name: str) -> tuple[dict[str, str], bytes | None]:
+    """A form that may carry one file in field ``name`` (``multipart/form-data``, or urlencoded without a
+    file): its text fields and the file's bytes (``None`` when no file was chosen).
+
+    The whole body is read first, up to :data:`MAX_FORM_BYTES` (beyond: no fields, so the CSRF check
+    refuses it), and only then parsed, so an upload never reaches the disk.
+    """
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        return await _form(request), None
+    body = await _body(request)
+    if body is None:
+        return {}, None
+
+    async def replay() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    try:
+        async with Request(request.scope, replay).form(max_files=1, max_fields=20) as data:
+            fields = {key: value for key, value in data.items() if isinstance(value, str)}
+            upload = data.get(name)
+            content = None
+            if isinstance(upload, UploadFile) and upload.filename:
+                content = await upload.read()
+    except MultiPartException:
+        return {}, None
+    return fields, content

@@ -231,6 +231,41 @@ def test_the_pharmacist_sees_a_tampered_copy_flagged(portal_client: PortalClient
     assert "HASH_MISMATCH" in page.text
 
 
+def test_the_pharmacist_can_upload_the_copy_instead_of_pasting_it(portal_client: PortalClient) -> None:
+    client, _, _ = portal_client
+    csrf = sign_in(client)
+    form = client.get("/portal/verify")
+    assert 'enctype="multipart/form-data"' in form.text and 'type="file" id="copy_file"' in form.text
+    number = str(SECOND_A.number)
+    genuine = FIRST_A.to_json()
+    page = client.post(
+        "/portal/verify?lang=en",
+        data={"csrf": csrf, "number": number, "copy": ""},
+        files={"copy_file": ("first-invoice.json", genuine, "application/json")},
+    )
+    assert page.status_code == 200 and "copy-genuine" in page.text, page.text
+    tampered = FIRST_A.to_dict()
+    tampered["shipment"]["shipment_id"] = "SHP-FORGED"
+    page = client.post(
+        "/portal/verify?lang=en",
+        data={"csrf": csrf, "number": number},
+        files={"copy_file": ("first-invoice.json", json.dumps(tampered).encode(), "application/json")},
+    )
+    assert page.status_code == 200 and "copy-tampered" in page.text
+    binary = client.post(
+        "/portal/verify?lang=en",
+        data={"csrf": csrf, "number": number},
+        files={"copy_file": ("scan.pdf", b"%PDF-1.7\xff\xfe", "application/pdf")},
+    )
+    assert binary.status_code == 400 and "not UTF-8 text" in binary.text
+    oversize = client.post(
+        "/portal/verify?lang=en",
+        data={"csrf": csrf, "number": number},
+        files={"copy_file": ("big.json", b" " * (2 << 20), "application/json")},
+    )
+    assert oversize.status_code == 403  # the body beyond 1 MiB is not read: no form, no CSRF token
+
+
 def test_a_post_without_the_session_csrf_token_is_refused(portal_client: PortalClient) -> None:
     client, _, audit = portal_client
     sign_in(client)
