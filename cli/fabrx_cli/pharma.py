@@ -50,11 +50,13 @@ from fabrx_pharma import (
     Recall,
     Receipt,
     RecordError,
+    ValidationError,
     record_from_json,
     render_findings,
     render_recall_scope,
     render_trace,
 )
+from fabrx_pharma.identifiers import validate_record_id
 from fabrx_pharma.records import Record
 
 from .main import CliContext, cli
@@ -375,6 +377,15 @@ def trace(obj: PharmaContext, prescription_id: str | None, patient_pseudonym: st
     """Trace a prescription or a patient back to batch, manufacturer and raw-material lots (regulator)."""
     if (prescription_id is None) == (patient_pseudonym is None):
         raise click.UsageError("give exactly one of --prescription and --patient")
+    if prescription_id is not None:
+        try:
+            validate_record_id(prescription_id, "prescription_id")
+        except ValidationError:
+            raise click.BadParameter(
+                f"not a prescription id ({len(prescription_id)} characters): 1-64 letters, digits, "
+                "'.', '_', '/' or '-', starting with a letter or digit",
+                param_hint="--prescription",
+            ) from None
     with _facade(obj, Regulator) as regulator:
         traces = regulator.trace(prescription_id=prescription_id, patient_pseudonym=patient_pseudonym)
     obj.cli.output.result(

@@ -163,6 +163,8 @@ def test_a_member_on_its_own_host_joins_under_load_with_public_files_only_and_tr
         clients.regulator.register_party(
             Party("HospitalDMSP", Role.HOSPITAL, "hospital D", sample_uscc("12", "350100", "48830001"))
         )
+        # The seller's peer endorses the sale: it must have committed the registration first.
+        caught_up(network, "Regulator", "DistributorA")
         sale = _sale(_template(clients, scenario), "HospitalDMSP")
         clients.distributor("DistributorAMSP").issue_invoice(sale)
         caught_up(network, "Regulator", "DistributorA")
