@@ -126,6 +126,8 @@ LABELS: dict[str, dict[str, str]] = {
         "filter": "筛选",
         "trace_title": "不良反应追溯",
         "prescription_id": "处方号",
+        "patient": "或患者假名（追溯其全部处方）",
+        "no_traces": "没有找到处方。",
         "trace": "追溯",
         "adverse_events": "不良反应报告",
         "recalled": "已召回",
@@ -250,6 +252,8 @@ LABELS: dict[str, dict[str, str]] = {
         "filter": "Filter",
         "trace_title": "Trace of an adverse event",
         "prescription_id": "Prescription id",
+        "patient": "or the patient's pseudonym (every prescription)",
+        "no_traces": "No prescription found.",
         "trace": "Trace",
         "adverse_events": "adverse event reports",
         "recalled": "recalled",
@@ -627,16 +631,38 @@ def portal_router(
         context = {"rule": rule, "subject": subject, "findings": [], "sections": []}
         return regulator_page(request, "finding.html", "finding", subject, query, **context)
 
+    def trace_page(request: Request, prescription_id: str, patient: str) -> Response:
+        """The trace of one prescription, or of every prescription of a patient (by pseudonym), each
+        drawn as a picture; the audit log and the page never name the patient."""
+
+        def query(facade: Any) -> dict[str, Any]:
+            if prescription_id:
+                traces = facade.trace(prescription_id=prescription_id)
+            else:
+                traces = facade.trace(patient_pseudonym=patient)
+            return {"traces": [(t, trace_picture(t)) for t in traces], "searched": True}
+
+        context = {"prescription_id": prescription_id, "traces": [], "colours": _COLOURS, "searched": False}
+        key = prescription_id or "patient"
+        ready = prescription_id or patient
+        return regulator_page(request, "trace.html", "trace", key, query if ready else None, **context)
+
     @router.get("/trace")
     def trace(request: Request, prescription_id: str = "") -> Response:
-        def query(facade: Any) -> dict[str, Any]:
-            traces = facade.trace(prescription_id=prescription_id)
-            return {"traces": [(t, trace_picture(t)) for t in traces]}
+        return trace_page(request, prescription_id.strip()[:64], "")
 
-        context = {"prescription_id": prescription_id, "traces": [], "colours": _COLOURS}
-        return regulator_page(
-            request, "trace.html", "trace", prescription_id, query if prescription_id else None, **context
-        )
+    @router.post("/trace")
+    async def trace_patient(request: Request) -> Response:
+        """A patient's prescriptions, the pseudonym sent in a form body (never in a URL, which access
+        logs keep)."""
+        form = await _form(request)
+        current = signed_in(request)
+        if current is not None and not current[0].csrf_matches(form.get("csrf")):
+            t = LABELS[lang_of(request)]
+            context = {"account": current[1], "csrf": current[0].csrf, "prescription_id": ""}
+            context.update(traces=[], colours=_COLOURS, searched=False)
+            return page(request, "trace.html", 403, error=t["bad_csrf"], **context)
+        return trace_page(request, "", form.get("patient", "").strip()[:128])
 
     @router.get("/recall-scope")
     def recall_scope(request: Request, product_id: str = "", batch_number: str = "") -> Response:

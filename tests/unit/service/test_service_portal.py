@@ -360,6 +360,28 @@ def test_the_trace_of_an_adverse_event_is_drawn_as_a_picture(regulator_portal: P
     assert "<script" not in page.text
 
 
+def test_a_patients_prescriptions_are_traced_from_a_form_without_the_pseudonym_shown(
+    regulator_portal: PortalClient,
+) -> None:
+    client, _, audit = regulator_portal
+    csrf = sign_in(client, "analyst")
+    form = client.get("/portal/trace?lang=en")
+    assert 'id="by-patient"' in form.text and 'method="post"' in form.text
+    page = client.post(
+        "/portal/trace?lang=en", data={"csrf": csrf, "patient": PRESCRIPTION.patient_pseudonym}
+    )
+    assert page.status_code == 200, page.text
+    assert "<svg" in page.text and PRESCRIPTION.prescription_id in page.text
+    assert PRESCRIPTION.patient_pseudonym not in page.text
+    entry = audit.entries()[-1]
+    assert (entry.operation, entry.record_key, entry.outcome) == ("trace", "patient", "ok")
+    assert PRESCRIPTION.patient_pseudonym not in audit.path.read_text()
+    nobody = client.post("/portal/trace?lang=en", data={"csrf": csrf, "patient": "no-such-patient"})
+    assert nobody.status_code == 200 and 'id="no-traces"' in nobody.text and "<svg" not in nobody.text
+    forged = client.post("/portal/trace", data={"csrf": "forged", "patient": PRESCRIPTION.patient_pseudonym})
+    assert forged.status_code == 403 and "<svg" not in forged.text
+
+
 def test_the_recall_scope_page_lists_holders_and_prescriptions(regulator_portal: PortalClient) -> None:
     client, _, _ = regulator_portal
     sign_in(client, "analyst")
