@@ -662,7 +662,8 @@ def portal_router(
             context = {"account": current[1], "csrf": current[0].csrf, "prescription_id": ""}
             context.update(traces=[], colours=_COLOURS, searched=False)
             return page(request, "trace.html", 403, error=t["bad_csrf"], **context)
-        return trace_page(request, "", form.get("patient", "").strip()[:128])
+        # The facade blocks on the peer: off the event loop, as FastAPI runs the synchronous routes.
+        return await run_in_threadpool(trace_page, request, "", form.get("patient", "").strip()[:128])
 
     @router.get("/recall-scope")
     def recall_scope(request: Request, product_id: str = "", batch_number: str = "") -> Response:
