@@ -160,9 +160,15 @@ def scale_figures(
 
 def _watched(up: UpNetwork) -> dict[str, int]:
     processes = up.network.supervisor.processes
+    # The seller's and the regulator's peers endorse and commit; every other member's peer commits each
+    # block too (validation grows with the members), so each default member's peer is listed.
     names = {
         "peer DistributorA": "peer0.DistributorA",
         "peer Regulator": "peer0.Regulator",
+        "peer Manufacturer": "peer0.Manufacturer",
+        "peer DistributorB": "peer0.DistributorB",
+        "peer HospitalA": "peer0.HospitalA",
+        "peer HospitalB": "peer0.HospitalB",
         "orderer": "orderer0.Orderer",
         "chaincode pharma DistributorA": "chaincode.pharma.DistributorA",
         "chaincode pharma Regulator": "chaincode.pharma.Regulator",
