@@ -49,9 +49,13 @@ class StoreQueries:
     def __init__(self, store: SupervisionLike) -> None:
         self._store = store
 
+    def checkpoint(self) -> int | None:
+        """The number of the last block the store applied (``None`` before the first)."""
+        return self._store.checkpoint()
+
     def source(self) -> str:
         """The value of the :data:`SOURCE_HEADER` of an answer from the store."""
-        checkpoint = self._store.checkpoint()
+        checkpoint = self.checkpoint()
         return f"supervision-store; checkpoint={'none' if checkpoint is None else checkpoint}"
 
     def compliance_report(self, *, as_of: datetime | None = None) -> list[Finding]:

@@ -37,13 +37,18 @@ from .picture import trace_picture
 from .receiving import default_receipt_id, receipt_from_count, received_at_of
 from .sessions import Session, SessionStore
 
-__all__ = ["LABELS", "PackageLookup", "Portal", "portal_router"]
+__all__ = ["LABELS", "Portal", "StoreLookup", "portal_router"]
 
 
-class PackageLookup(Protocol):
+class StoreLookup(Protocol):
     """What a supervision store tells the portal: what a traceability code is (product, manufacturer,
-    batch, expiry, recall), and what a party bought from whom."""
+    batch, expiry, recall), what a party bought from whom and its invoices, and the regulator's report,
+    traces and recall scopes (``fabrx_pharma_service.supervision.StoreQueries``)."""
 
+    def checkpoint(self) -> int | None: ...
+    def compliance_report(self) -> list[Any]: ...
+    def trace(self, *, prescription_id: str | None = None, patient_pseudonym: str | None = None) -> Any: ...
+    def recall_scope(self, product_id: str, batch_number: str) -> Any: ...
     def package(self, trace_code: str, facade: Any) -> dict[str, str] | None: ...
     def purchases(
         self, party_id: str, *, product_id: str | None = None, batch_number: str | None = None
@@ -116,6 +121,8 @@ LABELS: dict[str, dict[str, str]] = {
         "bad_count": "入库数量有误：",
         "record_receipt": "登记入库",
         "findings_title": "监管发现",
+        "source_chaincode": "来源：本单位节点上的链码（逐次读取全账本）。",
+        "source_store": "来源：本单位的监管库，已应用至区块 {block}。",
         "finding_title": "发现及证据",
         "evidence": "证据（账本上的记录）",
         "rule": "规则",
@@ -242,6 +249,8 @@ LABELS: dict[str, dict[str, str]] = {
         "bad_count": "The count is wrong: ",
         "record_receipt": "Record the receipt",
         "findings_title": "Findings",
+        "source_chaincode": "From the chaincode on this member's peer (reads the whole ledger each time).",
+        "source_store": "From this member's supervision store, current to block {block}.",
         "finding_title": "A finding and its evidence",
         "evidence": "Evidence (the records on the ledger)",
         "rule": "Rule",
@@ -337,10 +346,16 @@ class Portal:
 
 
 def portal_router(
-    member: Member, portal: Portal, audit: AuditLog, packages: PackageLookup | None = None
+    member: Member, portal: Portal, audit: AuditLog, packages: StoreLookup | None = None
 ) -> APIRouter:
-    """The portal's routes under ``/portal`` (left out of the OpenAPI document). ``packages`` (a
-    supervision store's queries) tells the public page what a traceability code is."""
+    """The portal's routes under ``/portal`` (left out of the OpenAPI document).
+
+    ``packages`` (a supervision store's queries) tells the public page what a traceability code is, lists
+    a hospital's purchases and a supplier's invoices, and answers the regulator's findings, traces and
+    recall scopes from the store's projection instead of the chaincode's whole-ledger reads; each of
+    those pages names its source and, for the store, the last block it applied. A finding's evidence
+    and every invoice status are read on the member's own peer either way.
+    """
     router = APIRouter(prefix="/portal", include_in_schema=False)
 
     def lang_of(request: Request) -> str:
@@ -578,19 +593,24 @@ def portal_router(
     def regulator_page(
         request: Request, name: str, operation: str, key: str, query: Any, **context: Any
     ) -> Response:
-        """A regulator's read-only page: ``query(facade)`` gives the extra context, or an error page."""
+        """A regulator's read-only page: ``query(reads, facade)`` gives the extra context, or an error page.
+        ``reads`` answers the ledger-wide queries: the supervision store when the service has one, else
+        the facade (the chaincode on the member's peer)."""
         current = signed_in(request)
         if current is None:
             return to_login(request)
         session, account = current
         t = LABELS[lang_of(request)]
-        base = {"account": account, "csrf": session.csrf, **context}
+        base = {"account": account, "csrf": session.csrf, "source": None, **context}
         if account.role is not Role.REGULATOR:
             return page(request, "home.html", 403, error=t["regulator_only"], **base)
         if query is None:
             return page(request, name, **base)
         try:
-            extra = query(member.facade(account.identity, account.role))
+            facade = member.facade(account.identity, account.role)
+            reads: Any = facade if packages is None else packages
+            base["source"] = _source(LABELS[lang_of(request)], packages)
+            extra = query(reads, facade)
         except Exception as exc:
             error = service_error(exc)
             note(account.name, account.identity, operation, key, error.status, error.code)
@@ -602,8 +622,8 @@ def portal_router(
 
     @router.get("/findings")
     def findings(request: Request, rule: str = "", severity: str = "") -> Response:
-        def query(facade: Any) -> dict[str, Any]:
-            every = facade.compliance_report()
+        def query(reads: Any, facade: Any) -> dict[str, Any]:
+            every = reads.compliance_report()
             chosen = [
                 f
                 for f in every
@@ -620,8 +640,8 @@ def portal_router(
         names (:mod:`.evidence`)."""
         rule, subject = rule.strip()[:64], subject.strip()[:200]
 
-        def query(facade: Any) -> dict[str, Any]:
-            chosen = [f for f in facade.compliance_report() if f.rule.value == rule and f.subject == subject]
+        def query(reads: Any, facade: Any) -> dict[str, Any]:
+            chosen = [f for f in reads.compliance_report() if f.rule.value == rule and f.subject == subject]
             if not chosen:
                 raise RecordNotFound(
                     "NOT_FOUND", "subject", f"no {rule} finding about {subject} in the report"
@@ -635,11 +655,11 @@ def portal_router(
         """The trace of one prescription, or of every prescription of a patient (by pseudonym), each
         drawn as a picture; the audit log and the page never name the patient."""
 
-        def query(facade: Any) -> dict[str, Any]:
+        def query(reads: Any, facade: Any) -> dict[str, Any]:
             if prescription_id:
-                traces = facade.trace(prescription_id=prescription_id)
+                traces = reads.trace(prescription_id=prescription_id)
             else:
-                traces = facade.trace(patient_pseudonym=patient)
+                traces = reads.trace(patient_pseudonym=patient)
             return {"traces": [(t, trace_picture(t)) for t in traces], "searched": True}
 
         context = {"prescription_id": prescription_id, "traces": [], "colours": _COLOURS, "searched": False}
@@ -667,8 +687,8 @@ def portal_router(
 
     @router.get("/recall-scope")
     def recall_scope(request: Request, product_id: str = "", batch_number: str = "") -> Response:
-        def query(facade: Any) -> dict[str, Any]:
-            return {"scope": facade.recall_scope(product_id, batch_number)}
+        def query(reads: Any, facade: Any) -> dict[str, Any]:
+            return {"scope": reads.recall_scope(product_id, batch_number)}
 
         context = {"product_id": product_id, "batch_number": batch_number, "scope": None}
         ready = product_id and batch_number
@@ -783,6 +803,15 @@ def portal_router(
         return page(request, "package.html", **context)
 
     return router
+
+
+def _source(t: dict[str, str], packages: StoreLookup | None) -> str:
+    """What a regulator's page says of where its answer comes from. The checkpoint is taken before the
+    query, so the answer is at least as current as the block it names."""
+    if packages is None:
+        return t["source_chaincode"]
+    checkpoint = packages.checkpoint()
+    return t["source_store"].format(block="-" if checkpoint is None else checkpoint)
 
 
 _COLOURS = {

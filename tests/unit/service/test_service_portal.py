@@ -313,6 +313,7 @@ def test_the_regulator_filters_findings(regulator_portal: PortalClient) -> None:
     sign_in(client, "analyst")
     every = client.get("/portal/findings?lang=en")
     assert every.status_code == 200 and "<code>RECEIPT_MISSING</code>" in every.text
+    assert '<p class="note" id="source">From the chaincode on this member' in every.text
     warnings = client.get("/portal/findings?rule=RECEIPT_MISSING&severity=warning")
     codes = re.findall(r"<td><code>([A-Z_]+)</code>", warnings.text)
     assert codes and set(codes) == {"RECEIPT_MISSING"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -12,7 +13,18 @@ from fastapi.testclient import TestClient
 from service_fakes import LedgerContract, LedgerMember, SignedClient, ec_key, memory_ledger, public_pem
 
 from fabrx.pharma import Manufacturer, Regulator
-from fabrx_pharma import InMemoryLedger, Invoice, Party, Prescription, Product, Role, compliance_report
+from fabrx_pharma import (
+    GoodsLine,
+    InMemoryLedger,
+    Invoice,
+    InvoiceLine,
+    InvoiceNumber,
+    Party,
+    Prescription,
+    Product,
+    Role,
+    compliance_report,
+)
 from fabrx_pharma.sample import build_sample_scenario
 from fabrx_pharma_service import Application, ApplicationRegistry, AuditLog, ServiceState, create_app
 from fabrx_pharma_service.portal import AccountStore, Portal, SessionStore
@@ -21,6 +33,7 @@ from fabrx_pharma_supervision import LedgerBlock, LedgerWrite, SupervisionStore
 SAMPLE = build_sample_scenario()
 PRESCRIPTION = next(r for r in SAMPLE.records(Prescription) if isinstance(r, Prescription))
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
+PASSWORD = "correct horse battery staple"
 LEDGER = memory_ledger()
 Regulator(LedgerContract(LEDGER, "RegulatorMSP", []), "RegulatorMSP").bootstrap(SAMPLE.regulator)
 for _submitter, _record in SAMPLE.writes:
@@ -106,21 +119,25 @@ def test_the_public_page_tells_a_package_from_the_store(tmp_path: Path, store: S
     assert PRESCRIPTION.prescription_id not in page.text and PRESCRIPTION.patient_pseudonym not in page.text
 
 
-def test_a_pharmacist_sees_the_hospitals_purchases_from_every_supplier(
-    tmp_path: Path, store: SupervisionStore
-) -> None:
-    signed = service(tmp_path, store, role="hospital", member="HospitalAMSP")
-    accounts = AccountStore(tmp_path / "accounts.json")
-    accounts.add("pharmacist", "correct horse battery staple", role="hospital", identity="client")
-    client = signed.client
+def signed_in_portal(tmp_path: Path, store: SupervisionStore, role: str, member: str) -> TestClient:
+    """The portal of a service with ``store``, signed in with an account of ``role``."""
+    client = service(tmp_path, store, role=role, member=member).client
+    AccountStore(tmp_path / "accounts.json").add("someone", PASSWORD, role=role, identity="client")
     client.base_url = "https://testserver"  # type: ignore[assignment]
     form = client.get("/portal/login")
     token = re.search(r'name="csrf" value="([^"]+)"', form.text)
     assert token is not None
-    client.post(
-        "/portal/login",
-        data={"csrf": token.group(1), "name": "pharmacist", "password": "correct horse battery staple"},
+    signed = client.post(
+        "/portal/login", data={"csrf": token.group(1), "name": "someone", "password": PASSWORD}
     )
+    assert signed.status_code == 200, signed.text
+    return client
+
+
+def test_a_pharmacist_sees_the_hospitals_purchases_from_every_supplier(
+    tmp_path: Path, store: SupervisionStore
+) -> None:
+    client = signed_in_portal(tmp_path, store, "hospital", "HospitalAMSP")
     page = client.get("/portal/purchases")
     assert page.status_code == 200, page.text
     suppliers = set(re.findall(r"<tr><td>([A-Za-z]+MSP)</td>", page.text))
@@ -128,3 +145,36 @@ def test_a_pharmacist_sees_the_hospitals_purchases_from_every_supplier(
         r.seller for r in SAMPLE.records(Invoice) if isinstance(r, Invoice) and r.buyer == "HospitalAMSP"
     }
     assert suppliers == expected and suppliers
+
+
+def test_the_regulators_pages_read_the_store_and_name_its_block(
+    tmp_path: Path, store: SupervisionStore
+) -> None:
+    """The member's ledger holds only the products: findings, traces and recall scopes on the regulator's
+    pages can only come from the store, and each page says so with the block the store applied last."""
+    sold = next(r for r in SAMPLE.records(Invoice) if isinstance(r, Invoice) and r.buyer == "HospitalAMSP")
+    line = sold.lines[0]
+    unreceived = dataclasses.replace(
+        sold,
+        number=InvoiceNumber.parse(str(sold.number)[:-2] + "99"),
+        lines=(InvoiceLine(line.product_id, line.batch_number, 1, line.unit_price, line.unit_price),),
+        total=line.unit_price,
+        shipment=dataclasses.replace(
+            sold.shipment,
+            shipment_id="SHP-UNRECEIVED",
+            lines=(GoodsLine(line.product_id, line.batch_number, 1),),
+        ),
+    )
+    store.apply(LedgerBlock(1, (LedgerWrite(unreceived, sold.seller, "tx-unreceived", T0, 1),)))
+    client = signed_in_portal(tmp_path, store, "regulator", "RegulatorMSP")
+    findings = client.get("/portal/findings?lang=en")
+    assert findings.status_code == 200, findings.text
+    assert "From this member&#39;s supervision store, current to block 1." in findings.text
+    assert f"invoice {unreceived.number}" in findings.text, "a finding only the store can know of"
+    assert "<code>RECEIPT_MISSING</code>" in findings.text
+    trace = client.get(f"/portal/trace?lang=en&prescription_id={PRESCRIPTION.prescription_id}")
+    assert trace.status_code == 200 and "<svg" in trace.text and "current to block 1" in trace.text
+    item = PRESCRIPTION.items[0]
+    scope = client.get(f"/portal/recall-scope?product_id={item.product_id}&batch_number={item.batch_number}")
+    assert scope.status_code == 200 and PRESCRIPTION.prescription_id in scope.text
+    assert "来源：本单位的监管库，已应用至区块 1。" in client.get("/portal/findings").text
