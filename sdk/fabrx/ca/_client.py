@@ -85,6 +85,9 @@ class CAClient:
     proxy comes from ``HTTPS_PROXY``/``https_proxy`` unless ``NO_PROXY`` lists the CA's host, as curl and
     requests do; ``None`` always connects directly.
 
+    ``timeout`` (seconds, default 30) bounds connecting and each wait for an answer; every method takes
+    its own ``timeout=`` for one call (a short one for a health check, a long one for a CA under load).
+
     Thread-safe; connections are kept alive between requests. Use as a context manager or call
     :meth:`close`. Every method raises :class:`~fabrx.errors.CAError` when the CA cannot be reached
     (message ``cannot reach CA at <url>: ...``) or answers with errors (``messages`` holds the CA's texts).
@@ -138,9 +141,14 @@ class CAClient:
     ) -> None:
         self.close()
 
-    def info(self) -> CAInfo:
-        """Ask the CA for its name, certificate chain, Idemix issuer keys and version (no credentials)."""
-        result = self._call("cainfo", {}, auth=None)
+    def info(self, *, timeout: float | None = None) -> CAInfo:
+        """Ask the CA for its name, certificate chain, Idemix issuer keys and version (no credentials).
+
+        ``timeout`` here and in every call: seconds for this call (connecting and each wait for the
+        answer), default the client's. A call that times out may still have been carried out by the CA
+        (an enrollment counted, an identity registered); :meth:`register` again then raises
+        :class:`AlreadyRegisteredError`."""
+        result = self._call("cainfo", {}, auth=None, timeout=timeout)
         return _ca_info(result)
 
     def enroll(
@@ -152,13 +160,15 @@ class CAClient:
         csr_hosts: Sequence[str] = (),
         attr_reqs: Sequence[AttributeRequest] = (),
         key: ec.EllipticCurvePrivateKey | None = None,
+        timeout: float | None = None,
     ) -> Enrollment:
         """Enroll a registered identity: send a CSR, authenticated by the enrollment secret.
 
         ``profile`` names the CA's signing profile (``"tls"`` for a TLS certificate: server and client
         auth); ``csr_hosts`` become the certificate's subject alternative names (IP addresses as such).
         With no ``attr_reqs`` the CA adds the attributes registered with ``ecert=True``; otherwise only the
-        requested ones. A new P-256 key is generated unless ``key`` is given.
+        requested ones. A new P-256 key is generated unless ``key`` is given. ``timeout`` as in
+        :meth:`info`.
 
         Raises:
             CAError: the secret is wrong, the identity's enrollments are used up or revoked, the profile
@@ -167,7 +177,11 @@ class CAClient:
         key = key or ec.generate_private_key(ec.SECP256R1())
         body = self._sign_request_body(enrollment_id, key, profile, csr_hosts, attr_reqs)
         result = self._call(
-            "enroll", body, auth=_Basic(enrollment_id, secret), action=f"enroll {enrollment_id!r}"
+            "enroll",
+            body,
+            auth=_Basic(enrollment_id, secret),
+            action=f"enroll {enrollment_id!r}",
+            timeout=timeout,
         )
         return _enrollment(result, key)
 
@@ -180,6 +194,7 @@ class CAClient:
         profile: str | None = None,
         csr_hosts: Sequence[str] = (),
         attr_reqs: Sequence[AttributeRequest] = (),
+        timeout: float | None = None,
     ) -> ExternalEnrollment:
         """Enroll a registered identity for a key held outside the process, e.g. a
         :class:`fabrx.pkcs11.Pkcs11Key`: ``key`` signs the CSR; its private half never leaves its device.
@@ -192,7 +207,11 @@ class CAClient:
         """
         body = self._sign_request_body(enrollment_id, key, profile, csr_hosts, attr_reqs)
         result = self._call(
-            "enroll", body, auth=_Basic(enrollment_id, secret), action=f"enroll {enrollment_id!r}"
+            "enroll",
+            body,
+            auth=_Basic(enrollment_id, secret),
+            action=f"enroll {enrollment_id!r}",
+            timeout=timeout,
         )
         certificate, ca_chain = _issued(result)
         return ExternalEnrollment(certificate=certificate, key=key, ca_chain=ca_chain)
@@ -206,6 +225,7 @@ class CAClient:
         csr_hosts: Sequence[str] = (),
         attr_reqs: Sequence[AttributeRequest] = (),
         key: ec.EllipticCurvePrivateKey | None = None,
+        timeout: float | None = None,
     ) -> Enrollment:
         """Get a new certificate for an enrolled identity, authenticated by its current certificate.
 
@@ -220,7 +240,11 @@ class CAClient:
         key = key or ec.generate_private_key(ec.SECP256R1())
         body = self._sign_request_body(enrollment_id, key, profile, csr_hosts, attr_reqs)
         result = self._call(
-            "reenroll", body, auth=_Token(identity, signer), action=f"reenroll {enrollment_id!r}"
+            "reenroll",
+            body,
+            auth=_Token(identity, signer),
+            action=f"reenroll {enrollment_id!r}",
+            timeout=timeout,
         )
         return _enrollment(result, key)
 
@@ -235,6 +259,7 @@ class CAClient:
         affiliation: str = "",
         attributes: Sequence[Attribute] = (),
         max_enrollments: int | None = None,
+        timeout: float | None = None,
     ) -> str:
         """Register a new identity and return its enrollment secret.
 
@@ -257,7 +282,11 @@ class CAClient:
                 {"name": a.name, "value": a.value, **({"ecert": True} if a.ecert else {})} for a in attributes
             ]
         result = self._call(
-            "register", body, auth=_Token(registrar, signer), action=f"register {enrollment_id!r}"
+            "register",
+            body,
+            auth=_Token(registrar, signer),
+            action=f"register {enrollment_id!r}",
+            timeout=timeout,
         )
         if not isinstance(result, dict) or not isinstance(result.get("secret"), str):
             raise CAError(f"CA at {self.url} answered register {enrollment_id!r} without a secret")
@@ -274,6 +303,7 @@ class CAClient:
         certificate: bytes | None = None,
         reason: str = "unspecified",
         gen_crl: bool = False,
+        timeout: float | None = None,
     ) -> Revocation:
         """Revoke one certificate, or an identity and all its certificates.
 
@@ -304,7 +334,9 @@ class CAClient:
         if gen_crl:
             body["gencrl"] = True
         target = enrollment_id if serial is None else f"certificate {serial}"
-        result = self._call("revoke", body, auth=_Token(registrar, signer), action=f"revoke {target!r}")
+        result = self._call(
+            "revoke", body, auth=_Token(registrar, signer), action=f"revoke {target!r}", timeout=timeout
+        )
         return _revocation(result)
 
     def _sign_request_body(
@@ -334,6 +366,7 @@ class CAClient:
         *,
         auth: _Basic | _Token | None,
         action: str | None = None,
+        timeout: float | None = None,
     ) -> Any:
         """POST ``body`` (plus ``caname``) to ``endpoint``; return the ``result`` of a successful answer."""
         if self._ca_name:
@@ -353,7 +386,7 @@ class CAClient:
                 uri=uri,
                 body=data,
             )
-        status, payload = self._transport.request("POST", uri, data, headers)
+        status, payload = self._transport.request("POST", uri, data, headers, timeout=timeout)
         return self._result(status, payload, action or endpoint, body.get("id"))
 
     def _result(self, status: int, payload: bytes, action: str, enrollment_id: Any) -> Any:

@@ -21,7 +21,7 @@ from urllib3.exceptions import (
     SSLError,
 )
 
-from ..errors import CAError
+from ..errors import ArgumentError, CAError
 
 __all__ = ["USE_ENVIRONMENT", "HttpsTransport"]
 
@@ -61,7 +61,7 @@ class HttpsTransport:
         host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname  # IPv6 literal
         self._origin = f"https://{host}:{port}"
         self._server_name = server_name or parts.hostname
-        self._timeout = timeout
+        self._timeout = _positive(timeout)
         pool = {
             "ssl_context": _tls_context(tls_root_certs),
             "server_hostname": self._server_name,
@@ -89,26 +89,37 @@ class HttpsTransport:
                 **pool,  # type: ignore[arg-type]
             )
 
-    def request(self, method: str, uri: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+    def request(
+        self, method: str, uri: str, body: bytes, headers: dict[str, str], *, timeout: float | None = None
+    ) -> tuple[int, bytes]:
         """Send one request (``uri`` is the full path, e.g. ``/api/v1/enroll``); return (status, body).
 
+        ``timeout`` (seconds, default the transport's) bounds connecting and each wait for the answer.
+
         Raises:
-            CAError: the CA (or the proxy) could not be reached, the TLS handshake failed or no valid
-                HTTP answer came.
+            CAError: the CA (or the proxy) could not be reached, the TLS handshake failed, no answer came
+                within the timeout, or no valid HTTP answer came.
+            ArgumentError: ``timeout`` is not a positive number.
         """
+        seconds = self._timeout if timeout is None else _positive(timeout)
         try:
             response = self._pool.request(
-                method, self._origin + uri, body=body, headers=headers, redirect=False
+                method,
+                self._origin + uri,
+                body=body,
+                headers=headers,
+                redirect=False,
+                timeout=urllib3.Timeout(connect=seconds, read=seconds),
             )
         except HTTPError as exc:
-            raise self._unreachable(exc) from exc
+            raise self._unreachable(exc, seconds) from exc
         return response.status, response.data
 
     def close(self) -> None:
         """Close idle connections. The transport stays usable; new requests open new connections."""
         self._pool.clear()
 
-    def _unreachable(self, exc: HTTPError) -> CAError:
+    def _unreachable(self, exc: HTTPError, seconds: float) -> CAError:
         prefix = f"cannot reach CA at {self.url}"
         if self._proxy_name:
             prefix += f" through proxy {self._proxy_name}"
@@ -128,8 +139,15 @@ class HttpsTransport:
         # urllib3's NewConnectionError derives from ConnectTimeoutError: only a real timeout says so.
         timed_out = isinstance(exc, ConnectTimeoutError) and not isinstance(exc, NewConnectionError)
         if timed_out or isinstance(exc, ReadTimeoutError) or isinstance(cause, TimeoutError):
-            return CAError(f"{prefix}: no answer within {self._timeout:g} s")
+            return CAError(f"{prefix}: no answer within {seconds:g} s")
         return CAError(f"{prefix}: {cause or type(exc).__name__}")
+
+
+def _positive(timeout: float) -> float:
+    """A timeout in seconds; anything but a finite number above zero is refused before a request."""
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout < float("inf"):
+        raise ArgumentError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    return float(timeout)
 
 
 def _root_cause(exc: BaseException) -> BaseException | None:

@@ -10,6 +10,7 @@ import json
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,7 +33,7 @@ from fabrx.ca import (
     Revocation,
 )
 from fabrx.ca._csr import new_csr
-from fabrx.errors import CAError
+from fabrx.errors import ArgumentError, CAError
 from fabrx.identity import Identity
 from fabrx.signing import new_private_key_signer
 
@@ -640,3 +641,25 @@ def test_proxy_none_connects_directly_whatever_the_environment_says(
     with CAClient(setup.fake.url, tls_root_certs=setup.tls_root, proxy=None) as client:
         assert client.proxy is None
         assert client.info().ca_name == "ca-org1"
+
+
+def test_a_call_s_own_timeout_bounds_the_wait_for_a_ca_that_does_not_answer(setup: Setup) -> None:
+    released = threading.Event()
+
+    def stalled(request: Recorded) -> Reply:
+        released.wait(10)
+        return FakeCA.ok(setup.fake.server_info())
+
+    answer = setup.fake.handlers["/api/v1/cainfo"]
+    setup.fake.handlers["/api/v1/cainfo"] = stalled
+    started = time.monotonic()
+    with pytest.raises(CAError, match=r"cannot reach CA at .*: no answer within 0\.3 s"):
+        setup.client.info(timeout=0.3)
+    assert time.monotonic() - started < 4, "the call's timeout, not the client's 5 s"
+    released.set()
+    setup.fake.handlers["/api/v1/cainfo"] = answer
+    assert setup.client.info().version == "1.5.21", "the client stays usable after a timed-out call"
+    with pytest.raises(ArgumentError, match=r"timeout must be a positive number of seconds, got 0"):
+        setup.client.info(timeout=0)
+    with pytest.raises(ArgumentError, match=r"got -1"):
+        CAClient(setup.fake.url, tls_root_certs=setup.tls_root, timeout=-1)
