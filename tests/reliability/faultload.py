@@ -17,11 +17,13 @@ Afterwards the ledger is asked about every write (on the regulator's peer, which
   the ledger holds (each invoice sells :data:`bench.pharma_workload.UNITS_PER_LINE` packages): a write
   applied twice sells twice.
 - **failed**: the facade raised. Every failure must be of fabrx's error tree and carry the id of the
-  transaction it reports on; **failed_but_committed** counts failures whose own transaction is ``VALID``
-  on the ledger (a failure reported for a transaction that committed).
+  transaction it reports on; **failed_but_committed** counts failures reported as such (any error but
+  :class:`fabrx.CommitStatusUnknown`) while the ledger has one of the write's transactions ``VALID``
+  — the reported one or any earlier attempt's (a failure reported for a write that committed).
 - **unknown outcomes**: attempts that ended in :class:`fabrx.CommitStatusUnknown` (not a failure
-  report): each must resolve, once the network serves again, to its true status on the ledger (a
-  validation code, or not on the ledger).
+  report), also when the facade's last attempt raised it: each must resolve, once the network serves
+  again, to its true status on the ledger (a validation code, or not on the ledger); a write that
+  ended so and committed is not a failure reported for a committed write.
 - **events**: every acked transaction's ``pharma.invoice`` event reached the listener, none twice.
 """
 
@@ -355,8 +357,11 @@ def _check(
         if not transaction_id:
             run.failed_without_transaction_id += 1
             continue
-        status = statuses.get(transaction_id) or _status(ledger, transaction_id)
-        if status is not None and status.code is StatusCode.VALID:
+        if isinstance(error, CommitStatusUnknown):
+            continue  # not a failure report: the caller was told to ask the ledger
+        if transaction_id not in statuses:
+            statuses[transaction_id] = _status(ledger, transaction_id)
+        if any(status is not None and status.code is StatusCode.VALID for status in statuses.values()):
             run.failed_but_committed += 1
     run.failure_kinds = dict(kinds)
     seller = clients.distributor(SELLER)

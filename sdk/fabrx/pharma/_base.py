@@ -193,6 +193,9 @@ class PharmaClient:
         with the same content with its anchor, and the second of two in flight reads a changed key).
         While the ledger cannot be asked (the peer still down), the attempt fails with
         :class:`~fabrx.CommitStatusUnknown` for the same transaction id, and the last attempt raises it.
+        A failure is reported only when it is true: while an earlier attempt may still commit (its
+        outcome unknown and not found committed invalid), a later attempt's failure is raised as
+        :class:`~fabrx.CommitStatusUnknown` for that earlier transaction, the failure chained.
 
         ``record`` travels in the transient map under ``"record"``, ``invoice`` (with a receipt) under
         ``"invoice"``; ``transient`` is sent as it is.
@@ -203,10 +206,13 @@ class PharmaClient:
                 transient[INVOICE_TRANSIENT_KEY] = canonical_json(invoice)
         endorsing_organizations = self.endorsing_organizations
         unknown: list[str] = []  # the previous attempt's transaction id, when its outcome is not known
+        # Transactions that may still commit: outcome unknown, not found committed invalid.
+        in_doubt: list[str] = []
 
         def attempt() -> bytes:
             if unknown:
-                answer = self._committed_answer(unknown.pop(), name, args, transient, unknown)
+                asked = unknown.pop()
+                answer = self._committed_answer(asked, name, args, transient, unknown, in_doubt)
                 if answer is not None:
                     return answer
             try:
@@ -216,6 +222,7 @@ class PharmaClient:
             except CommitStatusUnknown as exc:
                 if exc.transaction_id:
                     unknown.append(exc.transaction_id)
+                    in_doubt.append(exc.transaction_id)
                 raise  # asked about first, then sent again (below)
             except SubmitError:
                 raise  # sent again as it is (below)
@@ -237,7 +244,26 @@ class PharmaClient:
             raw = error if isinstance(error, GatewayError) else error.__cause__
             return isinstance(raw, GatewayError) and _out_of_step(raw, error, self._msp_id)
 
-        return _retrying(name, out_of_step)(attempt)
+        try:
+            return _retrying(name, out_of_step)(attempt)
+        except CommitStatusUnknown as exc:
+            others = [t for t in in_doubt if t != exc.transaction_id]
+            if not others:
+                raise
+            raise CommitStatusUnknown(
+                f"{exc}; earlier attempts that may have committed instead: {', '.join(others)}",
+                code=exc.code,
+                transaction_id=exc.transaction_id,
+            ) from exc
+        except Exception as exc:
+            if not in_doubt:
+                raise
+            raise CommitStatusUnknown(
+                f"{name}: transaction {in_doubt[-1]} of an earlier attempt may still commit; the last "
+                f"attempt failed: {exc}",
+                code=exc.code if isinstance(exc, GatewayError) else "UNKNOWN",
+                transaction_id=in_doubt[-1],
+            ) from exc
 
     def _committed_answer(
         self,
@@ -246,10 +272,12 @@ class PharmaClient:
         args: tuple[str, ...],
         transient: Mapping[str, str | bytes] | None,
         unknown: list[str],
+        in_doubt: list[str],
     ) -> bytes | None:
         """Whether ``transaction_id`` (a write of ``name`` whose outcome is unknown) committed, asked of
         the own peer's ledger: if ``VALID``, the chaincode's answer to the same call now (evaluated,
-        nothing written); ``None`` when it committed invalid or is not on that ledger yet.
+        nothing written); ``None`` when it committed invalid (no longer in doubt) or is not on that
+        ledger yet (it may still commit: it stays in ``in_doubt``).
 
         Raises:
             CommitStatusUnknown: the ledger cannot be asked (the peer is unreachable); the transaction
@@ -264,7 +292,11 @@ class PharmaClient:
                 code=exc.code,
                 transaction_id=transaction_id,
             ) from exc
-        if status is None or not status.successful:
+        if status is None:
+            return None
+        if not status.successful:
+            if transaction_id in in_doubt:
+                in_doubt.remove(transaction_id)
             return None
         return self._evaluate(name, *args, transient=transient)
 

@@ -163,3 +163,60 @@ def test_a_write_whose_outcome_stays_unknown_is_reported_so_and_never_sent_blind
     assert unknown.value.transaction_id == contract.last_transaction_id
     assert asked == [contract.last_transaction_id] * (_base.SUBMIT_ATTEMPTS - 1)
     assert "cannot ask the ledger" in str(unknown.value)
+
+
+def test_a_failure_after_an_attempt_that_may_still_commit_is_reported_as_unknown(
+    ledger: PeerLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first attempt's outcome is unknown and the own peer does not have it yet (it may still
+    commit); the next attempt cannot reach the peer. The write is not reported as failed: the caller
+    gets CommitStatusUnknown for the first transaction, which may be on the ledger."""
+    from fabrx import CommitStatusUnknown, ConnectionFailure
+    from fabrx.pharma import _base
+
+    monkeypatch.setattr(_base, "RETRY_DELAY", 0.0)
+    contract = LedgerContract(ledger, "DistributorAMSP")
+    first = "d" * 64
+    calls: list[str] = []
+
+    def in_flight_then_down(name: str, *args: str | bytes, **options: object) -> bytes:
+        calls.append(name)
+        if len(calls) == 1:
+            raise CommitStatusUnknown("commit status failed", code="UNAVAILABLE", transaction_id=first)
+        raise ConnectionFailure("connect failed: UNAVAILABLE", code="UNAVAILABLE", transaction_id="f" * 64)
+
+    contract.submit_transaction = in_flight_then_down  # type: ignore[method-assign]
+    contract.transaction_status = lambda transaction_id: None  # type: ignore[method-assign,assignment,return-value]
+    with pytest.raises(CommitStatusUnknown) as unknown:
+        Distributor(contract, "DistributorAMSP").issue_invoice(_sale_to("HospitalAMSP", 40)[0])
+    assert calls == ["issue_invoice", "issue_invoice"], "the ConnectionFailure ends the retries"
+    assert unknown.value.transaction_id == first
+    assert "may still commit" in str(unknown.value)
+    assert isinstance(unknown.value.__cause__, ConnectionFailure)
+
+
+def test_an_attempt_found_committed_invalid_is_no_longer_in_doubt(
+    ledger: PeerLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the ledger says the first attempt committed invalid, a later failure is reported as it is."""
+    from fabrx import CommitStatusUnknown, ConnectionFailure
+    from fabrx.gateway import Status, StatusCode
+    from fabrx.pharma import _base
+
+    monkeypatch.setattr(_base, "RETRY_DELAY", 0.0)
+    contract = LedgerContract(ledger, "DistributorAMSP")
+    first = "d" * 64
+    calls: list[str] = []
+
+    def in_flight_then_down(name: str, *args: str | bytes, **options: object) -> bytes:
+        calls.append(name)
+        if len(calls) == 1:
+            raise CommitStatusUnknown("commit status failed", code="UNAVAILABLE", transaction_id=first)
+        raise ConnectionFailure("connect failed: UNAVAILABLE", code="UNAVAILABLE", transaction_id="f" * 64)
+
+    invalid = Status(first, StatusCode.MVCC_READ_CONFLICT, 7)
+    contract.submit_transaction = in_flight_then_down  # type: ignore[method-assign]
+    contract.transaction_status = lambda transaction_id: invalid  # type: ignore[method-assign,assignment,return-value]
+    with pytest.raises(ConnectionFailure) as failed:
+        Distributor(contract, "DistributorAMSP").issue_invoice(_sale_to("HospitalAMSP", 40)[0])
+    assert failed.value.transaction_id == "f" * 64
