@@ -165,6 +165,20 @@ def test_a_write_whose_outcome_stays_unknown_is_reported_so_and_never_sent_blind
     assert "cannot ask the ledger" in str(unknown.value)
 
 
+def _in_flight_then_down(first: str, calls: list[str]) -> Callable[..., bytes]:
+    """A submit whose first call ends in ``CommitStatusUnknown`` for ``first`` and whose later calls
+    cannot reach the peer; the submits' names are listed in ``calls``."""
+    from fabrx import CommitStatusUnknown, ConnectionFailure
+
+    def submit(name: str, *args: str | bytes, **options: object) -> bytes:
+        calls.append(name)
+        if len(calls) == 1:
+            raise CommitStatusUnknown("commit status failed", code="UNAVAILABLE", transaction_id=first)
+        raise ConnectionFailure("connect failed: UNAVAILABLE", code="UNAVAILABLE", transaction_id="f" * 64)
+
+    return submit
+
+
 def test_a_failure_after_an_attempt_that_may_still_commit_is_reported_as_unknown(
     ledger: PeerLedger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -178,12 +192,7 @@ def test_a_failure_after_an_attempt_that_may_still_commit_is_reported_as_unknown
     contract = LedgerContract(ledger, "DistributorAMSP")
     first = "d" * 64
     calls: list[str] = []
-
-    def in_flight_then_down(name: str, *args: str | bytes, **options: object) -> bytes:
-        calls.append(name)
-        if len(calls) == 1:
-            raise CommitStatusUnknown("commit status failed", code="UNAVAILABLE", transaction_id=first)
-        raise ConnectionFailure("connect failed: UNAVAILABLE", code="UNAVAILABLE", transaction_id="f" * 64)
+    in_flight_then_down = _in_flight_then_down(first, calls)
 
     contract.submit_transaction = in_flight_then_down  # type: ignore[method-assign]
     contract.transaction_status = lambda transaction_id: None  # type: ignore[method-assign,assignment,return-value]
@@ -199,7 +208,7 @@ def test_an_attempt_found_committed_invalid_is_no_longer_in_doubt(
     ledger: PeerLedger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Once the ledger says the first attempt committed invalid, a later failure is reported as it is."""
-    from fabrx import CommitStatusUnknown, ConnectionFailure
+    from fabrx import ConnectionFailure
     from fabrx.gateway import Status, StatusCode
     from fabrx.pharma import _base
 
@@ -207,12 +216,7 @@ def test_an_attempt_found_committed_invalid_is_no_longer_in_doubt(
     contract = LedgerContract(ledger, "DistributorAMSP")
     first = "d" * 64
     calls: list[str] = []
-
-    def in_flight_then_down(name: str, *args: str | bytes, **options: object) -> bytes:
-        calls.append(name)
-        if len(calls) == 1:
-            raise CommitStatusUnknown("commit status failed", code="UNAVAILABLE", transaction_id=first)
-        raise ConnectionFailure("connect failed: UNAVAILABLE", code="UNAVAILABLE", transaction_id="f" * 64)
+    in_flight_then_down = _in_flight_then_down(first, calls)
 
     invalid = Status(first, StatusCode.MVCC_READ_CONFLICT, 7)
     contract.submit_transaction = in_flight_then_down  # type: ignore[method-assign]

@@ -3,6 +3,7 @@ ledger, applications with fresh keys, and a signing HTTP client over the ASGI ap
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -20,7 +21,7 @@ from fabrx import EndorseError, ErrorDetail
 from fabrx.pharma import PharmaClient, RecordNotFound
 from fabrx_chaincode import MemoryLedger, serialize_identity
 from fabrx_chaincode.identity import ATTRIBUTES_OID
-from fabrx_pharma import Role
+from fabrx_pharma import GoodsLine, Invoice, InvoiceLine, InvoiceNumber, Role
 from fabrx_pharma_chaincode.contract import PharmaContract
 from fabrx_pharma_service import (
     Application,
@@ -115,6 +116,23 @@ class LedgerMember:
 
     def close(self) -> None:
         pass
+
+
+def unreceived_sale(sale: Invoice) -> Invoice:
+    """Another sale like ``sale`` (one package of its first line, numbered ``...99``) whose goods are
+    never received: the report's ``RECEIPT_MISSING`` once its receipt falls due."""
+    line = sale.lines[0]
+    return dataclasses.replace(
+        sale,
+        number=InvoiceNumber.parse(str(sale.number)[:-2] + "99"),
+        lines=(InvoiceLine(line.product_id, line.batch_number, 1, line.unit_price, line.unit_price),),
+        total=line.unit_price,
+        shipment=dataclasses.replace(
+            sale.shipment,
+            shipment_id="SHP-UNRECEIVED",
+            lines=(GoodsLine(line.product_id, line.batch_number, 1),),
+        ),
+    )
 
 
 def memory_ledger() -> MemoryLedger:

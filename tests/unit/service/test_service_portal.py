@@ -14,15 +14,12 @@ from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
-from service_fakes import ROLES, LedgerContract, LedgerMember, memory_ledger
+from service_fakes import ROLES, LedgerContract, LedgerMember, memory_ledger, unreceived_sale
 
 from fabrx.pharma import RecordNotFound, Regulator
 from fabrx_chaincode import MemoryLedger
 from fabrx_pharma import (
-    GoodsLine,
     Invoice,
-    InvoiceLine,
-    InvoiceNumber,
     Prescription,
     Receipt,
     Role,
@@ -41,17 +38,7 @@ FIRST_A = next(i for i in INVOICES if i.seller == "ManufacturerMSP" and i.buyer 
 SECOND_A = next(i for i in INVOICES if i.seller == "DistributorAMSP" and i.buyer == "HospitalAMSP")
 FIRST_B = next(i for i in INVOICES if i.seller == "ManufacturerMSP" and i.buyer == "DistributorBMSP")
 _LINE = SECOND_A.lines[0]
-UNRECEIVED = dataclasses.replace(
-    SECOND_A,
-    number=InvoiceNumber.parse(str(SECOND_A.number)[:-2] + "99"),
-    lines=(InvoiceLine(_LINE.product_id, _LINE.batch_number, 1, _LINE.unit_price, _LINE.unit_price),),
-    total=_LINE.unit_price,
-    shipment=dataclasses.replace(
-        SECOND_A.shipment,
-        shipment_id="SHP-UNRECEIVED",
-        lines=(GoodsLine(_LINE.product_id, _LINE.batch_number, 1),),
-    ),
-)
+UNRECEIVED = unreceived_sale(SECOND_A)
 PASSWORD = "correct horse battery staple"
 PortalClient = tuple[TestClient, AccountStore, AuditLog]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -10,15 +9,20 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from service_fakes import LedgerContract, LedgerMember, SignedClient, ec_key, memory_ledger, public_pem
+from service_fakes import (
+    LedgerContract,
+    LedgerMember,
+    SignedClient,
+    ec_key,
+    memory_ledger,
+    public_pem,
+    unreceived_sale,
+)
 
 from fabrx.pharma import Manufacturer, Regulator
 from fabrx_pharma import (
-    GoodsLine,
     InMemoryLedger,
     Invoice,
-    InvoiceLine,
-    InvoiceNumber,
     Party,
     Prescription,
     Product,
@@ -153,18 +157,7 @@ def test_the_regulators_pages_read_the_store_and_name_its_block(
     """The member's ledger holds only the products: findings, traces and recall scopes on the regulator's
     pages can only come from the store, and each page says so with the block the store applied last."""
     sold = next(r for r in SAMPLE.records(Invoice) if isinstance(r, Invoice) and r.buyer == "HospitalAMSP")
-    line = sold.lines[0]
-    unreceived = dataclasses.replace(
-        sold,
-        number=InvoiceNumber.parse(str(sold.number)[:-2] + "99"),
-        lines=(InvoiceLine(line.product_id, line.batch_number, 1, line.unit_price, line.unit_price),),
-        total=line.unit_price,
-        shipment=dataclasses.replace(
-            sold.shipment,
-            shipment_id="SHP-UNRECEIVED",
-            lines=(GoodsLine(line.product_id, line.batch_number, 1),),
-        ),
-    )
+    unreceived = unreceived_sale(sold)
     store.apply(LedgerBlock(1, (LedgerWrite(unreceived, sold.seller, "tx-unreceived", T0, 1),)))
     client = signed_in_portal(tmp_path, store, "regulator", "RegulatorMSP")
     findings = client.get("/portal/findings?lang=en")
