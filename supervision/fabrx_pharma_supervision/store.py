@@ -223,6 +223,17 @@ class SupervisionStore:
             ingest = Ingest(connection, receipt_due=self._receipt_due)
             return ingest.refresh_ledger_findings(None, None, None)
 
+    def analyze(self) -> None:
+        """Refresh the statistics the database's query planner reads (``ANALYZE`` of every table).
+
+        Run it after a large import into a store: until then the planner knows little of the rows
+        that came in and may pick scans where the trace and the queries expect index lookups.
+        PostgreSQL's autovacuum gets there too, but only a while later; the bulk writers
+        (:mod:`~fabrx_pharma_supervision.province`) call it themselves. A feed's blocks need none.
+        """
+        with self.transaction() as connection:
+            connection.exec_driver_sql("ANALYZE")
+
     # --- the regulator's answers, equal to fabrx_pharma's analysis --------------------------------------
 
     def policy(self) -> TwoInvoicePolicy:

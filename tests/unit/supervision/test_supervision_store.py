@@ -148,6 +148,33 @@ def test_traces_keep_the_domains_chain_rules_pinned_ambiguous_and_three_invoices
     }
 
 
+def test_analyze_gives_the_planner_statistics_and_changes_no_answer(store: SupervisionStore) -> None:
+    ledger = sample_ledger()
+    store.apply_blocks(blocks_of(ledger_writes(ledger)))
+    traces = [store.trace_prescription(prescription_id=p.prescription_id) for p in ledger.prescriptions]
+
+    def analyzed() -> int:
+        with store.transaction() as connection:
+            if store.backend == "postgresql":
+                query = "SELECT count(*) FROM pg_stats WHERE tablename = 'invoice_line'"
+            elif connection.exec_driver_sql(
+                "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'"
+            ).first():
+                query = "SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'invoice_line'"
+            else:
+                return 0
+            return int(connection.exec_driver_sql(query).scalar_one())
+
+    # Too few rows for PostgreSQL's autovacuum to have analyzed them meanwhile.
+    assert analyzed() == 0
+    store.analyze()
+    assert analyzed() > 0
+    assert [
+        store.trace_prescription(prescription_id=p.prescription_id) for p in ledger.prescriptions
+    ] == traces
+    assert store.compliance_report() == compliance_report(ledger)
+
+
 def test_the_checkpoint_advances_with_each_block_and_a_replayed_block_changes_nothing(
     store: SupervisionStore,
 ) -> None:
