@@ -629,6 +629,7 @@ def load_province(
         number += 1
     if pending:
         store.apply_blocks(pending, feed=feed, ledger_rules=False)
+    store.analyze()
     findings = store.reevaluate()
     return LoadResult(
         writes=writes, blocks=number - first, invoice_lines=province.invoice_lines, findings=findings
@@ -780,6 +781,7 @@ def write_province(
     ]
     store.apply_blocks(blocks, feed=feed, ledger_rules=False)
     number += len(blocks)
+    store.analyze()
     findings = store.reevaluate()
     return LoadResult(
         writes=writes, blocks=number - first, invoice_lines=province.invoice_lines, findings=findings

@@ -223,6 +223,21 @@ class SupervisionStore:
             ingest = Ingest(connection, receipt_due=self._receipt_due)
             return ingest.refresh_ledger_findings(None, None, None)
 
+    def analyze(self) -> None:
+        """Refresh the statistics the database's query planner reads (``ANALYZE`` of every table).
+
+        Run it after a large import into a store: until then the planner knows little of the rows
+        that came in and may pick scans where the queries expect index lookups. PostgreSQL's
+        autovacuum gets there too, but only a while later; the bulk writers
+        (:mod:`~fabrx_pharma_supervision.province`) call it themselves. A feed's blocks need none.
+        SQLite samples :data:`SQLITE_ANALYSIS_LIMIT` rows per index (its full ``ANALYZE`` reads every
+        index whole: seconds per million invoice lines, for nearly the same figures).
+        """
+        with self.transaction() as connection:
+            if connection.dialect.name == "sqlite":
+                connection.exec_driver_sql(f"PRAGMA analysis_limit={SQLITE_ANALYSIS_LIMIT}")
+            connection.exec_driver_sql("ANALYZE")
+
     # --- the regulator's answers, equal to fabrx_pharma's analysis --------------------------------------
 
     def policy(self) -> TwoInvoicePolicy:
@@ -412,6 +427,9 @@ class SupervisionStore:
         rows = self.stock(holder=holder, product_id=product_id)
         return write_csv((row.to_row() for row in rows), queries.HOLDING_COLUMNS, out)
 
+
+SQLITE_ANALYSIS_LIMIT = 1000
+"""Rows SQLite's ``ANALYZE`` reads per index (``PRAGMA analysis_limit``) in ``SupervisionStore.analyze``."""
 
 WHOLE_LEDGER_WORK_MEM = "256MB"
 """PostgreSQL's memory per sort or hash for the whole-ledger queries (its default, 4 MB, sends the

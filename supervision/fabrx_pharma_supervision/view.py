@@ -161,6 +161,15 @@ class StoreView:
             if (record_type, "/".join(k)) not in self.records:
                 self.missing.add((record_type, "/".join(k)))
 
+    def fill(self, record_type: str, keys: Iterable[str], rows: Iterable[tuple[str, int, str]]) -> None:
+        """Cache what a caller's own query read of ``keys`` — rows of (key, write sequence number,
+        record JSON) — and remember the keys without a row as absent, as :meth:`prefetch` does."""
+        for key, seq, data in rows:
+            self.records[(record_type, key)] = self._decode(record_type, seq, data)
+        for key in keys:
+            if (record_type, key) not in self.records:
+                self.missing.add((record_type, key))
+
     def prefetch_stock(self, keys: Iterable[tuple[str, str, str]]) -> None:
         """Load the stock positions of ``keys`` not cached yet in a few ``IN`` queries."""
         wanted = sorted({k for k in keys if k not in self.stock_cache})

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import importlib.util
 from datetime import datetime, timedelta
+from pathlib import Path
+from types import ModuleType
 
 import pytest
 import sqlalchemy as sa
@@ -9,6 +12,8 @@ from alembic.runtime.migration import MigrationContext
 from feeding import T0, blocks_of, ledger_writes, same_findings
 
 from fabrx_pharma import (
+    Exemption,
+    InvoiceKind,
     InvoiceNumber,
     RuleId,
     compliance_report,
@@ -79,6 +84,95 @@ def test_sample_story_gives_the_domains_report_traces_and_recall_scopes(store: S
         store.recall_scope("NOPE", "1")
     with pytest.raises(ValueError, match="exactly one"):
         store.trace_prescription()
+
+
+def test_a_trace_reads_its_records_in_two_queries_and_each_items_chains_in_one_more(
+    store: SupervisionStore,
+) -> None:
+    ledger = sample_ledger()
+    store.apply_blocks(blocks_of(ledger_writes(ledger)))
+    statements: list[str] = []
+
+    def count_statement(_connection: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    sa.event.listen(store.engine, "before_cursor_execute", count_statement)
+    try:
+        # One item and two items, each over a two-invoice chain (manufacturer, distributor, hospital).
+        for prescription_id, items in (("RX-A-0001", 1), ("RX-B-0001", 2)):
+            statements.clear()
+            traces = store.trace_prescription(prescription_id=prescription_id)
+            assert traces == trace_prescription(ledger, prescription_id=prescription_id)
+            assert [len(chain) for trace in traces for chain in trace.chains] == [2] * items
+            assert len(statements) == 2 + items, statements
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", count_statement)
+
+
+def _pharma_world() -> ModuleType:
+    """The pharma rule tests' small consortium (tests/unit/pharma/pharma_world.py)."""
+    spec = importlib.util.spec_from_file_location(
+        "pharma_world", Path(__file__).parents[1] / "pharma" / "pharma_world.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_traces_keep_the_domains_chain_rules_pinned_ambiguous_and_three_invoices_deep(
+    store: SupervisionStore,
+) -> None:
+    w = _pharma_world()
+    world = w.World()
+    world.trade(InvoiceKind.FIRST, w.MAKER, w.DIST_A, [(w.A1, 20)])
+    world.trade(InvoiceKind.FIRST, w.MAKER, w.DIST_B, [(w.A1, 20)])
+    world.trade(InvoiceKind.TRANSFER, w.DIST_A, w.DIST_SUB, [(w.A1, 10)], exemption=Exemption.GROUP_TRANSFER)
+    world.trade(InvoiceKind.SECOND, w.DIST_A, w.HOSP, [(w.A1, 5, w.amox_codes(1, 5))])
+    world.trade(InvoiceKind.SECOND, w.DIST_B, w.HOSP, [(w.A1, 5, w.amox_codes(11, 5))])
+    world.trade(InvoiceKind.SECOND, w.DIST_SUB, w.HOSP_REMOTE, [(w.A1, 5)])
+    submit = world.ledger.submit
+    submit(world.prescription(items=[(w.A1, 1, w.amox_codes(2, 1))]), submitter=w.HOSP)
+    submit(world.prescription(items=[(w.A1, 1)], prescription_id="RX-2"), submitter=w.HOSP)
+    submit(world.prescription(w.HOSP_REMOTE, [(w.A1, 1)], prescription_id="RX-3"), submitter=w.HOSP_REMOTE)
+    store.apply_blocks(blocks_of(ledger_writes(world.ledger)))
+    chains = {}
+    for prescription_id in ("RX-1", "RX-2", "RX-3"):
+        (trace,) = store.trace_prescription(prescription_id=prescription_id)
+        assert (trace,) == trace_prescription(world.ledger, prescription_id=prescription_id)
+        chains[prescription_id] = [[hop.kind.value for hop in chain] for chain in trace.chains]
+    assert chains == {
+        "RX-1": [["first", "second"]],  # pinned by its code to the invoice from DIST_A
+        "RX-2": [["first", "second"], ["first", "second"]],  # no code: both
+        "RX-3": [["first", "transfer", "second"]],
+    }
+
+
+def test_analyze_gives_the_planner_statistics_and_changes_no_answer(store: SupervisionStore) -> None:
+    ledger = sample_ledger()
+    store.apply_blocks(blocks_of(ledger_writes(ledger)))
+    traces = [store.trace_prescription(prescription_id=p.prescription_id) for p in ledger.prescriptions]
+
+    def analyzed() -> int:
+        with store.transaction() as connection:
+            if store.backend == "postgresql":
+                query = "SELECT count(*) FROM pg_stats WHERE tablename = 'invoice_line'"
+            elif connection.exec_driver_sql(
+                "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'"
+            ).first():
+                query = "SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'invoice_line'"
+            else:
+                return 0
+            return int(connection.exec_driver_sql(query).scalar_one())
+
+    # Too few rows for PostgreSQL's autovacuum to have analyzed them meanwhile.
+    assert analyzed() == 0
+    store.analyze()
+    assert analyzed() > 0
+    assert [
+        store.trace_prescription(prescription_id=p.prescription_id) for p in ledger.prescriptions
+    ] == traces
+    assert store.compliance_report() == compliance_report(ledger)
 
 
 def test_the_checkpoint_advances_with_each_block_and_a_replayed_block_changes_nothing(
