@@ -28,8 +28,10 @@ from .errors import StoreUnavailable
 __all__ = ["TemporaryPostgres", "find_postgres_bin"]
 
 _SUPERUSER = "fabrx"
-_PORTS = (20000, 32767)
-"""Below Linux's ephemeral range (32768-60999), so no outgoing connection takes the port meanwhile."""
+_PORTS = (20000, 26999)
+"""Below Linux's ephemeral range (32768-60999), so no outgoing connection takes the port meanwhile, and
+below the ports fabrx's test consortiums allocate (27050 and up), so a cluster that runs while a test
+brings a network up never holds one of its nodes' ports."""
 
 
 def find_postgres_bin() -> Path:
