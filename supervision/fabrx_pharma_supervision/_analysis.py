@@ -30,7 +30,7 @@ from . import schema as t
 from .errors import NotFound
 from .view import StoreView
 
-__all__ = ["chains_to", "recall_scope", "trace_prescription"]
+__all__ = ["chains_to", "invoice_hop", "recall_scope", "trace_prescription"]
 
 _MAX_DEPTH = 3
 """As in the domain: a chain is followed upstream at most three invoices beyond the first."""
@@ -149,23 +149,21 @@ def _sources(
     sources: dict[str, list[tuple[InvoiceHop, str]]] = {}
     for holder, found in candidates.items():
         pinned = [row for row in found if row.pinned] if codes else []
-        sources[holder] = [
-            (
-                InvoiceHop(
-                    number=row.number,
-                    kind=InvoiceKind(row.kind),
-                    seller=row.seller,
-                    buyer=row.buyer,
-                    issue_date=row.issue_date,
-                    received_at=datetime.fromisoformat(row.received_at)
-                    if row.received_at is not None
-                    else None,
-                ),
-                row.seller,
-            )
-            for row in pinned or found
-        ]
+        sources[holder] = [(invoice_hop(row), row.seller) for row in pinned or found]
     return sources
+
+
+def invoice_hop(row: Any) -> InvoiceHop:
+    """An invoice of a chain from a row with its ``number``, ``kind``, ``seller``, ``buyer``,
+    ``issue_date`` and its receipt's ``received_at`` (ISO text, ``None`` while not received)."""
+    return InvoiceHop(
+        number=row.number,
+        kind=InvoiceKind(row.kind),
+        seller=row.seller,
+        buyer=row.buyer,
+        issue_date=row.issue_date,
+        received_at=datetime.fromisoformat(row.received_at) if row.received_at is not None else None,
+    )
 
 
 def chains_to(

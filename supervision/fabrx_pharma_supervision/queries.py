@@ -28,7 +28,7 @@ from fabrx_pharma import (
 from fabrx_pharma.stock import STOCK_COUNTERS
 
 from . import schema as t
-from ._analysis import chains_to
+from ._analysis import chains_to, invoice_hop
 from ._ledger_rules import Located, missing_receipts
 from ._rows import micros
 from .view import StoreView
@@ -487,14 +487,7 @@ def code_chain(connection: sa.Connection, trace_code: str) -> CodeChain | None:
     batch = view.batch(*batch_key)
     hops = tuple(
         CodeShipment(
-            InvoiceHop(
-                number=row.number,
-                kind=InvoiceKind(row.kind),
-                seller=row.seller,
-                buyer=row.buyer,
-                issue_date=row.issue_date,
-                received_at=datetime.fromisoformat(row.received_at) if row.received_at else None,
-            ),
+            invoice_hop(row),
             datetime.fromisoformat(row.shipped_at),
             bool(row.listed) if row.received_at is not None else None,
         )
